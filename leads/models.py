@@ -1,0 +1,526 @@
+"""The funnel's data: leads, their immutable event log, and what marketing and sales did.
+
+Nothing here changes a lead's stage: every transition lives in `leads.services`.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+def normalize_email(value: str) -> str:
+    """The form an email is compared in: trimmed and case-folded as a whole.
+
+    Local parts are case-sensitive in theory and never in practice; two rows for
+    `Ann@Acme.com` and `ann@acme.com` would be the same person twice.
+    """
+    return (value or "").strip().casefold()
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not a known time zone (for example Europe/Berlin).")
+
+
+class Stage(models.TextChoices):
+    LEAD = "lead", "Lead"
+    MQL = "mql", "MQL"
+    SQL = "sql", "SQL"
+    CUSTOMER = "customer", "Customer"
+    DISQUALIFIED = "disqualified", "Disqualified"
+
+
+class Source(models.TextChoices):
+    """First-touch source: how the lead first came to us."""
+
+    WEBSITE = "website", "Website"
+    ORGANIC_SEARCH = "organic_search", "Organic search"
+    PAID_SEARCH = "paid_search", "Paid search"
+    PAID_SOCIAL = "paid_social", "Paid social"
+    SOCIAL = "social", "Social media"
+    EMAIL = "email", "Email marketing"
+    EVENT = "event", "Event"
+    WEBINAR = "webinar", "Webinar"
+    REFERRAL = "referral", "Employee referral"
+    PARTNER = "partner", "Partner"
+    LIST_IMPORT = "list_import", "List import"
+    OTHER = "other", "Other"
+
+
+class TeamKind(models.TextChoices):
+    MARKETING = "marketing", "Marketing"
+    SALES = "sales", "Sales"
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=TeamKind.choices)
+    time_zone = models.CharField(
+        max_length=64, default=settings.SMARKETING_TIME_ZONE, validators=[validate_time_zone]
+    )
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_teams",
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="teams", blank=True
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A person's place in one team. `weight` and `is_away` feed round-robin routing."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
+    weight = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
+    is_away = models.BooleanField(default=False)
+    assigned_count = models.PositiveIntegerField(
+        default=0, help_text="MQLs routed to this person; round-robin balances it by weight."
+    )
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team}"
+
+
+class Channel(models.TextChoices):
+    PAID_SEARCH = "paid_search", "Paid search"
+    PAID_SOCIAL = "paid_social", "Paid social"
+    EMAIL = "email", "Email"
+    EVENT = "event", "Event"
+    WEBINAR = "webinar", "Webinar"
+    CONTENT = "content", "Content"
+    PARTNER = "partner", "Partner"
+    OTHER = "other", "Other"
+
+
+class Campaign(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.OTHER)
+    cost = models.DecimalField(max_digits=12, decimal_places=2, default=0, validators=[MinValueValidator(0)])
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-starts_on", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True)
+                | Q(starts_on__isnull=True)
+                | Q(ends_on__gte=models.F("starts_on")),
+                name="campaign_ends_after_start",
+                violation_error_message="A campaign cannot end before it starts.",
+            ),
+            models.CheckConstraint(condition=Q(cost__gte=0), name="campaign_cost_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReasonKind(models.TextChoices):
+    REJECTION = "rejection", "Rejection (sales sends an MQL back)"
+    LOSS = "loss", "Loss (an SQL did not buy)"
+    DISQUALIFICATION = "disqualification", "Disqualification (out of the funnel)"
+
+
+class LossOutcome(models.TextChoices):
+    """Where a lost SQL goes, as its loss reason says."""
+
+    RECYCLE = "recycle", "Back to marketing (recycled, nurture)"
+    DISQUALIFY = "disqualify", "Disqualified"
+
+
+class ReasonQuerySet(models.QuerySet["Reason"]):
+    def active(self) -> ReasonQuerySet:
+        return self.filter(is_active=True)
+
+    def of_kind(self, kind: str) -> ReasonQuerySet:
+        return self.filter(kind=kind)
+
+
+class Reason(models.Model):
+    """The agreed taxonomy of rejection, loss and disqualification reasons."""
+
+    kind = models.CharField(max_length=20, choices=ReasonKind.choices)
+    code = models.SlugField(max_length=50)
+    label = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    loss_outcome = models.CharField(
+        max_length=20,
+        choices=LossOutcome.choices,
+        blank=True,
+        help_text="Loss reasons only: whether the lead is recycled or disqualified.",
+    )
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    objects = ReasonQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["kind", "position", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "code"], name="reason_unique_code_per_kind"),
+            models.CheckConstraint(
+                condition=(Q(kind="loss") & ~Q(loss_outcome="")) | (~Q(kind="loss") & Q(loss_outcome="")),
+                name="reason_loss_outcome_only_for_losses",
+                violation_error_message="A loss reason needs an outcome; other reasons have none.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class LeadQuerySet(models.QuerySet["Lead"]):
+    def live(self) -> LeadQuerySet:
+        """Leads that are not merely pointers to a merge survivor."""
+        return self.filter(merged_into__isnull=True)
+
+    def in_stage(self, *stages: str) -> LeadQuerySet:
+        return self.filter(stage__in=stages)
+
+    def recycled(self) -> LeadQuerySet:
+        return self.live().filter(stage=Stage.LEAD, recycle_count__gt=0)
+
+    def owned_by(self, user) -> LeadQuerySet:
+        return self.filter(owner=user)
+
+
+class Lead(models.Model):
+    # Contact and company profile
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(max_length=254, unique=True, help_text="Stored normalised.")
+    phone = models.CharField(max_length=40, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    job_title = models.CharField(max_length=200, blank=True)
+    company_size = models.PositiveIntegerField(null=True, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code.")
+    website = models.URLField(max_length=300, blank=True)
+
+    # First touch: recorded at creation, never overwritten.
+    source = models.CharField(max_length=30, choices=Source.choices, default=Source.OTHER)
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+    )
+    referrer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="referred_leads",
+    )
+
+    # Funnel state: written only by leads.services.
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.LEAD)
+    stage_entered_at = models.DateTimeField(default=timezone.now)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_leads",
+    )
+    qualified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="qualified_leads",
+    )
+    qualified_at = models.DateTimeField(null=True, blank=True)
+    score = models.IntegerField(default=0)
+    recycle_count = models.PositiveIntegerField(default=0)
+    deal_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    closed_on = models.DateField(null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_leads"
+    )
+    # Optimistic concurrency: every write bumps it; a form or API call that read an older
+    # version is refused instead of overwriting what someone else just did.
+    version = models.PositiveIntegerField(default=1)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="created_leads",
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = LeadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["stage", "-stage_entered_at"], name="lead_stage_entered"),
+            models.Index(fields=["owner", "stage"], name="lead_owner_stage"),
+            models.Index(fields=["qualified_by", "stage"], name="lead_qualified_by_stage"),
+            models.Index(fields=["source", "stage"], name="lead_source_stage"),
+            models.Index(fields=["campaign", "stage"], name="lead_campaign_stage"),
+            models.Index(
+                fields=["recycle_count"],
+                name="lead_recycled",
+                condition=Q(stage="lead", recycle_count__gt=0),
+            ),
+            models.Index(fields=["phone"], name="lead_phone", condition=~Q(phone="")),
+            models.Index(fields=["company", "last_name"], name="lead_company_name"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(deal_amount__isnull=True) | Q(deal_amount__gte=0),
+                name="lead_deal_amount_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=~Q(merged_into=models.F("id")), name="lead_not_merged_into_itself"
+            ),
+        ]
+        permissions = [
+            ("qualify_lead", "Can qualify a lead and hand it to sales"),
+            ("respond_lead", "Can accept or reject an MQL"),
+            ("close_lead", "Can win or lose an SQL"),
+            ("disqualify_lead", "Can disqualify a lead"),
+            ("reopen_lead", "Can reopen a disqualified lead"),
+            ("reassign_lead", "Can reassign a lead to another rep"),
+            ("merge_lead", "Can merge two leads"),
+            ("import_leads", "Can import leads from a file"),
+            ("refer_lead", "Can refer a lead"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def save(self, *args, **kwargs) -> None:
+        self.email = normalize_email(self.email)
+        super().save(*args, **kwargs)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_recycled(self) -> bool:
+        return self.stage == Stage.LEAD and self.recycle_count > 0
+
+
+class EventType(models.TextChoices):
+    CREATED = "created", "Created"
+    QUALIFIED = "qualified", "Qualified (handed to sales)"
+    ACCEPTED = "accepted", "Accepted by sales"
+    REJECTED = "rejected", "Rejected by sales"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+    DISQUALIFIED = "disqualified", "Disqualified"
+    REOPENED = "reopened", "Reopened"
+    REASSIGNED = "reassigned", "Reassigned"
+    MERGED = "merged", "Merged"
+    MERGED_INTO = "merged_into", "Merged into another lead"
+    UPDATED = "updated", "Profile edited"
+
+
+class ImmutableError(Exception):
+    pass
+
+
+class LeadEventQuerySet(models.QuerySet["LeadEvent"]):
+    def update(self, **kwargs):  # type: ignore[override]
+        raise ImmutableError("Lead events are immutable.")
+
+    def delete(self):  # type: ignore[override]
+        raise ImmutableError("Lead events are immutable.")
+
+
+class LeadEvent(models.Model):
+    """One immutable line of a lead's history: who moved it, when, from where to where, why."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="events")
+    type = models.CharField(max_length=20, choices=EventType.choices)
+    from_stage = models.CharField(max_length=20, choices=Stage.choices, blank=True)
+    to_stage = models.CharField(max_length=20, choices=Stage.choices, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="lead_events",
+        help_text="Empty when the system acted (automatic qualification, SLA escalation).",
+    )
+    occurred_at = models.DateTimeField(default=timezone.now)
+    reason = models.ForeignKey(Reason, null=True, blank=True, on_delete=models.PROTECT, related_name="events")
+    note = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    objects = LeadEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [
+            models.Index(fields=["lead", "occurred_at"], name="event_lead_time"),
+            models.Index(fields=["type", "occurred_at"], name="event_type_time"),
+            models.Index(fields=["to_stage", "occurred_at"], name="event_to_stage_time"),
+            models.Index(fields=["actor", "occurred_at"], name="event_actor_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} of lead {self.lead_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ImmutableError("Lead events are immutable.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableError("Lead events are immutable.")
+
+
+class EngagementType(models.TextChoices):
+    PAGE_VIEW = "page_view", "Web page visit"
+    PRICING_PAGE = "pricing_page", "Pricing page visit"
+    CONTENT_DOWNLOAD = "content_download", "Content download"
+    WEBINAR_REGISTERED = "webinar_registered", "Webinar registration"
+    WEBINAR_ATTENDED = "webinar_attended", "Webinar attended"
+    EVENT_ATTENDED = "event_attended", "Event attended"
+    EMAIL_CLICK = "email_click", "Email click"
+    FORM_SUBMIT = "form_submit", "Form submitted"
+    DEMO_REQUEST = "demo_request", "Demo request"
+    OTHER = "other", "Other"
+
+
+class Engagement(models.Model):
+    """A marketing touch: something the lead consumed or did."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="engagements")
+    type = models.CharField(max_length=30, choices=EngagementType.choices)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    title = models.CharField(max_length=300, blank=True)
+    url = models.URLField(max_length=500, blank=True)
+    points = models.IntegerField(default=0)
+    # Where it came from ("hubspot", "website", "manual") and that system's id for it:
+    # ingesting the same engagement twice is harmless.
+    origin = models.CharField(max_length=50, default="manual")
+    external_id = models.CharField(max_length=200, blank=True)
+    logged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["lead", "-occurred_at"], name="engagement_lead_time")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["origin", "external_id"],
+                condition=~Q(external_id=""),
+                name="engagement_external_id_unique_per_origin",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()}: {self.title}" if self.title else self.get_type_display()
+
+
+class TouchKind(models.TextChoices):
+    CALL = "call", "Call"
+    EMAIL = "email", "Email"
+    MEETING = "meeting", "Meeting"
+
+
+class TouchOutcome(models.TextChoices):
+    CONNECTED = "connected", "Connected"
+    LEFT_MESSAGE = "left_message", "Left a message"
+    NO_ANSWER = "no_answer", "No answer"
+    REPLIED = "replied", "Replied"
+    MEETING_BOOKED = "meeting_booked", "Meeting booked"
+    MEETING_HELD = "meeting_held", "Meeting held"
+    NOT_INTERESTED = "not_interested", "Not interested"
+
+
+class Touch(models.Model):
+    """A sales follow-up touch on an SQL."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="touches")
+    kind = models.CharField(max_length=20, choices=TouchKind.choices)
+    outcome = models.CharField(max_length=30, choices=TouchOutcome.choices)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="touches")
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name_plural = "touches"
+        indexes = [models.Index(fields=["lead", "-occurred_at"], name="touch_lead_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.get_outcome_display()})"
+
+
+class NotificationKind(models.TextChoices):
+    MQL_ASSIGNED = "mql_assigned", "An MQL was assigned to you"
+    MQL_REJECTED = "mql_rejected", "Your MQL was rejected"
+    LEAD_WON = "lead_won", "Your lead was won"
+    REFERRAL_CONVERTED = "referral_converted", "A lead you referred converted"
+    SLA_WARNING = "sla_warning", "SLA deadline approaching"
+    SLA_BREACH = "sla_breach", "SLA deadline breached"
+
+
+class Notification(models.Model):
+    """An outbox row: one message to one person about one thing that happened.
+
+    The unique key makes "never twice for one event" a property of the data; `emailed_at`
+    is set in the same conditional update that claims the row for sending.
+    """
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=30, choices=NotificationKind.choices)
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    dedupe_key = models.CharField(max_length=100)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    email_claimed_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["recipient", "-created_at"],
+                name="notification_unread",
+                condition=Q(read_at__isnull=True),
+            ),
+            models.Index(
+                fields=["created_at"],
+                name="notification_email_pending",
+                condition=Q(emailed_at__isnull=True),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "kind", "dedupe_key"], name="notification_once_per_event"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.subject

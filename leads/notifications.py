@@ -1,0 +1,147 @@
+"""The notification outbox: in-app rows first, email after commit, each exactly once.
+
+A row is unique per (recipient, kind, dedupe key), so reprocessing an event creates
+nothing new. An email is claimed by a conditional UPDATE before it is sent: a retry or a
+second worker finds it claimed and sends nothing (at most once, never twice).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import EventType, LeadEvent, Notification, NotificationKind
+
+log = logging.getLogger(__name__)
+
+
+def notify(*, recipient, kind: str, lead, dedupe_key: str, subject: str, body: str) -> Notification | None:
+    """Create the in-app notification (once) and queue its email after commit."""
+    if recipient is None or not recipient.is_active:
+        return None
+    try:
+        with transaction.atomic():
+            notification = Notification.objects.create(
+                recipient=recipient,
+                kind=kind,
+                lead=lead,
+                dedupe_key=dedupe_key,
+                subject=subject[:200],
+                body=body,
+            )
+    except IntegrityError:
+        return None
+    from .tasks import notification_email
+
+    transaction.on_commit(lambda: notification_email.delay(notification.pk))
+    return notification
+
+
+def _lead_url(lead) -> str:
+    return f"{settings.SMARKETING_BASE_URL}/leads/{lead.pk}/"
+
+
+def notifications_for_event(event_id: int) -> list[Notification]:
+    """The people to tell about one lead event, and what to tell them."""
+    event = (
+        LeadEvent.objects.select_related(
+            "lead", "reason", "actor", "lead__owner", "lead__qualified_by", "lead__referrer"
+        )
+        .filter(pk=event_id)
+        .first()
+    )
+    if event is None:
+        return []
+    lead = event.lead
+    key = f"event:{event.pk}"
+    made: list[Notification | None] = []
+    if event.type in (EventType.QUALIFIED, EventType.REASSIGNED) and lead.stage == "mql":
+        owner_id = event.data.get("owner")
+        owner = lead.owner if lead.owner_id == owner_id else None
+        made.append(
+            notify(
+                recipient=owner,
+                kind=NotificationKind.MQL_ASSIGNED,
+                lead=lead,
+                dedupe_key=key,
+                subject=f"New MQL for you: {lead} ({lead.company or 'no company'})",
+                body=f"{lead} <{lead.email}> was handed to you. Accept or reject it: {_lead_url(lead)}",
+            )
+        )
+    elif event.type == EventType.REJECTED:
+        marketer = _qualifier_before(event)
+        reason = event.reason.label if event.reason else "no reason"
+        made.append(
+            notify(
+                recipient=marketer,
+                kind=NotificationKind.MQL_REJECTED,
+                lead=lead,
+                dedupe_key=key,
+                subject=f"MQL rejected: {lead} — {reason}",
+                body=(
+                    f"Sales rejected {lead} <{lead.email}>: {reason}."
+                    + (f"\nNote: {event.note}" if event.note else "")
+                    + f"\nIt is back in the recycled queue: {_lead_url(lead)}"
+                ),
+            )
+        )
+    elif event.type == EventType.WON:
+        amount = event.data.get("amount")
+        made.append(
+            notify(
+                recipient=lead.qualified_by,
+                kind=NotificationKind.LEAD_WON,
+                lead=lead,
+                dedupe_key=key,
+                subject=f"Won: {lead} ({amount})",
+                body=f"{lead}, which you handed off, became a customer worth {amount}: {_lead_url(lead)}",
+            )
+        )
+        made.append(
+            notify(
+                recipient=lead.referrer,
+                kind=NotificationKind.REFERRAL_CONVERTED,
+                lead=lead,
+                dedupe_key=key,
+                subject=f"Your referral {lead} became a customer",
+                body=f"{lead}, whom you referred, became a customer worth {amount}. Thank you! {_lead_url(lead)}",
+            )
+        )
+    return [n for n in made if n is not None]
+
+
+def _qualifier_before(event: LeadEvent):
+    """Who qualified the lead for the hand-off this event rejects."""
+    qualified = (
+        LeadEvent.objects.filter(
+            lead_id=event.lead_id,
+            type=EventType.QUALIFIED,
+            occurred_at__lte=event.occurred_at,
+            id__lt=event.pk,
+        )
+        .select_related("actor")
+        .order_by("-occurred_at", "-id")
+        .first()
+    )
+    return qualified.actor if qualified else None
+
+
+def notification_email_send(notification_id: int) -> bool:
+    """Claim, send, mark. Returns True when this call sent the email."""
+    now = timezone.now()
+    claimed = Notification.objects.filter(pk=notification_id, email_claimed_at__isnull=True).update(
+        email_claimed_at=now
+    )
+    if not claimed:
+        return False
+    notification = Notification.objects.select_related("recipient").get(pk=notification_id)
+    if not notification.recipient.email:
+        return False
+    send_mail(notification.subject, notification.body, None, [notification.recipient.email])
+    Notification.objects.filter(pk=notification_id).update(emailed_at=timezone.now())
+    log.info("notification %s emailed", notification_id)
+    return True

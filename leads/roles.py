@@ -1,0 +1,92 @@
+"""Who may do what. Roles are Django groups (created by migration 0002); ownership and
+team boundaries are checked here, on the server, for every action."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import models
+
+from .models import Lead, Stage, TeamKind
+
+
+class Role(models.TextChoices):
+    MARKETER = "Marketer", "Marketer"
+    SALES_REP = "Sales rep", "Sales rep"
+    MANAGER = "Manager", "Manager"
+    ADMIN = "Admin", "Admin"
+
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def role_names(user) -> frozenset[str]:
+    """The user's role names, cached on the user object for the request."""
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    cached = getattr(user, "_smarketing_roles", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("name", flat=True))
+        if user.is_superuser:
+            cached |= {Role.ADMIN}
+        user._smarketing_roles = cached
+    return cached
+
+
+def has_role(user, *roles: str) -> bool:
+    return bool(role_names(user) & set(roles))
+
+
+def is_admin(user) -> bool:
+    return has_role(user, Role.ADMIN)
+
+
+def team_of(user):
+    membership = getattr(user, "membership", None) if user.is_authenticated else None
+    return membership.team if membership else None
+
+
+def team_kind_of(user) -> str | None:
+    team = team_of(user)
+    return team.kind if team else None
+
+
+def manages(manager, user) -> bool:
+    """True when `manager` manages the team `user` belongs to (or is an admin)."""
+    if manager is None or not manager.is_authenticated:
+        return False
+    if is_admin(manager):
+        return True
+    if user is None or not has_role(manager, Role.MANAGER):
+        return False
+    team = team_of(user)
+    return team is not None and team.manager_id == manager.pk
+
+
+def is_marketing_side(user) -> bool:
+    """Marketers, marketing managers and admins act for marketing."""
+    if is_admin(user) or has_role(user, Role.MARKETER):
+        return True
+    return has_role(user, Role.MANAGER) and team_kind_of(user) == TeamKind.MARKETING
+
+
+def is_sales_manager(user) -> bool:
+    return has_role(user, Role.MANAGER) and team_kind_of(user) == TeamKind.SALES
+
+
+def acts_for_owner(user, lead: Lead) -> bool:
+    """The assigned rep, the manager of the rep's team, or an admin."""
+    if is_admin(user):
+        return True
+    if lead.owner_id is not None and lead.owner_id == user.pk:
+        return True
+    return lead.owner is not None and manages(user, lead.owner)
+
+
+def is_active_sales_rep(user) -> bool:
+    return user.is_active and has_role(user, Role.SALES_REP) and team_kind_of(user) == TeamKind.SALES
+
+
+def can_edit_profile(user, lead: Lead) -> bool:
+    if lead.stage in (Stage.LEAD, Stage.DISQUALIFIED):
+        return is_marketing_side(user)
+    return is_marketing_side(user) or acts_for_owner(user, lead)

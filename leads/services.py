@@ -1,0 +1,786 @@
+"""Every write to a lead, and every stage transition, in one place.
+
+Each transition: one database transaction, the lead row locked, the rules of
+`leads.stages.TRANSITIONS` checked, one immutable `LeadEvent` written, side effects
+(notifications, SLA clocks' messages) queued after commit. An illegal move raises
+`LeadActionError` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from sla import services as sla_services
+
+from . import roles
+from .errors import LeadActionError
+from .events import event_record
+from .models import (
+    Campaign,
+    Engagement,
+    EventType,
+    Lead,
+    LeadEvent,
+    LossOutcome,
+    Reason,
+    ReasonKind,
+    Source,
+    Stage,
+    Touch,
+    normalize_email,
+)
+from .routing import route_mql
+from .stages import check_stage
+
+PROFILE_FIELDS = (
+    "first_name",
+    "last_name",
+    "phone",
+    "company",
+    "job_title",
+    "company_size",
+    "country",
+    "website",
+)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _lock(lead_id: int) -> Lead:
+    try:
+        lead = Lead.objects.select_for_update().get(pk=lead_id)
+    except Lead.DoesNotExist:
+        raise LeadActionError(f"Lead {lead_id} does not exist.", code=LeadActionError.NOT_FOUND) from None
+    if lead.merged_into_id is not None:
+        raise LeadActionError(
+            f"This lead was merged into lead {lead.merged_into_id}; act on that one.",
+            code=LeadActionError.WRONG_STAGE,
+            data={"merged_into": lead.merged_into_id},
+        )
+    return lead
+
+
+def _check_version(lead: Lead, expected_version: int | None) -> None:
+    if expected_version is not None and int(expected_version) != lead.version:
+        raise LeadActionError(
+            "Someone changed this lead since you loaded it (version "
+            f"{expected_version}, now {lead.version}). Reload it and try again.",
+            code=LeadActionError.STALE_VERSION,
+            data={"current_version": lead.version},
+        )
+
+
+def _deny(action: str, who: str) -> LeadActionError:
+    return LeadActionError(f"You cannot {action} this lead: only {who} can.", code=LeadActionError.FORBIDDEN)
+
+
+def _reason(reason: Reason | int | None, kind: str, action: str) -> Reason:
+    if reason in (None, ""):
+        raise LeadActionError(
+            f"Choose a reason to {action} this lead.",
+            code=LeadActionError.REASON_REQUIRED,
+            field="reason",
+        )
+    if not isinstance(reason, Reason):
+        try:
+            reason = Reason.objects.get(pk=reason)
+        except (Reason.DoesNotExist, ValueError, TypeError):
+            raise LeadActionError(
+                "That reason does not exist.", code=LeadActionError.INVALID, field="reason"
+            ) from None
+    if reason.kind != kind or not reason.is_active:
+        raise LeadActionError(
+            f"“{reason.label}” is not one of the agreed {ReasonKind(kind).label.split(' ')[0].lower()} reasons.",
+            code=LeadActionError.INVALID,
+            field="reason",
+        )
+    return reason
+
+
+def _move(lead: Lead, to_stage: str, now: dt.datetime, **changes: Any) -> str:
+    """Apply a stage change to the locked row; the caller saves. Returns the old stage."""
+    from_stage = lead.stage
+    lead.stage = to_stage
+    if to_stage != from_stage:
+        lead.stage_entered_at = now
+    for name, value in changes.items():
+        setattr(lead, name, value)
+    lead.version = F("version") + 1
+    return from_stage
+
+
+def _save(lead: Lead) -> Lead:
+    lead.save()
+    lead.refresh_from_db()
+    return lead
+
+
+def _after_commit_notify(event: LeadEvent) -> None:
+    from .tasks import notifications_for_event
+
+    event_id = event.pk
+    transaction.on_commit(lambda: notifications_for_event.delay(event_id))
+
+
+def _clean_note(note: str | None) -> str:
+    note = (note or "").strip()
+    if len(note) > 5000:
+        raise LeadActionError("A note can be at most 5,000 characters.", field="note")
+    return note
+
+
+# --- create and edit -----------------------------------------------------------------------
+
+
+def _validated_profile(values: dict[str, Any], *, instance: Lead | None = None) -> dict[str, Any]:
+    """Validate profile fields the way the model does; raise one error with every field."""
+    probe = Lead(**{k: v for k, v in values.items() if k in PROFILE_FIELDS or k == "email"})
+    if instance is not None:
+        for name in PROFILE_FIELDS + ("email",):
+            if name not in values:
+                setattr(probe, name, getattr(instance, name))
+    errors: dict[str, list[str]] = {}
+    if "country" in values and values["country"]:
+        probe.country = str(values["country"]).strip().upper()
+        if len(probe.country) != 2 or not probe.country.isalpha():
+            errors["country"] = ["Use a two-letter ISO country code, for example DE or US."]
+    try:
+        probe.clean_fields(
+            exclude=[
+                "stage",
+                "source",
+                "campaign",
+                "referrer",
+                "owner",
+                "qualified_by",
+                "merged_into",
+                "created_by",
+                "stage_entered_at",
+                "created_at",
+                "deal_amount",
+            ]
+        )
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+    if errors:
+        first = next(iter(errors.items()))
+        raise LeadActionError(
+            f"{first[0].replace('_', ' ').capitalize()}: {first[1][0]}",
+            code=LeadActionError.INVALID,
+            fields=errors,
+        )
+    cleaned = {name: getattr(probe, name) for name in values if name in PROFILE_FIELDS}
+    if "email" in values:
+        cleaned["email"] = normalize_email(probe.email)
+    return cleaned
+
+
+def lead_find_duplicate(*, email: str) -> Lead | None:
+    """The lead that already has this email (following a merge pointer to its survivor)."""
+    lead = Lead.objects.filter(email=normalize_email(email)).first()
+    while lead is not None and lead.merged_into_id is not None:
+        lead = lead.merged_into
+    return lead
+
+
+@transaction.atomic
+def lead_create(
+    *,
+    actor,
+    email: str,
+    source: str = Source.OTHER,
+    campaign: Campaign | None = None,
+    referrer=None,
+    via: str = "manual",
+    **profile: Any,
+) -> Lead:
+    """Create a lead in stage `lead` with its first touch (source, campaign, referrer)."""
+    # Any employee may refer a lead (and is credited as its referrer); every other way
+    # in is marketing's.
+    is_referral = via == "referral" and referrer is not None and actor == referrer
+    if actor is not None and not is_referral and not roles.is_marketing_side(actor):
+        raise _deny("create", "marketing")
+    if not (email or "").strip():
+        raise LeadActionError("An email address is required.", field="email")
+    unknown = set(profile) - set(PROFILE_FIELDS)
+    if unknown:
+        raise LeadActionError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    if source not in Source.values:
+        raise LeadActionError(f"“{source}” is not a known source.", field="source")
+    cleaned = _validated_profile({"email": email, **profile})
+    existing = lead_find_duplicate(email=cleaned["email"])
+    if existing is not None:
+        raise LeadActionError(
+            f"A lead with the email {cleaned['email']} already exists (lead {existing.pk}).",
+            code=LeadActionError.DUPLICATE,
+            field="email",
+            data={"existing_id": existing.pk},
+        )
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            lead = Lead.objects.create(
+                source=source,
+                campaign=campaign,
+                referrer=referrer,
+                stage=Stage.LEAD,
+                stage_entered_at=now,
+                created_at=now,
+                created_by=actor if actor is not None and actor.is_authenticated else None,
+                **cleaned,
+            )
+    except IntegrityError:
+        # Someone created the same email between our check and our insert.
+        existing = lead_find_duplicate(email=cleaned["email"])
+        raise LeadActionError(
+            f"A lead with the email {cleaned['email']} already exists.",
+            code=LeadActionError.DUPLICATE,
+            field="email",
+            data={"existing_id": existing.pk if existing else None},
+        ) from None
+    event_record(
+        lead=lead,
+        type=EventType.CREATED,
+        actor=actor,
+        to_stage=Stage.LEAD,
+        data={
+            "source": source,
+            "campaign": campaign.pk if campaign else None,
+            "referrer": referrer.pk if referrer else None,
+            "via": via,
+        },
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_update(*, lead_id: int, actor, expected_version: int | None = None, **changes: Any) -> Lead:
+    """Edit the contact and company profile. First touch and stage are not editable here."""
+    lead = _lock(lead_id)
+    if not roles.can_edit_profile(actor, lead):
+        raise _deny("edit", "marketing, or the owner rep and their manager")
+    _check_version(lead, expected_version)
+    not_editable = set(changes) - set(PROFILE_FIELDS) - {"email"}
+    if not_editable:
+        raise LeadActionError(f"These fields cannot be edited: {', '.join(sorted(not_editable))}.")
+    cleaned = _validated_profile(changes, instance=lead)
+    diff = {
+        name: [_json(getattr(lead, name)), _json(value)]
+        for name, value in cleaned.items()
+        if getattr(lead, name) != value
+    }
+    if not diff:
+        return lead
+    if "email" in diff:
+        other = lead_find_duplicate(email=cleaned["email"])
+        if other is not None and other.pk != lead.pk:
+            raise LeadActionError(
+                f"A lead with the email {cleaned['email']} already exists (lead {other.pk}).",
+                code=LeadActionError.DUPLICATE,
+                field="email",
+                data={"existing_id": other.pk},
+            )
+    for name in diff:
+        setattr(lead, name, cleaned[name])
+    lead.version = F("version") + 1
+    _save(lead)
+    event_record(lead=lead, type=EventType.UPDATED, actor=actor, data={"changes": diff})
+    return lead
+
+
+def _json(value: Any) -> Any:
+    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
+
+
+# --- marketing's touches ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def engagement_log(
+    *,
+    lead_id: int,
+    actor,
+    type: str,
+    occurred_at: dt.datetime | None = None,
+    title: str = "",
+    url: str = "",
+    points: int = 0,
+    origin: str = "manual",
+    external_id: str = "",
+) -> tuple[Engagement, bool]:
+    """Record what the lead consumed. Idempotent by (origin, external_id)."""
+    lead = _lock(lead_id)
+    if actor is not None and not roles.is_marketing_side(actor):
+        raise _deny("log an engagement on", "marketing")
+    if external_id:
+        existing = Engagement.objects.filter(origin=origin, external_id=external_id).first()
+        if existing is not None:
+            return existing, False
+    engagement = Engagement(
+        lead=lead,
+        type=type,
+        occurred_at=occurred_at or timezone.now(),
+        title=title,
+        url=url,
+        points=points,
+        origin=origin,
+        external_id=external_id,
+        logged_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    try:
+        engagement.full_clean(exclude=["lead", "logged_by"], validate_unique=False)
+    except ValidationError as exc:
+        raise LeadActionError(
+            "; ".join(f"{k}: {v[0]}" for k, v in exc.message_dict.items()),
+            fields=exc.message_dict,
+        ) from None
+    if engagement.occurred_at > timezone.now() + dt.timedelta(minutes=5):
+        raise LeadActionError("An engagement cannot happen in the future.", field="occurred_at")
+    engagement.save()
+    return engagement, True
+
+
+@transaction.atomic
+def touch_log(
+    *,
+    lead_id: int,
+    actor,
+    kind: str,
+    outcome: str,
+    occurred_at: dt.datetime | None = None,
+    note: str = "",
+) -> Touch:
+    """A sales follow-up touch on an SQL, by its owner (or their manager)."""
+    lead = _lock(lead_id)
+    if not roles.acts_for_owner(actor, lead):
+        raise _deny("log a touch on", "the owner rep or their manager")
+    if lead.stage != Stage.SQL:
+        raise LeadActionError(
+            f"Touches are logged on SQLs; this lead is {lead.get_stage_display()}.",
+            code=LeadActionError.WRONG_STAGE,
+        )
+    occurred_at = occurred_at or timezone.now()
+    if occurred_at > timezone.now() + dt.timedelta(minutes=5):
+        raise LeadActionError("A touch cannot happen in the future.", field="occurred_at")
+    touch = Touch(
+        lead=lead, kind=kind, outcome=outcome, occurred_at=occurred_at, by=actor, note=_clean_note(note)
+    )
+    try:
+        touch.full_clean(exclude=["lead", "by"])
+    except ValidationError as exc:
+        raise LeadActionError(
+            "; ".join(f"{k}: {v[0]}" for k, v in exc.message_dict.items()),
+            fields=exc.message_dict,
+        ) from None
+    touch.save()
+    sla_services.clock_touch_logged(lead=lead, touch=touch)
+    return touch
+
+
+# --- the hand-off gate -----------------------------------------------------------------------
+
+
+def handoff_missing(lead: Lead) -> list[str]:
+    """What the hand-off gate still needs before this lead can become an MQL."""
+    missing = []
+    for name in settings.SMARKETING_HANDOFF_REQUIRED_FIELDS:
+        if getattr(lead, name, None) in (None, ""):
+            missing.append(Lead._meta.get_field(name).verbose_name)
+    needed = settings.SMARKETING_HANDOFF_MIN_ENGAGEMENTS
+    if needed and lead.engagements.count() < needed:
+        missing.append(f"at least {needed} engagement{'s' if needed != 1 else ''}")
+    return missing
+
+
+# --- transitions -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def lead_qualify(
+    *,
+    lead_id: int,
+    actor,
+    expected_version: int | None = None,
+    owner=None,
+    note: str = "",
+) -> Lead:
+    """Hand a lead to sales: stage MQL, assigned by routing, response clock started.
+
+    `actor=None` is the system (automatic qualification at the score threshold).
+    `owner` is a manager's override of routing.
+    """
+    lead = _lock(lead_id)
+    if actor is not None and not roles.is_marketing_side(actor):
+        raise _deny("qualify", "marketing")
+    check_stage("qualify", lead.stage)
+    _check_version(lead, expected_version)
+    note = _clean_note(note)
+    if lead.recycle_count > 0 and actor is not None and not note:
+        raise LeadActionError(
+            "This lead was sent back by sales before: say what changed in a note.",
+            code=LeadActionError.INVALID,
+            field="note",
+        )
+    missing = handoff_missing(lead)
+    if missing:
+        raise LeadActionError(
+            "The hand-off gate is not met: missing " + ", ".join(missing) + ".",
+            code=LeadActionError.INVALID,
+            data={"missing": missing},
+        )
+    if owner is not None:
+        if actor is not None and not (roles.has_role(actor, roles.Role.MANAGER) or roles.is_admin(actor)):
+            raise _deny("choose the rep for", "a manager")
+        if not roles.is_active_sales_rep(owner):
+            raise LeadActionError(f"{owner} is not an active sales rep.", field="owner")
+        rule = "manager override"
+    else:
+        owner, rule = route_mql(lead)
+    now = timezone.now()
+    from_stage = _move(lead, Stage.MQL, now, owner=owner, qualified_by=actor, qualified_at=now)
+    _save(lead)
+    event = event_record(
+        lead=lead,
+        type=EventType.QUALIFIED,
+        actor=actor,
+        from_stage=from_stage,
+        to_stage=Stage.MQL,
+        note=note,
+        data={"owner": owner.pk, "routing_rule": rule, "score": lead.score},
+    )
+    sla_services.clock_start_response(lead=lead, owner=owner, started_at=now)
+    _after_commit_notify(event)
+    return lead
+
+
+@transaction.atomic
+def lead_accept(*, lead_id: int, actor, expected_version: int | None = None, note: str = "") -> Lead:
+    lead = _lock(lead_id)
+    if not roles.acts_for_owner(actor, lead):
+        raise _deny("accept", "the assigned rep or their manager")
+    check_stage("accept", lead.stage)
+    _check_version(lead, expected_version)
+    now = timezone.now()
+    from_stage = _move(lead, Stage.SQL, now)
+    _save(lead)
+    clock = sla_services.clock_meet_response(lead=lead, met_at=now)
+    event_record(
+        lead=lead,
+        type=EventType.ACCEPTED,
+        actor=actor,
+        from_stage=from_stage,
+        to_stage=Stage.SQL,
+        note=_clean_note(note),
+        data={"response_on_time": clock.met_on_time if clock else None},
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_reject(
+    *,
+    lead_id: int,
+    actor,
+    reason: Reason | int | None,
+    note: str = "",
+    expected_version: int | None = None,
+) -> Lead:
+    """Send an MQL back to marketing as recycled, with a reason from the agreed list."""
+    lead = _lock(lead_id)
+    if not roles.acts_for_owner(actor, lead):
+        raise _deny("reject", "the assigned rep or their manager")
+    check_stage("reject", lead.stage)
+    _check_version(lead, expected_version)
+    reason = _reason(reason, ReasonKind.REJECTION, "reject")
+    now = timezone.now()
+    rejected_by_owner = lead.owner_id
+    from_stage = _move(lead, Stage.LEAD, now, owner=None, recycle_count=F("recycle_count") + 1)
+    _save(lead)
+    clock = sla_services.clock_meet_response(lead=lead, met_at=now)
+    event = event_record(
+        lead=lead,
+        type=EventType.REJECTED,
+        actor=actor,
+        from_stage=from_stage,
+        to_stage=Stage.LEAD,
+        reason=reason,
+        note=_clean_note(note),
+        data={
+            "owner": rejected_by_owner,
+            "recycle_count": lead.recycle_count,
+            "response_on_time": clock.met_on_time if clock else None,
+        },
+    )
+    _after_commit_notify(event)
+    return lead
+
+
+def _amount(value: Any) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise LeadActionError("Enter the deal amount as a number.", field="amount") from None
+    if not amount.is_finite() or amount < 0:
+        raise LeadActionError("The deal amount cannot be negative.", field="amount")
+    if amount >= Decimal("1e12"):
+        raise LeadActionError("The deal amount is too large.", field="amount")
+    return amount.quantize(Decimal("0.01"))
+
+
+@transaction.atomic
+def lead_win(
+    *,
+    lead_id: int,
+    actor,
+    amount: Any,
+    closed_on: dt.date | None,
+    note: str = "",
+    expected_version: int | None = None,
+) -> Lead:
+    lead = _lock(lead_id)
+    if not roles.acts_for_owner(actor, lead):
+        raise _deny("win", "the owner rep or their manager")
+    check_stage("win", lead.stage)
+    _check_version(lead, expected_version)
+    if amount in (None, ""):
+        raise LeadActionError("Enter the deal amount.", field="amount")
+    amount = _amount(amount)
+    if closed_on is None:
+        raise LeadActionError("Enter the close date.", field="closed_on")
+    if closed_on > timezone.localdate() + dt.timedelta(days=1):
+        raise LeadActionError("The close date cannot be in the future.", field="closed_on")
+    now = timezone.now()
+    from_stage = _move(lead, Stage.CUSTOMER, now, deal_amount=amount, closed_on=closed_on)
+    _save(lead)
+    sla_services.clocks_cancel(lead=lead, at=now)
+    event = event_record(
+        lead=lead,
+        type=EventType.WON,
+        actor=actor,
+        from_stage=from_stage,
+        to_stage=Stage.CUSTOMER,
+        note=_clean_note(note),
+        data={"amount": str(amount), "closed_on": closed_on.isoformat()},
+    )
+    _after_commit_notify(event)
+    return lead
+
+
+@transaction.atomic
+def lead_lose(
+    *,
+    lead_id: int,
+    actor,
+    reason: Reason | int | None,
+    note: str = "",
+    expected_version: int | None = None,
+) -> Lead:
+    """Lose an SQL: recycled to marketing or disqualified, as the loss reason says."""
+    lead = _lock(lead_id)
+    if not roles.acts_for_owner(actor, lead):
+        raise _deny("lose", "the owner rep or their manager")
+    check_stage("lose", lead.stage)
+    _check_version(lead, expected_version)
+    reason = _reason(reason, ReasonKind.LOSS, "lose")
+    now = timezone.now()
+    lost_by_owner = lead.owner_id
+    if reason.loss_outcome == LossOutcome.RECYCLE:
+        to_stage = Stage.LEAD
+        from_stage = _move(lead, to_stage, now, owner=None, recycle_count=F("recycle_count") + 1)
+    else:
+        to_stage = Stage.DISQUALIFIED
+        from_stage = _move(lead, to_stage, now)
+    _save(lead)
+    sla_services.clocks_cancel(lead=lead, at=now)
+    event_record(
+        lead=lead,
+        type=EventType.LOST,
+        actor=actor,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        reason=reason,
+        note=_clean_note(note),
+        data={"owner": lost_by_owner, "outcome": reason.loss_outcome},
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_disqualify(
+    *,
+    lead_id: int,
+    actor,
+    reason: Reason | int | None,
+    note: str = "",
+    expected_version: int | None = None,
+) -> Lead:
+    """Out of the funnel: marketing while it is a lead, sales once it is an MQL or SQL."""
+    lead = _lock(lead_id)
+    check_stage("disqualify", lead.stage)
+    if lead.stage == Stage.LEAD:
+        if not roles.is_marketing_side(actor):
+            raise _deny("disqualify", "marketing (sales disqualifies MQLs and SQLs)")
+    elif not roles.acts_for_owner(actor, lead):
+        raise _deny("disqualify", "the owner rep or their manager")
+    _check_version(lead, expected_version)
+    reason = _reason(reason, ReasonKind.DISQUALIFICATION, "disqualify")
+    now = timezone.now()
+    from_stage = _move(lead, Stage.DISQUALIFIED, now)
+    _save(lead)
+    cancelled = sla_services.clocks_cancel(lead=lead, at=now)
+    event_record(
+        lead=lead,
+        type=EventType.DISQUALIFIED,
+        actor=actor,
+        from_stage=from_stage,
+        to_stage=Stage.DISQUALIFIED,
+        reason=reason,
+        note=_clean_note(note),
+        data={"clocks_cancelled": cancelled},
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_reopen(*, lead_id: int, actor, note: str = "", expected_version: int | None = None) -> Lead:
+    lead = _lock(lead_id)
+    if not (roles.is_marketing_side(actor) or roles.has_role(actor, roles.Role.MANAGER)):
+        raise _deny("reopen", "a marketer or a manager")
+    check_stage("reopen", lead.stage)
+    _check_version(lead, expected_version)
+    now = timezone.now()
+    from_stage = _move(lead, Stage.LEAD, now, owner=None)
+    _save(lead)
+    event_record(
+        lead=lead,
+        type=EventType.REOPENED,
+        actor=actor,
+        from_stage=from_stage,
+        to_stage=Stage.LEAD,
+        note=_clean_note(note),
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_reassign(
+    *,
+    lead_id: int,
+    actor,
+    new_owner,
+    note: str = "",
+    expected_version: int | None = None,
+    rule: str = "manager",
+) -> Lead:
+    """Give an MQL or SQL to another rep. `actor=None` is SLA escalation.
+
+    Running clocks follow the lead: they are handed to the new owner with their deadline.
+    """
+    lead = _lock(lead_id)
+    if actor is not None and not (
+        roles.is_admin(actor)
+        or (roles.is_sales_manager(actor) and lead.owner is not None and roles.manages(actor, lead.owner))
+    ):
+        raise _deny("reassign", "the manager of the owner's sales team")
+    check_stage("reassign", lead.stage)
+    _check_version(lead, expected_version)
+    if new_owner is None or not roles.is_active_sales_rep(new_owner):
+        raise LeadActionError(f"{new_owner or 'Nobody'} is not an active sales rep.", field="owner")
+    if new_owner.pk == lead.owner_id:
+        raise LeadActionError(f"This lead is already assigned to {new_owner}.", field="owner")
+    old_owner = lead.owner_id
+    now = timezone.now()
+    _move(lead, lead.stage, now, owner=new_owner)
+    _save(lead)
+    sla_services.clocks_transfer(lead=lead, new_owner=new_owner)
+    event = event_record(
+        lead=lead,
+        type=EventType.REASSIGNED,
+        actor=actor,
+        from_stage=lead.stage,
+        to_stage=lead.stage,
+        note=_clean_note(note),
+        data={"from_owner": old_owner, "owner": new_owner.pk, "routing_rule": rule},
+    )
+    if lead.stage == Stage.MQL:
+        _after_commit_notify(event)
+    return lead
+
+
+@transaction.atomic
+def lead_merge(*, survivor_id: int, other_id: int, actor, note: str = "") -> Lead:
+    """Merge `other` into `survivor`: engagements and touches move over, blank profile
+    fields are filled from the other, both event logs stay (each on its own lead, and the
+    survivor's timeline shows both); the other becomes a pointer to the survivor."""
+    if not (roles.is_marketing_side(actor) or roles.has_role(actor, roles.Role.MANAGER)):
+        raise _deny("merge", "a marketer or a manager")
+    if survivor_id == other_id:
+        raise LeadActionError("Choose two different leads to merge.")
+    # Lock both rows in a fixed order so that two merges cannot deadlock.
+    locked = {pk: _lock(pk) for pk in sorted((survivor_id, other_id))}
+    survivor, other = locked[survivor_id], locked[other_id]
+    if other.stage == Stage.CUSTOMER:
+        raise LeadActionError(
+            "The lead being merged away is a customer: keep it as the survivor instead.",
+            code=LeadActionError.WRONG_STAGE,
+        )
+    if (
+        other.stage in (Stage.MQL, Stage.SQL)
+        and not roles.acts_for_owner(actor, other)
+        and not roles.has_role(actor, roles.Role.MANAGER)
+    ):
+        raise _deny("merge away", "a manager, while it is with sales")
+    filled = {
+        name: getattr(other, name)
+        for name in PROFILE_FIELDS
+        if getattr(survivor, name) in (None, "") and getattr(other, name) not in (None, "")
+    }
+    moved_engagements = Engagement.objects.filter(lead=other).update(lead=survivor)
+    moved_touches = Touch.objects.filter(lead=other).update(lead=survivor)
+    now = timezone.now()
+    cancelled = sla_services.clocks_cancel(lead=other, at=now)
+    for name, value in filled.items():
+        setattr(survivor, name, value)
+    survivor.version = F("version") + 1
+    _save(survivor)
+    other.merged_into = survivor
+    other.version = F("version") + 1
+    _save(other)
+    data = {
+        "survivor": survivor.pk,
+        "other": other.pk,
+        "other_email": other.email,
+        "filled": {k: _json(v) for k, v in filled.items()},
+        "engagements_moved": moved_engagements,
+        "touches_moved": moved_touches,
+        "clocks_cancelled": cancelled,
+    }
+    event_record(
+        lead=survivor,
+        type=EventType.MERGED,
+        actor=actor,
+        from_stage=survivor.stage,
+        to_stage=survivor.stage,
+        note=_clean_note(note),
+        data=data,
+    )
+    event_record(
+        lead=other,
+        type=EventType.MERGED_INTO,
+        actor=actor,
+        from_stage=other.stage,
+        to_stage=other.stage,
+        note=_clean_note(note),
+        data=data,
+    )
+    return survivor

@@ -1,0 +1,30 @@
+import datetime as dt
+
+from celery import shared_task
+from django.utils import timezone
+
+from . import notifications
+from .models import Notification
+
+
+@shared_task(acks_late=True)
+def notifications_for_event(event_id: int) -> int:
+    """Turn one lead event into its notifications (idempotent by the outbox's unique key)."""
+    return len(notifications.notifications_for_event(event_id))
+
+
+@shared_task(acks_late=True)
+def notification_email(notification_id: int) -> bool:
+    return notifications.notification_email_send(notification_id)
+
+
+@shared_task
+def notifications_deliver_pending(batch_size: int = 200) -> int:
+    """Catch emails whose task never ran (the broker was down at commit time)."""
+    cutoff = timezone.now() - dt.timedelta(minutes=2)
+    ids = list(
+        Notification.objects.filter(email_claimed_at__isnull=True, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("id", flat=True)[:batch_size]
+    )
+    return sum(notifications.notification_email_send(pk) for pk in ids)

@@ -1,0 +1,83 @@
+"""API conventions shared by every app: pagination and one error format.
+
+Every error body is
+
+    {"error": {"code": "...", "message": "a sentence for a person", "fields": {"name": ["..."]}}}
+
+whether it comes from DRF validation, authentication, or a refused lead action.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from leads.errors import LeadActionError
+
+STATUS_BY_CODE = {
+    LeadActionError.FORBIDDEN: status.HTTP_403_FORBIDDEN,
+    LeadActionError.NOT_FOUND: status.HTTP_404_NOT_FOUND,
+    LeadActionError.STALE_VERSION: status.HTTP_409_CONFLICT,
+    LeadActionError.WRONG_STAGE: status.HTTP_409_CONFLICT,
+    LeadActionError.DUPLICATE: status.HTTP_409_CONFLICT,
+}
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+def _first_message(detail) -> str:
+    if isinstance(detail, dict):
+        for name, value in detail.items():
+            message = _first_message(value)
+            return message if name in ("non_field_errors", "detail") else f"{name}: {message}"
+        return "Invalid input."
+    if isinstance(detail, list):
+        return _first_message(detail[0]) if detail else "Invalid input."
+    return str(detail)
+
+
+def _fields(detail) -> dict:
+    if not isinstance(detail, dict):
+        return {}
+    return {
+        name: [str(m) for m in (value if isinstance(value, list) else [value])]
+        for name, value in detail.items()
+        if name not in ("detail",)
+    }
+
+
+def error_body(code: str, message: str, fields: dict | None = None, **extra) -> dict:
+    body = {"code": code, "message": message, "fields": fields or {}}
+    body.update(extra)
+    return {"error": body}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, LeadActionError):
+        return Response(
+            error_body(exc.code, exc.message, exc.fields, **exc.data),
+            status=STATUS_BY_CODE.get(exc.code, status.HTTP_400_BAD_REQUEST),
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else response.data
+    code = exc.default_code if isinstance(exc, exceptions.APIException) else "error"
+    if isinstance(exc, exceptions.ValidationError):
+        code = "invalid"
+    response.data = error_body(
+        code, _first_message(detail), _fields(detail) if isinstance(exc, exceptions.ValidationError) else {}
+    )
+    return response

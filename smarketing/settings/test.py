@@ -1,0 +1,19 @@
+"""Test settings: the base settings with fast hashing and captured email.
+
+Which database and broker the tests use still comes from the environment, so the same
+suite runs on the embedded default and, in CI, on PostgreSQL + Redis + a real worker.
+"""
+
+from .base import *  # noqa: F403
+from .base import env
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Unit tests run queued tasks in-process; the integration tests start a real worker
+# with CELERY_TASK_ALWAYS_EAGER=false against the same database.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+LOGGING = {"version": 1, "disable_existing_loggers": False}
