@@ -3,6 +3,7 @@ through the funnel by the real services."""
 
 from __future__ import annotations
 
+import importlib
 import os
 from types import SimpleNamespace
 
@@ -32,7 +33,16 @@ def require_postgres(db):
 
 
 @pytest.fixture
-def org(db):
+def product_setup(db):
+    """Roles and reasons as migration 0002 makes them. A transactional test flushes the
+    tables between tests, so put them back (idempotent) for whoever needs them."""
+    from django.apps import apps
+
+    importlib.import_module("leads.migrations.0002_roles_and_reasons").forwards(apps, None)
+
+
+@pytest.fixture
+def org(product_setup):
     """Two sales teams and a marketing team, with one person in every role."""
     marketing = TeamFactory(name="Marketing", kind=TeamKind.MARKETING)
     sales = TeamFactory(name="Sales East", kind=TeamKind.SALES)
@@ -69,7 +79,7 @@ def org(db):
 
 
 @pytest.fixture
-def reasons(db):
+def reasons(product_setup):
     def first(kind, **extra):
         return Reason.objects.filter(kind=kind, **extra).order_by("position").first()
 

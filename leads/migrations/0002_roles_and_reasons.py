@@ -56,7 +56,8 @@ def forwards(apps, schema_editor):
 
     for label in ("leads", "sla", "auth"):
         config = apps.get_app_config(label)
-        config.models_module = True
+        if not getattr(config, "models_module", None):
+            config.models_module = True
         create_permissions(config, apps=apps, verbosity=0)
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")

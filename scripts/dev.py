@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""The two set-up commands, with nothing but Python 3.11+ on the machine.
+
+    python3 scripts/dev.py run    # the app on the embedded default, demo data, SLA jobs running
+    python3 scripts/dev.py test   # lint, checks and the whole test suite
+
+Both create ./.venv and install the pinned dependencies from pyproject.toml on first use
+(again only when the pins change). Only the standard library is used here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+STAMP = VENV / ".smarketing-deps"
+
+
+def say(message: str) -> None:
+    print(f"\033[1m==> {message}\033[0m", flush=True)
+
+
+def requirements() -> list[str]:
+    import tomllib  # here, so that an older Python gets the friendly message below
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return project["dependencies"] + project["optional-dependencies"]["dev"]
+
+
+def ensure_venv() -> None:
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script runs on whatever python3 is
+        sys.exit("Smarketing needs Python 3.11 or newer.")
+    if not PY.exists():
+        say(f"Creating a virtual environment in {VENV}")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    wanted = requirements()
+    digest = hashlib.sha256("\n".join(wanted).encode()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == digest:
+        return
+    say("Installing the pinned dependencies (first run only)")
+    subprocess.run([PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
+    subprocess.run([PY, "-m", "pip", "install", "--quiet", *wanted], check=True)
+    STAMP.write_text(digest)
+
+
+def manage(*args: str, env: dict | None = None) -> None:
+    subprocess.run([PY, "manage.py", *args], cwd=ROOT, check=True, env=env)
+
+
+def run(argv: list[str]) -> int:
+    ensure_venv()
+    port = argv[0] if argv else os.environ.get("PORT", "8000")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "smarketing.settings.base"}
+    env.setdefault("SLA_ENFORCE_EVERY_SECONDS", "30")
+    say("Preparing the database")
+    manage("migrate", "--noinput", "--verbosity", "0", env=env)
+    manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
+    say("Loading demo data (first run only; about a minute)")
+    manage("seed_demo", "--if-empty", env=env)
+    say(f"Starting the Celery worker with beat (SLA enforcement every {env['SLA_ENFORCE_EVERY_SECONDS']} s)")
+    worker = subprocess.Popen(
+        [BIN / "celery", "-A", "smarketing", "worker", "--beat", "--loglevel", "INFO", "--concurrency", "2"],
+        cwd=ROOT,
+        env=env,
+    )
+    server = subprocess.Popen(
+        [PY, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], cwd=ROOT, env=env
+    )
+    time.sleep(2)
+    manage("demo_logins", "--url", f"http://127.0.0.1:{port}/", env=env)
+    processes = [worker, server]
+    try:
+        while all(p.poll() is None for p in processes):
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT if p is server else signal.SIGTERM)
+        for p in processes:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    return 0
+
+
+def test(argv: list[str]) -> int:
+    ensure_venv()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "smarketing.settings.test"}
+    steps = [
+        ("ruff lint", [BIN / "ruff", "check", "."]),
+        ("ruff format", [BIN / "ruff", "format", "--check", "."]),
+        ("Django system checks", [PY, "manage.py", "check", "--fail-level", "WARNING"]),
+        ("migrations up to date", [PY, "manage.py", "makemigrations", "--check", "--dry-run"]),
+        ("tests", [PY, "-m", "pytest", *argv]),
+    ]
+    for name, command in steps:
+        say(name)
+        result = subprocess.run(command, cwd=ROOT, env=env)
+        if result.returncode != 0:
+            print(f"FAILED: {name}", file=sys.stderr)
+            return result.returncode
+    return 0
+
+
+def deps(argv: list[str]) -> int:
+    ensure_venv()
+    return 0
+
+
+def main() -> int:
+    commands = {"run": run, "test": test, "deps": deps}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        print(__doc__)
+        return 2
+    return commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
