@@ -1,3 +1,12 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", views.home, name="home"),
+    path("leads/", views.lead_list, name="lead-list"),
+    path("leads/<int:lead_id>/", views.lead_detail, name="lead-detail"),
+]

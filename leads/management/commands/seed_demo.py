@@ -374,24 +374,25 @@ class Command(BaseCommand):
             if lead.stage != Stage.SQL:
                 return
             roll = rng.random()
-            if roll < 0.17:
+            if roll < 0.2:
                 services.lead_win(
                     lead_id=lead.pk,
                     actor=lead.owner,
                     amount=Decimal(rng.choice([4800, 9600, 12000, 18000, 24000, 36000, 60000])),
                     closed_on=timezone.localdate(),
                 )
-            elif roll < 0.62:
+            elif roll < 0.72:
                 services.lead_lose(
                     lead_id=lead.pk, actor=lead.owner, reason=rng.choice(self.reasons[ReasonKind.LOSS])
                 )
-            elif roll < 0.66:
+            elif roll < 0.76:
                 services.lead_disqualify(
                     lead_id=lead.pk,
                     actor=lead.owner,
                     reason=rng.choice(self.reasons[ReasonKind.DISQUALIFICATION]),
                 )
-            # else: still being worked
+            else:  # still being worked: decided later
+                self.push(self.later(action.at, days=rng.uniform(10, 30)), "outcome", action.lead_index)
         elif kind == "disqualify":
             lead = self.lead(action)
             if lead.stage != Stage.LEAD:

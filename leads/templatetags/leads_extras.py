@@ -1,0 +1,77 @@
+"""Small presentation helpers: relative deadlines, stage badges, the SLA job's heartbeat."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+
+from leads.roles import role_names
+from sla.models import EnforcementRun
+
+register = template.Library()
+
+STALE_AFTER = dt.timedelta(minutes=3)
+
+
+def span(delta: dt.timedelta) -> str:
+    """'2 d 3 h', '2 h 10 m', '35 m', '20 s'."""
+    seconds = int(abs(delta.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} m"
+    if minutes:
+        return f"{minutes} m"
+    return f"{secs} s"
+
+
+@register.filter
+def ago(moment):
+    if not moment:
+        return ""
+    return f"{span(timezone.now() - moment)} ago"
+
+
+@register.simple_tag
+def due(moment, soon_hours: int = 2):
+    """'due in 2 h 10 m' / 'overdue by 35 m', marked for the eye and not by colour alone."""
+    if moment is None:
+        return format_html('<span class="muted">no deadline</span>')
+    left = moment - timezone.now()
+    when = timezone.localtime(moment).strftime("%a %d %b %H:%M")
+    if left.total_seconds() < 0:
+        return format_html('<span class="due late" title="{}">⚠ overdue by {}</span>', when, span(left))
+    css = "soon" if left < dt.timedelta(hours=soon_hours) else "ok"
+    return format_html('<span class="due {}" title="{}">due in {}</span>', css, when, span(left))
+
+
+@register.simple_tag
+def stage_badge(lead):
+    extra = ""
+    if getattr(lead, "stage", None) == "lead" and getattr(lead, "recycle_count", 0):
+        extra = format_html(' <span class="badge recycled">recycled ×{}</span>', lead.recycle_count)
+    return format_html(
+        '<span class="badge stage-{}">{}</span>{}', lead.stage, lead.get_stage_display(), extra
+    )
+
+
+@register.simple_tag
+def viewer_role_label(user):
+    names = sorted(role_names(user))
+    membership = getattr(user, "membership", None)
+    label = ", ".join(names) or "Employee"
+    return f"{label} ({membership.team.name})" if membership else label
+
+
+@register.inclusion_tag("leads/_sla_status.html")
+def sla_status():
+    """Proof on every page that the enforcement job runs (or a warning that it does not)."""
+    run = EnforcementRun.objects.filter(finished_at__isnull=False).order_by("-started_at").first()
+    stale = run is None or timezone.now() - run.finished_at > STALE_AFTER
+    return {"run": run, "stale": stale}

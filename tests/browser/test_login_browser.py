@@ -1,0 +1,56 @@
+"""Headless Chromium logs in as each kind of user and sees their home page."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import need
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def browser():
+    need(Path(CHROMIUM).exists(), "needs Debian's chromium at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.mark.parametrize(
+    "username,heading",
+    [
+        ("rep", "My MQLs awaiting response"),
+        ("marketer", "Recycled queue"),
+        ("smanager", "Clocks at risk now"),
+    ],
+)
+def test_each_role_logs_in_and_sees_its_home(browser, live_server, org, make_mql, username, heading):
+    make_mql(first_name="Browser", last_name="Lead")
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/")
+    assert "/login/" in page.url
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("pass-for-tests-1")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/")
+    assert page.get_by_role("heading", name=heading).is_visible()
+    if username == "rep":
+        assert page.get_by_role("link", name="Browser Lead").is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"home-{username}.png"), full_page=True)
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/login/")
