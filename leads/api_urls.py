@@ -1,2 +1,18 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from . import api
+
 app_name = "api"
-urlpatterns: list = []
+
+router = SimpleRouter()
+router.register("leads", api.LeadViewSet, basename="lead")
+router.register("reasons", api.ReasonViewSet, basename="reason")
+router.register("campaigns", api.CampaignViewSet, basename="campaign")
+router.register("teams", api.TeamViewSet, basename="team")
+
+urlpatterns = [
+    path("me/", api.MeView.as_view(), name="me"),
+    path("auth/token/", api.TokenView.as_view(), name="token"),
+    *router.urls,
+]
