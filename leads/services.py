@@ -143,6 +143,7 @@ def _clean_note(note: str | None) -> str:
 
 def _validated_profile(values: dict[str, Any], *, instance: Lead | None = None) -> dict[str, Any]:
     """Validate profile fields the way the model does; raise one error with every field."""
+    values = {**values, "email": normalize_email(values["email"])} if "email" in values else values
     probe = Lead(**{k: v for k, v in values.items() if k in PROFILE_FIELDS or k == "email"})
     if instance is not None:
         for name in PROFILE_FIELDS + ("email",):

@@ -66,10 +66,13 @@ def _aware(value: dt.datetime) -> dt.datetime:
 
 
 def add_business_time(start: dt.datetime, duration: dt.timedelta, calendar: BusinessCalendar) -> dt.datetime:
-    """The moment `duration` of business time after `start` (in UTC)."""
+    """The earliest moment (in UTC) by which `duration` of business time has passed since
+    `start`. Zero business time has passed at `start` itself."""
     if duration < ZERO:
         raise ValueError("Duration must not be negative.")
     start = _aware(start)
+    if duration == ZERO:
+        return start
     remaining = duration
     for opens, closes in calendar.intervals_from(start):
         begin = max(opens, start)

@@ -1,0 +1,76 @@
+"""Notifications: after commit, to the right person, never twice for one event."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from leads import services
+from leads.models import LeadEvent, Notification, NotificationKind
+from leads.notifications import notification_email_send, notifications_for_event
+
+pytestmark = pytest.mark.django_db
+
+
+def test_hand_off_tells_the_rep_after_commit(org, make_lead, django_capture_on_commit_callbacks, mailoutbox):
+    lead = make_lead(first_name="Nina", last_name="Notify")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.lead_qualify(lead_id=lead.pk, actor=org.marketer)
+    assert Notification.objects.count() == 0, "nothing is sent before the transaction commits"
+    with django_capture_on_commit_callbacks(execute=True):  # the commit; its email follows its own commit
+        for callback in callbacks:
+            callback()
+    note = Notification.objects.get()
+    assert (note.recipient, note.kind, note.lead) == (org.rep, NotificationKind.MQL_ASSIGNED, lead)
+    assert "Nina Notify" in note.subject
+    assert [m.to for m in mailoutbox] == [[org.rep.email]]
+    assert Notification.objects.get().emailed_at is not None
+
+
+def test_rejection_tells_the_qualifying_marketer_with_the_reason(
+    org, make_mql, reasons, django_capture_on_commit_callbacks
+):
+    lead = make_mql()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.lead_reject(lead_id=lead.pk, actor=org.rep, reason=reasons.rejection, note="Try the COO")
+    note = Notification.objects.get(kind=NotificationKind.MQL_REJECTED)
+    assert note.recipient == org.marketer
+    assert reasons.rejection.label in note.subject and "Try the COO" in note.body
+
+
+def test_win_tells_the_marketer_and_the_referrer(org, reasons, django_capture_on_commit_callbacks):
+    lead = services.lead_create(
+        actor=org.employee,
+        email="ref@example.com",
+        first_name="Ref",
+        last_name="Erred",
+        company="Co",
+        job_title="CEO",
+        source="referral",
+        referrer=org.employee,
+        via="referral",
+    )
+    services.engagement_log(lead_id=lead.pk, actor=org.marketer, type="demo_request")
+    services.lead_qualify(lead_id=lead.pk, actor=org.marketer)
+    services.lead_accept(lead_id=lead.pk, actor=org.rep)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.lead_win(lead_id=lead.pk, actor=org.rep, amount=5000, closed_on=timezone.localdate())
+    kinds = dict(
+        Notification.objects.filter(
+            kind__in=[NotificationKind.LEAD_WON, NotificationKind.REFERRAL_CONVERTED]
+        ).values_list("kind", "recipient__username")
+    )
+    assert kinds == {NotificationKind.LEAD_WON: "marketer", NotificationKind.REFERRAL_CONVERTED: "technician"}
+
+
+def test_processing_an_event_twice_creates_and_sends_nothing_new(org, make_mql, mailoutbox):
+    lead = make_mql()
+    event = LeadEvent.objects.get(lead=lead, type="qualified")
+    first = notifications_for_event(event.pk)
+    second = notifications_for_event(event.pk)
+    assert len(first) <= 1 and second == []
+    assert Notification.objects.filter(lead=lead, kind=NotificationKind.MQL_ASSIGNED).count() == 1
+    note = Notification.objects.get(lead=lead, kind=NotificationKind.MQL_ASSIGNED)
+    assert notification_email_send(note.pk) is True
+    assert notification_email_send(note.pk) is False  # claimed by the first send: never twice
+    assert len(mailoutbox) == 1
