@@ -66,7 +66,7 @@ def run(argv: list[str]) -> int:
     manage("migrate", "--noinput", "--verbosity", "0", env=env)
     manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
     say("Loading demo data (first run only; about a minute)")
-    manage("seed_demo", "--if-empty", env=env)
+    manage("seed_demo", "--if-empty", "--no-logins", env=env)
     say(f"Starting the Celery worker with beat (SLA enforcement every {env['SLA_ENFORCE_EVERY_SECONDS']} s)")
     worker = subprocess.Popen(
         [BIN / "celery", "-A", "smarketing", "worker", "--beat", "--loglevel", "INFO", "--concurrency", "2"],

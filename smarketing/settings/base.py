@@ -223,5 +223,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The filesystem broker has no host by design; kombu warns about that on every
+        # connection. Real brokers keep the warning.
+        "kombu.connection": {
+            "level": "ERROR" if CELERY_BROKER_URL.startswith("filesystem://") else "WARNING"
+        },
+    },
 }

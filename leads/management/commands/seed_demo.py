@@ -146,6 +146,9 @@ class Command(BaseCommand):
             "--if-empty", action="store_true", help="do nothing (and succeed) when leads exist"
         )
         parser.add_argument("--now", help="pretend it is this ISO time (tests; default: now)")
+        parser.add_argument(
+            "--no-logins", action="store_true", help="do not print the login table (the run script prints it)"
+        )
 
     # --- entry point ---------------------------------------------------------------------------
 
@@ -153,7 +156,6 @@ class Command(BaseCommand):
         if Lead.objects.exists():
             if opts["if_empty"]:
                 self.stdout.write("Demo data already loaded; nothing to do.")
-                call_command("demo_logins", stdout=self.stdout)
                 return
             if not opts["reset"]:
                 raise CommandError(
@@ -186,7 +188,8 @@ class Command(BaseCommand):
             app.conf.task_always_eager = eager
             logging.disable(logging.NOTSET)
         self.summary(time.monotonic() - started)
-        call_command("demo_logins", stdout=self.stdout)
+        if not opts["no_logins"]:
+            call_command("demo_logins", stdout=self.stdout)
 
     # --- organisation ------------------------------------------------------------------------
 
