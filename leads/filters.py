@@ -26,14 +26,7 @@ class LeadFilter(django_filters.FilterSet):
         return queryset.filter(recycled) if value else queryset.exclude(recycled)
 
     def filter_q(self, queryset, name, value):
-        for word in value.split()[:5]:
-            queryset = queryset.filter(
-                Q(first_name__icontains=word)
-                | Q(last_name__icontains=word)
-                | Q(email__icontains=word)
-                | Q(company__icontains=word)
-            )
-        return queryset
+        return queryset.search(value)
 
 
 class ReasonFilter(django_filters.FilterSet):

@@ -201,6 +201,18 @@ class LeadQuerySet(models.QuerySet["Lead"]):
     def owned_by(self, user) -> LeadQuerySet:
         return self.filter(owner=user)
 
+    def search(self, text: str) -> LeadQuerySet:
+        """Every word must match a name, the email or the company (case-insensitive)."""
+        queryset = self
+        for word in text.split()[:5]:
+            queryset = queryset.filter(
+                Q(first_name__icontains=word)
+                | Q(last_name__icontains=word)
+                | Q(email__icontains=word)
+                | Q(company__icontains=word)
+            )
+        return queryset
+
 
 class Lead(models.Model):
     # Contact and company profile

@@ -156,13 +156,8 @@ def lead_list(*, stage: str = "", q: str = "") -> QuerySet[Lead]:
     leads = Lead.objects.live().select_related("owner", "campaign")
     if stage in Stage.values:
         leads = leads.filter(stage=stage)
-    for word in q.split()[:5]:
-        leads = leads.filter(
-            Q(first_name__icontains=word)
-            | Q(last_name__icontains=word)
-            | Q(email__icontains=word)
-            | Q(company__icontains=word)
-        )
+    if q:
+        leads = leads.search(q)
     return leads.order_by("-created_at", "-id")
 
 
