@@ -20,3 +20,6 @@ LOGGING = {"version": 1, "disable_existing_loggers": False}
 # Serve static files from the app folders (no collectstatic in tests).
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+# No persistent connections in tests: threads (live server, races) must not keep a
+# connection open past their work, or the test database cannot be dropped.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

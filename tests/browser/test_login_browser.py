@@ -38,15 +38,15 @@ def browser():
         ("smanager", "Clocks at risk now"),
     ],
 )
-def test_each_role_logs_in_and_sees_its_home(browser, live_server, org, make_mql, username, heading):
+def test_each_role_logs_in_and_sees_its_home(browser, server, org, make_mql, username, heading):
     make_mql(first_name="Browser", last_name="Lead")
     page = browser.new_page()
-    page.goto(f"{live_server.url}/")
+    page.goto(f"{server.url}/")
     assert "/login/" in page.url
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill("pass-for-tests-1")
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/")
+    page.wait_for_url(f"{server.url}/")
     assert page.get_by_role("heading", name=heading).is_visible()
     if username == "rep":
         assert page.get_by_role("link", name="Browser Lead").is_visible()
