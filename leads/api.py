@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, mixins, status, viewsets
+from rest_framework import serializers as drf_fields
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from . import selectors
+from . import selectors, services
 from .filters import LeadFilter, ReasonFilter
-from .models import Campaign, Lead, Reason, Team
+from .models import Campaign, Lead, Notification, Reason, Team
 from .serializers import (
+    ActionSerializer,
     CampaignSerializer,
+    HandoffSerializer,
     LeadEventSerializer,
     LeadSerializer,
     MeSerializer,
+    NotificationSerializer,
+    ReasonActionSerializer,
     ReasonSerializer,
+    ReassignSerializer,
     TeamSerializer,
     TokenRequestSerializer,
     TokenSerializer,
+    TouchCreateSerializer,
+    TouchSerializer,
+    WinSerializer,
 )
 
 
@@ -35,6 +48,85 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["created_at", "score", "stage_entered_at"]
     ordering = ["-created_at", "-id"]
     queryset = Lead.objects.live().select_related("owner", "qualified_by", "referrer", "campaign")
+
+    # --- transitions: each a POST that calls one service ------------------------------------
+
+    def _act(self, request, serializer_class, service, **fixed):
+        lead = self.get_object()
+        data = serializer_class(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        version = values.pop("version", None)
+        service(lead_id=lead.pk, actor=request.user, expected_version=version, **values, **fixed)
+        return Response(LeadSerializer(self.get_queryset().get(pk=lead.pk)).data)
+
+    @extend_schema(request=ActionSerializer, responses=LeadSerializer)
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def qualify(self, request, pk=None):
+        """Hand the lead to sales (marketing): stage MQL, routed to a rep, response clock started."""
+        return self._act(request, ActionSerializer, services.lead_qualify)
+
+    @extend_schema(request=ActionSerializer, responses=LeadSerializer)
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def accept(self, request, pk=None):
+        """Accept an MQL (the assigned rep or their manager): it becomes an SQL."""
+        return self._act(request, ActionSerializer, services.lead_accept)
+
+    @extend_schema(request=ReasonActionSerializer, responses=LeadSerializer)
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def reject(self, request, pk=None):
+        """Send an MQL back to marketing with a rejection reason; it is recycled."""
+        return self._act(request, ReasonActionSerializer, services.lead_reject)
+
+    @extend_schema(request=WinSerializer, responses=LeadSerializer)
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def win(self, request, pk=None):
+        """Win an SQL: stage customer, revenue credited to its first touch."""
+        return self._act(request, WinSerializer, services.lead_win)
+
+    @extend_schema(request=ReasonActionSerializer, responses=LeadSerializer)
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def lose(self, request, pk=None):
+        """Lose an SQL with a loss reason: recycled or disqualified, as the reason says."""
+        return self._act(request, ReasonActionSerializer, services.lead_lose)
+
+    @extend_schema(request=ReasonActionSerializer, responses=LeadSerializer)
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def disqualify(self, request, pk=None):
+        """Take the lead out of the funnel with a disqualification reason."""
+        return self._act(request, ReasonActionSerializer, services.lead_disqualify)
+
+    @extend_schema(request=ActionSerializer, responses=LeadSerializer)
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def reopen(self, request, pk=None):
+        """Bring a disqualified lead back to marketing."""
+        return self._act(request, ActionSerializer, services.lead_reopen)
+
+    @extend_schema(request=ReassignSerializer, responses=LeadSerializer)
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def reassign(self, request, pk=None):
+        """Give an MQL or SQL to another rep (the sales manager)."""
+        lead = self.get_object()
+        data = ReassignSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.lead_reassign(
+            lead_id=lead.pk,
+            actor=request.user,
+            new_owner=data.validated_data["owner"],
+            note=data.validated_data["note"],
+            expected_version=data.validated_data.get("version"),
+        )
+        return Response(LeadSerializer(self.get_queryset().get(pk=lead.pk)).data)
+
+    @extend_schema(request=TouchCreateSerializer, responses={201: TouchSerializer})
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def touches(self, request, pk=None):
+        """Log a follow-up touch on an SQL (its owner or their manager)."""
+        lead = self.get_object()
+        data = TouchCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        touch = services.touch_log(lead_id=lead.pk, actor=request.user, **data.validated_data)
+        return Response(TouchSerializer(touch).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=LeadEventSerializer(many=True))
     @action(detail=True, methods=["get"], filterset_class=None, ordering=None, pagination_class=None)
@@ -95,3 +187,83 @@ class TokenView(APIView):
     def delete(self, request):
         deleted, _ = Token.objects.filter(user=request.user).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """My in-app notifications, newest first; `?unread=true` for the unread ones."""
+
+    serializer_class = NotificationSerializer
+    filterset_fields = []
+    ordering = ["-created_at", "-id"]
+
+    queryset = Notification.objects.none()  # for the schema; the real one is per user
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Notification.objects.none()
+        rows = Notification.objects.filter(recipient=self.request.user)
+        if self.request.query_params.get("unread") in ("true", "1"):
+            rows = rows.filter(read_at__isnull=True)
+        return rows
+
+    @extend_schema(request=None, responses=NotificationSerializer)
+    @action(detail=True, methods=["post"])
+    def read(self, request, pk=None):
+        notification = services.notification_mark_read(user=request.user, notification_id=pk)
+        return Response(NotificationSerializer(notification).data)
+
+    @extend_schema(
+        request=None, responses={200: inline_serializer("ReadAll", {"marked": drf_fields.IntegerField()})}
+    )
+    @action(detail=False, methods=["post"], url_path="read-all")
+    def read_all(self, request):
+        return Response({"marked": services.notifications_mark_all_read(user=request.user)})
+
+
+class HandoffListView(generics.ListAPIView):
+    """My hand-offs and what became of each: waiting, accepted, rejected (reason and note),
+    won (amount), lost (reason). Filters: `week` (any date in the ISO week), `campaign`."""
+
+    serializer_class = HandoffSerializer
+    filter_backends: list = []
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("week", OpenApiTypes.DATE, description="Any date in the ISO week wanted"),
+            OpenApiParameter("campaign", OpenApiTypes.INT),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        week = self.request.query_params.get("week")
+        campaign = self.request.query_params.get("campaign")
+        try:
+            week_of = dt.date.fromisoformat(week) if week else None
+            campaign_id = int(campaign) if campaign else None
+        except ValueError:
+            raise ValidationError(
+                {"week": ["Use a date like 2026-11-16."]} if week else {"campaign": ["Use a campaign id."]}
+            ) from None
+        return selectors.handoffs(self.request.user, week_of=week_of, campaign_id=campaign_id)
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        rows = [
+            {
+                "event_id": row.pk,
+                "lead": row.lead_id,
+                "lead_name": str(row.lead),
+                "company": row.lead.company,
+                "campaign": row.lead.campaign.name if row.lead.campaign else None,
+                "handed_off_at": row.occurred_at,
+                "outcome": selectors.handoff_outcome(row),
+                "outcome_at": row.outcome_at,
+                "reason": row.outcome_reason,
+                "note": row.outcome_note or "",
+                "amount": str(row.lead.deal_amount) if row.outcome_type == "won" else None,
+            }
+            for row in page
+        ]
+        return self.get_paginated_response(HandoffSerializer(rows, many=True).data)

@@ -90,3 +90,26 @@ def can_edit_profile(user, lead: Lead) -> bool:
     if lead.stage in (Stage.LEAD, Stage.DISQUALIFIED):
         return is_marketing_side(user)
     return is_marketing_side(user) or acts_for_owner(user, lead)
+
+
+def actions_for(user, lead: Lead) -> set[str]:
+    """The actions this person may offer on this lead now (pages hide the rest; the
+    services check again, so this is convenience, not the guard)."""
+    if lead.merged_into_id is not None or not user.is_authenticated:
+        return set()
+    actions: set[str] = set()
+    owner_side = acts_for_owner(user, lead)
+    marketing = is_marketing_side(user)
+    if lead.stage == Stage.LEAD and marketing:
+        actions |= {"qualify", "disqualify"}
+    if lead.stage == Stage.MQL and owner_side:
+        actions |= {"accept", "reject", "disqualify"}
+    if lead.stage == Stage.SQL and owner_side:
+        actions |= {"touch", "win", "lose", "disqualify"}
+    if lead.stage in (Stage.MQL, Stage.SQL) and (
+        is_admin(user) or (is_sales_manager(user) and lead.owner is not None and manages(user, lead.owner))
+    ):
+        actions.add("reassign")
+    if lead.stage == Stage.DISQUALIFIED and (marketing or has_role(user, Role.MANAGER)):
+        actions.add("reopen")
+    return actions

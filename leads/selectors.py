@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from sla.models import Clock, EnforcementRun, Obligation
@@ -179,3 +181,161 @@ def lead_timeline(lead: Lead) -> QuerySet[LeadEvent]:
 
 def is_sales_team(team) -> bool:
     return team is not None and team.kind == TeamKind.SALES
+
+
+# --- my hand-offs: every lead I qualified and what became of it ---------------------------------
+
+OUTCOME_TYPES = [
+    EventType.ACCEPTED,
+    EventType.REJECTED,
+    EventType.WON,
+    EventType.LOST,
+    EventType.DISQUALIFIED,
+]
+NO_LATER_HANDOFF = 2**62
+
+
+def handoffs(user, *, week_of: dt.date | None = None, campaign_id: int | None = None) -> QuerySet[LeadEvent]:
+    """My hand-offs (one row per `qualified` event of mine), newest first, each annotated
+    with what became of it: the last response or outcome before the lead's next hand-off."""
+    next_handoff = Subquery(
+        LeadEvent.objects.filter(lead=OuterRef("lead"), type=EventType.QUALIFIED, id__gt=OuterRef("id"))
+        .order_by("id")
+        .values("id")[:1]
+    )
+    rows = (
+        LeadEvent.objects.filter(type=EventType.QUALIFIED, actor=user)
+        .select_related("lead", "lead__campaign", "lead__owner")
+        .annotate(next_id=Coalesce(next_handoff, Value(NO_LATER_HANDOFF)))
+    )
+
+    def outcome(field: str):
+        return Subquery(
+            LeadEvent.objects.filter(
+                lead=OuterRef("lead"),
+                id__gt=OuterRef("id"),
+                id__lt=OuterRef("next_id"),
+                type__in=OUTCOME_TYPES,
+            )
+            .order_by("-id")
+            .values(field)[:1]
+        )
+
+    rows = rows.annotate(
+        outcome_type=outcome("type"),
+        outcome_at=outcome("occurred_at"),
+        outcome_reason=outcome("reason__label"),
+        outcome_note=outcome("note"),
+    )
+    if week_of is not None:
+        start = week_start(timezone.make_aware(dt.datetime.combine(week_of, dt.time(12))))
+        rows = rows.filter(occurred_at__gte=start, occurred_at__lt=start + dt.timedelta(days=7))
+    if campaign_id:
+        rows = rows.filter(lead__campaign_id=campaign_id)
+    return rows.order_by("-occurred_at", "-id")
+
+
+def handoff_outcome(row: LeadEvent) -> str:
+    """'waiting' until sales responds, then the type of the last response or outcome."""
+    return row.outcome_type or "waiting"
+
+
+# --- the whole story of a lead, in one list --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: dt.datetime
+    kind: str  # "event", "engagement", "touch", "sla"
+    title: str
+    who: str = ""
+    detail: str = ""
+    note: str = ""
+    css: str = ""
+
+
+def _person(user) -> str:
+    return (user.get_full_name() or user.username) if user is not None else "System"
+
+
+def lead_story(lead: Lead) -> list[TimelineEntry]:
+    """Everything that happened to a lead — stage changes, assignments, engagements,
+    touches, SLA warnings and breaches — oldest first. Four queries, whatever the length."""
+    entries: list[TimelineEntry] = []
+    for event in lead_timeline(lead):
+        detail = []
+        if event.to_stage and event.from_stage != event.to_stage:
+            detail.append(f"{event.from_stage or '—'} → {event.to_stage}")
+        if event.data.get("routing_rule"):
+            detail.append(f"assigned by {event.data['routing_rule']}")
+        if event.data.get("source") and event.type == EventType.CREATED:
+            detail.append(f"source: {event.data['source']}")
+        if event.data.get("amount"):
+            detail.append(f"amount {event.data['amount']}")
+        if event.reason_id:
+            detail.append(f"reason: {event.reason.label}")
+        if event.lead_id != lead.pk:
+            detail.append(f"on merged lead {event.lead.email}")
+        entries.append(
+            TimelineEntry(
+                event.occurred_at,
+                "event",
+                event.get_type_display(),
+                _person(event.actor),
+                "; ".join(detail),
+                event.note,
+                f"event-{event.type}",
+            )
+        )
+    for engagement in lead.engagements.all():
+        entries.append(
+            TimelineEntry(
+                engagement.occurred_at,
+                "engagement",
+                engagement.get_type_display(),
+                "",
+                f"{engagement.title} (+{engagement.points})".strip(),
+                "",
+                "engagement",
+            )
+        )
+    for touch in lead.touches.select_related("by"):
+        entries.append(
+            TimelineEntry(
+                touch.occurred_at,
+                "touch",
+                f"{touch.get_kind_display()} touch",
+                _person(touch.by),
+                touch.get_outcome_display(),
+                touch.note,
+                "touch",
+            )
+        )
+    for clock in lead.clocks.select_related("owner"):
+        what = clock.get_obligation_display().lower()
+        if clock.warned_at:
+            entries.append(
+                TimelineEntry(
+                    clock.warned_at,
+                    "sla",
+                    "SLA warning",
+                    _person(clock.owner),
+                    f"{what} due {timezone.localtime(clock.due_at):%a %d %b %H:%M}",
+                    "",
+                    "sla",
+                )
+            )
+        if clock.breached_at:
+            entries.append(
+                TimelineEntry(
+                    clock.breached_at,
+                    "sla",
+                    "SLA breached",
+                    _person(clock.owner),
+                    f"{what} was due {timezone.localtime(clock.due_at):%a %d %b %H:%M}",
+                    "",
+                    "sla breach",
+                )
+            )
+    entries.sort(key=lambda e: e.at)
+    return entries

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import Campaign, Lead, LeadEvent, Reason, Team
+from .models import Campaign, Lead, LeadEvent, Notification, Reason, Team, Touch, TouchKind, TouchOutcome
 from .roles import role_names
 
 User = get_user_model()
@@ -135,3 +135,67 @@ class TokenRequestSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
+
+
+# --- actions ----------------------------------------------------------------------------------
+
+
+class ActionSerializer(serializers.Serializer):
+    """Fields every action accepts: the version the client saw, and a note."""
+
+    version = serializers.IntegerField(
+        required=False, min_value=1, help_text="The lead version you saw; a stale one is refused with 409."
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
+
+
+class ReasonActionSerializer(ActionSerializer):
+    reason = serializers.IntegerField(help_text="Id of a reason of the right kind (see /api/reasons/).")
+
+
+class WinSerializer(ActionSerializer):
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+    closed_on = serializers.DateField()
+
+
+class ReassignSerializer(ActionSerializer):
+    owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
+
+
+class TouchCreateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=TouchKind.choices)
+    outcome = serializers.ChoiceField(choices=TouchOutcome.choices)
+    occurred_at = serializers.DateTimeField(required=False)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
+
+
+class TouchSerializer(serializers.ModelSerializer):
+    by = UserMiniSerializer(read_only=True)
+
+    class Meta:
+        model = Touch
+        fields = ["id", "lead", "kind", "outcome", "occurred_at", "by", "note"]
+        read_only_fields = fields
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "lead", "subject", "body", "created_at", "read_at"]
+        read_only_fields = fields
+
+
+class HandoffSerializer(serializers.Serializer):
+    """One hand-off I made and what became of it."""
+
+    event_id = serializers.IntegerField()
+    lead = serializers.IntegerField()
+    lead_name = serializers.CharField()
+    company = serializers.CharField()
+    campaign = serializers.CharField(allow_null=True)
+    handed_off_at = serializers.DateTimeField()
+    outcome = serializers.CharField(help_text="waiting, accepted, rejected, won, lost or disqualified")
+    outcome_at = serializers.DateTimeField(allow_null=True)
+    reason = serializers.CharField(allow_null=True)
+    note = serializers.CharField(allow_blank=True)
+    amount = serializers.CharField(allow_null=True)

@@ -30,6 +30,7 @@ from .models import (
     Lead,
     LeadEvent,
     LossOutcome,
+    Notification,
     Reason,
     ReasonKind,
     Source,
@@ -785,3 +786,22 @@ def lead_merge(*, survivor_id: int, other_id: int, actor, note: str = "") -> Lea
         data=data,
     )
     return survivor
+
+
+# --- the in-app inbox ---------------------------------------------------------------------------
+
+
+def notification_mark_read(*, user, notification_id) -> Notification:
+    """Mark one of my notifications read (idempotent)."""
+    try:
+        notification = Notification.objects.get(pk=notification_id, recipient=user)
+    except (Notification.DoesNotExist, ValueError, TypeError):
+        raise LeadActionError("No such notification.", code=LeadActionError.NOT_FOUND) from None
+    if notification.read_at is None:
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=timezone.now())
+        notification.refresh_from_db()
+    return notification
+
+
+def notifications_mark_all_read(*, user) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())

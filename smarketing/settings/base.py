@@ -201,6 +201,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "StageEnum": "leads.models.Stage",
+        "TeamKindEnum": "leads.models.TeamKind",
+        "ReasonKindEnum": "leads.models.ReasonKind",
+        "TouchKindEnum": "leads.models.TouchKind",
+        "NotificationKindEnum": "leads.models.NotificationKind",
     },
 }
 
