@@ -258,11 +258,11 @@ def _person(user) -> str:
     return (user.get_full_name() or user.username) if user is not None else "System"
 
 
-def lead_story(lead: Lead) -> list[TimelineEntry]:
+def lead_story(lead: Lead, events: list[LeadEvent] | None = None) -> list[TimelineEntry]:
     """Everything that happened to a lead — stage changes, assignments, engagements,
     touches, SLA warnings and breaches — oldest first. Four queries, whatever the length."""
     entries: list[TimelineEntry] = []
-    for event in lead_timeline(lead):
+    for event in lead_timeline(lead) if events is None else events:
         detail = []
         if event.to_stage and event.from_stage != event.to_stage:
             detail.append(f"{event.from_stage or '—'} → {event.to_stage}")

@@ -9,4 +9,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("leads/", views.lead_list, name="lead-list"),
     path("leads/<int:lead_id>/", views.lead_detail, name="lead-detail"),
+    path("leads/<int:lead_id>/act/<slug:action>/", views.lead_action, name="lead-action"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("inbox/read/", views.inbox_read, name="inbox-read-all"),
+    path("inbox/<int:notification_id>/read/", views.inbox_read, name="inbox-read"),
+    path("handoffs/", views.my_handoffs, name="my-handoffs"),
 ]

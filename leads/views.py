@@ -5,15 +5,24 @@ Every page needs a login; everyone logged in may read any lead (closed loop).
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from . import selectors
-from .models import Lead, Stage
-from .roles import Role, role_names, team_of
+from smarketing.api import STATUS_BY_CODE
+
+from . import selectors, services
+from .errors import LeadActionError
+from .forms import ACTION_FORMS
+from .models import Campaign, EventType, Lead, Reason, ReasonKind, Stage, TouchKind, TouchOutcome
+from .roles import Role, actions_for, role_names, team_of
 from .services import handoff_missing
 
 
@@ -34,6 +43,8 @@ def home(request):
         context["sections"].append("rep")
         context["queue"] = selectors.rep_queue(user)
         context["sqls"] = selectors.rep_sqls(user)[:50]
+        context["rejection_reasons"] = Reason.objects.active().of_kind(ReasonKind.REJECTION)
+        context["touch_kinds"], context["touch_outcomes"] = TouchKind.choices, TouchOutcome.choices
     if is_manager and selectors.is_sales_team(team):
         context["sections"].append("sales_manager")
         context["reps"] = selectors.team_reps(team)
@@ -62,17 +73,159 @@ def lead_list(request):
 
 
 @login_required
-def lead_detail(request, lead_id: int):
+def lead_detail(request, lead_id: int, bound=None, bound_name=None, status=200):
     try:
         lead = selectors.lead_detail(lead_id)
     except Lead.DoesNotExist:
         raise Http404("No such lead.") from None
+    events = list(selectors.lead_timeline(lead))
+    story = selectors.lead_story(lead, events)
+    actions = actions_for(request.user, lead)
     context = {
         "lead": lead,
-        "timeline": selectors.lead_timeline(lead),
-        "engagements": lead.engagements.select_related("logged_by"),
-        "touches": lead.touches.select_related("by"),
+        "story": story,
+        "handoff_note": next(
+            (e.note for e in reversed(events) if e.type == EventType.QUALIFIED and e.note), ""
+        ),
+        "sent_back": [e for e in events if e.type in (EventType.REJECTED, EventType.LOST)],
+        "engagements": lead.engagements.all(),
         "clocks": lead.clocks.select_related("owner").order_by("-started_at"),
         "handoff_missing": handoff_missing(lead) if lead.stage == Stage.LEAD else [],
+        "action_forms": _action_forms(lead, actions, bound, bound_name),
     }
-    return render(request, "leads/lead_detail.html", context)
+    return render(request, "leads/lead_detail.html", context, status=status)
+
+
+# --- sales actions: one POST view, full page or in place (htmx) -----------------------------------
+
+
+def _action_forms(lead, actions, bound=None, bound_name=None):
+    """An unbound form for each action the viewer may take (the bound one if re-showing)."""
+    forms_ = {}
+    for name in sorted(actions & set(ACTION_FORMS)):
+        if name == bound_name:
+            forms_[name] = bound
+            continue
+        kwargs = {"lead": lead} if name == "reassign" else {}
+        initial = {} if name == "touch" else {"version": lead.version}
+        forms_[name] = ACTION_FORMS[name](initial=initial, **kwargs)
+    return forms_
+
+
+def _apply(action: str, lead, user, data) -> str:
+    common = {"lead_id": lead.pk, "actor": user}
+    if action == "touch":
+        services.touch_log(
+            **common,
+            kind=data["kind"],
+            outcome=data["outcome"],
+            occurred_at=data.get("occurred_at"),
+            note=data["note"],
+        )
+        return f"Touch logged on {lead}."
+    common |= {"expected_version": data["version"], "note": data["note"]}
+    if action == "accept":
+        services.lead_accept(**common)
+        return f"Accepted: {lead} is now your SQL."
+    if action == "reject":
+        services.lead_reject(**common, reason=data["reason"])
+        return f"Rejected: {lead} went back to marketing ({data['reason'].label})."
+    if action == "win":
+        services.lead_win(**common, amount=data["amount"], closed_on=data["closed_on"])
+        return f"Won: {lead} is a customer ({data['amount']})."
+    if action == "lose":
+        services.lead_lose(**common, reason=data["reason"])
+        return f"Lost: {lead} ({data['reason'].label})."
+    if action == "disqualify":
+        services.lead_disqualify(**common, reason=data["reason"])
+        return f"Disqualified: {lead} ({data['reason'].label})."
+    if action == "reassign":
+        new_owner = get_user_model().objects.filter(pk=data["owner"]).first()
+        services.lead_reassign(**common, new_owner=new_owner)
+        return f"Reassigned {lead} to {new_owner.get_full_name() or new_owner.username}."
+    raise Http404
+
+
+@login_required
+@require_POST
+def lead_action(request, lead_id: int, action: str):
+    if action not in ACTION_FORMS:
+        raise Http404("No such action.")
+    lead = get_object_or_404(Lead, pk=lead_id)
+    kwargs = {"lead": lead} if action == "reassign" else {}
+    form = ACTION_FORMS[action](request.POST, **kwargs)
+    in_place = request.headers.get("HX-Request") == "true"
+    status = 400
+    if form.is_valid():
+        try:
+            message = _apply(action, lead, request.user, form.cleaned_data)
+        except LeadActionError as exc:
+            error = exc.message
+            status = STATUS_BY_CODE.get(exc.code, 400)
+            for field, problems in exc.fields.items():
+                if field in form.fields:
+                    form.add_error(field, problems[0])
+        else:
+            if in_place:
+                lead = selectors.lead_detail(lead.pk)
+                return render(request, "leads/_action_done.html", {"lead": lead, "message": message})
+            messages.success(request, message)
+            return redirect("lead-detail", lead_id=lead.pk)
+    else:
+        error = "Please correct the highlighted fields: " + "; ".join(
+            f"{form.fields[f].label or f}: {e[0]}" if f in form.fields else e[0]
+            for f, e in form.errors.items()
+        )
+    if in_place:
+        return render(request, "leads/_action_error.html", {"lead": lead, "message": error}, status=status)
+    messages.error(request, error)
+    return lead_detail(request, lead_id=lead.pk, bound=form, bound_name=action, status=status)
+
+
+# --- inbox and my hand-offs ---------------------------------------------------------------------------
+
+
+@login_required
+def inbox(request):
+    rows = request.user.notifications.select_related("lead").order_by("-created_at", "-id")
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(request, "leads/inbox.html", {"page": page})
+
+
+@login_required
+@require_POST
+def inbox_read(request, notification_id: int | None = None):
+    try:
+        if notification_id is None:
+            count = services.notifications_mark_all_read(user=request.user)
+            messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} read.")
+        else:
+            services.notification_mark_read(user=request.user, notification_id=notification_id)
+    except LeadActionError as exc:
+        raise Http404(exc.message) from None
+    return redirect("inbox")
+
+
+@login_required
+def my_handoffs(request):
+    week_text = request.GET.get("week", "")
+    campaign_text = request.GET.get("campaign", "")
+    week_of = campaign_id = None
+    try:
+        week_of = dt.date.fromisoformat(week_text) if week_text else None
+    except ValueError:
+        messages.error(request, f"“{week_text}” is not a date; showing every week.")
+    if campaign_text.isdigit():
+        campaign_id = int(campaign_text)
+    rows = selectors.handoffs(request.user, week_of=week_of, campaign_id=campaign_id)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "leads/handoffs.html",
+        {
+            "page": page,
+            "week": week_text,
+            "campaign": campaign_id,
+            "campaigns": Campaign.objects.order_by("name"),
+        },
+    )

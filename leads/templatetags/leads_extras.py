@@ -75,3 +75,10 @@ def sla_status():
     run = EnforcementRun.objects.filter(finished_at__isnull=False).order_by("-started_at").first()
     stale = run is None or timezone.now() - run.finished_at > STALE_AFTER
     return {"run": run, "stale": stale}
+
+
+@register.simple_tag
+def unread_count(user) -> int:
+    if not user.is_authenticated:
+        return 0
+    return user.notifications.filter(read_at__isnull=True).count()

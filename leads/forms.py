@@ -1,0 +1,96 @@
+"""Forms for the sales actions. They parse and type the input; the rules live in the
+services, whose refusal is shown next to the form with what the user typed kept."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+
+from .models import Reason, ReasonKind, TouchKind, TouchOutcome
+from .routing import available_reps
+
+
+class ActionForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    note = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+def reason_field(kind: str, label: str) -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(
+        queryset=Reason.objects.active().of_kind(kind),
+        label=label,
+        empty_label="Choose a reason…",
+        error_messages={"required": "Choose a reason from the agreed list."},
+    )
+
+
+class AcceptForm(ActionForm):
+    pass
+
+
+class RejectForm(ActionForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"] = reason_field(ReasonKind.REJECTION, "Why are you sending it back?")
+        self.order_fields(["reason", "note", "version"])
+
+
+class LoseForm(ActionForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"] = reason_field(ReasonKind.LOSS, "Why was it lost?")
+        self.order_fields(["reason", "note", "version"])
+
+
+class DisqualifyForm(ActionForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"] = reason_field(ReasonKind.DISQUALIFICATION, "Why is it out of the funnel?")
+        self.order_fields(["reason", "note", "version"])
+
+
+class WinForm(ActionForm):
+    amount = forms.DecimalField(label="Deal amount", min_value=0, max_digits=14, decimal_places=2)
+    closed_on = forms.DateField(label="Close date", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["closed_on"].initial = timezone.localdate()
+        self.order_fields(["amount", "closed_on", "note", "version"])
+
+
+class ReassignForm(ActionForm):
+    def __init__(self, *args, lead=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        reps = available_reps().exclude(user_id=getattr(lead, "owner_id", None)).select_related("user")
+        self.fields["owner"] = forms.ChoiceField(
+            label="New owner",
+            choices=[("", "Choose a rep…")]
+            + [
+                (m.user_id, m.user.get_full_name() or m.user.username)
+                for m in reps.order_by("user__first_name")
+            ],
+        )
+        self.order_fields(["owner", "note", "version"])
+
+
+class TouchForm(forms.Form):
+    kind = forms.ChoiceField(choices=TouchKind.choices)
+    outcome = forms.ChoiceField(choices=TouchOutcome.choices)
+    occurred_at = forms.DateTimeField(
+        required=False,
+        label="When (leave empty for now)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    note = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+ACTION_FORMS = {
+    "accept": AcceptForm,
+    "reject": RejectForm,
+    "win": WinForm,
+    "lose": LoseForm,
+    "disqualify": DisqualifyForm,
+    "reassign": ReassignForm,
+    "touch": TouchForm,
+}
