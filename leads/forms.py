@@ -94,3 +94,14 @@ ACTION_FORMS = {
     "reassign": ReassignForm,
     "touch": TouchForm,
 }
+
+
+class ReferralForm(forms.Form):
+    """Any employee refers someone they met; marketing takes it from there."""
+
+    first_name = forms.CharField(max_length=100)
+    last_name = forms.CharField(max_length=100)
+    email = forms.EmailField()
+    company = forms.CharField(max_length=200, required=False)
+    phone = forms.CharField(max_length=40, required=False)
+    job_title = forms.CharField(max_length=200, required=False)

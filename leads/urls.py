@@ -14,4 +14,5 @@ urlpatterns = [
     path("inbox/read/", views.inbox_read, name="inbox-read-all"),
     path("inbox/<int:notification_id>/read/", views.inbox_read, name="inbox-read"),
     path("handoffs/", views.my_handoffs, name="my-handoffs"),
+    path("refer/", views.refer, name="refer"),
 ]

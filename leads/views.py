@@ -20,8 +20,8 @@ from smarketing.api import STATUS_BY_CODE
 
 from . import selectors, services
 from .errors import LeadActionError
-from .forms import ACTION_FORMS
-from .models import Campaign, EventType, Lead, Reason, ReasonKind, Stage, TouchKind, TouchOutcome
+from .forms import ACTION_FORMS, ReferralForm
+from .models import Campaign, EventType, Lead, Reason, ReasonKind, Source, Stage, TouchKind, TouchOutcome
 from .roles import Role, actions_for, role_names, team_of
 from .services import handoff_missing
 
@@ -229,3 +229,27 @@ def my_handoffs(request):
             "campaigns": Campaign.objects.order_by("name"),
         },
     )
+
+
+@login_required
+def refer(request):
+    """A short form for any employee: the lead is created with them as its referrer."""
+    form = ReferralForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lead = services.lead_create(
+                actor=request.user,
+                source=Source.REFERRAL,
+                referrer=request.user,
+                via="referral",
+                **form.cleaned_data,
+            )
+        except LeadActionError as exc:
+            for field, problems in exc.fields.items():
+                form.add_error(field if field in form.fields else None, problems[0])
+            if exc.code == LeadActionError.DUPLICATE:
+                form.add_error(None, "Marketing already knows this person, so no new lead was created.")
+        else:
+            messages.success(request, f"Thank you! {lead} was referred; you are credited if they convert.")
+            return redirect("home")
+    return render(request, "leads/refer.html", {"form": form}, status=400 if form.errors else 200)

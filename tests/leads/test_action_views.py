@@ -147,3 +147,70 @@ def test_inbox_and_handoffs_pages(client, org, make_mql, reasons, django_capture
     )
     client.post(reverse("inbox-read-all"))
     assert "unread" not in client.get(reverse("home")).content.decode().split("</nav>")[0]
+
+
+PAGE_ACTIONS = [
+    ("accept", "mql"),
+    ("reject", "mql"),
+    ("touch", "sql"),
+    ("win", "sql"),
+    ("lose", "sql"),
+    ("disqualify", "sql"),
+    ("reassign", "sql"),
+]
+
+
+def form_data(name, lead, org, reasons):
+    today = timezone.localdate().isoformat()
+    return {
+        "accept": {},
+        "reject": {"reason": reasons.rejection.pk},
+        "touch": {"kind": "call", "outcome": "connected"},
+        "win": {"amount": "10", "closed_on": today},
+        "lose": {"reason": reasons.loss_recycle.pk},
+        "disqualify": {"reason": reasons.disqualification.pk},
+        "reassign": {"owner": org.rep.pk},
+    }[name] | {"version": lead.version}
+
+
+@pytest.mark.parametrize("actor", ["marketer", "rep2", "other_rep", "other_manager", "employee"])
+@pytest.mark.parametrize("name,stage", PAGE_ACTIONS)
+def test_every_page_action_refuses_everyone_but_owner_and_manager(
+    client, org, reasons, make_mql, make_sql, name, stage, actor
+):
+    # rep2 owns the lead here, so `rep2` in the actor list is replaced by `rep`, another rep.
+    org.rep.membership.is_away, org.rep2.membership.is_away = True, False
+    org.rep.membership.save()
+    org.rep2.membership.save()
+    lead = make_mql() if stage == "mql" else make_sql()
+    assert lead.owner == org.rep2
+    org.rep.membership.is_away = False  # a valid reassignment target from now on
+    org.rep.membership.save()
+    person = org.rep if actor == "rep2" else getattr(org, actor)
+    before = (lead.stage, lead.version, lead.owner_id, LeadEvent.objects.filter(lead=lead).count())
+    client.force_login(person)
+    response = act(client, lead, name, form_data(name, lead, org, reasons))
+    assert response.status_code == 403
+    fresh = Lead.objects.get(pk=lead.pk)
+    assert (fresh.stage, fresh.version, fresh.owner_id, LeadEvent.objects.filter(lead=lead).count()) == before
+    assert fresh.touches.count() == 0
+
+
+def test_any_employee_refers_a_lead_and_is_credited(client, org):
+    client.force_login(org.employee)
+    response = client.post(
+        reverse("refer"),
+        {"first_name": "Rhea", "last_name": "Ferral", "email": "Rhea@Client.com", "company": "Client GmbH"},
+    )
+    assert response.status_code == 302
+    lead = Lead.objects.get(email="rhea@client.com")
+    assert (lead.referrer, lead.source, lead.stage) == (org.employee, "referral", Stage.LEAD)
+    assert LeadEvent.objects.get(lead=lead).data["via"] == "referral"
+    again = client.post(
+        reverse("refer"), {"first_name": "Rhea", "last_name": "Ferral", "email": "rhea@client.com"}
+    )
+    assert again.status_code == 400
+    assert "already knows this person" in again.content.decode()
+    assert Lead.objects.count() == 1
+    bad = client.post(reverse("refer"), {"first_name": "", "last_name": "X", "email": "nope"})
+    assert bad.status_code == 400 and Lead.objects.count() == 1
