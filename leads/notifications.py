@@ -19,8 +19,12 @@ from .models import EventType, LeadEvent, Notification, NotificationKind
 log = logging.getLogger(__name__)
 
 
-def notify(*, recipient, kind: str, lead, dedupe_key: str, subject: str, body: str) -> Notification | None:
-    """Create the in-app notification (once) and queue its email after commit."""
+def notify(
+    *, recipient, kind: str, lead, dedupe_key: str, subject: str, body: str, created_at=None
+) -> Notification | None:
+    """Create the in-app notification (once) and queue its email after commit.
+
+    `created_at` is when the thing happened (an event's time), not when a worker got to it."""
     if recipient is None or not recipient.is_active:
         return None
     try:
@@ -68,6 +72,7 @@ def notifications_for_event(event_id: int) -> list[Notification]:
                 kind=NotificationKind.MQL_ASSIGNED,
                 lead=lead,
                 dedupe_key=key,
+                created_at=event.occurred_at,
                 subject=f"New MQL for you: {lead} ({lead.company or 'no company'})",
                 body=f"{lead} <{lead.email}> was handed to you. Accept or reject it: {_lead_url(lead)}",
             )
@@ -81,6 +86,7 @@ def notifications_for_event(event_id: int) -> list[Notification]:
                 kind=NotificationKind.MQL_REJECTED,
                 lead=lead,
                 dedupe_key=key,
+                created_at=event.occurred_at,
                 subject=f"MQL rejected: {lead} — {reason}",
                 body=(
                     f"Sales rejected {lead} <{lead.email}>: {reason}."
@@ -97,6 +103,7 @@ def notifications_for_event(event_id: int) -> list[Notification]:
                 kind=NotificationKind.LEAD_WON,
                 lead=lead,
                 dedupe_key=key,
+                created_at=event.occurred_at,
                 subject=f"Won: {lead} ({amount})",
                 body=f"{lead}, which you handed off, became a customer worth {amount}: {_lead_url(lead)}",
             )
@@ -107,6 +114,7 @@ def notifications_for_event(event_id: int) -> list[Notification]:
                 kind=NotificationKind.REFERRAL_CONVERTED,
                 lead=lead,
                 dedupe_key=key,
+                created_at=event.occurred_at,
                 subject=f"Your referral {lead} became a customer",
                 body=f"{lead}, whom you referred, became a customer worth {amount}. Thank you! {_lead_url(lead)}",
             )

@@ -27,7 +27,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F
 from django.test import override_settings
 from django.utils import timezone
 from faker import Faker
@@ -289,6 +289,10 @@ class Command(BaseCommand):
             batch.__exit__(None, None, None)
         with time_machine.travel(self.now, tick=False):
             sla_enforce(now=self.now)
+        # People read their inbox: what is older than three days has been seen.
+        Notification.objects.filter(created_at__lt=self.now - dt.timedelta(days=3)).update(
+            read_at=F("created_at") + dt.timedelta(hours=2)
+        )
 
     def lead(self, action: Action) -> Lead:
         return Lead.objects.select_related("owner").get(pk=self.lead_ids[action.lead_index])
