@@ -10,13 +10,18 @@ from django.db import models
 from . import services
 from .errors import LeadActionError
 from .models import (
+    AgreementChange,
     Campaign,
     Engagement,
+    HandoffGate,
     Lead,
     LeadEvent,
     Membership,
     Notification,
     Reason,
+    RoutingRule,
+    ScoringDefinition,
+    ScoringRule,
     Team,
     Touch,
 )
@@ -105,6 +110,9 @@ class LeadAdmin(admin.ModelAdmin):
         "qualified_by",
         "qualified_at",
         "score",
+        "score_receipt",
+        "scored_version",
+        "scored_at",
         "recycle_count",
         "deal_amount",
         "closed_on",
@@ -190,3 +198,51 @@ class NotificationAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "recipient", "kind", "subject", "read_at", "emailed_at"]
     list_filter = ["kind"]
     list_select_related = ["recipient"]
+
+
+# The agreement is edited on its own pages (/agreement/...), through services that audit
+# each change and re-score leads; the admin shows it read-only.
+
+
+@admin.register(ScoringDefinition)
+class ScoringDefinitionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "version",
+        "threshold",
+        "auto_qualify",
+        "decay_half_life_days",
+        "updated_at",
+        "updated_by",
+    ]
+
+
+@admin.register(ScoringRule)
+class ScoringRuleAdmin(ReadOnlyAdmin):
+    list_display = ["label", "kind", "field", "operator", "value", "engagement_type", "points", "is_active"]
+    list_filter = ["kind", "is_active"]
+
+
+@admin.register(HandoffGate)
+class HandoffGateAdmin(ReadOnlyAdmin):
+    list_display = ["required_fields", "min_engagements", "updated_at", "updated_by"]
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(ReadOnlyAdmin):
+    list_display = [
+        "position",
+        "name",
+        "countries",
+        "min_company_size",
+        "max_company_size",
+        "team",
+        "is_active",
+    ]
+    list_select_related = ["team"]
+
+
+@admin.register(AgreementChange)
+class AgreementChangeAdmin(ReadOnlyAdmin):
+    list_display = ["occurred_at", "area", "summary", "actor"]
+    list_filter = ["area"]
+    list_select_related = ["actor"]

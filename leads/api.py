@@ -17,9 +17,9 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from . import selectors, services
+from . import scoring, selectors, services
 from .filters import LeadFilter, ReasonFilter
-from .models import Campaign, Lead, Notification, Reason, Team
+from .models import Campaign, Lead, Notification, Reason, ScoringDefinition, ScoringRule, Team
 from .serializers import (
     ActionSerializer,
     CampaignSerializer,
@@ -31,6 +31,9 @@ from .serializers import (
     ReasonActionSerializer,
     ReasonSerializer,
     ReassignSerializer,
+    ScoringDefinitionSerializer,
+    ScoringRuleSerializer,
+    ScoringSettingsSerializer,
     TeamSerializer,
     TokenRequestSerializer,
     TokenSerializer,
@@ -267,3 +270,43 @@ class HandoffListView(generics.ListAPIView):
             for row in page
         ]
         return self.get_paginated_response(HandoffSerializer(rows, many=True).data)
+
+
+class ScoringView(APIView):
+    """The scoring definition: readable by everyone, changed by managers (each change is
+    audited, bumps the version and re-scores every lead in the background)."""
+
+    @extend_schema(responses=ScoringDefinitionSerializer)
+    def get(self, request):
+        return Response(ScoringDefinitionSerializer(ScoringDefinition.current()).data)
+
+    @extend_schema(request=ScoringSettingsSerializer, responses=ScoringDefinitionSerializer)
+    def put(self, request):
+        data = ScoringSettingsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        definition = scoring.scoring_definition_update(actor=request.user, **data.validated_data)
+        return Response(ScoringDefinitionSerializer(definition).data)
+
+
+class ScoringRuleViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = ScoringRuleSerializer
+    queryset = ScoringRule.objects.all()
+    pagination_class = None
+
+    def perform_create(self, serializer):
+        serializer.instance = scoring.scoring_rule_save(actor=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = scoring.scoring_rule_save(
+            actor=self.request.user, rule_id=serializer.instance.pk, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        scoring.scoring_rule_delete(actor=self.request.user, rule_id=instance.pk)

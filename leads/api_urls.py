@@ -10,11 +10,13 @@ router.register("leads", api.LeadViewSet, basename="lead")
 router.register("reasons", api.ReasonViewSet, basename="reason")
 router.register("campaigns", api.CampaignViewSet, basename="campaign")
 router.register("teams", api.TeamViewSet, basename="team")
+router.register("scoring/rules", api.ScoringRuleViewSet, basename="scoring-rule")
 router.register("notifications", api.NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("me/", api.MeView.as_view(), name="me"),
     path("auth/token/", api.TokenView.as_view(), name="token"),
+    path("scoring/", api.ScoringView.as_view(), name="scoring"),
     path("handoffs/", api.HandoffListView.as_view(), name="handoffs"),
     *router.urls,
 ]

@@ -6,7 +6,16 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
-from .models import Reason, ReasonKind, TouchKind, TouchOutcome
+from .models import (
+    EngagementType,
+    FitField,
+    FitOperator,
+    Reason,
+    ReasonKind,
+    RuleKind,
+    TouchKind,
+    TouchOutcome,
+)
 from .routing import available_reps
 
 
@@ -105,3 +114,32 @@ class ReferralForm(forms.Form):
     company = forms.CharField(max_length=200, required=False)
     phone = forms.CharField(max_length=40, required=False)
     job_title = forms.CharField(max_length=200, required=False)
+
+
+# --- the agreement (managers) ----------------------------------------------------------------
+
+
+class ScoringDefinitionForm(forms.Form):
+    threshold = forms.IntegerField(label="MQL threshold (points)", min_value=-1000, max_value=10000)
+    auto_qualify = forms.BooleanField(
+        required=False, label="Hand leads to sales automatically when they reach the threshold"
+    )
+    decay_half_life_days = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=3650,
+        label="Engagement points halve every … days (empty: no decay)",
+    )
+
+
+class ScoringRuleForm(forms.Form):
+    kind = forms.ChoiceField(choices=RuleKind.choices, label="Kind")
+    label = forms.CharField(max_length=120, label="Label (shown on the receipt)")
+    field = forms.ChoiceField(choices=[("", "—")] + FitField.choices, required=False, label="Fit: field")
+    operator = forms.ChoiceField(choices=[("", "—")] + FitOperator.choices, required=False, label="Fit: test")
+    value = forms.CharField(max_length=500, required=False, label="Fit: value (commas separate several)")
+    engagement_type = forms.ChoiceField(
+        choices=[("", "—")] + EngagementType.choices, required=False, label="Engagement: type"
+    )
+    points = forms.IntegerField(min_value=-1000, max_value=1000, label="Points")
+    is_active = forms.BooleanField(required=False, initial=True, label="Active")

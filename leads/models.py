@@ -258,6 +258,11 @@ class Lead(models.Model):
     )
     qualified_at = models.DateTimeField(null=True, blank=True)
     score = models.IntegerField(default=0)
+    # Which rule gave which points (see leads.scoring), and under which version of the
+    # scoring definition: a background re-score finds the leads still on an older one.
+    score_receipt = models.JSONField(default=list, blank=True)
+    scored_version = models.PositiveIntegerField(default=0)
+    scored_at = models.DateTimeField(null=True, blank=True)
     recycle_count = models.PositiveIntegerField(default=0)
     deal_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     closed_on = models.DateField(null=True, blank=True)
@@ -295,6 +300,9 @@ class Lead(models.Model):
             ),
             models.Index(fields=["phone"], name="lead_phone", condition=~Q(phone="")),
             models.Index(fields=["company", "last_name"], name="lead_company_name"),
+            models.Index(fields=["scored_version"], name="lead_scored_version"),
+            models.Index(fields=["scored_at"], name="lead_scored_at"),
+            models.Index(fields=["-score"], name="lead_score"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -536,3 +544,179 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+# --- the agreement marketing and sales made: scoring, hand-off gate, routing --------------
+
+
+class ScoringDefinition(models.Model):
+    """The agreed definition of a warm lead. One row; every change bumps `version`."""
+
+    threshold = models.IntegerField(
+        default=60, help_text="A lead at or above this score is sales-ready (MQL)."
+    )
+    auto_qualify = models.BooleanField(
+        default=False,
+        help_text="Hand a lead to sales automatically when its score reaches the threshold "
+        "and it passes the hand-off gate (not for leads sales sent back: those need a note).",
+    )
+    decay_half_life_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Engagement points halve every this many days. Empty: no decay.",
+    )
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Scoring definition v{self.version}"
+
+    @classmethod
+    def current(cls) -> ScoringDefinition:
+        definition, _ = cls.objects.get_or_create(pk=1)
+        return definition
+
+
+class RuleKind(models.TextChoices):
+    FIT = "fit", "Fit (who they are)"
+    ENGAGEMENT = "engagement", "Engagement (what they did)"
+
+
+class FitField(models.TextChoices):
+    JOB_TITLE = "job_title", "Job title"
+    COMPANY = "company", "Company"
+    COMPANY_SIZE = "company_size", "Company size"
+    COUNTRY = "country", "Country"
+    SOURCE = "source", "Source"
+    EMAIL_DOMAIN = "email_domain", "Email domain"
+    PHONE = "phone", "Phone"
+    WEBSITE = "website", "Website"
+
+
+class FitOperator(models.TextChoices):
+    CONTAINS = "contains", "contains any of"
+    EQUALS = "equals", "equals"
+    IN = "in", "is one of"
+    GTE = "gte", "is at least"
+    LTE = "lte", "is at most"
+    IS_SET = "is_set", "is filled in"
+
+
+class ScoringRule(models.Model):
+    """One line of the scoring definition: a fit test on a field, or points per engagement type."""
+
+    kind = models.CharField(max_length=20, choices=RuleKind.choices)
+    label = models.CharField(max_length=120, help_text="Shown on every lead's score receipt.")
+    field = models.CharField(max_length=30, choices=FitField.choices, blank=True)
+    operator = models.CharField(max_length=20, choices=FitOperator.choices, blank=True)
+    value = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="For “contains any of” and “is one of”: values separated by commas.",
+    )
+    engagement_type = models.CharField(max_length=30, choices=EngagementType.choices, blank=True)
+    points = models.IntegerField(help_text="Negative points mark a poor fit.")
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["kind", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind="fit") & ~Q(field="") & ~Q(operator=""))
+                | (Q(kind="engagement") & ~Q(engagement_type="")),
+                name="scoring_rule_complete",
+                violation_error_message="A fit rule needs a field and a test; an engagement rule needs a type.",
+            ),
+            models.CheckConstraint(
+                condition=Q(points__gte=-1000) & Q(points__lte=1000),
+                name="scoring_rule_points_range",
+                violation_error_message="Points must be between -1000 and 1000.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.points:+d})"
+
+
+class HandoffGate(models.Model):
+    """What a lead needs before marketing can hand it to sales. One row."""
+
+    required_fields = models.JSONField(default=list, blank=True)
+    min_engagements = models.PositiveSmallIntegerField(default=1)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return "Hand-off gate"
+
+    @classmethod
+    def current(cls) -> HandoffGate:
+        gate, _ = cls.objects.get_or_create(
+            pk=1,
+            defaults={
+                "required_fields": list(settings.SMARKETING_HANDOFF_REQUIRED_FIELDS),
+                "min_engagements": settings.SMARKETING_HANDOFF_MIN_ENGAGEMENTS,
+            },
+        )
+        return gate
+
+
+class RoutingRule(models.Model):
+    """Territory or segment routing: the first active matching rule names the sales team
+    whose available reps share its MQLs round-robin."""
+
+    position = models.PositiveIntegerField(default=0)
+    name = models.CharField(max_length=120)
+    countries = models.CharField(
+        max_length=500, blank=True, help_text="Two-letter codes separated by commas; empty: any country."
+    )
+    min_company_size = models.PositiveIntegerField(null=True, blank=True)
+    max_company_size = models.PositiveIntegerField(null=True, blank=True)
+    sources = models.JSONField(default=list, blank=True, help_text="Empty: any source.")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="routing_rules")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_company_size__isnull=True)
+                | Q(max_company_size__isnull=True)
+                | Q(max_company_size__gte=models.F("min_company_size")),
+                name="routing_rule_size_range",
+                violation_error_message="The largest company size must not be below the smallest.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def country_codes(self) -> list[str]:
+        return [c.strip().upper() for c in self.countries.split(",") if c.strip()]
+
+
+class AgreementChange(models.Model):
+    """Audit of every change to the agreement (scoring, gate, routing): who, when, before, after."""
+
+    area = models.CharField(max_length=30)
+    summary = models.CharField(max_length=300)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.summary

@@ -113,3 +113,12 @@ def actions_for(user, lead: Lead) -> set[str]:
     if lead.stage == Stage.DISQUALIFIED and (marketing or has_role(user, Role.MANAGER)):
         actions.add("reopen")
     return actions
+
+
+def can_edit_agreement(user) -> bool:
+    """Managers (sales or marketing) and admins set scoring, the hand-off gate and routing."""
+    return bool(user is not None and user.is_authenticated and has_role(user, Role.MANAGER, Role.ADMIN))
+
+
+def can_import(user) -> bool:
+    return is_marketing_side(user)

@@ -6,7 +6,19 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import Campaign, Lead, LeadEvent, Notification, Reason, Team, Touch, TouchKind, TouchOutcome
+from .models import (
+    Campaign,
+    Lead,
+    LeadEvent,
+    Notification,
+    Reason,
+    ScoringDefinition,
+    ScoringRule,
+    Team,
+    Touch,
+    TouchKind,
+    TouchOutcome,
+)
 from .roles import role_names
 
 User = get_user_model()
@@ -49,12 +61,23 @@ class TeamSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "kind", "time_zone", "manager"]
 
 
+class ScoreLineSerializer(serializers.Serializer):
+    rule = serializers.IntegerField()
+    kind = serializers.CharField()
+    label = serializers.CharField()
+    points = serializers.IntegerField()
+    detail = serializers.CharField(required=False)
+    engagement = serializers.IntegerField(required=False)
+    before_decay = serializers.IntegerField(required=False)
+
+
 class LeadSerializer(serializers.ModelSerializer):
     owner = UserMiniSerializer(read_only=True)
     qualified_by = UserMiniSerializer(read_only=True)
     referrer = UserMiniSerializer(read_only=True)
     campaign = CampaignMiniSerializer(read_only=True)
     is_recycled = serializers.BooleanField(read_only=True)
+    score_receipt = serializers.SerializerMethodField()
 
     class Meta:
         model = Lead
@@ -78,6 +101,8 @@ class LeadSerializer(serializers.ModelSerializer):
             "qualified_by",
             "qualified_at",
             "score",
+            "score_receipt",
+            "scored_version",
             "recycle_count",
             "is_recycled",
             "deal_amount",
@@ -88,6 +113,10 @@ class LeadSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(ScoreLineSerializer(many=True))
+    def get_score_receipt(self, obj) -> list:
+        return obj.score_receipt
 
 
 class LeadEventSerializer(serializers.ModelSerializer):
@@ -199,3 +228,38 @@ class HandoffSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_null=True)
     note = serializers.CharField(allow_blank=True)
     amount = serializers.CharField(allow_null=True)
+
+
+class ScoringRuleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ScoringRule
+        fields = [
+            "id",
+            "kind",
+            "label",
+            "field",
+            "operator",
+            "value",
+            "engagement_type",
+            "points",
+            "is_active",
+            "position",
+        ]
+
+
+class ScoringDefinitionSerializer(serializers.ModelSerializer):
+    rules = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ScoringDefinition
+        fields = ["version", "threshold", "auto_qualify", "decay_half_life_days", "updated_at", "rules"]
+
+    @extend_schema_field(ScoringRuleSerializer(many=True))
+    def get_rules(self, obj):
+        return ScoringRuleSerializer(ScoringRule.objects.all(), many=True).data
+
+
+class ScoringSettingsSerializer(serializers.Serializer):
+    threshold = serializers.IntegerField(min_value=-1000, max_value=10000)
+    auto_qualify = serializers.BooleanField()
+    decay_half_life_days = serializers.IntegerField(min_value=1, max_value=3650, allow_null=True)

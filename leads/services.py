@@ -12,7 +12,6 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -20,13 +19,14 @@ from django.utils import timezone
 
 from sla import services as sla_services
 
-from . import roles
+from . import roles, scoring
 from .errors import LeadActionError
 from .events import event_record
 from .models import (
     Campaign,
     Engagement,
     EventType,
+    HandoffGate,
     Lead,
     LeadEvent,
     LossOutcome,
@@ -204,6 +204,7 @@ def lead_create(
     campaign: Campaign | None = None,
     referrer=None,
     via: str = "manual",
+    scorer: scoring.Scorer | None = None,
     **profile: Any,
 ) -> Lead:
     """Create a lead in stage `lead` with its first touch (source, campaign, referrer)."""
@@ -262,7 +263,7 @@ def lead_create(
             "via": via,
         },
     )
-    return lead
+    return scoring.lead_rescore(lead_id=lead.pk, scorer=scorer)
 
 
 @transaction.atomic
@@ -297,7 +298,7 @@ def lead_update(*, lead_id: int, actor, expected_version: int | None = None, **c
     lead.version = F("version") + 1
     _save(lead)
     event_record(lead=lead, type=EventType.UPDATED, actor=actor, data={"changes": diff})
-    return lead
+    return scoring.lead_rescore(lead_id=lead.pk)
 
 
 def _json(value: Any) -> Any:
@@ -349,6 +350,8 @@ def engagement_log(
     if engagement.occurred_at > timezone.now() + dt.timedelta(minutes=5):
         raise LeadActionError("An engagement cannot happen in the future.", field="occurred_at")
     engagement.save()
+    scoring.lead_rescore(lead_id=lead.pk)
+    engagement.refresh_from_db(fields=["points"])
     return engagement, True
 
 
@@ -392,13 +395,14 @@ def touch_log(
 # --- the hand-off gate -----------------------------------------------------------------------
 
 
-def handoff_missing(lead: Lead) -> list[str]:
+def handoff_missing(lead: Lead, gate: HandoffGate | None = None) -> list[str]:
     """What the hand-off gate still needs before this lead can become an MQL."""
+    gate = gate or HandoffGate.current()
     missing = []
-    for name in settings.SMARKETING_HANDOFF_REQUIRED_FIELDS:
+    for name in gate.required_fields:
         if getattr(lead, name, None) in (None, ""):
-            missing.append(Lead._meta.get_field(name).verbose_name)
-    needed = settings.SMARKETING_HANDOFF_MIN_ENGAGEMENTS
+            missing.append(str(Lead._meta.get_field(name).verbose_name))
+    needed = gate.min_engagements
     if needed and lead.engagements.count() < needed:
         missing.append(f"at least {needed} engagement{'s' if needed != 1 else ''}")
     return missing
@@ -458,7 +462,14 @@ def lead_qualify(
         from_stage=from_stage,
         to_stage=Stage.MQL,
         note=note,
-        data={"owner": owner.pk, "routing_rule": rule, "score": lead.score},
+        data={
+            "owner": owner.pk,
+            "routing_rule": rule,
+            "score": lead.score,
+            "scoring_version": lead.scored_version,
+            "score_receipt": lead.score_receipt,
+            "automatic": actor is None,
+        },
     )
     sla_services.clock_start_response(lead=lead, owner=owner, started_at=now)
     _after_commit_notify(event)
@@ -785,7 +796,7 @@ def lead_merge(*, survivor_id: int, other_id: int, actor, note: str = "") -> Lea
         note=_clean_note(note),
         data=data,
     )
-    return survivor
+    return scoring.lead_rescore(lead_id=survivor.pk)
 
 
 # --- the in-app inbox ---------------------------------------------------------------------------

@@ -28,3 +28,32 @@ def notifications_deliver_pending(batch_size: int = 200) -> int:
         .values_list("id", flat=True)[:batch_size]
     )
     return sum(notifications.notification_email_send(pk) for pk in ids)
+
+
+@shared_task(acks_late=True)
+def lead_auto_qualify(lead_id: int) -> bool:
+    """Hand a lead to sales at the score threshold; harmless if it already moved on."""
+    from .scoring import lead_auto_qualify as qualify
+
+    return qualify(lead_id=lead_id)
+
+
+@shared_task(acks_late=True)
+def leads_rescore(version: int) -> int:
+    """Re-score leads still on an older definition, one bounded batch per run; re-queues
+    itself until none is left (a newer definition's job takes over from an older one)."""
+    from .scoring import leads_rescore_batch
+
+    done = leads_rescore_batch(version=version)
+    if done:
+        leads_rescore.delay(version)
+    return done
+
+
+@shared_task
+def leads_rescore_pending() -> int:
+    """Periodic catch-up: start a re-score if leads lag the definition (a lost message,
+    or decay moving scores as time passes)."""
+    from .scoring import rescore_start_if_needed
+
+    return rescore_start_if_needed()

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import agreement_views, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -15,4 +15,18 @@ urlpatterns = [
     path("inbox/<int:notification_id>/read/", views.inbox_read, name="inbox-read"),
     path("handoffs/", views.my_handoffs, name="my-handoffs"),
     path("refer/", views.refer, name="refer"),
+    path("agreement/scoring/", agreement_views.agreement_scoring, name="agreement-scoring"),
+    path("agreement/scoring/progress/", agreement_views.scoring_progress, name="scoring-progress"),
+    path(
+        "agreement/scoring/settings/", agreement_views.scoring_definition_save, name="scoring-definition-save"
+    ),
+    path("agreement/scoring/rules/", agreement_views.scoring_rule_save, name="scoring-rule-add"),
+    path(
+        "agreement/scoring/rules/<int:rule_id>/", agreement_views.scoring_rule_save, name="scoring-rule-save"
+    ),
+    path(
+        "agreement/scoring/rules/<int:rule_id>/delete/",
+        agreement_views.scoring_rule_delete,
+        name="scoring-rule-delete",
+    ),
 ]

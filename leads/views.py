@@ -21,7 +21,18 @@ from smarketing.api import STATUS_BY_CODE
 from . import selectors, services
 from .errors import LeadActionError
 from .forms import ACTION_FORMS, ReferralForm
-from .models import Campaign, EventType, Lead, Reason, ReasonKind, Source, Stage, TouchKind, TouchOutcome
+from .models import (
+    Campaign,
+    EventType,
+    Lead,
+    Reason,
+    ReasonKind,
+    ScoringDefinition,
+    Source,
+    Stage,
+    TouchKind,
+    TouchOutcome,
+)
 from .roles import Role, actions_for, role_names, team_of
 from .services import handoff_missing
 
@@ -91,6 +102,7 @@ def lead_detail(request, lead_id: int, bound=None, bound_name=None, status=200):
         "engagements": lead.engagements.all(),
         "clocks": lead.clocks.select_related("owner").order_by("-started_at"),
         "handoff_missing": handoff_missing(lead) if lead.stage == Stage.LEAD else [],
+        "threshold": ScoringDefinition.current().threshold,
         "action_forms": _action_forms(lead, actions, bound, bound_name),
     }
     return render(request, "leads/lead_detail.html", context, status=status)

@@ -164,6 +164,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=env.int("SLA_ENFORCE_EVERY_SECONDS", default=60)),
         "options": {"expires": 55},
     },
+    "leads-rescore": {
+        "task": "leads.tasks.leads_rescore_pending",
+        "schedule": crontab(minute="*/10"),
+        "options": {"expires": 590},
+    },
     "notifications-deliver": {
         "task": "leads.tasks.notifications_deliver_pending",
         "schedule": crontab(minute="*/5"),

@@ -1,0 +1,228 @@
+"""Scoring: the receipt, re-scoring when the definition changes, decay, auto-qualify,
+and who may change the definition."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+
+import pytest
+import time_machine
+from django.apps import apps
+from django.utils import timezone
+
+from leads import scoring, services
+from leads.errors import LeadActionError
+from leads.models import (
+    AgreementChange,
+    EngagementType,
+    EventType,
+    Lead,
+    LeadEvent,
+    ScoringDefinition,
+    ScoringRule,
+    Stage,
+)
+from tests.factories import LeadFactory
+
+
+@pytest.fixture
+def default_rules(db):
+    """The definition migration 0004 ships (flushed by transactional tests, so re-run)."""
+    ScoringRule.objects.all().delete()
+    importlib.import_module("leads.migrations.0004_default_scoring_definition").forwards(apps, None)
+    return ScoringDefinition.current()
+
+
+def lines(lead: Lead) -> dict[str, int]:
+    return {line["label"]: line["points"] for line in lead.score_receipt}
+
+
+def test_receipt_lists_each_rule_and_adds_up(org, default_rules):
+    lead = LeadFactory(
+        job_title="VP Marketing", company_size=450, country="DE", phone="", email="ann@acme.io"
+    )
+    services.engagement_log(
+        lead_id=lead.pk, actor=org.marketer, type=EngagementType.WEBINAR_ATTENDED, title="Q3"
+    )
+    services.engagement_log(lead_id=lead.pk, actor=org.marketer, type=EngagementType.PRICING_PAGE)
+    lead.refresh_from_db()
+    assert lines(lead) == {
+        "Senior title (VP, Director, Head of)": 15,
+        "Company of 200 people or more": 15,
+        "Target market": 5,
+        "Webinar attended": 20,
+        "Pricing page visit": 10,
+    }
+    assert lead.score == 65 == sum(lines(lead).values())
+    assert lead.scored_version == default_rules.version
+    # The engagement shows what it was worth.
+    assert sorted(lead.engagements.values_list("points", flat=True)) == [10, 20]
+
+
+def test_negative_fit_and_is_set(org, default_rules):
+    lead = LeadFactory(
+        email="bob@gmail.com", phone="+49 30 1234", job_title="Intern", company_size=5, country="BR"
+    )
+    lead = scoring.lead_rescore(lead_id=lead.pk)
+    assert lines(lead) == {"Free-mail address": -10, "Phone number given": 5}
+    assert lead.score == -5
+
+
+def test_rule_change_is_audited_and_rescores_every_lead(
+    org, default_rules, django_capture_on_commit_callbacks
+):
+    leads = [
+        LeadFactory(job_title="Head of Sales", company_size=10, country="BR", phone="") for _ in range(3)
+    ]
+    for lead in leads:
+        scoring.lead_rescore(lead_id=lead.pk)
+    rule = ScoringRule.objects.get(label__startswith="Senior title")
+    with django_capture_on_commit_callbacks(execute=True):
+        scoring.scoring_rule_save(actor=org.marketing_manager, rule_id=rule.pk, points=25)
+    definition = ScoringDefinition.current()
+    assert definition.version == default_rules.version + 1
+    for lead in leads:
+        lead.refresh_from_db()
+        assert lead.score == 25
+        assert lead.scored_version == definition.version
+    change = AgreementChange.objects.get()
+    assert change.actor == org.marketing_manager
+    assert change.before["points"] == 15 and change.after["points"] == 25
+    assert "Senior title" in change.summary
+
+
+def test_rescore_works_in_bounded_batches(org, default_rules):
+    for _ in range(5):
+        LeadFactory(company_size=300)
+    ScoringDefinition.objects.update(version=default_rules.version + 1)
+    assert scoring.leads_rescore_batch(version=default_rules.version + 1, batch_size=2) == 2
+    assert Lead.objects.filter(scored_version=default_rules.version + 1).count() == 2
+    assert scoring.leads_rescore_batch(version=default_rules.version + 1, batch_size=10) == 3
+    assert scoring.leads_rescore_batch(version=default_rules.version + 1, batch_size=10) == 0
+    # An older version's job stops as soon as the definition moved on.
+    assert scoring.leads_rescore_batch(version=default_rules.version, batch_size=10) == 0
+
+
+def test_decay_halves_engagement_points_per_half_life(org, default_rules):
+    ScoringDefinition.objects.update(decay_half_life_days=30)
+    lead = LeadFactory(job_title="", company_size=None, country="", email="x@acme.io")
+    services.engagement_log(
+        lead_id=lead.pk,
+        actor=org.marketer,
+        type=EngagementType.DEMO_REQUEST,
+        occurred_at=timezone.now() - dt.timedelta(days=30),
+    )
+    lead.refresh_from_db()
+    (line,) = lead.score_receipt
+    assert line["points"] == 15 and line["before_decay"] == 30
+    # A day later the periodic catch-up finds it out of date and re-scores it.
+    with time_machine.travel(timezone.now() + dt.timedelta(days=31), tick=False):
+        assert scoring.rescore_start_if_needed() == 1
+        lead.refresh_from_db()
+    assert lead.score == 7  # 30 × 0.5^(61/30) = 7.3
+
+
+def test_auto_qualify_at_threshold_records_the_definition_version(
+    org, default_rules, django_capture_on_commit_callbacks
+):
+    ScoringDefinition.objects.update(auto_qualify=True, threshold=40)
+    lead = LeadFactory(job_title="VP Sales", company_size=20, country="US")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.engagement_log(lead_id=lead.pk, actor=org.marketer, type=EngagementType.EMAIL_CLICK)
+    lead.refresh_from_db()
+    assert lead.stage == Stage.LEAD  # 15 + 5 + 3 = 23, below 40
+    with django_capture_on_commit_callbacks(execute=True):
+        services.engagement_log(lead_id=lead.pk, actor=org.marketer, type=EngagementType.DEMO_REQUEST)
+    lead.refresh_from_db()
+    assert lead.stage == Stage.MQL and lead.owner == org.rep and lead.qualified_by is None
+    event = LeadEvent.objects.get(lead=lead, type=EventType.QUALIFIED)
+    assert event.actor is None
+    assert event.data["automatic"] is True
+    assert event.data["score"] == 53
+    assert event.data["scoring_version"] == default_rules.version
+    assert {line["label"] for line in event.data["score_receipt"]} >= {"Demo request", "Email click"}
+
+
+def test_auto_qualify_skips_recycled_leads_and_unmet_gate(
+    org, default_rules, django_capture_on_commit_callbacks
+):
+    ScoringDefinition.objects.update(auto_qualify=True, threshold=10)
+    no_company = LeadFactory(company="")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.engagement_log(lead_id=no_company.pk, actor=org.marketer, type=EngagementType.DEMO_REQUEST)
+    no_company.refresh_from_db()
+    assert no_company.stage == Stage.LEAD  # the gate wants a company
+    recycled = LeadFactory()
+    Lead.objects.filter(pk=recycled.pk).update(recycle_count=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.engagement_log(lead_id=recycled.pk, actor=org.marketer, type=EngagementType.DEMO_REQUEST)
+    recycled.refresh_from_db()
+    assert recycled.stage == Stage.LEAD and recycled.score >= 10
+
+
+@pytest.mark.parametrize("who", ["marketer", "rep", "employee"])
+def test_only_managers_change_the_definition(org, default_rules, who):
+    before = list(ScoringRule.objects.values_list("id", "points"))
+    with pytest.raises(LeadActionError) as refused:
+        scoring.scoring_rule_save(actor=getattr(org, who), rule_id=before[0][0], points=99)
+    assert refused.value.code == LeadActionError.FORBIDDEN
+    with pytest.raises(LeadActionError):
+        scoring.scoring_definition_update(
+            actor=getattr(org, who), threshold=1, auto_qualify=True, decay_half_life_days=None
+        )
+    assert list(ScoringRule.objects.values_list("id", "points")) == before
+    assert ScoringDefinition.current().version == default_rules.version
+    assert not AgreementChange.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "values, field",
+    [
+        (
+            {
+                "kind": "fit",
+                "label": "Big",
+                "field": "company_size",
+                "operator": "gte",
+                "value": "lots",
+                "points": 5,
+            },
+            "value",
+        ),
+        (
+            {
+                "kind": "fit",
+                "label": "T",
+                "field": "job_title",
+                "operator": "contains",
+                "value": "",
+                "points": 5,
+            },
+            "value",
+        ),
+        (
+            {
+                "kind": "fit",
+                "label": "",
+                "field": "job_title",
+                "operator": "contains",
+                "value": "VP",
+                "points": 5,
+            },
+            "label",
+        ),
+        ({"kind": "engagement", "label": "W", "engagement_type": "", "points": 5}, "__all__"),
+        (
+            {"kind": "engagement", "label": "W", "engagement_type": "webinar_attended", "points": 5000},
+            "__all__",
+        ),
+    ],
+)
+def test_bad_rules_are_refused_with_the_field(org, default_rules, values, field):
+    count = ScoringRule.objects.count()
+    with pytest.raises(LeadActionError) as refused:
+        scoring.scoring_rule_save(actor=org.sales_manager, **values)
+    assert field in refused.value.fields
+    assert ScoringRule.objects.count() == count
+    assert ScoringDefinition.current().version == default_rules.version
