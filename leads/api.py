@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.auth import authenticate
+from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, mixins, status, viewsets
@@ -12,18 +13,35 @@ from rest_framework import serializers as drf_fields
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from . import scoring, selectors, services
+from . import imports, scoring, selectors, services
 from .filters import LeadFilter, ReasonFilter
-from .models import Campaign, Lead, Notification, Reason, ScoringDefinition, ScoringRule, Team
+from .models import (
+    Campaign,
+    ImportJob,
+    ImportStatus,
+    Lead,
+    Notification,
+    Reason,
+    ScoringDefinition,
+    ScoringRule,
+    Team,
+)
+from .roles import can_import
 from .serializers import (
     ActionSerializer,
     CampaignSerializer,
     HandoffSerializer,
+    ImportConfigureSerializer,
+    ImportJobSerializer,
+    ImportPreviewSerializer,
+    ImportRowSerializer,
+    ImportUploadSerializer,
     LeadEventSerializer,
     LeadSerializer,
     MeSerializer,
@@ -310,3 +328,80 @@ class ScoringRuleViewSet(
 
     def perform_destroy(self, instance):
         scoring.scoring_rule_delete(actor=self.request.user, rule_id=instance.pk)
+
+
+class CanImport(IsAuthenticated):
+    message = "Only marketing can import leads."
+
+    def has_permission(self, request, view):
+        return super().has_permission(request, view) and can_import(request.user)
+
+
+class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """CSV imports: upload (columns mapped automatically), adjust the mapping, preview,
+    start; then poll for progress and fetch the per-row results."""
+
+    serializer_class = ImportJobSerializer
+    permission_classes = [CanImport]
+    queryset = ImportJob.objects.select_related("created_by")
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def _with_preview(self, job, status_code=200):
+        body = dict(ImportJobSerializer(job).data)
+        if job.status == ImportStatus.MAPPING:
+            body["preview"] = ImportPreviewSerializer(imports.import_preview(job)).data
+        return Response(body, status=status_code)
+
+    @extend_schema(
+        request={"multipart/form-data": ImportUploadSerializer}, responses={201: ImportJobSerializer}
+    )
+    def create(self, request):
+        data = ImportUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = imports.import_upload(actor=request.user, uploaded=data.validated_data["file"])
+        return self._with_preview(job, status.HTTP_201_CREATED)
+
+    def retrieve(self, request, pk=None):
+        return self._with_preview(self.get_object())
+
+    @extend_schema(request=ImportConfigureSerializer, responses=ImportJobSerializer)
+    def partial_update(self, request, pk=None):
+        job = self.get_object()
+        data = ImportConfigureSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        if "campaign" in values and values["campaign"] is None:
+            values["campaign"] = ""
+        job = imports.import_configure(actor=request.user, job_id=job.pk, **values)
+        return self._with_preview(job)
+
+    @extend_schema(request=None, responses=ImportJobSerializer)
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        job = imports.import_start(actor=request.user, job_id=self.get_object().pk)
+        return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("outcome", OpenApiTypes.STR, enum=["failed", "skipped"])],
+        responses=ImportRowSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"])
+    def rows(self, request, pk=None):
+        job = self.get_object()
+        rows = job.rows.all()
+        outcome = request.query_params.get("outcome")
+        if outcome:
+            if outcome not in ("failed", "skipped"):
+                raise ValidationError({"outcome": ["Use failed or skipped."]})
+            rows = rows.filter(outcome=outcome)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(ImportRowSerializer(page, many=True).data)
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"], url_path="failed-rows")
+    def failed_rows(self, request, pk=None):
+        job = self.get_object()
+        response = StreamingHttpResponse(imports.failed_rows_csv(job), content_type="text/csv; charset=utf-8")
+        stem = job.file_name.rsplit(".", 1)[0]
+        response["Content-Disposition"] = f'attachment; filename="{stem}-failed-rows.csv"'
+        return response

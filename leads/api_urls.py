@@ -11,6 +11,7 @@ router.register("reasons", api.ReasonViewSet, basename="reason")
 router.register("campaigns", api.CampaignViewSet, basename="campaign")
 router.register("teams", api.TeamViewSet, basename="team")
 router.register("scoring/rules", api.ScoringRuleViewSet, basename="scoring-rule")
+router.register("imports", api.ImportJobViewSet, basename="import")
 router.register("notifications", api.NotificationViewSet, basename="notification")
 
 urlpatterns = [

@@ -720,3 +720,85 @@ class AgreementChange(models.Model):
 
     def __str__(self) -> str:
         return self.summary
+
+
+# --- CSV imports ------------------------------------------------------------------------------
+
+
+class ImportStatus(models.TextChoices):
+    MAPPING = "mapping", "Waiting for the column mapping"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Stopped by an error"
+
+
+class ImportJob(models.Model):
+    """One uploaded file and what its import did. Counters advance chunk by chunk in the
+    same transaction as the chunk's leads, so a retried job neither loses nor double-counts."""
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="imports")
+    created_at = models.DateTimeField(default=timezone.now)
+    file_name = models.CharField(max_length=255)
+    stored_path = models.CharField(max_length=500)
+    file_size = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64)
+    encoding = models.CharField(max_length=20)
+    delimiter = models.CharField(max_length=2)
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict, help_text="{column header: lead field}")
+    default_source = models.CharField(max_length=30, choices=Source.choices, default=Source.LIST_IMPORT)
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=20, choices=ImportStatus.choices, default=ImportStatus.MAPPING)
+    rows_estimate = models.PositiveIntegerField(null=True, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    last_row = models.PositiveIntegerField(default=1, help_text="Spreadsheet row number last committed.")
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["created_by", "-created_at"], name="import_by_user")]
+
+    def __str__(self) -> str:
+        return f"Import of {self.file_name}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == ImportStatus.DONE:
+            return 100
+        if not self.rows_estimate:
+            return 0
+        return min(99, round(100 * self.rows_done / self.rows_estimate))
+
+
+class RowOutcome(models.TextChoices):
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped as duplicate"
+
+
+class ImportRow(models.Model):
+    """A row that was not created: why, and its cells as uploaded (to fix and re-import)."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rows")
+    row_number = models.PositiveIntegerField()
+    outcome = models.CharField(max_length=10, choices=RowOutcome.choices)
+    message = models.CharField(max_length=500)
+    email = models.CharField(max_length=254, blank=True)
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    values = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["job", "row_number"]
+        indexes = [models.Index(fields=["job", "outcome", "row_number"], name="import_row_outcome")]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "row_number"], name="import_row_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Row {self.row_number}: {self.message}"

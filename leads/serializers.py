@@ -8,12 +8,15 @@ from rest_framework import serializers
 
 from .models import (
     Campaign,
+    ImportJob,
+    ImportRow,
     Lead,
     LeadEvent,
     Notification,
     Reason,
     ScoringDefinition,
     ScoringRule,
+    Source,
     Team,
     Touch,
     TouchKind,
@@ -263,3 +266,77 @@ class ScoringSettingsSerializer(serializers.Serializer):
     threshold = serializers.IntegerField(min_value=-1000, max_value=10000)
     auto_qualify = serializers.BooleanField()
     decay_half_life_days = serializers.IntegerField(min_value=1, max_value=3650, allow_null=True)
+
+
+class ImportRowSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ImportRow
+        fields = ["row_number", "outcome", "message", "email", "lead", "values"]
+
+
+class ImportPlanSerializer(serializers.Serializer):
+    row_number = serializers.IntegerField()
+    outcome = serializers.ChoiceField(choices=["create", "update", "skip", "fail"])
+    message = serializers.CharField()
+    email = serializers.CharField()
+    lead_id = serializers.IntegerField(allow_null=True)
+
+
+class ImportPreviewSerializer(serializers.Serializer):
+    counts = serializers.DictField(child=serializers.IntegerField())
+    truncated = serializers.BooleanField(help_text="True when only the first rows were checked.")
+    error = serializers.CharField()
+    rows = ImportPlanSerializer(many=True, source="plans")
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    created_by = UserMiniSerializer(read_only=True)
+    percent = serializers.IntegerField(read_only=True)
+    fields_available = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id",
+            "file_name",
+            "file_size",
+            "created_by",
+            "created_at",
+            "status",
+            "encoding",
+            "delimiter",
+            "headers",
+            "mapping",
+            "fields_available",
+            "default_source",
+            "campaign",
+            "rows_estimate",
+            "rows_done",
+            "percent",
+            "created_count",
+            "updated_count",
+            "skipped_count",
+            "failed_count",
+            "error",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.DictField(child=serializers.CharField()))
+    def get_fields_available(self, obj) -> dict:
+        from .importing import FIELDS
+
+        return FIELDS
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        allow_empty_file=True, help_text="A CSV file: UTF-8 (with or without BOM) or Latin-1; , ; or tab."
+    )
+
+
+class ImportConfigureSerializer(serializers.Serializer):
+    mapping = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+    default_source = serializers.ChoiceField(choices=Source.choices, required=False)
+    campaign = serializers.IntegerField(required=False, allow_null=True)

@@ -142,6 +142,11 @@ def _clean_note(note: str | None) -> str:
 # --- create and edit -----------------------------------------------------------------------
 
 
+def lead_profile_validate(values: dict[str, Any]) -> dict[str, Any]:
+    """Check profile values the way create does, without writing (an import's preview)."""
+    return _validated_profile(values)
+
+
 def _validated_profile(values: dict[str, Any], *, instance: Lead | None = None) -> dict[str, Any]:
     """Validate profile fields the way the model does; raise one error with every field."""
     values = {**values, "email": normalize_email(values["email"])} if "email" in values else values
@@ -205,6 +210,7 @@ def lead_create(
     referrer=None,
     via: str = "manual",
     scorer: scoring.Scorer | None = None,
+    origin: dict[str, Any] | None = None,
     **profile: Any,
 ) -> Lead:
     """Create a lead in stage `lead` with its first touch (source, campaign, referrer)."""
@@ -261,6 +267,7 @@ def lead_create(
             "campaign": campaign.pk if campaign else None,
             "referrer": referrer.pk if referrer else None,
             "via": via,
+            **(origin or {}),
         },
     )
     return scoring.lead_rescore(lead_id=lead.pk, scorer=scorer)

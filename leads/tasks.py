@@ -57,3 +57,11 @@ def leads_rescore_pending() -> int:
     from .scoring import rescore_start_if_needed
 
     return rescore_start_if_needed()
+
+
+@shared_task(acks_late=True)
+def import_run(job_id: int) -> int:
+    """Run a CSV import; resumes after the last committed row if redelivered."""
+    from .imports import import_run as run
+
+    return run(job_id=job_id).rows_done

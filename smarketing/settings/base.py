@@ -121,6 +121,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# CSV imports: uploaded files wait here for the worker (web and worker share the folder).
+SMARKETING_IMPORT_DIR = Path(env.str("SMARKETING_IMPORT_DIR", default=str(VAR_DIR / "imports")))
+SMARKETING_IMPORT_MAX_MB = env.int("SMARKETING_IMPORT_MAX_MB", default=100)
 
 # --- Email ------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
@@ -210,6 +213,10 @@ SPECTACULAR_SETTINGS = {
         "ReasonKindEnum": "leads.models.ReasonKind",
         "TouchKindEnum": "leads.models.TouchKind",
         "NotificationKindEnum": "leads.models.NotificationKind",
+        "SourceEnum": "leads.models.Source",
+        "TouchOutcomeEnum": "leads.models.TouchOutcome",
+        "ImportRowOutcomeEnum": "leads.models.RowOutcome",
+        "ImportPlanOutcomeEnum": ["create", "update", "skip", "fail"],
     },
 }
 

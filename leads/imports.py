@@ -1,0 +1,478 @@
+"""CSV import of leads: upload, map columns, preview, then a background job.
+
+The file is read by `leads.importing` (encodings, delimiters, headers, value parsers);
+this module decides what each row does against the database and records it:
+
+* a new email → a lead created through `services.lead_create` (source and campaign as
+  first touch, the created event saying which import and row it came from);
+* an email already in Smarketing → blank profile fields filled from the row through
+  `services.lead_update` ("updated"), or nothing to add ("skipped as duplicate"); a
+  lead's first touch and non-blank fields are never overwritten;
+* a second row with an email seen earlier in the same file → skipped as duplicate;
+* anything invalid → failed, with its row number and reason, kept with its cells so the
+  failed rows can be downloaded, fixed and imported again.
+
+So importing the same file twice creates nothing new. The job runs in chunks: each chunk's
+leads and the job's counters commit together, so a worker killed mid-way resumes after
+the last committed row without losing or double-counting anything. Memory stays flat:
+rows stream from disk, and duplicate detection asks the database, not a growing set.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from . import importing, roles, scoring, services
+from .errors import LeadActionError
+from .models import (
+    Campaign,
+    EventType,
+    ImportJob,
+    ImportRow,
+    ImportStatus,
+    Lead,
+    LeadEvent,
+    RowOutcome,
+    Source,
+    normalize_email,
+)
+
+log = logging.getLogger(__name__)
+
+CHUNK_ROWS = 500
+PREVIEW_ROWS = 1000
+PROFILE_FIELDS = services.PROFILE_FIELDS
+_email_valid = EmailValidator()
+
+
+# --- upload and mapping ----------------------------------------------------------------------
+
+
+def _require_importer(actor) -> None:
+    if not roles.can_import(actor):
+        raise LeadActionError("Only marketing can import leads.", code=LeadActionError.FORBIDDEN)
+
+
+def import_upload(*, actor, uploaded: Any, file_name: str | None = None) -> ImportJob:
+    """Store the file, work out how to read it and propose a column mapping."""
+    _require_importer(actor)
+    name = file_name or getattr(uploaded, "name", "") or "upload.csv"
+    limit = settings.SMARKETING_IMPORT_MAX_MB * 1024 * 1024
+    size = getattr(uploaded, "size", None)
+    if size is not None and size > limit:
+        raise LeadActionError(
+            f"The file is {size / 1024 / 1024:.0f} MB; the limit is {settings.SMARKETING_IMPORT_MAX_MB} MB. "
+            "Split it into smaller files.",
+            field="file",
+        )
+    folder = Path(settings.SMARKETING_IMPORT_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}.csv"
+    digest = hashlib.sha256()
+    written = 0
+    chunks = uploaded.chunks() if hasattr(uploaded, "chunks") else iter(lambda: uploaded.read(1 << 16), b"")
+    with path.open("wb") as out:
+        for chunk in chunks:
+            written += len(chunk)
+            if written > limit:
+                out.close()
+                path.unlink(missing_ok=True)
+                raise LeadActionError(
+                    f"The file is larger than {settings.SMARKETING_IMPORT_MAX_MB} MB. Split it into smaller files.",
+                    field="file",
+                )
+            digest.update(chunk)
+            out.write(chunk)
+    try:
+        fmt = importing.sniff(path)
+    except importing.ImportFileError as exc:
+        path.unlink(missing_ok=True)
+        raise LeadActionError(exc.message, field="file") from None
+    mapping = importing.guess_mapping(fmt.headers)
+    return ImportJob.objects.create(
+        created_by=actor,
+        file_name=name[:255],
+        stored_path=str(path),
+        file_size=written,
+        sha256=digest.hexdigest(),
+        encoding=fmt.encoding,
+        delimiter=fmt.delimiter,
+        headers=fmt.headers,
+        mapping=mapping,
+        rows_estimate=fmt.row_count_estimate,
+    )
+
+
+def _job_for(actor, job_id: int, *, lock: bool = False) -> ImportJob:
+    queryset = ImportJob.objects.select_for_update() if lock else ImportJob.objects
+    job = queryset.filter(pk=job_id).first()
+    if job is None:
+        raise LeadActionError(f"Import {job_id} does not exist.", code=LeadActionError.NOT_FOUND)
+    _require_importer(actor)
+    return job
+
+
+def _check_mapping(headers: list[str], mapping: dict[str, str]) -> dict[str, str]:
+    errors: list[str] = []
+    cleaned: dict[str, str] = {}
+    used: dict[str, str] = {}
+    for header, target in mapping.items():
+        if not target:
+            continue
+        if header not in headers:
+            errors.append(f"The file has no column “{header}”.")
+        elif target not in importing.FIELDS:
+            errors.append(f"“{target}” is not a lead field an import can fill.")
+        elif target in used:
+            errors.append(
+                f"Both “{used[target]}” and “{header}” are mapped to {importing.FIELDS[target]}: choose one."
+            )
+        else:
+            used[target] = header
+            cleaned[header] = target
+    if "email" not in used and not errors:
+        errors.append(
+            "No column is mapped to Email. Every lead needs an email address: "
+            "map the column that holds it (columns: " + ", ".join(f"“{h}”" for h in headers if h) + ")."
+        )
+    if errors:
+        raise LeadActionError(" ".join(errors), field="mapping")
+    return cleaned
+
+
+@transaction.atomic
+def import_configure(
+    *,
+    actor,
+    job_id: int,
+    mapping: dict[str, str] | None = None,
+    default_source: str | None = None,
+    campaign: Campaign | int | None = None,
+) -> ImportJob:
+    """Change the mapping, the source for rows without one, or the campaign, before the start."""
+    job = _job_for(actor, job_id, lock=True)
+    if job.status != ImportStatus.MAPPING:
+        raise LeadActionError(
+            "This import has started; its mapping can no longer change.", code=LeadActionError.WRONG_STAGE
+        )
+    if mapping is not None:
+        job.mapping = _check_mapping(job.headers, mapping)
+    if default_source is not None:
+        if default_source not in Source.values:
+            raise LeadActionError(f"“{default_source}” is not a known source.", field="default_source")
+        job.default_source = default_source
+    if campaign is not None:
+        if isinstance(campaign, Campaign):
+            job.campaign = campaign
+        else:
+            job.campaign = Campaign.objects.filter(pk=campaign).first() if campaign != "" else None
+            if campaign != "" and job.campaign is None:
+                raise LeadActionError("That campaign does not exist.", field="campaign")
+    job.save()
+    return job
+
+
+@transaction.atomic
+def import_start(*, actor, job_id: int) -> ImportJob:
+    job = _job_for(actor, job_id, lock=True)
+    if job.status != ImportStatus.MAPPING:
+        raise LeadActionError("This import has already started.", code=LeadActionError.WRONG_STAGE)
+    job.mapping = _check_mapping(job.headers, job.mapping)
+    job.status = ImportStatus.QUEUED
+    job.save(update_fields=["mapping", "status"])
+    from .tasks import import_run as task
+
+    transaction.on_commit(lambda: task.delay(job.pk))
+    return job
+
+
+# --- what one row does -----------------------------------------------------------------------
+
+
+@dataclass
+class RowPlan:
+    row_number: int
+    outcome: str  # "create", "update", "skip", "fail"
+    message: str = ""
+    email: str = ""
+    lead_id: int | None = None
+    profile: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+    campaign: Campaign | None = None
+    origin: dict[str, Any] = field(default_factory=dict)
+    fill: dict[str, Any] = field(default_factory=dict)
+
+
+class _Context:
+    """What a run needs besides the row: the job's choices and lookups done once."""
+
+    def __init__(self, job: ImportJob):
+        self.job = job
+        self.tz = ZoneInfo(settings.SMARKETING_TIME_ZONE)
+        self.campaigns = {c.name.casefold(): c for c in Campaign.objects.all()}
+
+
+def _parse(row_number: int, cells: dict[str, str], ctx: _Context) -> RowPlan:
+    """Parse and validate one row without touching leads. Fails with the first problem."""
+    job = ctx.job
+    values = {job.mapping[h]: v for h, v in cells.items() if job.mapping.get(h) and v != ""}
+    plan = RowPlan(row_number=row_number, outcome="create")
+    email = normalize_email(values.get("email", ""))
+    plan.email = email
+    try:
+        if not email:
+            raise ValueError("No email address: every lead needs one.")
+        try:
+            _email_valid(email)
+        except ValidationError:
+            raise ValueError(f"“{values['email']}” is not a valid email address.") from None
+        profile: dict[str, Any] = {}
+        if "full_name" in values and not (values.get("first_name") or values.get("last_name")):
+            profile["first_name"], profile["last_name"] = importing.split_full_name(values["full_name"])
+        for name in ("first_name", "last_name", "phone", "company", "job_title"):
+            if values.get(name):
+                profile[name] = values[name]
+        if values.get("company_size"):
+            profile["company_size"] = importing.parse_company_size(values["company_size"])
+        if values.get("country"):
+            profile["country"] = importing.parse_country(values["country"])
+        if values.get("website"):
+            website = values["website"]
+            profile["website"] = website if "://" in website else f"https://{website}"
+        importing.parse_stage(values.get("stage", ""))
+        plan.source = importing.parse_source(values["source"]) if values.get("source") else job.default_source
+        plan.campaign = job.campaign
+        if values.get("campaign"):
+            plan.campaign = ctx.campaigns.get(values["campaign"].casefold())
+            if plan.campaign is None:
+                raise ValueError(
+                    f"Unknown campaign “{values['campaign']}”: create it first, or leave the cell empty."
+                )
+        original = importing.parse_datetime(values.get("created_at", ""), ctx.tz)
+    except ValueError as exc:
+        plan.outcome, plan.message = "fail", str(exc)
+        return plan
+    try:
+        cleaned = services.lead_profile_validate({"email": email, **profile})
+        plan.profile = {k: v for k, v in cleaned.items() if k != "email" and v not in (None, "")}
+    except LeadActionError as exc:
+        plan.outcome, plan.message = "fail", exc.message
+        return plan
+    plan.origin = {"import_job": job.pk, "import_row": row_number}
+    if original is not None:
+        plan.origin["original_created_at"] = original.isoformat()
+    if values.get("external_id"):
+        plan.origin["external_id"] = values["external_id"][:200]
+    return plan
+
+
+def _plan_chunk(rows: list[tuple[int, dict[str, str]]], ctx: _Context) -> list[RowPlan]:
+    """Plans for a chunk of rows, duplicates resolved against the database and the file."""
+    plans = [_parse(n, cells, ctx) for n, cells in rows]
+    emails = {p.email for p in plans if p.outcome == "create"}
+    existing: dict[str, Lead] = {}
+    for lead in Lead.objects.filter(email__in=emails).select_related("merged_into"):
+        existing[lead.email] = lead.merged_into if lead.merged_into_id else lead
+    # Leads this import created in an earlier chunk: a duplicate within the file.
+    from_this_file = {
+        event.lead_id: event.data.get("import_row")
+        for event in LeadEvent.objects.filter(
+            type=EventType.CREATED,
+            lead__in=[lead.pk for lead in existing.values()],
+            data__import_job=ctx.job.pk,
+        ).only("lead_id", "data")
+    }
+    seen_in_chunk: dict[str, int] = {}
+    for plan in plans:
+        if plan.outcome != "create":
+            continue
+        first_row = seen_in_chunk.get(plan.email)
+        if first_row is None and plan.email in existing:
+            first_row = from_this_file.get(existing[plan.email].pk)
+        if first_row is not None:
+            plan.outcome = "skip"
+            plan.message = f"Duplicate of row {first_row} in this file."
+            continue
+        seen_in_chunk[plan.email] = plan.row_number
+        lead = existing.get(plan.email)
+        if lead is None:
+            continue
+        plan.lead_id = lead.pk
+        plan.fill = {k: v for k, v in plan.profile.items() if getattr(lead, k) in (None, "")}
+        if plan.fill:
+            plan.outcome = "update"
+            plan.message = f"Filled {', '.join(k.replace('_', ' ') for k in plan.fill)} on lead {lead.pk}."
+        else:
+            plan.outcome = "skip"
+            plan.message = f"Already in Smarketing as lead {lead.pk}; nothing new in this row."
+    return plans
+
+
+def _chunks(
+    rows: Iterable[tuple[int, dict[str, str]]], size: int
+) -> Iterator[list[tuple[int, dict[str, str]]]]:
+    chunk: list[tuple[int, dict[str, str]]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _fmt(job: ImportJob) -> importing.FileFormat:
+    return importing.FileFormat(encoding=job.encoding, delimiter=job.delimiter, headers=list(job.headers))
+
+
+# --- preview ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Preview:
+    plans: list[RowPlan]
+    counts: dict[str, int]
+    truncated: bool
+    error: str = ""
+
+
+def import_preview(job: ImportJob, *, limit: int = PREVIEW_ROWS) -> Preview:
+    """What the first `limit` rows would do, checked against the database; writes nothing."""
+    plans: list[RowPlan] = []
+    counts = {"create": 0, "update": 0, "skip": 0, "fail": 0}
+    if "email" not in job.mapping.values():
+        return Preview(plans, counts, False, error="Map a column to Email to see the preview.")
+    ctx = _Context(job)
+    rows: list[tuple[int, dict[str, str]]] = []
+    truncated = False
+    try:
+        for row in importing.iter_rows(job.stored_path, _fmt(job)):
+            if len(rows) >= limit:
+                truncated = True
+                break
+            rows.append(row)
+    except importing.ImportFileError as exc:
+        return Preview(plans, counts, False, error=exc.message)
+    except FileNotFoundError:
+        return Preview(plans, counts, False, error="The uploaded file is no longer here; upload it again.")
+    for chunk in _chunks(rows, CHUNK_ROWS):
+        plans += _plan_chunk(chunk, ctx)
+    for plan in plans:
+        counts[plan.outcome] += 1
+    return Preview(plans, counts, truncated)
+
+
+# --- the background run ----------------------------------------------------------------------
+
+
+def import_run(*, job_id: int) -> ImportJob:
+    """Import the rows after the last committed one. Safe to run again (a retry, a second
+    worker): the job row is locked per chunk and rows already done are not redone."""
+    claimed = ImportJob.objects.filter(
+        pk=job_id, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]
+    ).update(status=ImportStatus.RUNNING, started_at=timezone.now())
+    job = ImportJob.objects.get(pk=job_id)
+    if not claimed:
+        return job
+    ctx = _Context(job)
+    scorer = scoring.Scorer.load()
+    rows = ((n, cells) for n, cells in importing.iter_rows(job.stored_path, _fmt(job)) if n > job.last_row)
+    try:
+        for chunk in _chunks(rows, CHUNK_ROWS):
+            if not _run_chunk(job.pk, chunk, ctx, scorer):
+                return ImportJob.objects.get(pk=job_id)  # another run got further
+    except importing.ImportFileError as exc:
+        ImportJob.objects.filter(pk=job_id).update(
+            status=ImportStatus.FAILED, error=exc.message, finished_at=timezone.now()
+        )
+        return ImportJob.objects.get(pk=job_id)
+    ImportJob.objects.filter(pk=job_id).update(
+        status=ImportStatus.DONE, finished_at=timezone.now(), rows_estimate=F("rows_done")
+    )
+    Path(job.stored_path).unlink(missing_ok=True)  # the failed rows keep their cells
+    return ImportJob.objects.get(pk=job_id)
+
+
+@transaction.atomic
+def _run_chunk(job_id: int, chunk: list[tuple[int, dict[str, str]]], ctx: _Context, scorer) -> bool:
+    job = ImportJob.objects.select_for_update().get(pk=job_id)
+    if job.status != ImportStatus.RUNNING or chunk[0][0] <= job.last_row:
+        return False
+    actor = job.created_by
+    counts = {"create": 0, "update": 0, "skip": 0, "fail": 0}
+    cells_by_row = dict(chunk)
+    outcomes: list[ImportRow] = []
+    for plan in _plan_chunk(chunk, ctx):
+        try:
+            if plan.outcome == "create":
+                lead = services.lead_create(
+                    actor=actor,
+                    email=plan.email,
+                    source=plan.source,
+                    campaign=plan.campaign,
+                    via="import",
+                    scorer=scorer,
+                    origin=plan.origin,
+                    **plan.profile,
+                )
+                plan.lead_id = lead.pk
+            elif plan.outcome == "update":
+                services.lead_update(lead_id=plan.lead_id, actor=actor, **plan.fill)
+        except LeadActionError as exc:
+            plan.outcome, plan.message = "fail", exc.message
+        counts[plan.outcome] += 1
+        if plan.outcome in ("skip", "fail"):
+            outcomes.append(
+                ImportRow(
+                    job=job,
+                    row_number=plan.row_number,
+                    outcome=RowOutcome.FAILED if plan.outcome == "fail" else RowOutcome.SKIPPED,
+                    message=plan.message[:500],
+                    email=plan.email[:254],
+                    lead_id=plan.lead_id,
+                    values=cells_by_row[plan.row_number],
+                )
+            )
+    ImportRow.objects.bulk_create(outcomes)
+    ImportJob.objects.filter(pk=job.pk).update(
+        last_row=chunk[-1][0],
+        rows_done=F("rows_done") + len(chunk),
+        created_count=F("created_count") + counts["create"],
+        updated_count=F("updated_count") + counts["update"],
+        skipped_count=F("skipped_count") + counts["skip"],
+        failed_count=F("failed_count") + counts["fail"],
+    )
+    return True
+
+
+# --- the failed rows, to fix and import again --------------------------------------------------
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def failed_rows_csv(job: ImportJob) -> Iterator[str]:
+    """The failed rows as uploaded (same columns), plus the row number and the reason."""
+    writer = csv.writer(_Echo())
+    headers = [h for h in job.headers if h]
+    yield "\ufeff" + writer.writerow([*headers, "Row", "Error"])
+    rows = job.rows.filter(outcome=RowOutcome.FAILED).order_by("row_number")
+    for row in rows.iterator(chunk_size=2000):
+        yield writer.writerow([*(row.values.get(h, "") for h in headers), row.row_number, row.message])
