@@ -37,6 +37,14 @@ class AcceptForm(ActionForm):
     pass
 
 
+class QualifyForm(ActionForm):
+    """Hand-off: the note tells sales why now (required when sales sent it back before)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["note"].label = "Note for sales (what makes it ready; required if it was sent back)"
+
+
 class RejectForm(ActionForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -95,6 +103,7 @@ class TouchForm(forms.Form):
 
 
 ACTION_FORMS = {
+    "qualify": QualifyForm,
     "accept": AcceptForm,
     "reject": RejectForm,
     "win": WinForm,

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from sla.models import Clock, EnforcementRun, Obligation
 
-from .models import EventType, Lead, LeadEvent, Stage, TeamKind
+from .models import EventType, Lead, LeadEvent, Source, Stage, TeamKind
 from .roles import Role
 
 User = get_user_model()
@@ -269,7 +269,12 @@ def lead_story(lead: Lead, events: list[LeadEvent] | None = None) -> list[Timeli
         if event.data.get("routing_rule"):
             detail.append(f"assigned by {event.data['routing_rule']}")
         if event.data.get("source") and event.type == EventType.CREATED:
-            detail.append(f"source: {event.data['source']}")
+            source = event.data["source"]
+            detail.append(f"source: {Source(source).label if source in Source.values else source}")
+            if event.data.get("import_job"):
+                detail.append(
+                    f"imported (row {event.data.get('import_row')} of import {event.data['import_job']})"
+                )
         if event.data.get("amount"):
             detail.append(f"amount {event.data['amount']}")
         if event.reason_id:

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import agreement_views, views
+from . import agreement_views, import_views, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -15,6 +15,11 @@ urlpatterns = [
     path("inbox/<int:notification_id>/read/", views.inbox_read, name="inbox-read"),
     path("handoffs/", views.my_handoffs, name="my-handoffs"),
     path("refer/", views.refer, name="refer"),
+    path("imports/", import_views.import_list, name="import-list"),
+    path("imports/<int:job_id>/", import_views.import_detail, name="import-detail"),
+    path("imports/<int:job_id>/mapping/", import_views.import_configure, name="import-configure"),
+    path("imports/<int:job_id>/progress/", import_views.import_progress, name="import-progress"),
+    path("imports/<int:job_id>/failed-rows.csv", import_views.import_failed_rows, name="import-failed-rows"),
     path("agreement/scoring/", agreement_views.agreement_scoring, name="agreement-scoring"),
     path("agreement/scoring/progress/", agreement_views.scoring_progress, name="scoring-progress"),
     path(

@@ -120,7 +120,8 @@ def _action_forms(lead, actions, bound=None, bound_name=None):
             continue
         kwargs = {"lead": lead} if name == "reassign" else {}
         initial = {} if name == "touch" else {"version": lead.version}
-        forms_[name] = ACTION_FORMS[name](initial=initial, **kwargs)
+        # Each action's fields get ids of their own: several forms share one page.
+        forms_[name] = ACTION_FORMS[name](initial=initial, auto_id=f"id_{name}_%s", **kwargs)
     return forms_
 
 
@@ -136,6 +137,10 @@ def _apply(action: str, lead, user, data) -> str:
         )
         return f"Touch logged on {lead}."
     common |= {"expected_version": data["version"], "note": data["note"]}
+    if action == "qualify":
+        lead = services.lead_qualify(**common)
+        owner = lead.owner.get_full_name() or lead.owner.username
+        return f"Handed to sales: {lead} is now an MQL for {owner}."
     if action == "accept":
         services.lead_accept(**common)
         return f"Accepted: {lead} is now your SQL."
@@ -165,7 +170,7 @@ def lead_action(request, lead_id: int, action: str):
         raise Http404("No such action.")
     lead = get_object_or_404(Lead, pk=lead_id)
     kwargs = {"lead": lead} if action == "reassign" else {}
-    form = ACTION_FORMS[action](request.POST, **kwargs)
+    form = ACTION_FORMS[action](request.POST, auto_id=f"id_{action}_%s", **kwargs)
     in_place = request.headers.get("HX-Request") == "true"
     status = 400
     if form.is_valid():

@@ -1,0 +1,117 @@
+"""CSV import pages: upload, map and preview, progress, results. Marketing only."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from . import importing, imports
+from .errors import LeadActionError
+from .models import Campaign, ImportJob, ImportStatus, RowOutcome, Source
+from .roles import can_import
+
+PREVIEW_SHOWN = 100
+ROWS_SHOWN = 200
+
+
+def marketing_only(view):
+    @wraps(view)
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        if not can_import(request.user):
+            return render(
+                request,
+                "leads/refused.html",
+                {"message": "Only marketing can import leads. Ask a marketer to import the file for you."},
+                status=403,
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@marketing_only
+def import_list(request):
+    if request.method == "POST":
+        uploaded = request.FILES.get("file")
+        if uploaded is None:
+            error = "Choose a CSV file to upload."
+        else:
+            try:
+                job = imports.import_upload(actor=request.user, uploaded=uploaded)
+            except LeadActionError as exc:
+                error = exc.message
+            else:
+                return redirect("import-detail", job.pk)
+        jobs = ImportJob.objects.select_related("created_by")[:20]
+        return render(request, "leads/imports.html", {"jobs": jobs, "error": error}, status=400)
+    jobs = ImportJob.objects.select_related("created_by")[:20]
+    return render(request, "leads/imports.html", {"jobs": jobs})
+
+
+@marketing_only
+def import_detail(request, job_id: int):
+    job = get_object_or_404(ImportJob.objects.select_related("created_by", "campaign"), pk=job_id)
+    context = {"job": job}
+    if job.status == ImportStatus.MAPPING:
+        preview = imports.import_preview(job)
+        context.update(
+            preview=preview,
+            plans=preview.plans[:PREVIEW_SHOWN],
+            fields=importing.FIELDS,
+            sources=Source.choices,
+            campaigns=Campaign.objects.order_by("name"),
+            columns=[(h, job.mapping.get(h, "")) for h in job.headers if h],
+        )
+    elif job.status in (ImportStatus.DONE, ImportStatus.FAILED):
+        context["failed_rows"] = job.rows.filter(outcome=RowOutcome.FAILED)[:ROWS_SHOWN]
+        context["skipped_rows"] = job.rows.filter(outcome=RowOutcome.SKIPPED)[:ROWS_SHOWN]
+    return render(request, "leads/import_detail.html", context)
+
+
+@require_POST
+@marketing_only
+def import_configure(request, job_id: int):
+    job = get_object_or_404(ImportJob, pk=job_id)
+    mapping = {h: request.POST.get(f"map-{i}", "") for i, h in enumerate(job.headers) if h}
+    try:
+        imports.import_configure(
+            actor=request.user,
+            job_id=job.pk,
+            mapping=mapping,
+            default_source=request.POST.get("default_source") or None,
+            campaign=request.POST.get("campaign", ""),
+        )
+        if request.POST.get("start"):
+            imports.import_start(actor=request.user, job_id=job.pk)
+            messages.success(
+                request, f"Importing {job.file_name}: you can leave this page, the import goes on."
+            )
+        else:
+            messages.success(request, "Mapping saved; the preview below uses it.")
+    except LeadActionError as exc:
+        messages.error(request, exc.message)
+    return redirect("import-detail", job.pk)
+
+
+@marketing_only
+def import_progress(request, job_id: int):
+    job = get_object_or_404(ImportJob, pk=job_id)
+    response = render(request, "leads/_import_progress.html", {"job": job})
+    if job.status in (ImportStatus.DONE, ImportStatus.FAILED):
+        response["HX-Refresh"] = "true"  # show the results
+    return response
+
+
+@marketing_only
+def import_failed_rows(request, job_id: int) -> HttpResponse:
+    job = get_object_or_404(ImportJob, pk=job_id)
+    response = StreamingHttpResponse(imports.failed_rows_csv(job), content_type="text/csv; charset=utf-8")
+    stem = job.file_name.rsplit(".", 1)[0]
+    response["Content-Disposition"] = f'attachment; filename="{stem}-failed-rows.csv"'
+    return response
