@@ -19,7 +19,9 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from . import imports, scoring, selectors, services
+from smarketing.api import error_body
+
+from . import imports, inbound, scoring, selectors, services
 from .filters import LeadFilter, ReasonFilter
 from .models import (
     Campaign,
@@ -36,12 +38,15 @@ from .roles import can_import
 from .serializers import (
     ActionSerializer,
     CampaignSerializer,
+    EngagementIngestSerializer,
     HandoffSerializer,
     ImportConfigureSerializer,
     ImportJobSerializer,
     ImportPreviewSerializer,
     ImportRowSerializer,
     ImportUploadSerializer,
+    InboundFormSerializer,
+    IngestResultSerializer,
     LeadEventSerializer,
     LeadSerializer,
     MeSerializer,
@@ -404,4 +409,71 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         response = StreamingHttpResponse(imports.failed_rows_csv(job), content_type="text/csv; charset=utf-8")
         stem = job.file_name.rsplit(".", 1)[0]
         response["Content-Disposition"] = f'attachment; filename="{stem}-failed-rows.csv"'
+        return response
+
+
+class EngagementIngestView(APIView):
+    """Record an engagement by email (idempotent by `origin` + `external_id`); the lead is
+    created as inbound when the email is new. 201 when something was created, else 200."""
+
+    @extend_schema(
+        request=EngagementIngestSerializer,
+        responses={201: IngestResultSerializer, 200: IngestResultSerializer},
+    )
+    def post(self, request):
+        data = EngagementIngestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        profile = {k: values.pop(k) for k in list(values) if k in services.PROFILE_FIELDS}
+        result = inbound.engagement_ingest(
+            actor=request.user,
+            profile={k: v for k, v in profile.items() if v not in (None, "")},
+            **values,
+        )
+        created = result["lead_created"] or result["engagement_created"]
+        return Response(result, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class InboundFormView(APIView):
+    """For website forms: authenticate with `Authorization: Api-Key <key>` (or `X-Api-Key`)
+    of an inbound source. The key can create leads and engagements here and nothing else.
+    Send an `Idempotency-Key` header so that a retried submission is not recorded twice."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AnonRateThrottle]
+
+    @extend_schema(
+        request=InboundFormSerializer,
+        responses={201: IngestResultSerializer, 200: IngestResultSerializer},
+        parameters=[
+            OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER),
+            OpenApiParameter("X-Api-Key", OpenApiTypes.STR, OpenApiParameter.HEADER),
+        ],
+        auth=[],
+    )
+    def post(self, request):
+        header = request.headers.get("Authorization", "")
+        raw_key = (
+            header[len("Api-Key ") :] if header.startswith("Api-Key ") else request.headers.get("X-Api-Key")
+        )
+        source = inbound.inbound_authenticate(raw_key)
+        if source is None:
+            return Response(
+                error_body(
+                    "not_authenticated", "A valid inbound API key is required (Authorization: Api-Key …)."
+                ),
+                status=status.HTTP_401_UNAUTHORIZED,
+                headers={"WWW-Authenticate": "Api-Key"},
+            )
+        data = InboundFormSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        code, body, replayed = inbound.inbound_submit(
+            inbound=source,
+            payload=dict(data.validated_data),
+            idempotency_key=request.headers.get("Idempotency-Key", ""),
+        )
+        response = Response(body, status=code)
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
         return response

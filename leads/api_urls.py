@@ -18,6 +18,8 @@ urlpatterns = [
     path("me/", api.MeView.as_view(), name="me"),
     path("auth/token/", api.TokenView.as_view(), name="token"),
     path("scoring/", api.ScoringView.as_view(), name="scoring"),
+    path("engagements/", api.EngagementIngestView.as_view(), name="engagements"),
+    path("inbound/", api.InboundFormView.as_view(), name="inbound"),
     path("handoffs/", api.HandoffListView.as_view(), name="handoffs"),
     *router.urls,
 ]

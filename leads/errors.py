@@ -15,6 +15,7 @@ class LeadActionError(Exception):
     DUPLICATE = "duplicate"
     INVALID = "invalid"
     NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
 
     def __init__(
         self,

@@ -802,3 +802,48 @@ class ImportRow(models.Model):
 
     def __str__(self) -> str:
         return f"Row {self.row_number}: {self.message}"
+
+
+# --- inbound: website forms and other systems posting leads ---------------------------------
+
+
+class InboundSource(models.Model):
+    """A website form (or other system) allowed to post leads and engagements with its own
+    API key. The key can do nothing else; only its hash is stored."""
+
+    name = models.CharField(max_length=100, unique=True)
+    source = models.CharField(max_length=30, choices=Source.choices, default=Source.WEBSITE)
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    key_prefix = models.CharField(max_length=12, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IdempotencyRecord(models.Model):
+    """The response given to one Idempotency-Key, replayed if the same request comes again."""
+
+    inbound_source = models.ForeignKey(InboundSource, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    body = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["inbound_source", "key"], name="idempotency_key_once_per_source")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.inbound_source}: {self.key}"

@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from .models import (
     Campaign,
+    EngagementType,
     ImportJob,
     ImportRow,
     Lead,
@@ -340,3 +341,44 @@ class ImportConfigureSerializer(serializers.Serializer):
     mapping = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
     default_source = serializers.ChoiceField(choices=Source.choices, required=False)
     campaign = serializers.IntegerField(required=False, allow_null=True)
+
+
+class ProfileFieldsSerializer(serializers.Serializer):
+    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    company = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    job_title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    company_size = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    country = serializers.CharField(max_length=2, required=False, allow_blank=True)
+    website = serializers.URLField(max_length=300, required=False, allow_blank=True)
+
+
+class EngagementIngestSerializer(ProfileFieldsSerializer):
+    email = serializers.EmailField()
+    type = serializers.ChoiceField(choices=EngagementType.choices)
+    occurred_at = serializers.DateTimeField(required=False, allow_null=True)
+    title = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    origin = serializers.SlugField(max_length=50, required=False, default="api")
+    external_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    source = serializers.ChoiceField(choices=Source.choices, required=False, default=Source.WEBSITE)
+    campaign = serializers.PrimaryKeyRelatedField(
+        queryset=Campaign.objects.all(), required=False, allow_null=True
+    )
+
+
+class InboundFormSerializer(ProfileFieldsSerializer):
+    email = serializers.EmailField()
+    form = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, help_text="The form's name"
+    )
+    page_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    type = serializers.ChoiceField(choices=EngagementType.choices, required=False, default="form_submit")
+
+
+class IngestResultSerializer(serializers.Serializer):
+    lead = serializers.IntegerField()
+    engagement = serializers.IntegerField()
+    lead_created = serializers.BooleanField()
+    engagement_created = serializers.BooleanField()

@@ -24,6 +24,7 @@ STATUS_BY_CODE = {
     LeadActionError.STALE_VERSION: status.HTTP_409_CONFLICT,
     LeadActionError.WRONG_STAGE: status.HTTP_409_CONFLICT,
     LeadActionError.DUPLICATE: status.HTTP_409_CONFLICT,
+    LeadActionError.CONFLICT: status.HTTP_422_UNPROCESSABLE_ENTITY,
 }
 
 

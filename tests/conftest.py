@@ -42,6 +42,18 @@ def product_setup(db):
 
 
 @pytest.fixture
+def default_rules(db):
+    """The scoring definition migration 0004 ships (a transactional test flushes it)."""
+    from django.apps import apps
+
+    from leads.models import ScoringDefinition, ScoringRule
+
+    ScoringRule.objects.all().delete()
+    importlib.import_module("leads.migrations.0004_default_scoring_definition").forwards(apps, None)
+    return ScoringDefinition.current()
+
+
+@pytest.fixture
 def org(product_setup):
     """Two sales teams and a marketing team, with one person in every role."""
     marketing = TeamFactory(name="Marketing", kind=TeamKind.MARKETING)

@@ -214,6 +214,7 @@ SPECTACULAR_SETTINGS = {
         "TouchKindEnum": "leads.models.TouchKind",
         "NotificationKindEnum": "leads.models.NotificationKind",
         "SourceEnum": "leads.models.Source",
+        "EngagementTypeEnum": "leads.models.EngagementType",
         "TouchOutcomeEnum": "leads.models.TouchOutcome",
         "ImportRowOutcomeEnum": "leads.models.RowOutcome",
         "ImportPlanOutcomeEnum": ["create", "update", "skip", "fail"],

@@ -3,13 +3,11 @@ the page, watch the progress bar finish, open a lead, read its score receipt, ha
 
 from __future__ import annotations
 
-import importlib
 import os
 import time
 from pathlib import Path
 
 import pytest
-from django.apps import apps
 
 from leads.models import EventType, ImportJob, ImportStatus, Lead, LeadEvent, Stage
 from tests.browser.test_sales_journey import ARTIFACTS, login
@@ -34,8 +32,8 @@ def write_csv(path: Path) -> Path:
     return path
 
 
-def test_import_watch_progress_read_receipt_and_hand_off(browser, server, org, worker, tmp_path):  # noqa: F811
-    importlib.import_module("leads.migrations.0004_default_scoring_definition").forwards(apps, None)
+@pytest.mark.usefixtures("worker")
+def test_import_watch_progress_read_receipt_and_hand_off(browser, server, org, default_rules, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page()
     login(page, server, "marketer")

@@ -4,11 +4,9 @@ and who may change the definition."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 
 import pytest
 import time_machine
-from django.apps import apps
 from django.utils import timezone
 
 from leads import scoring, services
@@ -24,14 +22,6 @@ from leads.models import (
     Stage,
 )
 from tests.factories import LeadFactory
-
-
-@pytest.fixture
-def default_rules(db):
-    """The definition migration 0004 ships (flushed by transactional tests, so re-run)."""
-    ScoringRule.objects.all().delete()
-    importlib.import_module("leads.migrations.0004_default_scoring_definition").forwards(apps, None)
-    return ScoringDefinition.current()
 
 
 def lines(lead: Lead) -> dict[str, int]:

@@ -3,21 +3,11 @@ lead page shows each lead's receipt."""
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
-from django.apps import apps
 
 from leads import scoring
 from leads.models import AgreementChange, ScoringDefinition, ScoringRule
 from tests.factories import LeadFactory
-
-
-@pytest.fixture
-def default_rules(db):
-    ScoringRule.objects.all().delete()
-    importlib.import_module("leads.migrations.0004_default_scoring_definition").forwards(apps, None)
-    return ScoringDefinition.current()
 
 
 def test_lead_page_shows_the_receipt(client, org, default_rules):
