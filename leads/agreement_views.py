@@ -1,4 +1,5 @@
-"""The agreement pages: how leads are scored (and, later, gated and routed).
+"""The agreement pages: how leads are scored, gated and routed, and which outside forms
+may send leads.
 
 Everyone may read the agreement (it is what marketing and sales agreed on); only managers
 change it, through the scoring services, which audit every change and re-score leads.
@@ -13,11 +14,22 @@ from django.views.decorators.http import require_POST
 
 from smarketing.api import STATUS_BY_CODE
 
-from . import scoring
+from . import agreement, inbound, scoring
 from .errors import LeadActionError
-from .forms import ScoringDefinitionForm, ScoringRuleForm
-from .models import AgreementChange, RuleKind, ScoringDefinition, ScoringRule
-from .roles import can_edit_agreement
+from .forms import HandoffGateForm, InboundSourceForm, RoutingRuleForm, ScoringDefinitionForm, ScoringRuleForm
+from .models import (
+    AgreementChange,
+    HandoffGate,
+    InboundSource,
+    Membership,
+    RoutingRule,
+    RuleKind,
+    ScoringDefinition,
+    ScoringRule,
+    Source,
+    TeamKind,
+)
+from .roles import Role, can_edit_agreement, is_marketing_side, manages
 
 RULE_FIELDS = ("kind", "label", "field", "operator", "value", "engagement_type", "points", "is_active")
 
@@ -137,3 +149,181 @@ def scoring_rule_delete(request, rule_id: int):
         return redirect("agreement-scoring")
     messages.success(request, "Rule removed. Leads are being re-scored in the background.")
     return redirect("agreement-scoring")
+
+
+# --- hand-off gate, routing, inbound sources ----------------------------------------------------
+
+
+def _changes(area: str):
+    return AgreementChange.objects.filter(area=area).select_related("actor")[:10]
+
+
+@login_required
+def agreement_handoff(request):
+    gate = HandoffGate.current()
+    can_edit = can_edit_agreement(request.user)
+    status, error = 200, ""
+    if request.method == "POST":
+        form = HandoffGateForm(request.POST)
+        if not can_edit:
+            status, error = 403, "Only a manager can change the hand-off gate."
+        elif form.is_valid():
+            try:
+                agreement.handoff_gate_update(actor=request.user, **form.cleaned_data)
+            except LeadActionError as exc:
+                status, error = STATUS_BY_CODE.get(exc.code, 400), exc.message
+            else:
+                messages.success(request, "Hand-off gate saved. It applies to the next hand-off.")
+                return redirect("agreement-handoff")
+        else:
+            status = 400
+    else:
+        form = HandoffGateForm(
+            initial={"required_fields": gate.required_fields, "min_engagements": gate.min_engagements}
+        )
+    context = {
+        "gate": gate,
+        "labels": [agreement.GATE_FIELDS[f] for f in gate.required_fields if f in agreement.GATE_FIELDS],
+        "form": form,
+        "can_edit": can_edit,
+        "error": error,
+        "changes": _changes("handoff_gate"),
+    }
+    return render(request, "leads/agreement_handoff.html", context, status=status)
+
+
+def _routing_page(request, *, form=None, editing=None, error="", status=200):
+    if form is None:
+        initial = {"is_active": True, "position": RoutingRule.objects.count()}
+        if editing:
+            initial = {
+                name: getattr(editing, name)
+                for name in (
+                    "name",
+                    "position",
+                    "countries",
+                    "min_company_size",
+                    "max_company_size",
+                    "sources",
+                    "team",
+                    "is_active",
+                )
+            }
+        form = RoutingRuleForm(initial=initial)
+    members = (
+        Membership.objects.filter(
+            team__kind=TeamKind.SALES, user__groups__name=Role.SALES_REP, user__is_active=True
+        )
+        .select_related("user", "team")
+        .order_by("team__name", "user__first_name")
+    )
+    context = {
+        "rules": RoutingRule.objects.select_related("team"),
+        "members": [(m, manages(request.user, m.user)) for m in members],
+        "form": form,
+        "editing": editing,
+        "can_edit": can_edit_agreement(request.user),
+        "error": error,
+        "changes": _changes("routing"),
+        "source_labels": dict(Source.choices),
+    }
+    return render(request, "leads/agreement_routing.html", context, status=status)
+
+
+@login_required
+def agreement_routing(request):
+    editing = None
+    if request.GET.get("edit", "").isdigit():
+        editing = RoutingRule.objects.filter(pk=request.GET["edit"]).first()
+    return _routing_page(request, editing=editing)
+
+
+@require_POST
+@login_required
+def routing_rule_save(request, rule_id: int | None = None):
+    form = RoutingRuleForm(request.POST)
+    editing = RoutingRule.objects.filter(pk=rule_id).first() if rule_id else None
+    if not form.is_valid():
+        return _routing_page(request, form=form, editing=editing, status=400)
+    try:
+        rule = agreement.routing_rule_save(actor=request.user, rule_id=rule_id, **form.cleaned_data)
+    except LeadActionError as exc:
+        for name, problems in exc.fields.items():
+            if name in form.fields:
+                form.add_error(name, problems[0])
+        error = "" if set(exc.fields) & set(form.fields) else exc.message
+        return _routing_page(
+            request, form=form, editing=editing, error=error, status=STATUS_BY_CODE.get(exc.code, 400)
+        )
+    messages.success(request, f"Routing rule “{rule.name}” saved. It applies to the next hand-off.")
+    return redirect("agreement-routing")
+
+
+@require_POST
+@login_required
+def routing_rule_delete(request, rule_id: int):
+    try:
+        agreement.routing_rule_delete(actor=request.user, rule_id=rule_id)
+    except LeadActionError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Routing rule removed.")
+    return redirect("agreement-routing")
+
+
+@require_POST
+@login_required
+def membership_save(request, membership_id: int):
+    weight = request.POST.get("weight", "")
+    try:
+        agreement.membership_update(
+            actor=request.user,
+            membership_id=membership_id,
+            weight=int(weight) if weight.isdigit() else -1,
+            is_away=request.POST.get("is_away") == "on",
+        )
+    except LeadActionError as exc:
+        return _routing_page(request, error=exc.message, status=STATUS_BY_CODE.get(exc.code, 400))
+    messages.success(request, "Saved. Routing uses it from the next hand-off.")
+    return redirect("agreement-routing")
+
+
+@login_required
+def inbound_sources(request):
+    can_edit = is_marketing_side(request.user)
+    status, error, new_key = 200, "", ""
+    form = InboundSourceForm()
+    if request.method == "POST":
+        form = InboundSourceForm(request.POST)
+        if not can_edit:
+            status, error = 403, "Only marketing can set up inbound sources."
+        elif form.is_valid():
+            try:
+                source, new_key = inbound.inbound_source_create(actor=request.user, **form.cleaned_data)
+            except LeadActionError as exc:
+                status, error = STATUS_BY_CODE.get(exc.code, 400), exc.message
+            else:
+                form = InboundSourceForm()
+        else:
+            status = 400
+    context = {
+        "sources": InboundSource.objects.select_related("campaign", "created_by"),
+        "form": form,
+        "can_edit": can_edit,
+        "error": error,
+        "new_key": new_key,
+        "endpoint": request.build_absolute_uri("/api/inbound/"),
+    }
+    return render(request, "leads/inbound_sources.html", context, status=status)
+
+
+@require_POST
+@login_required
+def inbound_source_revoke(request, source_id: int):
+    try:
+        source = inbound.inbound_source_revoke(actor=request.user, source_id=source_id)
+    except LeadActionError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"The key of “{source.name}” no longer works.")
+    return redirect("inbound-sources")

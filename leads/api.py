@@ -21,15 +21,17 @@ from rest_framework.views import APIView
 
 from smarketing.api import error_body
 
-from . import imports, inbound, scoring, selectors, services
+from . import agreement, imports, inbound, scoring, selectors, services
 from .filters import LeadFilter, ReasonFilter
 from .models import (
     Campaign,
+    HandoffGate,
     ImportJob,
     ImportStatus,
     Lead,
     Notification,
     Reason,
+    RoutingRule,
     ScoringDefinition,
     ScoringRule,
     Team,
@@ -39,6 +41,7 @@ from .serializers import (
     ActionSerializer,
     CampaignSerializer,
     EngagementIngestSerializer,
+    HandoffGateSerializer,
     HandoffSerializer,
     ImportConfigureSerializer,
     ImportJobSerializer,
@@ -54,6 +57,7 @@ from .serializers import (
     ReasonActionSerializer,
     ReasonSerializer,
     ReassignSerializer,
+    RoutingRuleSerializer,
     ScoringDefinitionSerializer,
     ScoringRuleSerializer,
     ScoringSettingsSerializer,
@@ -477,3 +481,46 @@ class InboundFormView(APIView):
         if replayed:
             response["Idempotent-Replayed"] = "true"
         return response
+
+
+class HandoffGateView(APIView):
+    """What a lead needs before it can be handed to sales; managers change it."""
+
+    @extend_schema(responses=HandoffGateSerializer)
+    def get(self, request):
+        return Response(HandoffGateSerializer(HandoffGate.current()).data)
+
+    @extend_schema(request=HandoffGateSerializer, responses=HandoffGateSerializer)
+    def put(self, request):
+        data = HandoffGateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        gate = agreement.handoff_gate_update(actor=request.user, **data.validated_data)
+        return Response(HandoffGateSerializer(gate).data)
+
+
+class RoutingRuleViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Territory and segment routing rules, first match wins; managers change them."""
+
+    serializer_class = RoutingRuleSerializer
+    queryset = RoutingRule.objects.select_related("team")
+    pagination_class = None
+
+    def perform_create(self, serializer):
+        serializer.instance = agreement.routing_rule_save(
+            actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = agreement.routing_rule_save(
+            actor=self.request.user, rule_id=serializer.instance.pk, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        agreement.routing_rule_delete(actor=self.request.user, rule_id=instance.pk)

@@ -11,6 +11,7 @@ router.register("reasons", api.ReasonViewSet, basename="reason")
 router.register("campaigns", api.CampaignViewSet, basename="campaign")
 router.register("teams", api.TeamViewSet, basename="team")
 router.register("scoring/rules", api.ScoringRuleViewSet, basename="scoring-rule")
+router.register("routing/rules", api.RoutingRuleViewSet, basename="routing-rule")
 router.register("imports", api.ImportJobViewSet, basename="import")
 router.register("notifications", api.NotificationViewSet, basename="notification")
 
@@ -18,6 +19,7 @@ urlpatterns = [
     path("me/", api.MeView.as_view(), name="me"),
     path("auth/token/", api.TokenView.as_view(), name="token"),
     path("scoring/", api.ScoringView.as_view(), name="scoring"),
+    path("handoff-gate/", api.HandoffGateView.as_view(), name="handoff-gate"),
     path("engagements/", api.EngagementIngestView.as_view(), name="engagements"),
     path("inbound/", api.InboundFormView.as_view(), name="inbound"),
     path("handoffs/", api.HandoffListView.as_view(), name="handoffs"),

@@ -7,12 +7,15 @@ from django import forms
 from django.utils import timezone
 
 from .models import (
+    Campaign,
     EngagementType,
     FitField,
     FitOperator,
     Reason,
     ReasonKind,
     RuleKind,
+    Source,
+    Team,
     TouchKind,
     TouchOutcome,
 )
@@ -152,3 +155,45 @@ class ScoringRuleForm(forms.Form):
     )
     points = forms.IntegerField(min_value=-1000, max_value=1000, label="Points")
     is_active = forms.BooleanField(required=False, initial=True, label="Active")
+
+
+class HandoffGateForm(forms.Form):
+    required_fields = forms.MultipleChoiceField(
+        choices=[],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Profile fields a lead must have",
+    )
+    min_engagements = forms.IntegerField(min_value=0, max_value=20, label="At least this many engagements")
+
+    def __init__(self, *args, **kwargs):
+        from .agreement import GATE_FIELDS
+
+        super().__init__(*args, **kwargs)
+        self.fields["required_fields"].choices = list(GATE_FIELDS.items())
+
+
+class RoutingRuleForm(forms.Form):
+    name = forms.CharField(max_length=120, label="Name (recorded on each assignment)")
+    position = forms.IntegerField(min_value=0, initial=0, label="Order (lower goes first)")
+    countries = forms.CharField(max_length=500, required=False, label="Countries (two-letter codes, commas)")
+    min_company_size = forms.IntegerField(min_value=0, required=False, label="Company size from")
+    max_company_size = forms.IntegerField(min_value=0, required=False, label="Company size up to")
+    sources = forms.MultipleChoiceField(
+        choices=Source.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Sources (none: any)",
+    )
+    team = forms.ModelChoiceField(queryset=Team.objects.filter(kind="sales"), label="Sales team")
+    is_active = forms.BooleanField(required=False, initial=True, label="Active")
+
+
+class InboundSourceForm(forms.Form):
+    name = forms.CharField(max_length=100, label="Name (e.g. Website contact form)")
+    source = forms.ChoiceField(
+        choices=Source.choices, initial=Source.WEBSITE, label="Source of the leads it sends"
+    )
+    campaign = forms.ModelChoiceField(
+        queryset=Campaign.objects.all(), required=False, label="Campaign (optional)"
+    )

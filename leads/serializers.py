@@ -15,6 +15,7 @@ from .models import (
     LeadEvent,
     Notification,
     Reason,
+    RoutingRule,
     ScoringDefinition,
     ScoringRule,
     Source,
@@ -382,3 +383,26 @@ class IngestResultSerializer(serializers.Serializer):
     engagement = serializers.IntegerField()
     lead_created = serializers.BooleanField()
     engagement_created = serializers.BooleanField()
+
+
+class HandoffGateSerializer(serializers.Serializer):
+    required_fields = serializers.ListField(child=serializers.CharField(), allow_empty=True)
+    min_engagements = serializers.IntegerField(min_value=0, max_value=20)
+
+
+class RoutingRuleSerializer(serializers.ModelSerializer):
+    sources = serializers.ListField(child=serializers.ChoiceField(choices=Source.choices), required=False)
+
+    class Meta:
+        model = RoutingRule
+        fields = [
+            "id",
+            "position",
+            "name",
+            "countries",
+            "min_company_size",
+            "max_company_size",
+            "sources",
+            "team",
+            "is_active",
+        ]

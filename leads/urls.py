@@ -20,6 +20,28 @@ urlpatterns = [
     path("imports/<int:job_id>/mapping/", import_views.import_configure, name="import-configure"),
     path("imports/<int:job_id>/progress/", import_views.import_progress, name="import-progress"),
     path("imports/<int:job_id>/failed-rows.csv", import_views.import_failed_rows, name="import-failed-rows"),
+    path("agreement/handoff/", agreement_views.agreement_handoff, name="agreement-handoff"),
+    path("agreement/routing/", agreement_views.agreement_routing, name="agreement-routing"),
+    path("agreement/routing/rules/", agreement_views.routing_rule_save, name="routing-rule-add"),
+    path(
+        "agreement/routing/rules/<int:rule_id>/", agreement_views.routing_rule_save, name="routing-rule-save"
+    ),
+    path(
+        "agreement/routing/rules/<int:rule_id>/delete/",
+        agreement_views.routing_rule_delete,
+        name="routing-rule-delete",
+    ),
+    path(
+        "agreement/routing/members/<int:membership_id>/",
+        agreement_views.membership_save,
+        name="membership-save",
+    ),
+    path("agreement/inbound/", agreement_views.inbound_sources, name="inbound-sources"),
+    path(
+        "agreement/inbound/<int:source_id>/revoke/",
+        agreement_views.inbound_source_revoke,
+        name="inbound-source-revoke",
+    ),
     path("agreement/scoring/", agreement_views.agreement_scoring, name="agreement-scoring"),
     path("agreement/scoring/progress/", agreement_views.scoring_progress, name="scoring-progress"),
     path(

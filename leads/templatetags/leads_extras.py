@@ -82,3 +82,9 @@ def unread_count(user) -> int:
     if not user.is_authenticated:
         return 0
     return user.notifications.filter(read_at__isnull=True).count()
+
+
+@register.filter
+def get_item(mapping, key):
+    """`{{ labels|get_item:code }}`: a dict lookup with a variable key."""
+    return mapping.get(key, key) if hasattr(mapping, "get") else key
