@@ -13,6 +13,7 @@ from rest_framework import serializers as drf_fields
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -70,13 +71,22 @@ from .serializers import (
 )
 
 
+class LeadCursorPagination(CursorPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+    ordering = "-created_at"
+
+
 class LeadViewSet(viewsets.ReadOnlyModelViewSet):
     """Every lead, readable by everyone logged in (the closed loop)."""
 
     serializer_class = LeadSerializer
     filterset_class = LeadFilter
-    ordering_fields = ["created_at", "score", "stage_entered_at"]
+    ordering_fields = ["created_at", "score", "stage_entered_at", "last_name", "company"]
     ordering = ["-created_at", "-id"]
+    # A cursor, not a page number: no COUNT and no deep OFFSET over a million leads.
+    pagination_class = LeadCursorPagination
     queryset = Lead.objects.live().select_related("owner", "qualified_by", "referrer", "campaign")
 
     # --- transitions: each a POST that calls one service ------------------------------------

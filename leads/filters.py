@@ -1,25 +1,55 @@
+"""django-filter FilterSets: one set of lead filters for the list page and the API."""
+
 import django_filters
 from django.db.models import Q
 
-from .models import Lead, Reason, ReasonKind, Source, Stage
+from .models import Campaign, Lead, Reason, ReasonKind, ScoringDefinition, Source, Stage
+
+
+class ScoreBand:
+    COLD = "cold"
+    WARM = "warm"
+    HOT = "hot"
+    CHOICES = [
+        (COLD, "Cold (under half the threshold)"),
+        (WARM, "Warm (half the threshold and up)"),
+        (HOT, "Hot (at or above the MQL threshold)"),
+    ]
+
+
+SORTS = {
+    "newest": ("-created_at", "Newest first"),
+    "oldest": ("created_at", "Oldest first"),
+    "score": ("-score", "Highest score"),
+    "stage_change": ("-stage_entered_at", "Latest stage change"),
+    "name": ("last_name", "Name (A–Z)"),
+    "company": ("company", "Company (A–Z)"),
+}
 
 
 class LeadFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", label="Search")
     stage = django_filters.MultipleChoiceFilter(choices=Stage.choices)
     source = django_filters.MultipleChoiceFilter(choices=Source.choices)
-    campaign = django_filters.NumberFilter(field_name="campaign_id")
-    owner = django_filters.NumberFilter(field_name="owner_id")
+    campaign = django_filters.ModelChoiceFilter(queryset=Campaign.objects.all(), empty_label="Any campaign")
+    owner = django_filters.NumberFilter(field_name="owner_id", label="Owner (user id)")
     qualified_by = django_filters.NumberFilter(field_name="qualified_by_id")
     recycled = django_filters.BooleanFilter(method="filter_recycled", label="Sent back by sales")
+    score_band = django_filters.ChoiceFilter(
+        choices=ScoreBand.CHOICES, method="filter_score_band", label="Score"
+    )
     score_min = django_filters.NumberFilter(field_name="score", lookup_expr="gte")
     score_max = django_filters.NumberFilter(field_name="score", lookup_expr="lte")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    q = django_filters.CharFilter(method="filter_q", label="Search name, email or company")
+    created_after = django_filters.DateFilter(
+        field_name="created_at", lookup_expr="date__gte", label="Created from"
+    )
+    created_before = django_filters.DateFilter(
+        field_name="created_at", lookup_expr="date__lte", label="Created until"
+    )
 
     class Meta:
         model = Lead
-        fields = ["stage", "source", "campaign", "owner", "qualified_by"]
+        fields = ["q", "stage", "source", "campaign", "owner", "qualified_by", "recycled"]
 
     def filter_recycled(self, queryset, name, value):
         recycled = Q(stage=Stage.LEAD, recycle_count__gt=0)
@@ -27,6 +57,15 @@ class LeadFilter(django_filters.FilterSet):
 
     def filter_q(self, queryset, name, value):
         return queryset.search(value)
+
+    def filter_score_band(self, queryset, name, value):
+        threshold = ScoringDefinition.current().threshold
+        half = threshold // 2
+        if value == ScoreBand.HOT:
+            return queryset.filter(score__gte=threshold)
+        if value == ScoreBand.WARM:
+            return queryset.filter(score__gte=half, score__lt=threshold)
+        return queryset.filter(score__lt=half)
 
 
 class ReasonFilter(django_filters.FilterSet):

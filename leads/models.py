@@ -202,14 +202,18 @@ class LeadQuerySet(models.QuerySet["Lead"]):
         return self.filter(owner=user)
 
     def search(self, text: str) -> LeadQuerySet:
-        """Every word must match a name, the email or the company (case-insensitive)."""
+        """Every word must match a name, the email, the company, the campaign, or the title
+        of something the lead did ("the June seminar") — case-insensitive."""
         queryset = self
         for word in text.split()[:5]:
+            engaged = Engagement.objects.filter(lead=models.OuterRef("pk"), title__icontains=word)
             queryset = queryset.filter(
                 Q(first_name__icontains=word)
                 | Q(last_name__icontains=word)
                 | Q(email__icontains=word)
                 | Q(company__icontains=word)
+                | Q(campaign__name__icontains=word)
+                | Q(models.Exists(engaged))
             )
         return queryset
 

@@ -154,13 +154,9 @@ def recent_enforcement_runs(limit: int = 5) -> QuerySet[EnforcementRun]:
     return EnforcementRun.objects.order_by("-started_at")[:limit]
 
 
-def lead_list(*, stage: str = "", q: str = "") -> QuerySet[Lead]:
-    leads = Lead.objects.live().select_related("owner", "campaign")
-    if stage in Stage.values:
-        leads = leads.filter(stage=stage)
-    if q:
-        leads = leads.search(q)
-    return leads.order_by("-created_at", "-id")
+def lead_list() -> QuerySet[Lead]:
+    """Live leads (not merge pointers) with what a list row shows; filters come on top."""
+    return Lead.objects.live().select_related("owner", "campaign")
 
 
 def lead_detail(lead_id: int) -> Lead:

@@ -20,6 +20,7 @@ from smarketing.api import STATUS_BY_CODE
 
 from . import selectors, services
 from .errors import LeadActionError
+from .filters import SORTS, LeadFilter
 from .forms import ACTION_FORMS, ReferralForm
 from .models import (
     Campaign,
@@ -33,6 +34,7 @@ from .models import (
     TouchKind,
     TouchOutcome,
 )
+from .paging import keyset_page
 from .roles import Role, actions_for, role_names, team_of
 from .services import handoff_missing
 
@@ -73,14 +75,27 @@ def home(request):
 
 @login_required
 def lead_list(request):
-    stage = request.GET.get("stage", "")
-    q = request.GET.get("q", "").strip()
-    page = Paginator(selectors.lead_list(stage=stage, q=q), 50).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "leads/lead_list.html",
-        {"page": page, "stage": stage, "q": q, "stages": Stage.choices},
-    )
+    """Every lead, searchable and filterable (the same filters as GET /api/leads/), sorted,
+    paged by keyset so that it stays fast at a million leads."""
+    filters = LeadFilter(request.GET or None, queryset=selectors.lead_list())
+    sort = request.GET.get("sort", "newest")
+    if sort not in SORTS:
+        sort = "newest"
+    leads = filters.qs if filters.is_bound and filters.is_valid() else selectors.lead_list()
+    page = keyset_page(leads, order=SORTS[sort][0], cursor=request.GET.get("after"))
+    kept = request.GET.copy()
+    kept.pop("after", None)
+    active = any(v for k, v in request.GET.items() if k not in ("sort", "after"))
+    context = {
+        "filters": filters,
+        "page": page,
+        "sort": sort,
+        "sorts": [(key, label) for key, (_, label) in SORTS.items()],
+        "query": kept.urlencode(),
+        "active": active,
+        "errors": filters.errors if filters.is_bound else {},
+    }
+    return render(request, "leads/lead_list.html", context, status=400 if context["errors"] else 200)
 
 
 @login_required
