@@ -77,18 +77,24 @@ def _latest_feedback(field: str):
     )
 
 
-def recycled_queue() -> QuerySet[Lead]:
-    """Leads sales sent back, newest first, with the reason and note sales gave."""
-    return (
+def recycled_queue(*, reason_id: int | None = None) -> QuerySet[Lead]:
+    """Leads sales sent back, newest first, with the reason and note sales gave (the
+    latest rejection or loss), optionally only those sent back for one reason."""
+    leads = (
         Lead.objects.recycled()
         .select_related("campaign")
         .annotate(
             feedback_reason=_latest_feedback("reason__label"),
+            feedback_reason_id=_latest_feedback("reason_id"),
             feedback_note=_latest_feedback("note"),
             feedback_type=_latest_feedback("type"),
+            feedback_by=_latest_feedback("actor__username"),
         )
         .order_by("-stage_entered_at")
     )
+    if reason_id is not None:
+        leads = leads.filter(feedback_reason_id=reason_id)
+    return leads
 
 
 def my_handoffs(user) -> QuerySet[Lead]:

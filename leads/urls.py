@@ -10,6 +10,7 @@ urlpatterns = [
     path("leads/", views.lead_list, name="lead-list"),
     path("leads/<int:lead_id>/", views.lead_detail, name="lead-detail"),
     path("leads/<int:lead_id>/act/<slug:action>/", views.lead_action, name="lead-action"),
+    path("recycled/", views.recycled, name="recycled"),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/read/", views.inbox_read, name="inbox-read-all"),
     path("inbox/<int:notification_id>/read/", views.inbox_read, name="inbox-read"),

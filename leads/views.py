@@ -35,7 +35,7 @@ from .models import (
     TouchOutcome,
 )
 from .paging import keyset_page
-from .roles import Role, actions_for, role_names, team_of
+from .roles import Role, actions_for, is_marketing_side, role_names, team_of
 from .services import handoff_missing
 
 
@@ -212,6 +212,26 @@ def lead_action(request, lead_id: int, action: str):
         return render(request, "leads/_action_error.html", {"lead": lead, "message": error}, status=status)
     messages.error(request, error)
     return lead_detail(request, lead_id=lead.pk, bound=form, bound_name=action, status=status)
+
+
+@login_required
+def recycled(request):
+    """Marketing's recycled queue: what sales sent back and why, to nurture, fix and
+    re-qualify (re-qualifying asks for a note on what changed)."""
+    reasons = Reason.objects.filter(kind__in=[ReasonKind.REJECTION, ReasonKind.LOSS]).order_by(
+        "kind", "position"
+    )
+    chosen = request.GET.get("reason", "")
+    reason_id = int(chosen) if chosen.isdigit() else None
+    leads = selectors.recycled_queue(reason_id=reason_id)
+    page = keyset_page(leads, order="-stage_entered_at", cursor=request.GET.get("after"))
+    context = {
+        "page": page,
+        "reasons": reasons,
+        "reason_id": reason_id,
+        "can_requalify": is_marketing_side(request.user),
+    }
+    return render(request, "leads/recycled.html", context)
 
 
 # --- inbox and my hand-offs ---------------------------------------------------------------------------
