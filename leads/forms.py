@@ -105,6 +105,19 @@ class TouchForm(forms.Form):
     note = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class EngagementForm(forms.Form):
+    """Marketing logs by hand what a lead did (a booth visit, a call-in to a webinar…)."""
+
+    type = forms.ChoiceField(choices=EngagementType.choices, label="What they did")
+    title = forms.CharField(max_length=300, required=False, label="Title (e.g. the event or content)")
+    url = forms.URLField(max_length=500, required=False, label="Link (optional)", assume_scheme="https")
+    occurred_at = forms.DateTimeField(
+        required=False,
+        label="When (leave empty for now)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+
+
 ACTION_FORMS = {
     "qualify": QualifyForm,
     "accept": AcceptForm,
@@ -114,6 +127,7 @@ ACTION_FORMS = {
     "disqualify": DisqualifyForm,
     "reassign": ReassignForm,
     "touch": TouchForm,
+    "engagement": EngagementForm,
 }
 
 

@@ -102,6 +102,8 @@ def actions_for(user, lead: Lead) -> set[str]:
     marketing = is_marketing_side(user)
     if lead.stage == Stage.LEAD and marketing:
         actions |= {"qualify", "disqualify"}
+    if marketing:
+        actions.add("engagement")
     if lead.stage == Stage.MQL and owner_side:
         actions |= {"accept", "reject", "disqualify"}
     if lead.stage == Stage.SQL and owner_side:

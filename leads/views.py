@@ -134,7 +134,7 @@ def _action_forms(lead, actions, bound=None, bound_name=None):
             forms_[name] = bound
             continue
         kwargs = {"lead": lead} if name == "reassign" else {}
-        initial = {} if name == "touch" else {"version": lead.version}
+        initial = {} if name in ("touch", "engagement") else {"version": lead.version}
         # Each action's fields get ids of their own: several forms share one page.
         forms_[name] = ACTION_FORMS[name](initial=initial, auto_id=f"id_{name}_%s", **kwargs)
     return forms_
@@ -151,6 +151,15 @@ def _apply(action: str, lead, user, data) -> str:
             note=data["note"],
         )
         return f"Touch logged on {lead}."
+    if action == "engagement":
+        engagement, _ = services.engagement_log(
+            **common,
+            type=data["type"],
+            title=data["title"],
+            url=data["url"],
+            occurred_at=data.get("occurred_at"),
+        )
+        return f"Engagement logged on {lead}: {engagement.get_type_display()} (+{engagement.points})."
     common |= {"expected_version": data["version"], "note": data["note"]}
     if action == "qualify":
         lead = services.lead_qualify(**common)

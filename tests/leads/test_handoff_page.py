@@ -50,3 +50,28 @@ def test_stale_version_is_refused(client, org, make_lead):
     assert response.status_code == 409
     assert "Someone changed this lead" in response.content.decode()
     assert Lead.objects.get(pk=lead.pk).stage == Stage.LEAD
+
+
+def test_marketer_logs_an_engagement_by_hand_and_the_score_follows(client, org, default_rules):
+    lead = LeadFactory(job_title="", company_size=None, country="", phone="")
+    client.force_login(org.marketer)
+    assert "Log an engagement" in client.get(f"/leads/{lead.pk}/").content.decode()
+    response = client.post(
+        f"/leads/{lead.pk}/act/engagement/",
+        {"type": "event_attended", "title": "Booth at SaaStock", "url": "saastock.com"},
+    )
+    assert response.status_code == 302
+    engagement = lead.engagements.get()
+    assert (engagement.title, engagement.url, engagement.points, engagement.logged_by) == (
+        "Booth at SaaStock",
+        "https://saastock.com",
+        15,
+        org.marketer,
+    )
+    lead.refresh_from_db()
+    assert lead.score == 15
+    client.force_login(org.rep)
+    assert "Log an engagement" not in client.get(f"/leads/{lead.pk}/").content.decode()
+    refused = client.post(f"/leads/{lead.pk}/act/engagement/", {"type": "page_view"})
+    assert refused.status_code == 403
+    assert lead.engagements.count() == 1
