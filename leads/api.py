@@ -37,6 +37,7 @@ from .models import (
     ScoringRule,
     Team,
 )
+from .profile_api import LeadWriteMixin
 from .roles import can_import
 from .serializers import (
     ActionSerializer,
@@ -78,7 +79,7 @@ class LeadCursorPagination(CursorPagination):
     ordering = "-created_at"
 
 
-class LeadViewSet(viewsets.ReadOnlyModelViewSet):
+class LeadViewSet(LeadWriteMixin, viewsets.ReadOnlyModelViewSet):
     """Every lead, readable by everyone logged in (the closed loop)."""
 
     serializer_class = LeadSerializer

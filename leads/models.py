@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 
@@ -304,6 +305,8 @@ class Lead(models.Model):
             ),
             models.Index(fields=["phone"], name="lead_phone", condition=~Q(phone="")),
             models.Index(fields=["company", "last_name"], name="lead_company_name"),
+            # The likely-duplicate check compares name and company case-insensitively.
+            models.Index(Upper("company"), Upper("last_name"), name="lead_company_name_ci"),
             models.Index(fields=["scored_version"], name="lead_scored_version"),
             models.Index(fields=["scored_at"], name="lead_scored_at"),
             models.Index(fields=["-score"], name="lead_score"),

@@ -1,14 +1,17 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import agreement_views, import_views, views
+from . import agreement_views, import_views, profile_views, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.home, name="home"),
     path("leads/", views.lead_list, name="lead-list"),
+    path("leads/new/", profile_views.lead_new, name="lead-new"),
     path("leads/<int:lead_id>/", views.lead_detail, name="lead-detail"),
+    path("leads/<int:lead_id>/edit/", profile_views.lead_edit, name="lead-edit"),
+    path("leads/<int:lead_id>/merge/", profile_views.lead_merge, name="lead-merge"),
     path("leads/<int:lead_id>/act/<slug:action>/", views.lead_action, name="lead-action"),
     path("recycled/", views.recycled, name="recycled"),
     path("inbox/", views.inbox, name="inbox"),

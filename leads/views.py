@@ -35,6 +35,7 @@ from .models import (
     TouchOutcome,
 )
 from .paging import keyset_page
+from .profile_views import profile_permissions
 from .roles import Role, actions_for, is_marketing_side, role_names, team_of
 from .services import handoff_missing
 
@@ -94,6 +95,7 @@ def lead_list(request):
         "query": kept.urlencode(),
         "active": active,
         "errors": filters.errors if filters.is_bound else {},
+        "can_create": is_marketing_side(request.user),
     }
     return render(request, "leads/lead_list.html", context, status=400 if context["errors"] else 200)
 
@@ -119,6 +121,7 @@ def lead_detail(request, lead_id: int, bound=None, bound_name=None, status=200):
         "handoff_missing": handoff_missing(lead) if lead.stage == Stage.LEAD else [],
         "threshold": ScoringDefinition.current().threshold,
         "action_forms": _action_forms(lead, actions, bound, bound_name),
+        **profile_permissions(request.user, lead),
     }
     return render(request, "leads/lead_detail.html", context, status=status)
 
