@@ -56,6 +56,7 @@ from .serializers import (
     LeadSerializer,
     MeSerializer,
     NotificationSerializer,
+    QualifySerializer,
     ReasonActionSerializer,
     ReasonSerializer,
     ReassignSerializer,
@@ -101,11 +102,12 @@ class LeadViewSet(LeadWriteMixin, viewsets.ReadOnlyModelViewSet):
         service(lead_id=lead.pk, actor=request.user, expected_version=version, **values, **fixed)
         return Response(LeadSerializer(self.get_queryset().get(pk=lead.pk)).data)
 
-    @extend_schema(request=ActionSerializer, responses=LeadSerializer)
+    @extend_schema(request=QualifySerializer, responses=LeadSerializer)
     @action(detail=True, methods=["post"], filterset_class=None)
     def qualify(self, request, pk=None):
-        """Hand the lead to sales (marketing): stage MQL, routed to a rep, response clock started."""
-        return self._act(request, ActionSerializer, services.lead_qualify)
+        """Hand the lead to sales (marketing): stage MQL, routed to a rep (or the rep a
+        manager chooses), response clock started."""
+        return self._act(request, QualifySerializer, services.lead_qualify)
 
     @extend_schema(request=ActionSerializer, responses=LeadSerializer)
     @action(detail=True, methods=["post"], filterset_class=None)

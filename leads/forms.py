@@ -19,6 +19,7 @@ from .models import (
     TouchKind,
     TouchOutcome,
 )
+from .roles import Role, has_role, is_admin
 from .routing import available_reps
 
 
@@ -41,11 +42,21 @@ class AcceptForm(ActionForm):
 
 
 class QualifyForm(ActionForm):
-    """Hand-off: the note tells sales why now (required when sales sent it back before)."""
+    """Hand-off: the note tells sales why now (required when sales sent it back before).
+    A manager may pick the rep instead of routing."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, lead=None, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["note"].label = "Note for sales (what makes it ready; required if it was sent back)"
+        if user is not None and (has_role(user, Role.MANAGER) or is_admin(user)):
+            reps = available_reps().select_related("user").order_by("user__first_name")
+            self.fields["owner"] = forms.ChoiceField(
+                label="Rep (leave to routing, or choose)",
+                required=False,
+                choices=[("", "Routing decides")]
+                + [(m.user_id, m.user.get_full_name() or m.user.username) for m in reps],
+            )
+            self.order_fields(["owner", "note", "version"])
 
 
 class RejectForm(ActionForm):

@@ -183,6 +183,15 @@ class ActionSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
 
 
+class QualifySerializer(ActionSerializer):
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        help_text="A manager may choose the rep instead of routing.",
+    )
+
+
 class ReasonActionSerializer(ActionSerializer):
     reason = serializers.IntegerField(help_text="Id of a reason of the right kind (see /api/reasons/).")
 

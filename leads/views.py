@@ -120,7 +120,7 @@ def lead_detail(request, lead_id: int, bound=None, bound_name=None, status=200):
         "clocks": lead.clocks.select_related("owner").order_by("-started_at"),
         "handoff_missing": handoff_missing(lead) if lead.stage == Stage.LEAD else [],
         "threshold": ScoringDefinition.current().threshold,
-        "action_forms": _action_forms(lead, actions, bound, bound_name),
+        "action_forms": _action_forms(lead, actions, request.user, bound, bound_name),
         **profile_permissions(request.user, lead),
     }
     return render(request, "leads/lead_detail.html", context, status=status)
@@ -129,14 +129,22 @@ def lead_detail(request, lead_id: int, bound=None, bound_name=None, status=200):
 # --- sales actions: one POST view, full page or in place (htmx) -----------------------------------
 
 
-def _action_forms(lead, actions, bound=None, bound_name=None):
+def _form_kwargs(name: str, lead, user) -> dict:
+    if name == "reassign":
+        return {"lead": lead}
+    if name == "qualify":
+        return {"lead": lead, "user": user}
+    return {}
+
+
+def _action_forms(lead, actions, user, bound=None, bound_name=None):
     """An unbound form for each action the viewer may take (the bound one if re-showing)."""
     forms_ = {}
     for name in sorted(actions & set(ACTION_FORMS)):
         if name == bound_name:
             forms_[name] = bound
             continue
-        kwargs = {"lead": lead} if name == "reassign" else {}
+        kwargs = _form_kwargs(name, lead, user)
         initial = {} if name in ("touch", "engagement") else {"version": lead.version}
         # Each action's fields get ids of their own: several forms share one page.
         forms_[name] = ACTION_FORMS[name](initial=initial, auto_id=f"id_{name}_%s", **kwargs)
@@ -165,7 +173,9 @@ def _apply(action: str, lead, user, data) -> str:
         return f"Engagement logged on {lead}: {engagement.get_type_display()} (+{engagement.points})."
     common |= {"expected_version": data["version"], "note": data["note"]}
     if action == "qualify":
-        lead = services.lead_qualify(**common)
+        chosen = data.get("owner")
+        owner = get_user_model().objects.filter(pk=chosen).first() if chosen else None
+        lead = services.lead_qualify(**common, owner=owner)
         owner = lead.owner.get_full_name() or lead.owner.username
         return f"Handed to sales: {lead} is now an MQL for {owner}."
     if action == "accept":
@@ -196,8 +206,9 @@ def lead_action(request, lead_id: int, action: str):
     if action not in ACTION_FORMS:
         raise Http404("No such action.")
     lead = get_object_or_404(Lead, pk=lead_id)
-    kwargs = {"lead": lead} if action == "reassign" else {}
-    form = ACTION_FORMS[action](request.POST, auto_id=f"id_{action}_%s", **kwargs)
+    form = ACTION_FORMS[action](
+        request.POST, auto_id=f"id_{action}_%s", **_form_kwargs(action, lead, request.user)
+    )
     in_place = request.headers.get("HX-Request") == "true"
     status = 400
     if form.is_valid():

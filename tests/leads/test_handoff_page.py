@@ -75,3 +75,33 @@ def test_marketer_logs_an_engagement_by_hand_and_the_score_follows(client, org, 
     refused = client.post(f"/leads/{lead.pk}/act/engagement/", {"type": "page_view"})
     assert refused.status_code == 403
     assert lead.engagements.count() == 1
+
+
+def test_manager_overrides_routing_on_the_page_and_in_the_api(client, org, make_lead):
+    from rest_framework.test import APIClient
+
+    org.rep2.membership.is_away = False
+    org.rep2.membership.save()
+    lead = make_lead()
+    client.force_login(org.marketing_manager)
+    assert "Routing decides" in client.get(f"/leads/{lead.pk}/").content.decode()
+    response = client.post(f"/leads/{lead.pk}/act/qualify/", {"version": lead.version, "owner": org.rep2.pk})
+    assert response.status_code == 302
+    lead.refresh_from_db()
+    assert lead.owner == org.rep2
+    assert (
+        LeadEvent.objects.get(lead=lead, type=EventType.QUALIFIED).data["routing_rule"] == "manager override"
+    )
+
+    other = make_lead()
+    api = APIClient()
+    api.force_authenticate(org.marketer)
+    refused = api.post(f"/api/leads/{other.pk}/qualify/", {"owner": org.rep2.pk}, format="json")
+    assert refused.status_code == 403 and "a manager" in refused.json()["error"]["message"]
+    assert Lead.objects.get(pk=other.pk).stage == Stage.LEAD
+    api.force_authenticate(org.sales_manager)
+    done = api.post(f"/api/leads/{other.pk}/qualify/", {"owner": org.rep2.pk}, format="json")
+    assert done.status_code == 403  # a sales manager is not marketing: hand-off is marketing's
+    api.force_authenticate(org.marketing_manager)
+    done = api.post(f"/api/leads/{other.pk}/qualify/", {"owner": org.rep2.pk}, format="json")
+    assert done.status_code == 200 and done.json()["owner"]["id"] == org.rep2.pk
