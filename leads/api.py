@@ -60,6 +60,7 @@ from .serializers import (
     ReasonActionSerializer,
     ReasonSerializer,
     ReassignSerializer,
+    RecycledLeadSerializer,
     RoutingRuleSerializer,
     ScoringDefinitionSerializer,
     ScoringRuleSerializer,
@@ -537,3 +538,22 @@ class RoutingRuleViewSet(
 
     def perform_destroy(self, instance):
         agreement.routing_rule_delete(actor=self.request.user, rule_id=instance.pk)
+
+
+class RecycledListView(generics.ListAPIView):
+    """Marketing's recycled queue: leads sales sent back, with the latest reason and note.
+    Filter: `reason` (a rejection or loss reason id). Re-qualify with POST
+    /api/leads/{id}/qualify/ and a note on what changed."""
+
+    serializer_class = RecycledLeadSerializer
+    filter_backends: list = []
+
+    @extend_schema(parameters=[OpenApiParameter("reason", OpenApiTypes.INT)])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        reason = self.request.query_params.get("reason")
+        if reason and not reason.isdigit():
+            raise ValidationError({"reason": ["Use a reason id."]})
+        return selectors.recycled_queue(reason_id=int(reason) if reason else None)

@@ -22,6 +22,7 @@ urlpatterns = [
     path("handoff-gate/", api.HandoffGateView.as_view(), name="handoff-gate"),
     path("engagements/", api.EngagementIngestView.as_view(), name="engagements"),
     path("inbound/", api.InboundFormView.as_view(), name="inbound"),
+    path("recycled/", api.RecycledListView.as_view(), name="recycled"),
     path("handoffs/", api.HandoffListView.as_view(), name="handoffs"),
     *router.urls,
 ]

@@ -346,3 +346,12 @@ def lead_story(lead: Lead, events: list[LeadEvent] | None = None) -> list[Timeli
             )
     entries.sort(key=lambda e: e.at)
     return entries
+
+
+def sales_people():
+    """Active sales reps, by name (for owner choices)."""
+    return (
+        User.objects.filter(is_active=True, groups__name=Role.SALES_REP)
+        .order_by("first_name", "last_name", "username")
+        .only("id", "first_name", "last_name", "username")
+    )

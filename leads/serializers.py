@@ -415,3 +415,31 @@ class RoutingRuleSerializer(serializers.ModelSerializer):
             "team",
             "is_active",
         ]
+
+
+class RecycledLeadSerializer(serializers.ModelSerializer):
+    campaign = CampaignMiniSerializer(read_only=True)
+    feedback_type = serializers.CharField(read_only=True, help_text="rejected or lost")
+    feedback_reason = serializers.CharField(read_only=True, allow_null=True)
+    feedback_note = serializers.CharField(read_only=True, allow_null=True)
+    feedback_by = serializers.CharField(read_only=True, allow_null=True, help_text="username of the rep")
+    sent_back_at = serializers.DateTimeField(source="stage_entered_at", read_only=True)
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "first_name",
+            "last_name",
+            "email",
+            "company",
+            "campaign",
+            "score",
+            "recycle_count",
+            "version",
+            "feedback_type",
+            "feedback_reason",
+            "feedback_note",
+            "feedback_by",
+            "sent_back_at",
+        ]

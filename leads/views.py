@@ -96,6 +96,8 @@ def lead_list(request):
         "active": active,
         "errors": filters.errors if filters.is_bound else {},
         "can_create": is_marketing_side(request.user),
+        "owners": selectors.sales_people(),
+        "owner": request.GET.get("owner", ""),
     }
     return render(request, "leads/lead_list.html", context, status=400 if context["errors"] else 200)
 

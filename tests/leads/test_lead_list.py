@@ -94,7 +94,7 @@ def test_list_page_query_count_is_constant(client, org, default_rules, rows, dja
     for n in range(rows):
         LeadFactory(email=f"q{n}@example.com", campaign=campaign)
     client.force_login(org.rep)
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         response = client.get(
             "/leads/", {"q": "example", "stage": "lead", "score_band": "warm", "sort": "score"}
         )
@@ -110,3 +110,12 @@ def test_api_uses_the_same_filters(org, crowd):
     assert [r["last_name"] for r in body["results"]] == ["Seminar"]
     bad = api.get("/api/leads/", {"score_band": "lukewarm"})
     assert bad.status_code == 400 and "score_band" in bad.json()["error"]["fields"]
+
+
+def test_owner_filter(client, org, make_mql):
+    mine = make_mql(first_name="Mia", last_name="Mine")
+    LeadFactory(first_name="Nat", last_name="Nobody")
+    client.force_login(org.sales_manager)
+    page = client.get("/leads/", {"owner": org.rep.pk}).content.decode()
+    assert names(page) == [str(mine)]
+    assert f'<option value="{org.rep.pk}" selected>' in page

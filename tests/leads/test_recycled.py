@@ -61,3 +61,22 @@ def test_reject_without_reason_is_refused(org, make_mql):
     lead = make_mql()
     with pytest.raises(LeadActionError):
         services.lead_reject(lead_id=lead.pk, actor=org.rep, reason=None)
+
+
+def test_recycled_api(org, reasons, sent_back):
+    from rest_framework.test import APIClient
+
+    lead, second, other_reason = sent_back
+    api = APIClient()
+    api.force_authenticate(org.marketer)
+    rows = api.get("/api/recycled/").json()["results"]
+    mine = next(r for r in rows if r["id"] == lead.pk)
+    assert (mine["feedback_type"], mine["feedback_reason"], mine["feedback_note"], mine["feedback_by"]) == (
+        "rejected",
+        reasons.rejection.label,
+        "No budget until Q3",
+        "rep",
+    )
+    only = api.get("/api/recycled/", {"reason": other_reason.pk}).json()["results"]
+    assert [r["id"] for r in only] == [second.pk]
+    assert api.get("/api/recycled/", {"reason": "x"}).status_code == 400
