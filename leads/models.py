@@ -204,18 +204,26 @@ class LeadQuerySet(models.QuerySet["Lead"]):
 
     def search(self, text: str) -> LeadQuerySet:
         """Every word must match a name, the email, the company, the campaign, or the title
-        of something the lead did ("the June seminar") — case-insensitive."""
+        of something the lead did ("the June seminar") — case-insensitive.
+
+        Each word becomes `id IN (… UNION …)` of one simple query per column, so that on
+        PostgreSQL every part can use its trigram index (an OR across a join and a
+        subquery would scan the whole table)."""
         queryset = self
         for word in text.split()[:5]:
-            engaged = Engagement.objects.filter(lead=models.OuterRef("pk"), title__icontains=word)
-            queryset = queryset.filter(
-                Q(first_name__icontains=word)
-                | Q(last_name__icontains=word)
-                | Q(email__icontains=word)
-                | Q(company__icontains=word)
-                | Q(campaign__name__icontains=word)
-                | Q(models.Exists(engaged))
-            )
+            leads = Lead.objects.order_by()
+            parts = [
+                leads.filter(last_name__icontains=word).values("id"),
+                leads.filter(email__icontains=word).values("id"),
+                leads.filter(company__icontains=word).values("id"),
+                Engagement.objects.order_by().filter(title__icontains=word).values("lead_id"),
+            ]
+            # Campaigns are few: look them up first, so the planner sees a short id list.
+            campaigns = list(Campaign.objects.filter(name__icontains=word).values_list("id", flat=True)[:500])
+            if campaigns:
+                parts.append(leads.filter(campaign_id__in=campaigns).values("id"))
+            matching = leads.filter(first_name__icontains=word).values("id").union(*parts)
+            queryset = queryset.filter(pk__in=matching)
         return queryset
 
 
