@@ -6,6 +6,14 @@ from django.db.models import Q
 from .models import Campaign, Lead, Reason, ReasonKind, ScoringDefinition, Source, Stage
 
 
+class AnyYesNo(django_filters.widgets.BooleanWidget):
+    """true / false / empty, shown as Yes / No / Any (the API takes true and false)."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("", "Any"), ("true", "Yes"), ("false", "No")]
+
+
 class ScoreBand:
     COLD = "cold"
     WARM = "warm"
@@ -34,7 +42,11 @@ class LeadFilter(django_filters.FilterSet):
     campaign = django_filters.ModelChoiceFilter(queryset=Campaign.objects.all(), empty_label="Any campaign")
     owner = django_filters.NumberFilter(field_name="owner_id", label="Owner (user id)")
     qualified_by = django_filters.NumberFilter(field_name="qualified_by_id")
-    recycled = django_filters.BooleanFilter(method="filter_recycled", label="Sent back by sales")
+    recycled = django_filters.BooleanFilter(
+        method="filter_recycled",
+        label="Sent back by sales",
+        widget=AnyYesNo(),
+    )
     score_band = django_filters.ChoiceFilter(
         choices=ScoreBand.CHOICES, method="filter_score_band", label="Score"
     )
