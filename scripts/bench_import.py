@@ -33,14 +33,18 @@ def current_rss_mb() -> float:
 
 def write_csv(path: Path, rows: int) -> None:
     with path.open("w", encoding="utf-8", newline="") as out:
-        out.write("First Name,Last Name,Email,Company Name,Job Title,Number of Employees,Country/Region,Original Source\n")
+        out.write(
+            "First Name,Last Name,Email,Company Name,Job Title,Number of Employees,Country/Region,Original Source\n"
+        )
         for i in range(rows):
             email = f"bench{i}@example{i % 97}.org" if i % 250 else f"broken{i}"
             out.write(f"Pat,Number{i},{email},Company {i % 5000},Head of Ops,{20 + i % 900},DE,Paid Search\n")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=100_000)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="smk-bench-"))
@@ -66,7 +70,9 @@ def main() -> int:
     csv_path = work / "bench.csv"
     started = time.perf_counter()
     write_csv(csv_path, args.rows)
-    print(f"wrote {args.rows:,} rows ({csv_path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s")
+    print(
+        f"wrote {args.rows:,} rows ({csv_path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s"
+    )
 
     with csv_path.open("rb") as handle:
         job = imports.import_upload(actor=user, uploaded=handle, file_name="bench.csv")
@@ -89,7 +95,9 @@ def main() -> int:
     elapsed = time.perf_counter() - started
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"database: {django.db.connection.vendor}")
-    print(f"status {job.status}: {job.created_count:,} created, {job.failed_count:,} failed, {job.rows_done:,} rows")
+    print(
+        f"status {job.status}: {job.created_count:,} created, {job.failed_count:,} failed, {job.rows_done:,} rows"
+    )
     print(f"time: {elapsed:.1f} s = {job.rows_done / elapsed:,.0f} rows/s")
     print(f"resident memory: {heap[0]:.0f} MB after the first chunk, {heap[-1]:.0f} MB after the last")
     print(f"process peak RSS: {rss_mb:.0f} MB")
