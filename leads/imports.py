@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -417,24 +417,14 @@ def _run_chunk(job_id: int, chunk: list[tuple[int, dict[str, str]]], ctx: _Conte
     counts = {"create": 0, "update": 0, "skip": 0, "fail": 0}
     cells_by_row = dict(chunk)
     outcomes: list[ImportRow] = []
-    for plan in _plan_chunk(chunk, ctx):
-        try:
-            if plan.outcome == "create":
-                lead = services.lead_create(
-                    actor=actor,
-                    email=plan.email,
-                    source=plan.source,
-                    campaign=plan.campaign,
-                    via="import",
-                    scorer=scorer,
-                    origin=plan.origin,
-                    **plan.profile,
-                )
-                plan.lead_id = lead.pk
-            elif plan.outcome == "update":
+    plans = _plan_chunk(chunk, ctx)
+    _create_all(actor, [p for p in plans if p.outcome == "create"], scorer)
+    for plan in plans:
+        if plan.outcome == "update":
+            try:
                 services.lead_update(lead_id=plan.lead_id, actor=actor, **plan.fill)
-        except LeadActionError as exc:
-            plan.outcome, plan.message = "fail", exc.message
+            except LeadActionError as exc:
+                plan.outcome, plan.message = "fail", exc.message
         counts[plan.outcome] += 1
         if plan.outcome in ("skip", "fail"):
             outcomes.append(
@@ -458,6 +448,51 @@ def _run_chunk(job_id: int, chunk: list[tuple[int, dict[str, str]]], ctx: _Conte
         failed_count=F("failed_count") + counts["fail"],
     )
     return True
+
+
+def _create_all(actor, plans: list[RowPlan], scorer) -> None:
+    """Create the chunk's new leads in one go; if someone created one of the emails
+    meanwhile, go lead by lead so that only that row is refused."""
+    if not plans:
+        return
+    items = [
+        {
+            "email": p.email,
+            "source": p.source,
+            "campaign": p.campaign,
+            "origin": p.origin,
+            "profile": p.profile,
+        }
+        for p in plans
+    ]
+    try:
+        with transaction.atomic():
+            created = services.leads_create_many(actor=actor, leads=items, via="import", scorer=scorer)
+    except IntegrityError:
+        created = None
+    except LeadActionError as exc:  # e.g. the importer lost the marketing role meanwhile
+        for plan in plans:
+            plan.outcome, plan.message = "fail", exc.message
+        return
+    if created is not None:
+        for plan, lead in zip(plans, created, strict=True):
+            plan.lead_id = lead.pk
+        return
+    for plan in plans:
+        try:
+            lead = services.lead_create(
+                actor=actor,
+                email=plan.email,
+                source=plan.source,
+                campaign=plan.campaign,
+                via="import",
+                scorer=scorer,
+                origin=plan.origin,
+                **plan.profile,
+            )
+            plan.lead_id = lead.pk
+        except LeadActionError as exc:
+            plan.outcome, plan.message = "fail", exc.message
 
 
 # --- the failed rows, to fix and import again --------------------------------------------------

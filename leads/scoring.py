@@ -173,6 +173,11 @@ def lead_rescore(*, lead_id: int, scorer: Scorer | None = None) -> Lead:
     return lead
 
 
+def auto_qualify_if_due(lead: Lead, scorer: Scorer) -> None:
+    """Queue the automatic hand-off (after commit) when the definition asks for it."""
+    _maybe_auto_qualify(lead, scorer)
+
+
 def _maybe_auto_qualify(lead: Lead, scorer: Scorer) -> None:
     definition = scorer.definition
     if not (

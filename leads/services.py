@@ -274,6 +274,61 @@ def lead_create(
 
 
 @transaction.atomic
+def leads_create_many(*, actor, leads: list[dict[str, Any]], via: str, scorer: scoring.Scorer) -> list[Lead]:
+    """Create many new leads at once (an import's chunk): the same rules and the same
+    `created` events as `lead_create`, in a few statements instead of several per lead.
+
+    Each item: email (normalised, checked new by the caller), source, campaign, origin
+    and validated profile fields. A concurrent insert of one of the emails raises
+    IntegrityError for the whole batch; the caller then goes lead by lead."""
+    if actor is not None and not roles.is_marketing_side(actor):
+        raise _deny("create", "marketing")
+    now = timezone.now()
+    by = actor if actor is not None and actor.is_authenticated else None
+    objects = []
+    for item in leads:
+        if item["source"] not in Source.values:
+            raise LeadActionError(f"“{item['source']}” is not a known source.", field="source")
+        lead = Lead(
+            email=normalize_email(item["email"]),
+            source=item["source"],
+            campaign=item.get("campaign"),
+            stage=Stage.LEAD,
+            stage_entered_at=now,
+            created_at=now,
+            created_by=by,
+            scored_version=scorer.version,
+            scored_at=now,
+            **item.get("profile", {}),
+        )
+        lead.score, lead.score_receipt = scorer.score(lead, [], now=now)
+        objects.append(lead)
+    with transaction.atomic():
+        created = Lead.objects.bulk_create(objects)
+    LeadEvent.objects.bulk_create(
+        LeadEvent(
+            lead=lead,
+            type=EventType.CREATED,
+            actor=by,
+            from_stage="",
+            to_stage=Stage.LEAD,
+            occurred_at=now,
+            data={
+                "source": lead.source,
+                "campaign": lead.campaign_id,
+                "referrer": None,
+                "via": via,
+                **(item.get("origin") or {}),
+            },
+        )
+        for lead, item in zip(created, leads, strict=True)
+    )
+    for lead in created:
+        scoring.auto_qualify_if_due(lead, scorer)
+    return created
+
+
+@transaction.atomic
 def lead_update(*, lead_id: int, actor, expected_version: int | None = None, **changes: Any) -> Lead:
     """Edit the contact and company profile. First touch and stage are not editable here."""
     lead = _lock(lead_id)

@@ -235,3 +235,37 @@ def test_hundred_thousand_rows_are_counted_not_held(org, settings, tmp_path):
     job = run(upload(org.marketer, buf.getvalue()))
     assert job.created_count == 1 and job.skipped_count == 1199
     assert set(job.rows.values_list("message", flat=True)) == {"Duplicate of row 2 in this file."}
+
+
+def test_an_email_created_meanwhile_fails_only_its_row(org, settings, tmp_path, monkeypatch):
+    settings.SMARKETING_IMPORT_DIR = tmp_path
+    job = upload(org.marketer, "Email,Company\na@acme.io,A\nb@acme.io,B\nc@acme.io,C\n")
+    real = imports._plan_chunk
+
+    def plan_then_someone_creates_b(rows, ctx):
+        plans = real(rows, ctx)
+        LeadFactory(email="b@acme.io")  # a colleague, between our check and our insert
+        return plans
+
+    monkeypatch.setattr(imports, "_plan_chunk", plan_then_someone_creates_b)
+    job = run(job)
+    assert (job.created_count, job.failed_count) == (2, 1)
+    failed = job.rows.get()
+    assert failed.row_number == 3 and "already exists" in failed.message
+    assert set(Lead.objects.values_list("email", flat=True)) == {"a@acme.io", "b@acme.io", "c@acme.io"}
+    assert LeadEvent.objects.filter(type=EventType.CREATED, data__import_job=job.pk).count() == 2
+
+
+def test_bulk_created_leads_are_scored_and_audited_like_single_ones(org, default_rules, settings, tmp_path):
+    settings.SMARKETING_IMPORT_DIR = tmp_path
+    job = run(upload(org.marketer, "Email,Job Title,Employees,Country\nvp@acme.io,VP Sales,450,DE\n"))
+    lead = Lead.objects.get(email="vp@acme.io")
+    assert lead.score == 35 and {line["label"] for line in lead.score_receipt} == {
+        "Senior title (VP, Director, Head of)",
+        "Company of 200 people or more",
+        "Target market",
+    }
+    assert lead.scored_version == default_rules.version
+    event = LeadEvent.objects.get(lead=lead, type=EventType.CREATED)
+    assert (event.actor, event.to_stage, event.data["import_row"]) == (org.marketer, "lead", 2)
+    assert job.created_count == 1
