@@ -83,6 +83,17 @@ def handoff_gate_update(*, actor, required_fields: list[str], min_engagements: i
 
 # --- routing rules -------------------------------------------------------------------------------
 
+ROUTING_RULE_FIELDS = (
+    "position",
+    "name",
+    "countries",
+    "min_company_size",
+    "max_company_size",
+    "sources",
+    "team",
+    "is_active",
+)
+
 
 def _rule_dict(rule: RoutingRule | None) -> dict[str, Any] | None:
     return None if rule is None else {k: v for k, v in model_to_dict(rule).items() if k != "id"}
@@ -99,17 +110,7 @@ def routing_rule_save(*, actor, rule_id: int | None = None, **values: Any) -> Ro
     if rule is None:
         raise LeadActionError(f"Routing rule {rule_id} does not exist.", code=LeadActionError.NOT_FOUND)
     before = _rule_dict(rule) if rule_id else None
-    allowed = {
-        "position",
-        "name",
-        "countries",
-        "min_company_size",
-        "max_company_size",
-        "sources",
-        "team",
-        "is_active",
-    }
-    unknown = set(values) - allowed
+    unknown = set(values) - set(ROUTING_RULE_FIELDS)
     if unknown:
         raise LeadActionError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
     for name, value in values.items():

@@ -31,8 +31,6 @@ from .models import (
 )
 from .roles import Role, can_edit_agreement, is_marketing_side, manages
 
-RULE_FIELDS = ("kind", "label", "field", "operator", "value", "engagement_type", "points", "is_active")
-
 
 def _scoring_page(request, *, definition_form=None, rule_form=None, editing=None, error="", status=200):
     definition = ScoringDefinition.current()
@@ -47,7 +45,9 @@ def _scoring_page(request, *, definition_form=None, rule_form=None, editing=None
         )
     if rule_form is None:
         rule_form = ScoringRuleForm(
-            initial={name: getattr(editing, name) for name in RULE_FIELDS} if editing else {"is_active": True}
+            initial={name: getattr(editing, name) for name in scoring.RULE_FIELDS if name != "position"}
+            if editing
+            else {"is_active": True}
         )
     context = {
         "definition": definition,
@@ -196,19 +196,7 @@ def _routing_page(request, *, form=None, editing=None, error="", status=200):
     if form is None:
         initial = {"is_active": True, "position": RoutingRule.objects.count()}
         if editing:
-            initial = {
-                name: getattr(editing, name)
-                for name in (
-                    "name",
-                    "position",
-                    "countries",
-                    "min_company_size",
-                    "max_company_size",
-                    "sources",
-                    "team",
-                    "is_active",
-                )
-            }
+            initial = {name: getattr(editing, name) for name in agreement.ROUTING_RULE_FIELDS}
         form = RoutingRuleForm(initial=initial)
     members = (
         Membership.objects.filter(

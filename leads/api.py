@@ -329,7 +329,7 @@ class ScoringView(APIView):
         return Response(ScoringDefinitionSerializer(definition).data)
 
 
-class ScoringRuleViewSet(
+class AgreementRuleViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -337,20 +337,36 @@ class ScoringRuleViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
-    serializer_class = ScoringRuleSerializer
-    queryset = ScoringRule.objects.all()
+    """Rules of the agreement, read by everyone; every write goes through the service that
+    checks the manager, validates and audits (`save_rule`, `delete_rule`)."""
+
     pagination_class = None
 
+    def save_rule(self, **kwargs):  # a subclass names its service
+        raise NotImplementedError
+
+    def delete_rule(self, **kwargs):
+        raise NotImplementedError
+
     def perform_create(self, serializer):
-        serializer.instance = scoring.scoring_rule_save(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = self.save_rule(actor=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer):
-        serializer.instance = scoring.scoring_rule_save(
+        serializer.instance = self.save_rule(
             actor=self.request.user, rule_id=serializer.instance.pk, **serializer.validated_data
         )
 
     def perform_destroy(self, instance):
-        scoring.scoring_rule_delete(actor=self.request.user, rule_id=instance.pk)
+        self.delete_rule(actor=self.request.user, rule_id=instance.pk)
+
+
+class ScoringRuleViewSet(AgreementRuleViewSet):
+    """Fit and engagement scoring rules; a change re-scores every lead in the background."""
+
+    serializer_class = ScoringRuleSerializer
+    queryset = ScoringRule.objects.all()
+    save_rule = staticmethod(scoring.scoring_rule_save)
+    delete_rule = staticmethod(scoring.scoring_rule_delete)
 
 
 class CanImport(IsAuthenticated):
@@ -512,32 +528,13 @@ class HandoffGateView(APIView):
         return Response(HandoffGateSerializer(gate).data)
 
 
-class RoutingRuleViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class RoutingRuleViewSet(AgreementRuleViewSet):
     """Territory and segment routing rules, first match wins; managers change them."""
 
     serializer_class = RoutingRuleSerializer
     queryset = RoutingRule.objects.select_related("team")
-    pagination_class = None
-
-    def perform_create(self, serializer):
-        serializer.instance = agreement.routing_rule_save(
-            actor=self.request.user, **serializer.validated_data
-        )
-
-    def perform_update(self, serializer):
-        serializer.instance = agreement.routing_rule_save(
-            actor=self.request.user, rule_id=serializer.instance.pk, **serializer.validated_data
-        )
-
-    def perform_destroy(self, instance):
-        agreement.routing_rule_delete(actor=self.request.user, rule_id=instance.pk)
+    save_rule = staticmethod(agreement.routing_rule_save)
+    delete_rule = staticmethod(agreement.routing_rule_delete)
 
 
 class RecycledListView(generics.ListAPIView):

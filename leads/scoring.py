@@ -44,6 +44,17 @@ from .models import (
 log = logging.getLogger(__name__)
 
 RESCORE_BATCH = 500
+RULE_FIELDS = (
+    "kind",
+    "label",
+    "field",
+    "operator",
+    "value",
+    "engagement_type",
+    "points",
+    "is_active",
+    "position",
+)
 
 
 @dataclass(frozen=True)
@@ -385,18 +396,7 @@ def scoring_rule_save(*, actor, rule_id: int | None = None, **values: Any) -> Sc
     if rule is None:
         raise LeadActionError(f"Scoring rule {rule_id} does not exist.", code=LeadActionError.NOT_FOUND)
     before = _rule_dict(rule) if rule_id is not None else None
-    allowed = {
-        "kind",
-        "label",
-        "field",
-        "operator",
-        "value",
-        "engagement_type",
-        "points",
-        "is_active",
-        "position",
-    }
-    unknown = set(values) - allowed
+    unknown = set(values) - set(RULE_FIELDS)
     if unknown:
         raise LeadActionError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
     for name, value in values.items():

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .agreement import ROUTING_RULE_FIELDS
 from .models import (
     Campaign,
     EngagementType,
@@ -25,6 +26,7 @@ from .models import (
     TouchOutcome,
 )
 from .roles import role_names
+from .scoring import RULE_FIELDS
 
 User = get_user_model()
 
@@ -247,18 +249,7 @@ class HandoffSerializer(serializers.Serializer):
 class ScoringRuleSerializer(serializers.ModelSerializer):
     class Meta:
         model = ScoringRule
-        fields = [
-            "id",
-            "kind",
-            "label",
-            "field",
-            "operator",
-            "value",
-            "engagement_type",
-            "points",
-            "is_active",
-            "position",
-        ]
+        fields = ["id", *RULE_FIELDS]
 
 
 class ScoringDefinitionSerializer(serializers.ModelSerializer):
@@ -404,17 +395,7 @@ class RoutingRuleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RoutingRule
-        fields = [
-            "id",
-            "position",
-            "name",
-            "countries",
-            "min_company_size",
-            "max_company_size",
-            "sources",
-            "team",
-            "is_active",
-        ]
+        fields = ["id", *ROUTING_RULE_FIELDS]
 
 
 class RecycledLeadSerializer(serializers.ModelSerializer):
