@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from leads.admin import ReadOnlyAdmin
 
-from .models import Clock, EnforcementRun
+from .models import CalendarClosure, Clock, EnforcementRun, TeamCalendar
 
 
 @admin.register(Clock)
@@ -26,3 +26,16 @@ class ClockAdmin(ReadOnlyAdmin):
 @admin.register(EnforcementRun)
 class EnforcementRunAdmin(ReadOnlyAdmin):
     list_display = ["started_at", "finished_at", "warned", "breached"]
+
+
+# Calendars are edited on /agreement/calendars/ (audited); the admin shows them.
+@admin.register(TeamCalendar)
+class TeamCalendarAdmin(ReadOnlyAdmin):
+    list_display = ["team", "hours", "holiday_country", "holiday_subdivision", "updated_at"]
+    list_select_related = ["team"]
+
+
+@admin.register(CalendarClosure)
+class CalendarClosureAdmin(ReadOnlyAdmin):
+    list_display = ["calendar", "date", "reason"]
+    list_select_related = ["calendar__team"]

@@ -4,9 +4,10 @@ Two pure functions that agree with each other exactly:
 
     business_time_between(start, add_business_time(start, d, cal), cal) == d
 
-A calendar is a time zone, working days, working hours and closed dates. Working hours
-are wall-clock hours in the calendar's zone, so a DST change moves them with the clock
-on the wall, as people expect.
+A calendar is a time zone, working days, working hours (one span a day, which may differ
+by weekday), public holidays of a country (from the `holidays` package) and other closed
+dates. Working hours are wall-clock hours in the calendar's zone, so a DST change moves
+them with the clock on the wall, as people expect.
 """
 
 from __future__ import annotations
@@ -14,12 +15,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from zoneinfo import ZoneInfo
+
+import holidays
 
 UTC = dt.UTC
 ZERO = dt.timedelta(0)
 # A calendar with no working day at all would make add_business_time loop for ever.
 MAX_SEARCH_DAYS = 366 * 5
+
+
+@lru_cache(maxsize=256)
+def public_holidays(country: str, subdivision: str, year: int) -> frozenset[dt.date]:
+    """The public holidays of a country (and region) in a year, from the `holidays` package."""
+    return frozenset(holidays.country_holidays(country, subdiv=subdivision or None, years=year))
 
 
 @dataclass(frozen=True)
@@ -29,9 +39,18 @@ class BusinessCalendar:
     opens: dt.time = dt.time(9, 0)
     closes: dt.time = dt.time(17, 0)
     closed_dates: frozenset[dt.date] = field(default_factory=frozenset)
+    # Per-weekday hours, overriding workdays/opens/closes when given: ((weekday, opens, closes), ...)
+    day_hours: tuple[tuple[int, dt.time, dt.time], ...] = ()
+    holiday_country: str = ""
+    holiday_subdivision: str = ""
 
     def __post_init__(self) -> None:
-        if self.closes <= self.opens:
+        if self.day_hours:
+            for _, opens, closes in self.day_hours:
+                if closes <= opens:
+                    raise ValueError("Working hours must close after they open.")
+            object.__setattr__(self, "workdays", frozenset(day for day, _, _ in self.day_hours))
+        elif self.closes <= self.opens:
             raise ValueError("Working hours must close after they open.")
         if not self.workdays:
             raise ValueError("A calendar needs at least one working day.")
@@ -40,13 +59,26 @@ class BusinessCalendar:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
 
+    def hours_on(self, weekday: int) -> tuple[dt.time, dt.time] | None:
+        if self.day_hours:
+            return next(((o, c) for day, o, c in self.day_hours if day == weekday), None)
+        return (self.opens, self.closes) if weekday in self.workdays else None
+
+    def is_closed(self, day: dt.date) -> bool:
+        if day in self.closed_dates:
+            return True
+        return bool(self.holiday_country) and day in public_holidays(
+            self.holiday_country, self.holiday_subdivision, day.year
+        )
+
     def interval(self, day: dt.date) -> tuple[dt.datetime, dt.datetime] | None:
         """The working interval of a local date, in UTC, or None when closed."""
-        if day.weekday() not in self.workdays or day in self.closed_dates:
+        hours = self.hours_on(day.weekday())
+        if hours is None or self.is_closed(day):
             return None
         tz = self.tz
-        start = dt.datetime.combine(day, self.opens, tzinfo=tz).astimezone(UTC)
-        end = dt.datetime.combine(day, self.closes, tzinfo=tz).astimezone(UTC)
+        start = dt.datetime.combine(day, hours[0], tzinfo=tz).astimezone(UTC)
+        end = dt.datetime.combine(day, hours[1], tzinfo=tz).astimezone(UTC)
         return start, end
 
     def intervals_from(self, moment: dt.datetime) -> Iterator[tuple[dt.datetime, dt.datetime]]:

@@ -102,3 +102,33 @@ class EnforcementRun(models.Model):
 
     def __str__(self) -> str:
         return f"SLA run at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class TeamCalendar(models.Model):
+    """A team's business calendar: working hours per weekday, the country (and region)
+    whose public holidays close it, and other closures. The time zone is the team's."""
+
+    team = models.OneToOneField("leads.Team", on_delete=models.CASCADE, related_name="calendar")
+    # {"0": ["09:00", "17:00"], …}: weekday (Monday = 0) → opens, closes; a missing day is closed.
+    hours = models.JSONField(default=dict)
+    holiday_country = models.CharField(max_length=2, blank=True)
+    holiday_subdivision = models.CharField(max_length=10, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Calendar of {self.team}"
+
+
+class CalendarClosure(models.Model):
+    """A day a team does not work beyond public holidays (company party, office move)."""
+
+    calendar = models.ForeignKey(TeamCalendar, on_delete=models.CASCADE, related_name="closures")
+    date = models.DateField()
+    reason = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="closure_once_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.reason}"

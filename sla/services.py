@@ -16,14 +16,32 @@ from django.utils import timezone
 from leads.models import Lead, NotificationKind
 
 from .calendar import BusinessCalendar, add_business_time
-from .models import Clock, EnforcementRun, Obligation
+from .models import Clock, EnforcementRun, Obligation, TeamCalendar
 
 
 def calendar_for(user) -> BusinessCalendar:
-    """The business calendar of the user's team (the organisation's zone by default)."""
+    """The business calendar of the user's team (the organisation's zone, Monday to Friday
+    9 to 5, when the team has set none)."""
     membership = getattr(user, "membership", None)
-    time_zone = membership.team.time_zone if membership else settings.SMARKETING_TIME_ZONE
-    return BusinessCalendar(time_zone=time_zone)
+    if membership is None:
+        return BusinessCalendar(time_zone=settings.SMARKETING_TIME_ZONE)
+    return calendar_of_team(membership.team)
+
+
+def calendar_of_team(team) -> BusinessCalendar:
+    stored = TeamCalendar.objects.filter(team=team).prefetch_related("closures").first()
+    if stored is None:
+        return BusinessCalendar(time_zone=team.time_zone)
+    return BusinessCalendar(
+        time_zone=team.time_zone,
+        day_hours=tuple(
+            (int(day), dt.time.fromisoformat(opens), dt.time.fromisoformat(closes))
+            for day, (opens, closes) in sorted(stored.hours.items())
+        ),
+        closed_dates=frozenset(c.date for c in stored.closures.all()),
+        holiday_country=stored.holiday_country,
+        holiday_subdivision=stored.holiday_subdivision,
+    )
 
 
 def _warn_at(started_at: dt.datetime, due_at: dt.datetime) -> dt.datetime:

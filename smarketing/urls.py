@@ -7,5 +7,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("leads.api_urls")),
+    path("api/", include(("sla.api_urls", "sla-api"))),
+    path("", include("sla.urls")),
     path("", include("leads.urls")),
 ]

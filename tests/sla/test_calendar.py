@@ -99,3 +99,61 @@ def test_naive_datetimes_and_bad_calendars_are_refused():
         BusinessCalendar(opens=dt.time(17), closes=dt.time(9))
     with pytest.raises(ValueError):
         BusinessCalendar(workdays=frozenset())
+
+
+day_hours = st.lists(
+    st.tuples(
+        st.integers(0, 6),
+        st.sampled_from([dt.time(0, 0), dt.time(7, 0), dt.time(9, 30), dt.time(13, 0)]),
+        st.sampled_from([dt.time(14, 0), dt.time(17, 45), dt.time(23, 59)]),
+    ),
+    min_size=1,
+    max_size=7,
+    unique_by=lambda t: t[0],
+).map(tuple)
+rich_calendars = st.builds(
+    BusinessCalendar,
+    time_zone=st.sampled_from(ZONES),
+    day_hours=day_hours,
+    closed_dates=st.sampled_from([frozenset(), CLOSED]),
+    holiday_country=st.sampled_from(["", "DE", "US", "IN"]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rich_calendars, moments, durations)
+def test_per_day_hours_and_public_holidays_stay_exact(calendar, start, duration):
+    end = add_business_time(start, duration, calendar)
+    assert business_time_between(start, end, calendar) == duration
+    if duration:
+        local = end.astimezone(calendar.tz)
+        # The deadline falls inside working time of an open day (or at its very end).
+        day = local.date()
+        hours = calendar.hours_on(day.weekday())
+        assert hours is not None and not calendar.is_closed(day)
+        assert hours[0] <= local.time().replace(tzinfo=None) <= hours[1]
+
+
+def test_public_holidays_and_short_fridays():
+    berlin = BusinessCalendar(
+        time_zone="Europe/Berlin",
+        day_hours=(
+            (0, dt.time(9), dt.time(17)),
+            (1, dt.time(9), dt.time(17)),
+            (2, dt.time(9), dt.time(17)),
+            (3, dt.time(9), dt.time(17)),
+            (4, dt.time(9), dt.time(13)),
+        ),
+        holiday_country="DE",
+        holiday_subdivision="BE",
+    )
+    # Handed off Thursday 30 Apr 2026 16:00 Berlin; 1 May is a holiday; Friday hours are short.
+    start = dt.datetime(2026, 4, 30, 16, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    due = add_business_time(start, dt.timedelta(hours=8), berlin)
+    # 1 h Thursday, Friday 1 May closed, Monday 4 May 09:00 + 7 h = 16:00.
+    assert due == dt.datetime(2026, 5, 4, 16, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    # Friday 8 May: 4 hours only.
+    friday = dt.datetime(2026, 5, 8, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    assert add_business_time(friday, dt.timedelta(hours=5), berlin) == dt.datetime(
+        2026, 5, 11, 10, 0, tzinfo=ZoneInfo("Europe/Berlin")
+    )

@@ -1,0 +1,136 @@
+"""SLA API: team calendars and the deadline preview. Parse, call a service, serialize."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from leads.models import Team
+
+from . import calendars
+from .models import TeamCalendar
+from .services import calendar_of_team
+
+
+class ClosureSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    date = serializers.DateField()
+    reason = serializers.CharField(max_length=200)
+
+
+class CalendarSerializer(serializers.Serializer):
+    team = serializers.IntegerField(read_only=True)
+    team_name = serializers.CharField(read_only=True)
+    time_zone = serializers.CharField(read_only=True)
+    hours = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField(), min_length=2, max_length=2),
+        help_text='Weekday (0 = Monday) → ["09:00", "17:00"]; a missing day is closed.',
+    )
+    holiday_country = serializers.CharField(required=False, allow_blank=True, max_length=2)
+    holiday_subdivision = serializers.CharField(required=False, allow_blank=True, max_length=10)
+    closures = ClosureSerializer(many=True, read_only=True)
+
+
+def _calendar_body(team: Team) -> dict:
+    calendar = calendar_of_team(team)
+    stored = TeamCalendar.objects.filter(team=team).first()
+    return {
+        "team": team.pk,
+        "team_name": team.name,
+        "time_zone": team.time_zone,
+        "hours": {
+            str(day): [opens.strftime("%H:%M"), closes.strftime("%H:%M")]
+            for day in range(7)
+            if (span := calendar.hours_on(day)) is not None
+            for opens, closes in [span]
+        },
+        "holiday_country": calendar.holiday_country,
+        "holiday_subdivision": calendar.holiday_subdivision,
+        "closures": [
+            {"id": c.pk, "date": c.date, "reason": c.reason}
+            for c in (stored.closures.all() if stored else [])
+        ],
+    }
+
+
+class CalendarListView(APIView):
+    @extend_schema(responses=CalendarSerializer(many=True))
+    def get(self, request):
+        return Response([_calendar_body(team) for team in Team.objects.order_by("name")])
+
+
+class CalendarView(APIView):
+    """One team's business calendar; its manager changes it (audited)."""
+
+    @extend_schema(responses=CalendarSerializer)
+    def get(self, request, team_id: int):
+        return Response(_calendar_body(get_object_or_404(Team, pk=team_id)))
+
+    @extend_schema(request=CalendarSerializer, responses=CalendarSerializer)
+    def put(self, request, team_id: int):
+        data = CalendarSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        calendars.team_calendar_update(actor=request.user, team_id=team_id, **data.validated_data)
+        return Response(_calendar_body(Team.objects.get(pk=team_id)))
+
+
+class ClosureListView(APIView):
+    @extend_schema(request=ClosureSerializer, responses={201: ClosureSerializer})
+    def post(self, request, team_id: int):
+        data = ClosureSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        closure = calendars.calendar_closure_add(actor=request.user, team_id=team_id, **data.validated_data)
+        return Response({"id": closure.pk, "date": closure.date, "reason": closure.reason}, status=201)
+
+
+class ClosureView(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request, team_id: int, closure_id: int):
+        calendars.calendar_closure_remove(actor=request.user, team_id=team_id, closure_id=closure_id)
+        return Response(status=204)
+
+
+class DeadlinePreviewView(APIView):
+    """“A lead handed off at `at` is due when?” under a team's calendar."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("at", OpenApiTypes.DATETIME, description="Default: now")],
+        responses=inline_serializer(
+            "DeadlinePreview",
+            {
+                "at": serializers.DateTimeField(),
+                "response_due": serializers.DateTimeField(),
+                "follow_up_due": serializers.DateTimeField(),
+            },
+        ),
+    )
+    def get(self, request, team_id: int):
+        team = get_object_or_404(Team, pk=team_id)
+        raw = request.query_params.get("at")
+        try:
+            at = dt.datetime.fromisoformat(raw) if raw else timezone.now()
+        except ValueError:
+            raise ValidationError({"at": ["Use a date and time like 2026-11-27T16:30."]}) from None
+        if timezone.is_naive(at):
+            at = timezone.make_aware(at)  # in the organisation's zone
+        calendar = calendar_of_team(team)
+        return Response(
+            {
+                "at": at,
+                "response_due": calendars.deadline_preview(
+                    calendar, at, settings.SLA_RESPONSE_BUSINESS_HOURS
+                ),
+                "follow_up_due": calendars.deadline_preview(
+                    calendar, at, 8 * settings.SLA_FOLLOW_UP_BUSINESS_DAYS
+                ),
+            }
+        )

@@ -1,0 +1,130 @@
+"""SLA pages: team calendars (with a deadline preview). Everyone reads; a team's manager edits."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from leads.errors import LeadActionError
+from leads.models import AgreementChange, Team
+
+from . import calendars
+from .calendar import public_holidays
+from .services import calendar_of_team
+
+
+def _card(team, user, preview_at: dt.datetime | None):
+    calendar = calendar_of_team(team)
+    stored = getattr(team, "calendar", None)
+    today = timezone.localdate()
+    upcoming = []
+    if calendar.holiday_country:
+        days = public_holidays(
+            calendar.holiday_country, calendar.holiday_subdivision, today.year
+        ) | public_holidays(calendar.holiday_country, calendar.holiday_subdivision, today.year + 1)
+        upcoming = sorted(d for d in days if d >= today)[:5]
+    preview = None
+    if preview_at is not None:
+        preview = {
+            "response": calendars.deadline_preview(
+                calendar, preview_at, settings.SLA_RESPONSE_BUSINESS_HOURS
+            ),
+            "follow_up": calendars.deadline_preview(
+                calendar, preview_at, 8 * settings.SLA_FOLLOW_UP_BUSINESS_DAYS
+            ),
+        }
+    return {
+        "team": team,
+        "days": [(i, name, calendar.hours_on(i)) for i, name in enumerate(calendars.WEEKDAYS)],
+        "calendar": calendar,
+        "closures": list(stored.closures.all()) if stored else [],
+        "upcoming_holidays": upcoming,
+        "can_edit": calendars._may_edit(user, team),
+        "preview": preview,
+    }
+
+
+@login_required
+def calendar_list(request):
+    preview_at = None
+    error = ""
+    raw = request.GET.get("at", "")
+    if raw:
+        try:
+            preview_at = dt.datetime.fromisoformat(raw)
+            if timezone.is_naive(preview_at):
+                preview_at = timezone.make_aware(preview_at)
+        except ValueError:
+            error = "Give a date and time like 2026-11-27 16:30 for the preview."
+    teams = Team.objects.select_related("calendar", "manager").prefetch_related("calendar__closures")
+    context = {
+        "cards": [_card(team, request.user, preview_at) for team in teams],
+        "at": raw,
+        "preview_at": preview_at,
+        "error": error,
+        "response_hours": settings.SLA_RESPONSE_BUSINESS_HOURS,
+        "follow_up_days": settings.SLA_FOLLOW_UP_BUSINESS_DAYS,
+        "changes": AgreementChange.objects.filter(area="calendar").select_related("actor")[:10],
+    }
+    return render(request, "sla/calendars.html", context, status=400 if error else 200)
+
+
+def _refuse(request, exc: LeadActionError):
+    messages.error(request, exc.message)
+    return redirect("calendars")
+
+
+@require_POST
+@login_required
+def calendar_save(request, team_id: int):
+    hours = {}
+    for day in range(7):
+        if request.POST.get(f"open-{day}"):
+            hours[str(day)] = [request.POST.get(f"opens-{day}", ""), request.POST.get(f"closes-{day}", "")]
+    try:
+        calendars.team_calendar_update(
+            actor=request.user,
+            team_id=team_id,
+            hours=hours,
+            holiday_country=request.POST.get("holiday_country", ""),
+            holiday_subdivision=request.POST.get("holiday_subdivision", ""),
+        )
+    except LeadActionError as exc:
+        return _refuse(request, exc)
+    messages.success(request, "Calendar saved. New clocks use it; running ones keep their deadline.")
+    return redirect("calendars")
+
+
+@require_POST
+@login_required
+def closure_add(request, team_id: int):
+    try:
+        date = dt.date.fromisoformat(request.POST.get("date", ""))
+    except ValueError:
+        messages.error(request, "Choose the date the team is closed.")
+        return redirect("calendars")
+    try:
+        calendars.calendar_closure_add(
+            actor=request.user, team_id=team_id, date=date, reason=request.POST.get("reason", "")
+        )
+    except LeadActionError as exc:
+        return _refuse(request, exc)
+    messages.success(request, f"Closed on {date:%d %b %Y}.")
+    return redirect("calendars")
+
+
+@require_POST
+@login_required
+def closure_remove(request, team_id: int, closure_id: int):
+    try:
+        calendars.calendar_closure_remove(actor=request.user, team_id=team_id, closure_id=closure_id)
+    except LeadActionError as exc:
+        return _refuse(request, exc)
+    messages.success(request, "Closure removed.")
+    return redirect("calendars")
