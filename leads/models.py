@@ -366,6 +366,7 @@ class EventType(models.TextChoices):
     DISQUALIFIED = "disqualified", "Disqualified"
     REOPENED = "reopened", "Reopened"
     REASSIGNED = "reassigned", "Reassigned"
+    RETURNED = "returned", "Returned to marketing (SLA breach)"
     MERGED = "merged", "Merged"
     MERGED_INTO = "merged_into", "Merged into another lead"
     UPDATED = "updated", "Profile edited"

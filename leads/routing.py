@@ -44,8 +44,9 @@ def rule_matches(rule: RoutingRule, lead: Lead) -> bool:
     return not rule.sources or lead.source in rule.sources
 
 
-def route_mql(lead: Lead):
-    """Pick the rep for `lead`; returns (user, rule name). Call inside a transaction."""
+def route_mql(lead: Lead, *, exclude=None):
+    """Pick the rep for `lead`; returns (user, rule name). Call inside a transaction.
+    `exclude`: a rep not to pick (the one an SLA breach takes the lead from)."""
     rule = next(
         (
             r
@@ -55,6 +56,8 @@ def route_mql(lead: Lead):
         None,
     )
     pool = available_reps()
+    if exclude is not None:
+        pool = pool.exclude(user=exclude)
     label = ROUND_ROBIN
     if rule is not None:
         if pool.filter(team=rule.team).exists():

@@ -71,7 +71,9 @@ def rep_sqls(user) -> QuerySet[Lead]:
 
 def _latest_feedback(field: str):
     return Subquery(
-        LeadEvent.objects.filter(lead=OuterRef("pk"), type__in=[EventType.REJECTED, EventType.LOST])
+        LeadEvent.objects.filter(
+            lead=OuterRef("pk"), type__in=[EventType.REJECTED, EventType.LOST, EventType.RETURNED]
+        )
         .order_by("-occurred_at", "-id")
         .values(field)[:1]
     )

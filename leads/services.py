@@ -756,10 +756,13 @@ def lead_reassign(
     note: str = "",
     expected_version: int | None = None,
     rule: str = "manager",
+    restart_clocks: bool = False,
 ) -> Lead:
     """Give an MQL or SQL to another rep. `actor=None` is SLA escalation.
 
-    Running clocks follow the lead: they are handed to the new owner with their deadline.
+    Running clocks follow the lead: they are handed to the new owner with their deadline,
+    or (`restart_clocks`, after an SLA breach) end on the first owner's record while the
+    new owner gets fresh ones.
     """
     lead = _lock(lead_id)
     if actor is not None and not (
@@ -777,7 +780,10 @@ def lead_reassign(
     now = timezone.now()
     _move(lead, lead.stage, now, owner=new_owner)
     _save(lead)
-    sla_services.clocks_transfer(lead=lead, new_owner=new_owner)
+    if restart_clocks:
+        sla_services.clocks_restart(lead=lead, new_owner=new_owner, at=now)
+    else:
+        sla_services.clocks_transfer(lead=lead, new_owner=new_owner)
     event = event_record(
         lead=lead,
         type=EventType.REASSIGNED,
@@ -790,6 +796,52 @@ def lead_reassign(
     if lead.stage == Stage.MQL:
         _after_commit_notify(event)
     return lead
+
+
+@transaction.atomic
+def lead_return_to_marketing(*, lead_id: int, from_owner_id: int, note: str = "") -> Lead | None:
+    """SLA enforcement sends an MQL nobody responded to back to marketing (recycled).
+    Returns None, changing nothing, if the lead moved on or changed hands meanwhile."""
+    lead = _lock(lead_id)
+    if lead.stage != Stage.MQL or lead.owner_id != from_owner_id:
+        return None
+    check_stage("return", lead.stage)
+    now = timezone.now()
+    from_stage = _move(lead, Stage.LEAD, now, owner=None, recycle_count=F("recycle_count") + 1)
+    _save(lead)
+    sla_services.clocks_cancel(lead=lead, at=now)
+    event = event_record(
+        lead=lead,
+        type=EventType.RETURNED,
+        actor=None,
+        from_stage=from_stage,
+        to_stage=Stage.LEAD,
+        note=_clean_note(note),
+        data={"from_owner": from_owner_id},
+    )
+    _after_commit_notify(event)
+    return lead
+
+
+def lead_sla_reassign(*, lead_id: int, from_owner_id: int, note: str = "") -> Lead | None:
+    """SLA enforcement gives a breached lead to the next available rep. Nothing happens if
+    the lead moved on or changed hands meanwhile, or if nobody else is available."""
+    with transaction.atomic():
+        lead = _lock(lead_id)
+        if lead.stage not in (Stage.MQL, Stage.SQL) or lead.owner_id != from_owner_id:
+            return None
+        try:
+            new_owner, rule = route_mql(lead, exclude=lead.owner)
+        except LeadActionError:
+            return None
+    return lead_reassign(
+        lead_id=lead_id,
+        actor=None,
+        new_owner=new_owner,
+        note=note,
+        rule=f"SLA escalation ({rule})",
+        restart_clocks=True,
+    )
 
 
 @transaction.atomic

@@ -43,6 +43,13 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         _t("reopen", EventType.REOPENED, {Stage.DISQUALIFIED}, {Stage.LEAD}, "a marketer or manager"),
         _t(
+            "return",
+            EventType.RETURNED,
+            {Stage.MQL},
+            {Stage.LEAD},
+            "SLA enforcement, when sales did not respond in time",
+        ),
+        _t(
             "reassign",
             EventType.REASSIGNED,
             {Stage.MQL, Stage.SQL},
@@ -77,4 +84,5 @@ def past_tense(name: str) -> str:
         "disqualify": "disqualified",
         "reopen": "reopened",
         "reassign": "reassigned",
+        "return": "returned",
     }[name]

@@ -16,12 +16,71 @@ class Obligation(models.TextChoices):
     FOLLOW_UP = "follow_up", "Follow up the SQL"
 
 
+class BreachAction(models.TextChoices):
+    NOTIFY = "notify", "Notify only"
+    REASSIGN = "reassign", "Reassign to the next available rep"
+    RETURN = "return", "Return to marketing"
+
+
+def default_warn_percents() -> list[int]:
+    return [50, 80]
+
+
+class SlaPolicy(models.Model):
+    """Sales' side of the agreement for the leads it matches. The first active policy that
+    matches a lead (lowest priority number) applies; one without conditions is the default."""
+
+    name = models.CharField(max_length=120, unique=True)
+    priority = models.PositiveIntegerField(default=100, help_text="Lower is tried first.")
+    is_active = models.BooleanField(default=True)
+    # What it matches (empty: anything)
+    min_score = models.IntegerField(null=True, blank=True)
+    max_score = models.IntegerField(null=True, blank=True)
+    sources = models.JSONField(default=list, blank=True)
+    campaign = models.ForeignKey(
+        "leads.Campaign", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    team = models.ForeignKey(
+        "leads.Team",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The rep's team.",
+    )
+    countries = models.CharField(
+        max_length=500, blank=True, help_text="Two-letter codes separated by commas."
+    )
+    # What it asks
+    response_hours = models.DecimalField(max_digits=7, decimal_places=3, default=8)
+    follow_up_touches = models.PositiveSmallIntegerField(default=3)
+    follow_up_days = models.DecimalField(max_digits=6, decimal_places=2, default=5)
+    warn_percents = models.JSONField(default=default_warn_percents)
+    on_breach = models.CharField(max_length=20, choices=BreachAction.choices, default=BreachAction.NOTIFY)
+    escalate_to_manager = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["priority", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(response_hours__gt=0), name="policy_response_positive"),
+            models.CheckConstraint(condition=Q(follow_up_days__gt=0), name="policy_follow_up_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def country_codes(self) -> list[str]:
+        return [c.strip().upper() for c in self.countries.split(",") if c.strip()]
+
+
 class ClockQuerySet(models.QuerySet["Clock"]):
     def running(self) -> ClockQuerySet:
         return self.filter(met_at__isnull=True, cancelled_at__isnull=True)
 
     def warning_due(self, now) -> ClockQuerySet:
-        return self.running().filter(warned_at__isnull=True, breached_at__isnull=True, warn_at__lte=now)
+        return self.running().filter(breached_at__isnull=True, warn_at__isnull=False, warn_at__lte=now)
 
     def breach_due(self, now) -> ClockQuerySet:
         return self.running().filter(breached_at__isnull=True, due_at__lte=now)
@@ -33,8 +92,15 @@ class Clock(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sla_clocks")
     started_at = models.DateTimeField()
     due_at = models.DateTimeField(help_text="Computed in business time when the clock starts.")
-    warn_at = models.DateTimeField()
-    warned_at = models.DateTimeField(null=True, blank=True)
+    policy = models.ForeignKey(
+        SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="clocks"
+    )
+    # The next warning's time (empty when none is left), the policy's percentages as they
+    # were when the clock started, and how many warnings went out.
+    warn_at = models.DateTimeField(null=True, blank=True)
+    warn_percents = models.JSONField(default=list)
+    warnings_sent = models.PositiveSmallIntegerField(default=0)
+    warned_at = models.DateTimeField(null=True, blank=True, help_text="When the last warning went out.")
     met_at = models.DateTimeField(null=True, blank=True)
     breached_at = models.DateTimeField(
         null=True, blank=True, help_text="When the breach was recorded (detected)."
@@ -54,12 +120,12 @@ class Clock(models.Model):
             ),
             models.Index(
                 fields=["warn_at"],
-                name="clock_open_warn",
+                name="clock_open_warn_next",
                 condition=Q(
                     met_at__isnull=True,
                     cancelled_at__isnull=True,
                     breached_at__isnull=True,
-                    warned_at__isnull=True,
+                    warn_at__isnull=False,
                 ),
             ),
             models.Index(fields=["lead", "obligation"], name="clock_lead"),

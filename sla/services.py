@@ -16,7 +16,7 @@ from django.utils import timezone
 from leads.models import Lead, NotificationKind
 
 from .calendar import BusinessCalendar, add_business_time
-from .models import Clock, EnforcementRun, Obligation, TeamCalendar
+from .models import BreachAction, Clock, EnforcementRun, Obligation, SlaPolicy, TeamCalendar
 
 
 def calendar_for(user) -> BusinessCalendar:
@@ -44,40 +44,86 @@ def calendar_of_team(team) -> BusinessCalendar:
     )
 
 
-def _warn_at(started_at: dt.datetime, due_at: dt.datetime) -> dt.datetime:
-    return started_at + (due_at - started_at) * settings.SLA_WARN_AT_PERCENT / 100
+def _policy_matches(policy: SlaPolicy, lead: Lead, owner) -> bool:
+    if policy.min_score is not None and lead.score < policy.min_score:
+        return False
+    if policy.max_score is not None and lead.score > policy.max_score:
+        return False
+    if policy.sources and lead.source not in policy.sources:
+        return False
+    if policy.campaign_id is not None and lead.campaign_id != policy.campaign_id:
+        return False
+    if policy.team_id is not None:
+        membership = getattr(owner, "membership", None)
+        if membership is None or membership.team_id != policy.team_id:
+            return False
+    codes = policy.country_codes
+    return not codes or (lead.country or "").upper() in codes
+
+
+def policy_for(lead: Lead, owner) -> SlaPolicy | None:
+    """The first active policy (by priority) that matches the lead and its owner."""
+    return next(
+        (p for p in SlaPolicy.objects.filter(is_active=True) if _policy_matches(p, lead, owner)), None
+    )
+
+
+def _schedule(started_at: dt.datetime, due_at: dt.datetime, percents: list[int]) -> list[dt.datetime]:
+    return [started_at + (due_at - started_at) * p / 100 for p in sorted(percents)]
+
+
+def _start(
+    *, obligation: str, lead: Lead, owner, started_at: dt.datetime, duration: dt.timedelta, policy
+) -> Clock:
+    due_at = add_business_time(started_at, duration, calendar_for(owner))
+    percents = list(policy.warn_percents) if policy is not None else [settings.SLA_WARN_AT_PERCENT]
+    schedule = _schedule(started_at, due_at, percents)
+    return Clock.objects.create(
+        obligation=obligation,
+        lead=lead,
+        owner=owner,
+        policy=policy,
+        started_at=started_at,
+        due_at=due_at,
+        warn_percents=sorted(percents),
+        warn_at=schedule[0] if schedule else None,
+    )
+
+
+def response_hours(policy) -> dt.timedelta:
+    hours = policy.response_hours if policy is not None else settings.SLA_RESPONSE_BUSINESS_HOURS
+    return dt.timedelta(hours=float(hours))
+
+
+def follow_up_span(policy) -> dt.timedelta:
+    """D business days, counted as D working days of 8 hours."""
+    days = policy.follow_up_days if policy is not None else settings.SLA_FOLLOW_UP_BUSINESS_DAYS
+    return dt.timedelta(hours=8 * float(days))
 
 
 def clock_start_response(*, lead: Lead, owner, started_at: dt.datetime) -> Clock:
-    """Sales must respond (accept or reject) within the agreed business hours."""
-    due_at = add_business_time(
-        started_at, dt.timedelta(hours=settings.SLA_RESPONSE_BUSINESS_HOURS), calendar_for(owner)
-    )
-    return Clock.objects.create(
+    """Sales must respond (accept or reject) within the policy's business hours."""
+    policy = policy_for(lead, owner)
+    return _start(
         obligation=Obligation.RESPONSE,
         lead=lead,
         owner=owner,
         started_at=started_at,
-        due_at=due_at,
-        warn_at=_warn_at(started_at, due_at),
+        duration=response_hours(policy),
+        policy=policy,
     )
 
 
 def clock_start_follow_up(*, lead: Lead, owner, started_at: dt.datetime) -> Clock:
     """After acceptance: at least N touches within D business days."""
-    hours_per_day = 8
-    due_at = add_business_time(
-        started_at,
-        dt.timedelta(hours=hours_per_day * settings.SLA_FOLLOW_UP_BUSINESS_DAYS),
-        calendar_for(owner),
-    )
-    return Clock.objects.create(
+    policy = policy_for(lead, owner)
+    return _start(
         obligation=Obligation.FOLLOW_UP,
         lead=lead,
         owner=owner,
         started_at=started_at,
-        due_at=due_at,
-        warn_at=_warn_at(started_at, due_at),
+        duration=follow_up_span(policy),
+        policy=policy,
     )
 
 
@@ -107,7 +153,8 @@ def clock_touch_logged(*, lead: Lead, touch) -> Clock | None:
     if clock is None:
         return None
     touches = lead.touches.filter(occurred_at__gte=clock.started_at).count()
-    if touches >= settings.SLA_FOLLOW_UP_TOUCHES:
+    needed = clock.policy.follow_up_touches if clock.policy is not None else settings.SLA_FOLLOW_UP_TOUCHES
+    if touches >= needed:
         _meet(clock, max(touch.occurred_at, clock.started_at))
     return clock
 
@@ -122,10 +169,21 @@ def clocks_transfer(*, lead: Lead, new_owner) -> int:
     return Clock.objects.running().filter(lead=lead).update(owner=new_owner)
 
 
+def clocks_restart(*, lead: Lead, new_owner, at: dt.datetime) -> int:
+    """After an SLA reassignment: the first owner's clocks end where they are (a breach
+    stays on their record) and the new owner gets fresh clocks under their own policy."""
+    running = list(Clock.objects.running().filter(lead=lead))
+    Clock.objects.filter(pk__in=[c.pk for c in running]).update(cancelled_at=at)
+    for clock in running:
+        starter = clock_start_response if clock.obligation == Obligation.RESPONSE else clock_start_follow_up
+        starter(lead=lead, owner=new_owner, started_at=at)
+    return len(running)
+
+
 # --- enforcement -----------------------------------------------------------------------------
 
 
-def _notify_clock(clock: Clock, kind: str, *, also_manager: bool) -> None:
+def _notify_clock(clock: Clock, kind: str, *, also_manager: bool, key: str) -> None:
     from leads.notifications import notify
 
     lead = clock.lead
@@ -144,14 +202,55 @@ def _notify_clock(clock: Clock, kind: str, *, also_manager: bool) -> None:
     if also_manager and membership and membership.team.manager_id:
         recipients.append(membership.team.manager)
     for recipient in recipients:
-        notify(
-            recipient=recipient,
-            kind=kind,
-            lead=lead,
-            dedupe_key=f"clock:{clock.pk}",
-            subject=subject,
-            body=body,
+        notify(recipient=recipient, kind=kind, lead=lead, dedupe_key=key, subject=subject, body=body)
+
+
+def _warn(clock_id: int, now: dt.datetime) -> bool:
+    """Send the clock's next warning, once: the conditional UPDATE names the warning."""
+    clock = Clock.objects.filter(pk=clock_id).first()
+    if clock is None or clock.warn_at is None:
+        return False
+    schedule = _schedule(
+        clock.started_at, clock.due_at, clock.warn_percents or [settings.SLA_WARN_AT_PERCENT]
+    )
+    sent = clock.warnings_sent
+    later = [t for t in schedule[sent + 1 :] if t > now]
+    won = (
+        Clock.objects.warning_due(now)
+        .filter(pk=clock_id, warnings_sent=sent, warn_at=clock.warn_at)
+        # Warnings already overtaken by time (after an outage) are not sent one after another.
+        .update(warnings_sent=len(schedule) - len(later), warned_at=now, warn_at=later[0] if later else None)
+    )
+    if won:
+        clock = Clock.objects.select_related("lead", "owner__membership__team").get(pk=clock_id)
+        _notify_clock(
+            clock, NotificationKind.SLA_WARNING, also_manager=False, key=f"clock:{clock_id}:warn:{sent}"
         )
+    return bool(won)
+
+
+def _breach(clock_id: int, now: dt.datetime) -> bool:
+    won = Clock.objects.breach_due(now).filter(pk=clock_id).update(breached_at=now, warn_at=None)
+    if not won:
+        return False
+    clock = Clock.objects.select_related("lead", "policy", "owner__membership__team__manager").get(
+        pk=clock_id
+    )
+    escalate = clock.policy.escalate_to_manager if clock.policy is not None else True
+    _notify_clock(clock, NotificationKind.SLA_BREACH, also_manager=escalate, key=f"clock:{clock_id}")
+    action = clock.policy.on_breach if clock.policy is not None else BreachAction.NOTIFY
+    lead_id, owner_id = clock.lead_id, clock.owner_id
+    if action == BreachAction.REASSIGN:
+        transaction.on_commit(lambda: _queue("sla_reassign", lead_id, owner_id, clock_id))
+    elif action == BreachAction.RETURN and clock.obligation == Obligation.RESPONSE:
+        transaction.on_commit(lambda: _queue("sla_return", lead_id, owner_id, clock_id))
+    return True
+
+
+def _queue(name: str, *args) -> None:
+    from . import tasks
+
+    getattr(tasks, name).delay(*args)
 
 
 def sla_enforce(*, now: dt.datetime | None = None, batch_size: int | None = None) -> EnforcementRun:
@@ -169,23 +268,13 @@ def sla_enforce(*, now: dt.datetime | None = None, batch_size: int | None = None
     )
     for clock_id in due_for_breach:
         with transaction.atomic():
-            won = Clock.objects.breach_due(now).filter(pk=clock_id).update(breached_at=now)
-            if won:
-                breached += 1
-                clock = Clock.objects.select_related("lead", "owner__membership__team__manager").get(
-                    pk=clock_id
-                )
-                _notify_clock(clock, NotificationKind.SLA_BREACH, also_manager=True)
+            breached += _breach(clock_id, now)
     due_for_warning = list(
         Clock.objects.warning_due(now).order_by("warn_at").values_list("id", flat=True)[:batch_size]
     )
     for clock_id in due_for_warning:
         with transaction.atomic():
-            won = Clock.objects.warning_due(now).filter(pk=clock_id).update(warned_at=now)
-            if won:
-                warned += 1
-                clock = Clock.objects.select_related("lead", "owner__membership__team").get(pk=clock_id)
-                _notify_clock(clock, NotificationKind.SLA_WARNING, also_manager=False)
+            warned += _warn(clock_id, now)
     run.warned, run.breached, run.finished_at = warned, breached, timezone.now()
     run.save(update_fields=["warned", "breached", "finished_at"])
     EnforcementRun.objects.filter(started_at__lt=now - dt.timedelta(days=7)).delete()

@@ -11,3 +11,21 @@ def sla_enforce() -> dict:
     if run.more_due:
         sla_enforce.delay()
     return {"warned": run.warned, "breached": run.breached}
+
+
+@shared_task(acks_late=True)
+def sla_reassign(lead_id: int, from_owner_id: int, clock_id: int) -> bool:
+    """On breach, when the policy says so: the lead goes to the next available rep."""
+    from leads.services import lead_sla_reassign
+
+    note = f"SLA breach (clock {clock_id}): reassigned automatically."
+    return lead_sla_reassign(lead_id=lead_id, from_owner_id=from_owner_id, note=note) is not None
+
+
+@shared_task(acks_late=True)
+def sla_return(lead_id: int, from_owner_id: int, clock_id: int) -> bool:
+    """On breach, when the policy says so: the MQL goes back to marketing."""
+    from leads.services import lead_return_to_marketing
+
+    note = f"SLA breach (clock {clock_id}): no response in time, returned to marketing."
+    return lead_return_to_marketing(lead_id=lead_id, from_owner_id=from_owner_id, note=note) is not None

@@ -13,7 +13,7 @@ from django.test import override_settings
 from leads import services
 from leads.models import Notification, NotificationKind
 from sla.calendar import BusinessCalendar, add_business_time
-from sla.models import Clock, EnforcementRun, Obligation
+from sla.models import Clock, EnforcementRun, Obligation, SlaPolicy
 from sla.services import sla_enforce
 
 pytestmark = pytest.mark.django_db
@@ -36,8 +36,8 @@ def test_hand_off_starts_a_response_clock_in_the_owners_business_time(handed_off
     assert clock.started_at < clock.warn_at < clock.due_at
 
 
-def test_accept_on_time_meets_and_starts_follow_up_met_by_the_nth_touch(handed_off, org, settings):
-    settings.SLA_FOLLOW_UP_TOUCHES = 2
+def test_accept_on_time_meets_and_starts_follow_up_met_by_the_nth_touch(handed_off, org):
+    SlaPolicy.objects.update(follow_up_touches=2)
     with time_machine.travel(MONDAY_10 + dt.timedelta(hours=1), tick=False):
         services.lead_accept(lead_id=handed_off.pk, actor=org.rep)
         services.touch_log(lead_id=handed_off.pk, actor=org.rep, kind="call", outcome="no_answer")
@@ -60,20 +60,29 @@ def test_late_response_is_met_late_and_counted_as_a_breach(handed_off, org, reas
     assert clock.breached_at == clock.met_at and not clock.met_on_time
 
 
-def test_enforcement_warns_once_then_breaches_once(
+def test_enforcement_warns_at_each_percentage_once_then_breaches_once(
     handed_off, org, django_capture_on_commit_callbacks, mailoutbox
 ):
     clock = Clock.objects.get(lead=handed_off)
-    # Before the warning time: nothing
-    run = sla_enforce(now=clock.warn_at - dt.timedelta(seconds=1))
+    span = clock.due_at - clock.started_at
+    half, most = clock.started_at + span * 0.5, clock.started_at + span * 0.8
+    assert (clock.warn_percents, clock.warn_at) == ([50, 80], half)
+    # Before the first warning time: nothing
+    run = sla_enforce(now=half - dt.timedelta(seconds=1))
     assert (run.warned, run.breached) == (0, 0)
-    # After the warning time: warned once, the rep told once
+    # At 50 %: warned once, the rep told once; the next warning waits for 80 %
     with django_capture_on_commit_callbacks(execute=True):
-        run = sla_enforce(now=clock.warn_at + dt.timedelta(seconds=1))
-        again = sla_enforce(now=clock.warn_at + dt.timedelta(seconds=2))
+        run = sla_enforce(now=half + dt.timedelta(seconds=1))
+        again = sla_enforce(now=half + dt.timedelta(seconds=2))
+    assert (run.warned, again.warned) == (1, 0)
+    clock.refresh_from_db()
+    assert (clock.warnings_sent, clock.warn_at) == (1, most)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = sla_enforce(now=most + dt.timedelta(seconds=1))
+        again = sla_enforce(now=most + dt.timedelta(seconds=2))
     assert (run.warned, again.warned) == (1, 0)
     warnings = Notification.objects.filter(kind=NotificationKind.SLA_WARNING)
-    assert list(warnings.values_list("recipient__username", flat=True)) == ["rep"]
+    assert list(warnings.values_list("recipient__username", flat=True)) == ["rep", "rep"]
     # A late run (workers were down): the breach is recorded once, with its true due time
     detected = clock.due_at + dt.timedelta(hours=5)
     with django_capture_on_commit_callbacks(execute=True):
@@ -84,8 +93,17 @@ def test_enforcement_warns_once_then_breaches_once(
     assert clock.breached_at == detected and clock.due_at == Clock.objects.get(pk=clock.pk).due_at
     breaches = Notification.objects.filter(kind=NotificationKind.SLA_BREACH)
     assert sorted(breaches.values_list("recipient__username", flat=True)) == ["rep", "smanager"]
-    assert len(mailoutbox) == 3  # one warning, two breach emails
-    assert EnforcementRun.objects.count() == 5
+    assert len(mailoutbox) == 4  # two warnings, two breach emails
+    assert EnforcementRun.objects.count() == 7
+
+
+def test_warnings_overtaken_during_an_outage_are_not_sent_in_a_burst(handed_off):
+    clock = Clock.objects.get(lead=handed_off)
+    past_both = clock.started_at + (clock.due_at - clock.started_at) * 0.9
+    assert sla_enforce(now=past_both).warned == 1
+    clock.refresh_from_db()
+    assert (clock.warnings_sent, clock.warn_at) == (2, None)
+    assert sla_enforce(now=past_both + dt.timedelta(seconds=1)).warned == 0
 
 
 def test_batches_are_bounded_and_report_more_due(org, make_mql):
