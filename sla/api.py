@@ -1,4 +1,4 @@
-"""SLA API: team calendars and the deadline preview. Parse, call a service, serialize."""
+"""SLA API: policies, team calendars and the deadline preview. Parse, call a service, serialize."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from leads.models import Team
 
-from . import calendars
-from .models import TeamCalendar
+from . import calendars, policies
+from .models import SlaPolicy, TeamCalendar
+from .policies import POLICY_FIELDS
 from .services import calendar_of_team
 
 
@@ -134,3 +135,39 @@ class DeadlinePreviewView(APIView):
                 ),
             }
         )
+
+
+class SlaPolicySerializer(serializers.ModelSerializer):
+    warn_percents = serializers.ListField(child=serializers.IntegerField(), required=False)
+    sources = serializers.ListField(child=serializers.CharField(), required=False)
+
+    class Meta:
+        model = SlaPolicy
+        fields = ["id", *POLICY_FIELDS, "updated_at"]
+        read_only_fields = ["updated_at"]
+
+
+class SlaPolicyViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """SLA policies, first match by priority; managers change them (audited)."""
+
+    serializer_class = SlaPolicySerializer
+    queryset = SlaPolicy.objects.select_related("campaign", "team")
+    pagination_class = None
+
+    def perform_create(self, serializer):
+        serializer.instance = policies.policy_save(actor=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = policies.policy_save(
+            actor=self.request.user, policy_id=serializer.instance.pk, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        policies.policy_delete(actor=self.request.user, policy_id=instance.pk)

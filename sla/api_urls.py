@@ -1,8 +1,13 @@
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
 from . import api
 
+router = SimpleRouter()
+router.register("sla/policies", api.SlaPolicyViewSet, basename="sla-policy")
+
 urlpatterns = [
+    *router.urls,
     path("calendars/", api.CalendarListView.as_view(), name="calendars"),
     path("calendars/<int:team_id>/", api.CalendarView.as_view(), name="calendar"),
     path("calendars/<int:team_id>/closures/", api.ClosureListView.as_view(), name="calendar-closures"),

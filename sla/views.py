@@ -1,4 +1,5 @@
-"""SLA pages: team calendars (with a deadline preview). Everyone reads; a team's manager edits."""
+"""SLA pages: team calendars and SLA policies, each with a deadline preview. Everyone reads;
+managers edit (a calendar: its team's manager)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,15 @@ from django.views.decorators.http import require_POST
 
 from leads.errors import LeadActionError
 from leads.models import AgreementChange, Team
+from leads.roles import can_edit_agreement
+from smarketing.api import STATUS_BY_CODE
 
-from . import calendars
-from .calendar import public_holidays
-from .services import calendar_of_team
+from . import calendars, policies
+from .calendar import add_business_time, public_holidays
+from .forms import SlaPolicyForm
+from .models import SlaPolicy
+from .policies import POLICY_FIELDS
+from .services import calendar_of_team, follow_up_span, response_hours
 
 
 def _card(team, user, preview_at: dt.datetime | None):
@@ -128,3 +134,101 @@ def closure_remove(request, team_id: int, closure_id: int):
         return _refuse(request, exc)
     messages.success(request, "Closure removed.")
     return redirect("calendars")
+
+
+# --- SLA policies ------------------------------------------------------------------------------
+
+
+def _policy_page(request, *, form=None, editing=None, error="", status=200):
+
+    if form is None:
+        initial = {name: getattr(editing, name) for name in POLICY_FIELDS} if editing else None
+        form = SlaPolicyForm(initial=initial)
+    preview_at, preview_error, rows = None, "", []
+    raw = request.GET.get("at", "")
+    team = Team.objects.filter(pk=request.GET.get("team") or 0, kind="sales").first()
+    if raw:
+        try:
+            preview_at = dt.datetime.fromisoformat(raw)
+            if timezone.is_naive(preview_at):
+                preview_at = timezone.make_aware(preview_at)
+        except ValueError:
+            preview_error = "Give a date and time like 2026-11-27 16:30 for the preview."
+    policies = list(SlaPolicy.objects.select_related("campaign", "team"))
+    if preview_at is not None and team is not None:
+        calendar = calendar_of_team(team)
+        for policy in policies:
+            if policy.is_active:
+                rows.append(
+                    (
+                        policy,
+                        add_business_time(preview_at, response_hours(policy), calendar),
+                        add_business_time(preview_at, follow_up_span(policy), calendar),
+                    )
+                )
+    context = {
+        "policies": policies,
+        "form": form,
+        "editing": editing,
+        "can_edit": can_edit_agreement(request.user),
+        "error": error or preview_error,
+        "sales_teams": Team.objects.filter(kind="sales"),
+        "team": team,
+        "at": raw,
+        "preview_at": preview_at,
+        "preview": rows,
+        "changes": AgreementChange.objects.filter(area="sla").select_related("actor")[:10],
+    }
+    return render(request, "sla/policies.html", context, status=status if not preview_error else 400)
+
+
+@login_required
+def policy_list(request):
+
+    editing = (
+        SlaPolicy.objects.filter(pk=request.GET["edit"]).first()
+        if request.GET.get("edit", "").isdigit()
+        else None
+    )
+    return _policy_page(request, editing=editing)
+
+
+@require_POST
+@login_required
+def policy_save(request, policy_id: int | None = None):
+
+    form = SlaPolicyForm(request.POST)
+    editing = SlaPolicy.objects.filter(pk=policy_id).first() if policy_id else None
+    if not can_edit_agreement(request.user):
+        return _policy_page(
+            request, form=form, editing=editing, error="Only a manager can change SLA policies.", status=403
+        )
+    if not form.is_valid():
+        return _policy_page(request, form=form, editing=editing, status=400)
+    try:
+        policy = policies.policy_save(actor=request.user, policy_id=policy_id, **form.cleaned_data)
+    except LeadActionError as exc:
+        for name, problems in exc.fields.items():
+            if name in form.fields:
+                form.add_error(name, problems[0])
+        error = "" if set(exc.fields) & set(form.fields) else exc.message
+        return _policy_page(
+            request, form=form, editing=editing, error=error, status=STATUS_BY_CODE.get(exc.code, 400)
+        )
+    messages.success(
+        request, f"Policy “{policy.name}” saved. New clocks use it; running ones keep their terms."
+    )
+    return redirect("sla-policies")
+
+
+@require_POST
+@login_required
+def policy_delete(request, policy_id: int):
+
+    try:
+        policies.policy_delete(actor=request.user, policy_id=policy_id)
+    except LeadActionError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Policy removed.")
+    return redirect("sla-policies")
