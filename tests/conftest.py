@@ -138,3 +138,7 @@ def make_sql(org, make_mql):
         return services.lead_accept(lead_id=lead.pk, actor=lead.owner)
 
     return make
+
+
+# The real-worker fixtures (`start_worker`, `worker`), for any test that needs one.
+from tests.workers import start_worker, worker  # noqa: E402, F401

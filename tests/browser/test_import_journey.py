@@ -11,7 +11,6 @@ import pytest
 
 from leads.models import EventType, ImportJob, ImportStatus, Lead, LeadEvent, Stage
 from tests.browser.test_sales_journey import ARTIFACTS, login
-from tests.test_worker import worker  # noqa: F401 - the real worker fixture
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 pytestmark = [pytest.mark.browser, pytest.mark.services, pytest.mark.django_db(transaction=True)]
