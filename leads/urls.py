@@ -10,6 +10,7 @@ urlpatterns = [
     path("leads/", views.lead_list, name="lead-list"),
     path("leads/new/", profile_views.lead_new, name="lead-new"),
     path("leads/<int:lead_id>/", views.lead_detail, name="lead-detail"),
+    path("leads/<int:lead_id>/due/", views.lead_due, name="lead-due"),
     path("leads/<int:lead_id>/edit/", profile_views.lead_edit, name="lead-edit"),
     path("leads/<int:lead_id>/merge/", profile_views.lead_merge, name="lead-merge"),
     path("leads/<int:lead_id>/act/<slug:action>/", views.lead_action, name="lead-action"),

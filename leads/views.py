@@ -11,11 +11,12 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from sla.services import calendar_for
 from smarketing.api import STATUS_BY_CODE
 
 from . import selectors, services
@@ -38,6 +39,7 @@ from .paging import keyset_page
 from .profile_views import profile_permissions
 from .roles import Role, actions_for, is_marketing_side, role_names, team_of
 from .services import handoff_missing
+from .templatetags.leads_extras import due
 
 
 @login_required
@@ -56,6 +58,7 @@ def home(request):
     if Role.SALES_REP in roles:
         context["sections"].append("rep")
         context["queue"] = selectors.rep_queue(user)
+        context["calendar"] = calendar_for(user)
         context["sqls"] = selectors.rep_sqls(user)[:50]
         context["rejection_reasons"] = Reason.objects.active().of_kind(ReasonKind.REJECTION)
         context["touch_kinds"], context["touch_outcomes"] = TouchKind.choices, TouchOutcome.choices
@@ -257,6 +260,17 @@ def recycled(request):
         "can_requalify": is_marketing_side(request.user),
     }
     return render(request, "leads/recycled.html", context)
+
+
+@login_required
+def lead_due(request, lead_id: int):
+    """The running response deadline of one lead, in its owner's business time: the rep's
+    queue refreshes each countdown with this every minute."""
+    lead = get_object_or_404(Lead.objects.select_related("owner__membership__team"), pk=lead_id)
+    clock = lead.clocks.running().filter(obligation="response").first()
+    if clock is None:
+        return HttpResponse('<span class="muted">answered</span>')
+    return HttpResponse(due(clock.due_at, calendar=calendar_for(lead.owner)))
 
 
 # --- inbox and my hand-offs ---------------------------------------------------------------------------

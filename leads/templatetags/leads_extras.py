@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from leads.roles import role_names
+from sla.calendar import business_time_between
 from sla.models import EnforcementRun
 
 register = template.Library()
@@ -39,16 +40,21 @@ def ago(moment):
 
 
 @register.simple_tag
-def due(moment, soon_hours: int = 2):
-    """'due in 2 h 10 m' / 'overdue by 35 m', marked for the eye and not by colour alone."""
+def due(moment, soon_hours: int = 2, calendar=None):
+    """'due in 2 h 10 m' / 'overdue by 35 m', marked for the eye and not by colour alone.
+    With a business calendar, the time left is business time, and says so."""
     if moment is None:
         return format_html('<span class="muted">no deadline</span>')
-    left = moment - timezone.now()
-    when = timezone.localtime(moment).strftime("%a %d %b %H:%M")
-    if left.total_seconds() < 0:
-        return format_html('<span class="due late" title="{}">⚠ overdue by {}</span>', when, span(left))
+    now = timezone.now()
+    left = business_time_between(now, moment, calendar) if calendar is not None else moment - now
+    suffix = " (business time)" if calendar is not None else ""
+    when = "due " + timezone.localtime(moment).strftime("%a %d %b %H:%M")
+    if moment <= now:
+        return format_html(
+            '<span class="due late" title="{}">⚠ overdue by {}{}</span>', when, span(moment - now), ""
+        )
     css = "soon" if left < dt.timedelta(hours=soon_hours) else "ok"
-    return format_html('<span class="due {}" title="{}">due in {}</span>', css, when, span(left))
+    return format_html('<span class="due {}" title="{}">due in {}{}</span>', css, when, span(left), suffix)
 
 
 @register.simple_tag
