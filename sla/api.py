@@ -1,4 +1,5 @@
-"""SLA API: policies, team calendars and the deadline preview. Parse, call a service, serialize."""
+"""SLA API: policies, team calendars, the deadline preview, clocks and breaches, and
+marketing's commitments. Parse, call a service or selector, serialize."""
 
 from __future__ import annotations
 
@@ -9,15 +10,16 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import generics, mixins, serializers, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from leads.models import Team
 
-from . import calendars, policies
-from .models import SlaPolicy, TeamCalendar
+from . import calendars, commitments, policies
+from . import selectors as sla_selectors
+from .models import Clock, CommitmentWeek, MarketingCommitment, SlaPolicy, TeamCalendar
 from .policies import POLICY_FIELDS
 from .services import calendar_of_team
 
@@ -171,3 +173,142 @@ class SlaPolicyViewSet(
 
     def perform_destroy(self, instance):
         policies.policy_delete(actor=self.request.user, policy_id=instance.pk)
+
+
+class ClockSerializer(serializers.ModelSerializer):
+    lead_name = serializers.CharField(source="lead.__str__", read_only=True)
+    owner_username = serializers.CharField(source="owner.username", read_only=True)
+    policy_name = serializers.CharField(source="policy.name", read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = Clock
+        fields = [
+            "id",
+            "obligation",
+            "lead",
+            "lead_name",
+            "owner",
+            "owner_username",
+            "policy",
+            "policy_name",
+            "started_at",
+            "due_at",
+            "warn_at",
+            "warnings_sent",
+            "warned_at",
+            "met_at",
+            "breached_at",
+            "cancelled_at",
+        ]
+
+
+class ClockListView(generics.ListAPIView):
+    """SLA clocks. `state`: running, at_risk (due within 4 h), breached (in `week`), all.
+    Filters: `owner`, `lead`, `week` (any date in the ISO week, for breached)."""
+
+    serializer_class = ClockSerializer
+    filter_backends: list = []
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("state", OpenApiTypes.STR, enum=["running", "at_risk", "breached", "all"]),
+            OpenApiParameter("owner", OpenApiTypes.INT),
+            OpenApiParameter("lead", OpenApiTypes.INT),
+            OpenApiParameter("week", OpenApiTypes.DATE),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        params = self.request.query_params
+        state = params.get("state", "running")
+        try:
+            monday = dt.date.fromisoformat(params["week"]) if params.get("week") else None
+            owner = int(params["owner"]) if params.get("owner") else None
+            lead = int(params["lead"]) if params.get("lead") else None
+        except ValueError:
+            raise ValidationError({"week": ["Use a date like 2026-11-16; owner and lead are ids."]}) from None
+        if monday is not None:
+            monday -= dt.timedelta(days=monday.weekday())
+        clocks = {
+            "running": lambda: (
+                Clock.objects.running().select_related("lead", "owner", "policy").order_by("due_at")
+            ),
+            "at_risk": lambda: sla_selectors.at_risk(),
+            "breached": lambda: sla_selectors.breaches(monday),
+            "all": lambda: Clock.objects.select_related("lead", "owner", "policy").order_by("-started_at"),
+        }.get(state)
+        if clocks is None:
+            raise ValidationError({"state": ["Use running, at_risk, breached or all."]})
+        queryset = clocks()
+        if owner is not None:
+            queryset = queryset.filter(owner_id=owner)
+        if lead is not None:
+            queryset = queryset.filter(lead_id=lead)
+        return queryset
+
+
+class CommitmentSerializer(serializers.Serializer):
+    team = serializers.IntegerField(read_only=True)
+    team_name = serializers.CharField(read_only=True)
+    min_mqls = serializers.IntegerField(min_value=0)
+    min_acceptance_percent = serializers.IntegerField(min_value=0, max_value=100)
+    is_active = serializers.BooleanField(required=False, default=True)
+    this_week = serializers.DictField(read_only=True)
+    finished_weeks = serializers.ListField(child=serializers.DictField(), read_only=True)
+
+
+def _commitment_body(commitment: MarketingCommitment) -> dict:
+    status = commitments.week_status(commitment, commitments.week_start())
+    return {
+        "team": commitment.team_id,
+        "team_name": commitment.team.name,
+        "min_mqls": commitment.min_mqls,
+        "min_acceptance_percent": commitment.min_acceptance_percent,
+        "is_active": commitment.is_active,
+        "this_week": {
+            "week_start": status.week_start,
+            "mqls": status.mqls,
+            "accepted": status.accepted,
+            "rejected": status.rejected,
+            "acceptance_percent": status.acceptance_percent,
+            "on_track": status.met,
+        },
+        "finished_weeks": [
+            {
+                "week_start": w.week_start,
+                "mqls": w.mqls,
+                "accepted": w.accepted,
+                "rejected": w.rejected,
+                "acceptance_percent": w.acceptance_percent,
+                "met": w.met,
+            }
+            for w in CommitmentWeek.objects.filter(team=commitment.team)[:12]
+        ],
+    }
+
+
+class CommitmentListView(APIView):
+    """Marketing's weekly commitments, with this week's status and the finished weeks."""
+
+    @extend_schema(responses=CommitmentSerializer(many=True))
+    def get(self, request):
+        return Response([_commitment_body(c) for c in MarketingCommitment.objects.select_related("team")])
+
+
+class CommitmentView(APIView):
+    @extend_schema(responses=CommitmentSerializer)
+    def get(self, request, team_id: int):
+        return Response(
+            _commitment_body(
+                get_object_or_404(MarketingCommitment.objects.select_related("team"), team_id=team_id)
+            )
+        )
+
+    @extend_schema(request=CommitmentSerializer, responses=CommitmentSerializer)
+    def put(self, request, team_id: int):
+        data = CommitmentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        commitment = commitments.commitment_update(actor=request.user, team_id=team_id, **data.validated_data)
+        return Response(_commitment_body(commitment))

@@ -8,6 +8,9 @@ router.register("sla/policies", api.SlaPolicyViewSet, basename="sla-policy")
 
 urlpatterns = [
     *router.urls,
+    path("sla/clocks/", api.ClockListView.as_view(), name="sla-clocks"),
+    path("sla/commitments/", api.CommitmentListView.as_view(), name="sla-commitments"),
+    path("sla/commitments/<int:team_id>/", api.CommitmentView.as_view(), name="sla-commitment"),
     path("calendars/", api.CalendarListView.as_view(), name="calendars"),
     path("calendars/<int:team_id>/", api.CalendarView.as_view(), name="calendar"),
     path("calendars/<int:team_id>/closures/", api.ClosureListView.as_view(), name="calendar-closures"),

@@ -29,3 +29,11 @@ def sla_return(lead_id: int, from_owner_id: int, clock_id: int) -> bool:
 
     note = f"SLA breach (clock {clock_id}): no response in time, returned to marketing."
     return lead_return_to_marketing(lead_id=lead_id, from_owner_id=from_owner_id, note=note) is not None
+
+
+@shared_task
+def commitments_close_weeks() -> int:
+    """Hourly: record marketing's finished weeks (once each) and flag those that fell short."""
+    from .commitments import commitments_close_weeks as close
+
+    return close()

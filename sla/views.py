@@ -14,13 +14,14 @@ from django.views.decorators.http import require_POST
 
 from leads.errors import LeadActionError
 from leads.models import AgreementChange, Team
-from leads.roles import can_edit_agreement
+from leads.roles import Role, can_edit_agreement, has_role, is_admin
 from smarketing.api import STATUS_BY_CODE
 
-from . import calendars, policies
+from . import calendars, commitments, policies
+from . import selectors as sla_selectors
 from .calendar import add_business_time, public_holidays
 from .forms import SlaPolicyForm
-from .models import SlaPolicy
+from .models import CommitmentWeek, MarketingCommitment, SlaPolicy
 from .policies import POLICY_FIELDS
 from .services import calendar_of_team, follow_up_span, response_hours
 
@@ -232,3 +233,41 @@ def policy_delete(request, policy_id: int):
     else:
         messages.success(request, "Policy removed.")
     return redirect("sla-policies")
+
+
+# --- the manager's SLA page -----------------------------------------------------------------
+
+
+@login_required
+def sla_overview(request):
+    """Clocks at risk now, this week's breaches by rep and policy, and both sides' scoreboard."""
+    if not (has_role(request.user, Role.MANAGER) or is_admin(request.user)):
+        return render(
+            request,
+            "leads/refused.html",
+            {"message": "The SLA page is for managers. Your own deadlines are on your home page."},
+            status=403,
+        )
+    try:
+        monday = (
+            dt.date.fromisoformat(request.GET["week"])
+            if request.GET.get("week")
+            else commitments.week_start()
+        )
+    except ValueError:
+        monday = commitments.week_start()
+    monday -= dt.timedelta(days=monday.weekday())
+    active = MarketingCommitment.objects.filter(is_active=True).select_related("team")
+    context = {
+        "monday": monday,
+        "previous": monday - dt.timedelta(days=7),
+        "next": monday + dt.timedelta(days=7) if monday < commitments.week_start() else None,
+        "at_risk": sla_selectors.at_risk()[:100],
+        "breaches": sla_selectors.breaches(monday)[:100],
+        "by_rep": sla_selectors.compliance_by("owner", monday),
+        "by_team": sla_selectors.compliance_by("owner__membership__team", monday),
+        "by_policy": sla_selectors.compliance_by("policy", monday),
+        "marketing": [commitments.week_status(c, monday) for c in active],
+        "recorded": CommitmentWeek.objects.select_related("team")[:16],
+    }
+    return render(request, "sla/overview.html", context)

@@ -167,6 +167,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=env.int("SLA_ENFORCE_EVERY_SECONDS", default=60)),
         "options": {"expires": 55},
     },
+    "sla-commitments": {
+        "task": "sla.tasks.commitments_close_weeks",
+        "schedule": crontab(minute=7),
+        "options": {"expires": 3500},
+    },
     "leads-rescore": {
         "task": "leads.tasks.leads_rescore_pending",
         "schedule": crontab(minute="*/10"),

@@ -1,0 +1,101 @@
+"""The manager's SLA page: at risk now, breaches and compliance for the week, both sides."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from leads import services
+from sla import commitments, selectors
+from sla.services import sla_enforce
+
+BERLIN = ZoneInfo("Europe/Berlin")
+MONDAY_10 = dt.datetime(2026, 11, 16, 10, 0, tzinfo=BERLIN)
+
+
+@pytest.fixture
+def week(org, make_lead, reasons):
+    """Three hand-offs on Monday: one answered in time, one late, one never (breached)."""
+    with time_machine.travel(MONDAY_10, tick=False):
+        leads = [
+            services.lead_qualify(lead_id=make_lead(last_name=f"L{n}").pk, actor=org.marketer)
+            for n in range(3)
+        ]
+    with time_machine.travel(MONDAY_10 + dt.timedelta(hours=1), tick=False):
+        services.lead_accept(lead_id=leads[0].pk, actor=org.rep)
+    with time_machine.travel(MONDAY_10 + dt.timedelta(days=1, hours=3), tick=False):
+        services.lead_reject(lead_id=leads[1].pk, actor=org.rep, reason=reasons.rejection)
+        sla_enforce()
+    return leads
+
+
+def test_compliance_by_rep_team_and_policy(org, week):
+    by_rep = selectors.compliance_by("owner", MONDAY_10.date())
+    assert by_rep == [
+        {"key": org.rep.pk, "name": "rep", "resolved": 3, "met": 1, "breached": 2, "percent": 33}
+    ]
+    assert selectors.compliance_by("owner__membership__team", MONDAY_10.date())[0]["name"] == "Sales East"
+    assert selectors.compliance_by("policy", MONDAY_10.date())[0]["name"] == "Default"
+
+
+def test_overview_page_for_managers_only(client, org, week):
+    commitments.commitment_update(
+        actor=org.marketing_manager, team_id=org.marketing.pk, min_mqls=5, min_acceptance_percent=50
+    )
+    client.force_login(org.sales_manager)
+    with time_machine.travel(MONDAY_10 + dt.timedelta(days=2), tick=False):
+        page = client.get("/sla/").content.decode()
+    assert "week of 16 Nov 2026" in page
+    assert (
+        '<td class="num">3</td><td class="num">1</td><td class="num">2</td><td class="num">33 %</td>' in page
+    )
+    assert "L2" in page and "Breaches this week" in page
+    # Marketing: 3 MQLs of 5 agreed, 1 of 2 responses accepted → short.
+    assert '<td>Marketing</td><td class="num">3</td><td class="num">5</td><td class="num">50 %</td>' in page
+    assert "⚠ short" in page
+    client.force_login(org.rep)
+    refused = client.get("/sla/")
+    assert refused.status_code == 403 and "for managers" in refused.content.decode()
+
+
+@pytest.mark.parametrize("rows", [2, 8])
+def test_overview_query_count_is_constant(client, org, make_lead, rows, django_assert_max_num_queries):
+    with time_machine.travel(MONDAY_10, tick=False):
+        for n in range(rows):
+            services.lead_qualify(lead_id=make_lead(email=f"o{n}@example.com").pk, actor=org.marketer)
+    with time_machine.travel(MONDAY_10 + dt.timedelta(days=2), tick=False):
+        sla_enforce()
+        client.force_login(org.sales_manager)
+        with django_assert_max_num_queries(16):
+            page = client.get("/sla/", {"week": "2026-11-16"}).content.decode()
+    assert page.count("<td>Respond to the MQL</td>") == rows  # each breach listed once
+
+
+def test_clocks_and_commitments_api(org, week):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(org.rep)
+    breached = api.get("/api/sla/clocks/", {"state": "breached", "week": "2026-11-18"}).json()["results"]
+    assert sorted(c["lead_name"].split()[-1] for c in breached) == ["L1", "L2"]
+    assert {c["policy_name"] for c in breached} == {"Default"}
+    assert api.get("/api/sla/clocks/", {"state": "sideways"}).status_code == 400
+    refused = api.put(
+        f"/api/sla/commitments/{org.marketing.pk}/",
+        {"min_mqls": 1, "min_acceptance_percent": 1},
+        format="json",
+    )
+    assert refused.status_code == 403
+    api.force_authenticate(org.marketing_manager)
+    with time_machine.travel(MONDAY_10 + dt.timedelta(days=2), tick=False):
+        made = api.put(
+            f"/api/sla/commitments/{org.marketing.pk}/",
+            {"min_mqls": 2, "min_acceptance_percent": 40},
+            format="json",
+        )
+    assert made.status_code == 200, made.json()
+    assert made.json()["this_week"]["mqls"] == 3 and made.json()["this_week"]["on_track"] is True
+    assert api.get("/api/sla/commitments/").json()[0]["team_name"] == "Marketing"
