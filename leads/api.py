@@ -65,6 +65,7 @@ from .serializers import (
     ScoringDefinitionSerializer,
     ScoringRuleSerializer,
     ScoringSettingsSerializer,
+    SnoozeSerializer,
     TeamSerializer,
     TokenRequestSerializer,
     TokenSerializer,
@@ -109,6 +110,20 @@ class LeadViewSet(LeadWriteMixin, viewsets.ReadOnlyModelViewSet):
         """Hand the lead to sales (marketing): stage MQL, routed to a rep (or the rep a
         manager chooses), response clock started."""
         return self._act(request, QualifySerializer, services.lead_qualify)
+
+    @extend_schema(request=SnoozeSerializer, responses=LeadSerializer)
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def snooze(self, request, pk=None):
+        """Move an SQL's follow-up deadline to the day the lead asked for (owner or manager)."""
+        lead = self.get_object()
+        data = SnoozeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        values.pop("note", None)
+        services.lead_snooze(
+            lead_id=lead.pk, actor=request.user, expected_version=values.pop("version", None), **values
+        )
+        return Response(LeadSerializer(self.get_queryset().get(pk=lead.pk)).data)
 
     @extend_schema(request=ActionSerializer, responses=LeadSerializer)
     @action(detail=True, methods=["post"], filterset_class=None)

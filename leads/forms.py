@@ -116,6 +116,14 @@ class TouchForm(forms.Form):
     note = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class SnoozeForm(forms.Form):
+    """The lead asked to be contacted later: move the follow-up deadline to that day."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    until = forms.DateField(label="Follow up from", widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(max_length=500, label="Why (what the lead asked)")
+
+
 class EngagementForm(forms.Form):
     """Marketing logs by hand what a lead did (a booth visit, a call-in to a webinar…)."""
 
@@ -139,6 +147,7 @@ ACTION_FORMS = {
     "reassign": ReassignForm,
     "touch": TouchForm,
     "engagement": EngagementForm,
+    "snooze": SnoozeForm,
 }
 
 

@@ -367,6 +367,7 @@ class EventType(models.TextChoices):
     REOPENED = "reopened", "Reopened"
     REASSIGNED = "reassigned", "Reassigned"
     RETURNED = "returned", "Returned to marketing (SLA breach)"
+    SNOOZED = "snoozed", "Follow-up snoozed"
     MERGED = "merged", "Merged"
     MERGED_INTO = "merged_into", "Merged into another lead"
     UPDATED = "updated", "Profile edited"

@@ -107,7 +107,7 @@ def actions_for(user, lead: Lead) -> set[str]:
     if lead.stage == Stage.MQL and owner_side:
         actions |= {"accept", "reject", "disqualify"}
     if lead.stage == Stage.SQL and owner_side:
-        actions |= {"touch", "win", "lose", "disqualify"}
+        actions |= {"touch", "win", "lose", "disqualify", "snooze"}
     if lead.stage in (Stage.MQL, Stage.SQL) and (
         is_admin(user) or (is_sales_manager(user) and lead.owner is not None and manages(user, lead.owner))
     ):

@@ -424,3 +424,8 @@ class RecycledLeadSerializer(serializers.ModelSerializer):
             "feedback_by",
             "sent_back_at",
         ]
+
+
+class SnoozeSerializer(ActionSerializer):
+    until = serializers.DateField(help_text="The day the lead asked to be contacted again.")
+    reason = serializers.CharField(max_length=500)

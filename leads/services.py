@@ -798,6 +798,57 @@ def lead_reassign(
     return lead
 
 
+SNOOZE_MAX_DAYS = 90
+
+
+@transaction.atomic
+def lead_snooze(
+    *, lead_id: int, actor, until: dt.date, reason: str, expected_version: int | None = None
+) -> Lead:
+    """The lead asked to be contacted later: the follow-up deadline moves to the agreed
+    date (the business time that was left starts counting then). Audited, with a reason."""
+    lead = _lock(lead_id)
+    if not roles.acts_for_owner(actor, lead):
+        raise _deny("snooze", "the owner rep or their manager")
+    if lead.stage != Stage.SQL:
+        raise LeadActionError(
+            f"Only an SQL's follow-up can be snoozed; this lead is {lead.get_stage_display()}.",
+            code=LeadActionError.WRONG_STAGE,
+        )
+    _check_version(lead, expected_version)
+    reason = _clean_note(reason)
+    if not reason:
+        raise LeadActionError("Say why (e.g. “asked to call back after the budget round”).", field="reason")
+    today = timezone.localdate()
+    if not isinstance(until, dt.date) or until <= today or until > today + dt.timedelta(days=SNOOZE_MAX_DAYS):
+        raise LeadActionError(
+            f"Snooze to a day after today and at most {SNOOZE_MAX_DAYS} days ahead.", field="until"
+        )
+    now = timezone.now()
+    try:
+        clock, old_due = sla_services.clock_snooze(lead=lead, until=until, now=now)
+    except ValueError:
+        raise LeadActionError(
+            "There is no running follow-up deadline to snooze.", code=LeadActionError.WRONG_STAGE
+        ) from None
+    lead.version = F("version") + 1
+    _save(lead)
+    event_record(
+        lead=lead,
+        type=EventType.SNOOZED,
+        actor=actor,
+        from_stage=lead.stage,
+        to_stage=lead.stage,
+        note=reason,
+        data={
+            "until": until.isoformat(),
+            "old_due": old_due.isoformat(),
+            "new_due": clock.due_at.isoformat(),
+        },
+    )
+    return lead
+
+
 @transaction.atomic
 def lead_return_to_marketing(*, lead_id: int, from_owner_id: int, note: str = "") -> Lead | None:
     """SLA enforcement sends an MQL nobody responded to back to marketing (recycled).

@@ -167,6 +167,15 @@ def _apply(action: str, lead, user, data) -> str:
             note=data["note"],
         )
         return f"Touch logged on {lead}."
+    if action == "snooze":
+        services.lead_snooze(
+            lead_id=lead.pk,
+            actor=user,
+            until=data["until"],
+            reason=data["reason"],
+            expected_version=data["version"],
+        )
+        return f"Snoozed: follow up {lead} from {data['until']:%a %d %b %Y}."
     if action == "engagement":
         engagement, _ = services.engagement_log(
             **common,

@@ -106,6 +106,9 @@ class Clock(models.Model):
         null=True, blank=True, help_text="When the breach was recorded (detected)."
     )
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    snoozed_until = models.DateField(
+        null=True, blank=True, help_text="Agreed with the lead; the deadline moved."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = ClockQuerySet.as_manager()

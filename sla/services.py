@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from leads.models import Lead, NotificationKind
 
-from .calendar import BusinessCalendar, add_business_time
+from .calendar import BusinessCalendar, add_business_time, business_time_between
 from .models import BreachAction, Clock, EnforcementRun, Obligation, SlaPolicy, TeamCalendar
 
 
@@ -178,6 +178,28 @@ def clocks_restart(*, lead: Lead, new_owner, at: dt.datetime) -> int:
         starter = clock_start_response if clock.obligation == Obligation.RESPONSE else clock_start_follow_up
         starter(lead=lead, owner=new_owner, started_at=at)
     return len(running)
+
+
+def clock_snooze(*, lead: Lead, until: dt.date, now: dt.datetime) -> tuple[Clock, dt.datetime]:
+    """Move the running follow-up clock's deadline: the business time that was left now
+    starts counting on `until` (the day agreed with the lead). Returns the clock and its
+    old deadline. The caller (the lead service) checks the person and writes the event."""
+    clock = (
+        Clock.objects.running().select_for_update().filter(lead=lead, obligation=Obligation.FOLLOW_UP).first()
+    )
+    if clock is None:
+        raise ValueError("no running follow-up clock")
+    calendar = calendar_for(clock.owner)
+    left = max(business_time_between(now, clock.due_at, calendar), dt.timedelta(0))
+    resume = dt.datetime.combine(until, dt.time(0), tzinfo=calendar.tz)
+    old_due = clock.due_at
+    clock.due_at = add_business_time(resume, left, calendar)
+    schedule = [t for t in _schedule(clock.started_at, clock.due_at, clock.warn_percents) if t > now]
+    clock.warn_at = schedule[0] if clock.breached_at is None and schedule else None
+    clock.warnings_sent = len(clock.warn_percents) - len(schedule)
+    clock.snoozed_until = until
+    clock.save(update_fields=["due_at", "warn_at", "warnings_sent", "snoozed_until"])
+    return clock, old_due
 
 
 # --- enforcement -----------------------------------------------------------------------------
