@@ -48,14 +48,24 @@ def _resolved(monday: dt.date | None):
 def compliance_by(field: str, monday: dt.date | None = None) -> list[dict]:
     """Per rep (`owner`), team (`owner__membership__team`) or policy (`policy`): clocks
     resolved in the week, how many were met on time, and the share."""
+    names = (
+        {"first": F("owner__first_name"), "last": F("owner__last_name"), "user": F("owner__username")}
+        if field == "owner"
+        else {"label": F(f"{field}__name")}
+    )
     rows = (
         _resolved(monday)
-        .values(key=F(f"{field}__pk"), name=F(f"{field}__{'username' if field == 'owner' else 'name'}"))
+        .values(key=F(f"{field}__pk"), **names)
         .annotate(resolved=Count("id"), met=Count("id", filter=_MET), breached=Count("id", filter=~_MET))
-        .order_by("name")
     )
     result = []
     for row in rows:
+        if field == "owner":
+            name = f"{row.pop('first')} {row.pop('last')}".strip() or row["user"]
+            row.pop("user")
+        else:
+            name = row.pop("label")
+        row["name"] = name
         row["percent"] = round(100 * row["met"] / row["resolved"]) if row["resolved"] else None
         result.append(row)
-    return result
+    return sorted(result, key=lambda r: r["name"] or "")

@@ -54,7 +54,8 @@ from leads.models import (
     TouchOutcome,
 )
 from leads.roles import Role
-from sla.models import Clock, EnforcementRun
+from sla.commitments import commitments_close_weeks
+from sla.models import Clock, EnforcementRun, MarketingCommitment
 from sla.services import sla_enforce
 
 DEMO_PASSWORD = "smarketing-demo"  # noqa: S105 - the demo organisation's published password
@@ -200,6 +201,8 @@ class Command(BaseCommand):
             "Marketing": Team.objects.create(name="Marketing", kind=TeamKind.MARKETING, time_zone=tz),
             "Sales": Team.objects.create(name="Sales", kind=TeamKind.SALES, time_zone=tz),
         }
+        # Marketing's side of the agreement: about what the demo team delivers in a week.
+        MarketingCommitment.objects.create(team=teams["Marketing"], min_mqls=75, min_acceptance_percent=62)
         self.users = {}
         for username, first, last, role, team in PEOPLE:
             user = User.objects.create_user(
@@ -289,6 +292,7 @@ class Command(BaseCommand):
             batch.__exit__(None, None, None)
         with time_machine.travel(self.now, tick=False):
             sla_enforce(now=self.now)
+            commitments_close_weeks(now=self.now)
         # People read their inbox: what is older than three days has been seen.
         Notification.objects.filter(created_at__lt=self.now - dt.timedelta(days=3)).update(
             read_at=F("created_at") + dt.timedelta(hours=2)
