@@ -35,7 +35,14 @@ def week(org, make_lead, reasons):
 def test_compliance_by_rep_team_and_policy(org, week):
     by_rep = selectors.compliance_by("owner", MONDAY_10.date())
     assert by_rep == [
-        {"key": org.rep.pk, "name": "rep", "resolved": 3, "met": 1, "breached": 2, "percent": 33}
+        {
+            "key": org.rep.pk,
+            "name": org.rep.get_full_name(),
+            "resolved": 3,
+            "met": 1,
+            "breached": 2,
+            "percent": 33,
+        }
     ]
     assert selectors.compliance_by("owner__membership__team", MONDAY_10.date())[0]["name"] == "Sales East"
     assert selectors.compliance_by("policy", MONDAY_10.date())[0]["name"] == "Default"
