@@ -21,6 +21,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from smarketing.api import error_body
+from smarketing.viewsets import ServiceWriteViewSet
 
 from . import agreement, imports, inbound, scoring, selectors, services
 from .filters import LeadFilter, ReasonFilter
@@ -344,38 +345,7 @@ class ScoringView(APIView):
         return Response(ScoringDefinitionSerializer(definition).data)
 
 
-class AgreementRuleViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
-    """Rules of the agreement, read by everyone; every write goes through the service that
-    checks the manager, validates and audits (`save_rule`, `delete_rule`)."""
-
-    pagination_class = None
-
-    def save_rule(self, **kwargs):  # a subclass names its service
-        raise NotImplementedError
-
-    def delete_rule(self, **kwargs):
-        raise NotImplementedError
-
-    def perform_create(self, serializer):
-        serializer.instance = self.save_rule(actor=self.request.user, **serializer.validated_data)
-
-    def perform_update(self, serializer):
-        serializer.instance = self.save_rule(
-            actor=self.request.user, rule_id=serializer.instance.pk, **serializer.validated_data
-        )
-
-    def perform_destroy(self, instance):
-        self.delete_rule(actor=self.request.user, rule_id=instance.pk)
-
-
-class ScoringRuleViewSet(AgreementRuleViewSet):
+class ScoringRuleViewSet(ServiceWriteViewSet):
     """Fit and engagement scoring rules; a change re-scores every lead in the background."""
 
     serializer_class = ScoringRuleSerializer
@@ -543,7 +513,7 @@ class HandoffGateView(APIView):
         return Response(HandoffGateSerializer(gate).data)
 
 
-class RoutingRuleViewSet(AgreementRuleViewSet):
+class RoutingRuleViewSet(ServiceWriteViewSet):
     """Territory and segment routing rules, first match wins; managers change them."""
 
     serializer_class = RoutingRuleSerializer

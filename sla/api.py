@@ -10,12 +10,13 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import generics, mixins, serializers, viewsets
+from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from leads.models import Team
+from smarketing.viewsets import ServiceWriteViewSet
 
 from . import calendars, commitments, policies
 from . import selectors as sla_selectors
@@ -149,30 +150,14 @@ class SlaPolicySerializer(serializers.ModelSerializer):
         read_only_fields = ["updated_at"]
 
 
-class SlaPolicyViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class SlaPolicyViewSet(ServiceWriteViewSet):
     """SLA policies, first match by priority; managers change them (audited)."""
 
     serializer_class = SlaPolicySerializer
     queryset = SlaPolicy.objects.select_related("campaign", "team")
-    pagination_class = None
-
-    def perform_create(self, serializer):
-        serializer.instance = policies.policy_save(actor=self.request.user, **serializer.validated_data)
-
-    def perform_update(self, serializer):
-        serializer.instance = policies.policy_save(
-            actor=self.request.user, policy_id=serializer.instance.pk, **serializer.validated_data
-        )
-
-    def perform_destroy(self, instance):
-        policies.policy_delete(actor=self.request.user, policy_id=instance.pk)
+    id_kwarg = "policy_id"
+    save_rule = staticmethod(policies.policy_save)
+    delete_rule = staticmethod(policies.policy_delete)
 
 
 class ClockSerializer(serializers.ModelSerializer):
