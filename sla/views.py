@@ -268,6 +268,30 @@ def sla_overview(request):
         "by_team": sla_selectors.compliance_by("owner__membership__team", monday),
         "by_policy": sla_selectors.compliance_by("policy", monday),
         "marketing": [commitments.week_status(c, monday) for c in active],
+        "can_edit": can_edit_agreement(request.user),
+        "marketing_teams": Team.objects.filter(kind="marketing").select_related("commitment"),
         "recorded": CommitmentWeek.objects.select_related("team")[:16],
     }
     return render(request, "sla/overview.html", context)
+
+
+@require_POST
+@login_required
+def commitment_save(request, team_id: int):
+    def whole(name: str) -> int:
+        value = request.POST.get(name, "")
+        return int(value) if value.strip().isdigit() else -1
+
+    try:
+        commitments.commitment_update(
+            actor=request.user,
+            team_id=team_id,
+            min_mqls=whole("min_mqls"),
+            min_acceptance_percent=whole("min_acceptance_percent"),
+            is_active=request.POST.get("is_active") == "on",
+        )
+    except LeadActionError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Marketing's commitment saved.")
+    return redirect("sla-overview")

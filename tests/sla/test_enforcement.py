@@ -154,3 +154,30 @@ def test_two_enforcement_runs_at_once_record_each_breach_once(require_postgres, 
     notes = Notification.objects.filter(kind=NotificationKind.SLA_BREACH)
     assert notes.count() == 100  # rep and manager, once per clock
     assert notes.values("recipient", "dedupe_key").distinct().count() == 100
+
+
+def test_merge_win_and_lose_end_running_clocks_and_manager_reassign_hands_them_over(
+    org, make_mql, make_sql, reasons
+):
+    merged_away = make_mql(email="away@example.com")
+    survivor = make_mql(email="stays@example.com")
+    services.lead_merge(survivor_id=survivor.pk, other_id=merged_away.pk, actor=org.marketing_manager)
+    assert Clock.objects.get(lead=merged_away).cancelled_at is not None
+    assert Clock.objects.get(lead=survivor).is_running
+
+    won = make_sql(email="won@example.com")
+    services.lead_win(lead_id=won.pk, actor=org.rep, amount="1000", closed_on=dt.date.today())
+    lost = make_sql(email="lost@example.com")
+    services.lead_lose(lead_id=lost.pk, actor=org.rep, reason=reasons.loss_recycle)
+    assert not Clock.objects.running().filter(lead__in=[won, lost]).exists()
+
+    org.rep2.membership.is_away = False
+    org.rep2.membership.save()
+    due = Clock.objects.get(lead=survivor).due_at
+    services.lead_reassign(lead_id=survivor.pk, actor=org.sales_manager, new_owner=org.rep2)
+    clock = Clock.objects.get(lead=survivor)
+    assert (clock.owner, clock.due_at, clock.cancelled_at) == (
+        org.rep2,
+        due,
+        None,
+    )  # same deadline, new owner

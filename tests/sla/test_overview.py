@@ -106,3 +106,29 @@ def test_clocks_and_commitments_api(org, week):
     assert made.status_code == 200, made.json()
     assert made.json()["this_week"]["mqls"] == 3 and made.json()["this_week"]["on_track"] is True
     assert api.get("/api/sla/commitments/").json()[0]["team_name"] == "Marketing"
+
+
+def test_managers_set_the_commitment_on_the_page(client, org):
+    from sla.models import MarketingCommitment
+
+    client.force_login(org.marketing_manager)
+    response = client.post(
+        f"/sla/commitments/{org.marketing.pk}/",
+        {"min_mqls": "40", "min_acceptance_percent": "55", "is_active": "on"},
+    )
+    assert response.status_code == 302
+    commitment = MarketingCommitment.objects.get(team=org.marketing)
+    assert (commitment.min_mqls, commitment.min_acceptance_percent, commitment.is_active) == (40, 55, True)
+    bad = client.post(
+        f"/sla/commitments/{org.marketing.pk}/",
+        {"min_mqls": "lots", "min_acceptance_percent": "55"},
+        follow=True,
+    )
+    assert "whole number" in bad.content.decode()
+    assert MarketingCommitment.objects.get(team=org.marketing).min_mqls == 40
+    client.force_login(org.rep)
+    client.post(
+        f"/sla/commitments/{org.marketing.pk}/",
+        {"min_mqls": "1", "min_acceptance_percent": "1", "is_active": "on"},
+    )
+    assert MarketingCommitment.objects.get(team=org.marketing).min_mqls == 40
