@@ -2,6 +2,7 @@
 
 import django_filters
 from django.db.models import Q
+from django.utils import timezone
 
 from .models import Campaign, Lead, Reason, ReasonKind, ScoringDefinition, Source, Stage
 
@@ -58,6 +59,18 @@ class LeadFilter(django_filters.FilterSet):
     created_before = django_filters.DateFilter(
         field_name="created_at", lookup_expr="date__lte", label="Created until"
     )
+    # Report drill-downs: exactly the leads behind a weekly figure (reports.metrics).
+    week = django_filters.DateFilter(
+        method="filter_nothing", label="ISO week (any date in it), for entered/outcome"
+    )
+    entered = django_filters.ChoiceFilter(
+        choices=Stage.choices, method="filter_entered", label="Entered stage in week"
+    )
+    outcome = django_filters.ChoiceFilter(
+        choices=[("accepted", "Accepted"), ("rejected", "Rejected"), ("won", "Won"), ("lost", "Lost")],
+        method="filter_outcome",
+        label="Response or outcome in week",
+    )
 
     class Meta:
         model = Lead
@@ -69,6 +82,25 @@ class LeadFilter(django_filters.FilterSet):
 
     def filter_q(self, queryset, name, value):
         return queryset.search(value)
+
+    def filter_nothing(self, queryset, name, value):
+        return queryset  # read by filter_entered and filter_outcome
+
+    def drill_week(self):
+        """The Monday of the drill-down week (this week when none is given)."""
+        from reports.metrics import monday_of
+
+        return monday_of(self.form.cleaned_data.get("week") or timezone.localdate())
+
+    def filter_entered(self, queryset, name, value):
+        from reports.metrics import entered_lead_ids
+
+        return queryset.filter(pk__in=entered_lead_ids(value, self.drill_week()))
+
+    def filter_outcome(self, queryset, name, value):
+        from reports.metrics import event_lead_ids
+
+        return queryset.filter(pk__in=event_lead_ids(value, self.drill_week()))
 
     def filter_score_band(self, queryset, name, value):
         threshold = ScoringDefinition.current().threshold

@@ -99,6 +99,7 @@ def lead_list(request):
         "active": active,
         "errors": filters.errors if filters.is_bound else {},
         "can_create": is_marketing_side(request.user),
+        "drill_week": filters.drill_week() if filters.is_bound and filters.is_valid() else None,
         "owners": selectors.sales_people(),
         "owner": request.GET.get("owner", ""),
     }

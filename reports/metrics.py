@@ -1,0 +1,139 @@
+"""The weekly funnel figures, exactly as DESIGN.md defines them, aggregated in the database.
+
+- A *week* is an ISO week (Monday start) in the organisation's time zone.
+- *Entered stage S in week W*: leads with an event moving them into S during W (a lead
+  counts once per stage and week, however often it moved in).
+- *Acceptance rate* (W): accepted ÷ (accepted + rejected), for responses made in W.
+- *Win rate* (W): won ÷ (won + lost), for outcomes made in W.
+
+Merge pointers (leads merged into another) are left out, as everywhere in the funnel: the
+survivor carries the person. Every figure has a drill-down: `entered_leads` and
+`event_leads` return exactly the leads behind a count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
+
+from leads.models import EventType, LeadEvent, Stage
+
+# Outcome events counted per week beside the stages entered.
+OUTCOMES = {
+    "rejected": EventType.REJECTED,
+    "lost": EventType.LOST,
+    "accepted": EventType.ACCEPTED,
+    "won": EventType.WON,
+}
+
+
+def org_tz() -> ZoneInfo:
+    return ZoneInfo(settings.SMARKETING_TIME_ZONE)
+
+
+def monday_of(moment: dt.datetime | dt.date) -> dt.date:
+    day = moment.astimezone(org_tz()).date() if isinstance(moment, dt.datetime) else moment
+    return day - dt.timedelta(days=day.weekday())
+
+
+def week_range(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """From Monday 00:00 of `first` to Monday 00:00 after `last`, in the org's zone."""
+    tz = org_tz()
+    start = dt.datetime.combine(monday_of(first), dt.time(0), tzinfo=tz)
+    end = dt.datetime.combine(monday_of(last) + dt.timedelta(days=7), dt.time(0), tzinfo=tz)
+    return start, end
+
+
+def last_weeks(count: int = 12, now: dt.datetime | None = None) -> list[dt.date]:
+    """The Mondays of the last `count` ISO weeks, oldest first, this week included."""
+    this = monday_of(now or timezone.now())
+    return [this - dt.timedelta(weeks=back) for back in range(count - 1, -1, -1)]
+
+
+def _events(first: dt.date, last: dt.date) -> QuerySet[LeadEvent]:
+    start, end = week_range(first, last)
+    return LeadEvent.objects.filter(
+        occurred_at__gte=start, occurred_at__lt=end, lead__merged_into__isnull=True
+    ).annotate(week=TruncWeek("occurred_at", tzinfo=org_tz()))
+
+
+def _moves_in() -> Q:
+    """Events that move a lead into a stage (not a re-save of the same stage)."""
+    return ~Q(to_stage="") & ~Q(from_stage=F("to_stage"))
+
+
+@dataclass
+class Week:
+    monday: dt.date
+    entered: dict[str, int] = field(default_factory=lambda: dict.fromkeys(Stage.values, 0))
+    # Responses and outcomes made in the week (what the rates count) …
+    outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+    # … and the distinct leads they were made on (what a drill-down lists).
+    outcome_leads: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+
+    @property
+    def acceptance_rate(self) -> float | None:
+        answered = self.outcomes["accepted"] + self.outcomes["rejected"]
+        return self.outcomes["accepted"] / answered if answered else None
+
+    @property
+    def win_rate(self) -> float | None:
+        closed = self.outcomes["won"] + self.outcomes["lost"]
+        return self.outcomes["won"] / closed if closed else None
+
+
+def _week_key(value) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def weekly_funnel(weeks: list[dt.date]) -> list[Week]:
+    """Per week: leads that entered each stage, and the responses and outcomes made.
+    Two queries, whatever the number of leads or weeks."""
+    rows = {monday: Week(monday) for monday in weeks}
+    if not weeks:
+        return []
+    events = _events(weeks[0], weeks[-1])
+    entered = (
+        events.filter(_moves_in())
+        .values("week", "to_stage")
+        .annotate(n=Count("lead", distinct=True))
+        .order_by()
+    )
+    for row in entered:
+        week = rows.get(_week_key(row["week"]))
+        if week is not None and row["to_stage"] in week.entered:
+            week.entered[row["to_stage"]] = row["n"]
+    outcomes = (
+        events.filter(type__in=OUTCOMES.values())
+        .values("week", "type")
+        .annotate(n=Count("id"), leads=Count("lead", distinct=True))
+        .order_by()
+    )
+    names = {value: name for name, value in OUTCOMES.items()}
+    for row in outcomes:
+        week = rows.get(_week_key(row["week"]))
+        if week is not None:
+            week.outcomes[names[row["type"]]] = row["n"]
+            week.outcome_leads[names[row["type"]]] = row["leads"]
+    return [rows[monday] for monday in weeks]
+
+
+# --- drill-downs: exactly the leads behind a number ------------------------------------------
+
+
+def entered_lead_ids(stage: str, monday: dt.date) -> QuerySet:
+    """The ids of the leads that entered `stage` in the week of `monday`."""
+    return _events(monday, monday).filter(_moves_in(), to_stage=stage).values("lead_id").distinct()
+
+
+def event_lead_ids(outcome: str, monday: dt.date) -> QuerySet:
+    """The ids of the leads with a response or outcome (`rejected`, `accepted`, `won`,
+    `lost`) in the week of `monday`: as many as `Week.outcome_leads` says. (A lead
+    rejected twice in a week is one lead here and two responses in the acceptance rate.)"""
+    return _events(monday, monday).filter(type=OUTCOMES[outcome]).values("lead_id").distinct()

@@ -1,0 +1,126 @@
+"""Weekly funnel figures on a hand-built history with known answers, edges included."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from leads import services
+from reports import metrics
+
+BERLIN = ZoneInfo("Europe/Berlin")
+W1 = dt.date(2026, 11, 2)  # ISO week 45
+W2 = dt.date(2026, 11, 9)
+W3 = dt.date(2026, 11, 16)  # nothing happens: an empty week
+
+
+def at(day: dt.date, hour: int, minute: int = 0, days: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day + dt.timedelta(days=days), dt.time(hour, minute), tzinfo=BERLIN)
+
+
+@pytest.fixture
+def history(org, make_lead, reasons):
+    """
+    W1: A created Mon, qualified, rejected, re-qualified (note), accepted — all in W1.
+        B created Sun 23:30 Berlin (still W1), qualified Mon 00:30 Berlin (W2).
+        C created, qualified, accepted, won without a touch — W1.
+    W2: D qualified, rejected (W2), re-qualified and rejected again (W2): recycled twice.
+        E: created in W1, qualified and accepted in W2, lost to nurture in W2.
+    W3: nothing.
+    """
+
+    def when(moment):
+        return time_machine.travel(moment, tick=False)
+
+    leads = {}
+    with when(at(W1, 9)):
+        leads["A"] = make_lead(last_name="A")
+        leads["C"] = make_lead(last_name="C")
+        leads["D"] = make_lead(last_name="D")
+        leads["E"] = make_lead(last_name="E")
+    with when(at(W1, 10)):
+        services.lead_qualify(lead_id=leads["A"].pk, actor=org.marketer)
+        services.lead_qualify(lead_id=leads["C"].pk, actor=org.marketer)
+    with when(at(W1, 11)):
+        services.lead_reject(lead_id=leads["A"].pk, actor=org.rep, reason=reasons.rejection)
+        services.lead_accept(lead_id=leads["C"].pk, actor=org.rep)
+    with when(at(W1, 12)):
+        services.lead_qualify(lead_id=leads["A"].pk, actor=org.marketer, note="Budget confirmed")
+    with when(at(W1, 13)):
+        services.lead_accept(lead_id=leads["A"].pk, actor=org.rep)
+        services.lead_win(lead_id=leads["C"].pk, actor=org.rep, amount="5000", closed_on=W1)
+    with when(at(W1, 23, 30, days=6)):  # Sunday 23:30 in Berlin: still week 45
+        leads["B"] = make_lead(last_name="B")
+    with when(at(W2, 0, 30)):  # Monday 00:30 in Berlin (Sunday 23:30 UTC): week 46
+        services.lead_qualify(lead_id=leads["B"].pk, actor=org.marketer)
+    with when(at(W2, 9)):
+        services.lead_qualify(lead_id=leads["D"].pk, actor=org.marketer)
+        services.lead_qualify(lead_id=leads["E"].pk, actor=org.marketer)
+    with when(at(W2, 10)):
+        services.lead_reject(lead_id=leads["D"].pk, actor=org.rep, reason=reasons.rejection)
+        services.lead_accept(lead_id=leads["E"].pk, actor=org.rep)
+    with when(at(W2, 11)):
+        services.lead_qualify(lead_id=leads["D"].pk, actor=org.marketer, note="New contact")
+    with when(at(W2, 12)):
+        services.lead_reject(lead_id=leads["D"].pk, actor=org.rep, reason=reasons.rejection)
+        services.lead_lose(lead_id=leads["E"].pk, actor=org.rep, reason=reasons.loss_recycle)
+    return leads
+
+
+def test_entered_stages_and_rates_per_week(history):
+    w1, w2, w3 = metrics.weekly_funnel([W1, W2, W3])
+    # Week 45: 5 created (A, C, D, E and B on Sunday night); A re-entered lead (rejected) — once.
+    assert w1.entered == {"lead": 5, "mql": 2, "sql": 2, "customer": 1, "disqualified": 0}
+    assert w1.outcomes == {"rejected": 1, "lost": 0, "accepted": 2, "won": 1}
+    assert w1.acceptance_rate == pytest.approx(2 / 3) and w1.win_rate == 1.0
+    # Week 46: B, D, E qualified (D twice: one lead); D rejected twice (2 responses, 1 lead);
+    # E lost back to lead; D back to lead — leads entering "lead": D and E.
+    assert w2.entered == {"lead": 2, "mql": 3, "sql": 1, "customer": 0, "disqualified": 0}
+    assert w2.outcomes == {"rejected": 2, "lost": 1, "accepted": 1, "won": 0}
+    assert w2.outcome_leads == {"rejected": 1, "lost": 1, "accepted": 1, "won": 0}
+    assert w2.acceptance_rate == pytest.approx(1 / 3) and w2.win_rate == 0.0
+    # The empty week
+    assert set(w3.entered.values()) == {0} and w3.acceptance_rate is None and w3.win_rate is None
+
+
+def test_every_count_drills_down_to_exactly_its_leads(history):
+    for week in metrics.weekly_funnel([W1, W2, W3]):
+        for stage, count in week.entered.items():
+            assert metrics.entered_lead_ids(stage, week.monday).count() == count, (week.monday, stage)
+        for outcome, count in week.outcome_leads.items():
+            assert metrics.event_lead_ids(outcome, week.monday).count() == count, (week.monday, outcome)
+    b = history["B"]
+    assert list(metrics.entered_lead_ids("lead", W1).filter(lead_id=b.pk)) == [{"lead_id": b.pk}]
+    assert list(metrics.entered_lead_ids("mql", W2).filter(lead_id=b.pk)) == [{"lead_id": b.pk}]
+
+
+def test_merge_pointers_are_left_out(org, history):
+    services.lead_merge(survivor_id=history["E"].pk, other_id=history["B"].pk, actor=org.marketing_manager)
+    w1, w2 = metrics.weekly_funnel([W1, W2])
+    assert w1.entered["lead"] == 4 and w2.entered["mql"] == 2
+
+
+def test_last_weeks_are_iso_weeks_in_the_org_zone():
+    sunday_night = dt.datetime(2026, 11, 22, 23, 30, tzinfo=BERLIN)  # Sunday 22:30 UTC
+    assert metrics.last_weeks(3, now=sunday_night) == [dt.date(2026, 11, 2), W2, W3]
+    monday_early = dt.datetime(2026, 11, 22, 23, 30, tzinfo=dt.UTC)  # Monday 00:30 Berlin
+    assert metrics.last_weeks(1, now=monday_early) == [dt.date(2026, 11, 23)]
+
+
+def test_drill_down_on_the_lead_list_and_api(client, org, history):
+    from rest_framework.test import APIClient
+
+    client.force_login(org.sales_manager)
+    for week in metrics.weekly_funnel([W1, W2]):
+        for stage, count in week.entered.items():
+            page = client.get("/leads/", {"entered": stage, "week": week.monday.isoformat()})
+            assert page.content.decode().count('class="badge stage-') == count
+    page = client.get("/leads/", {"entered": "mql", "week": "2026-11-11"}).content.decode()
+    assert "Report drill-down: leads that entered MQL in the week of 09 Nov 2026." in page
+    api = APIClient()
+    api.force_authenticate(org.sales_manager)
+    rows = api.get("/api/leads/", {"outcome": "rejected", "week": "2026-11-12"}).json()["results"]
+    assert [r["last_name"] for r in rows] == ["D"]
