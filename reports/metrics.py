@@ -5,6 +5,8 @@
   counts once per stage and week, however often it moved in).
 - *Acceptance rate* (W): accepted ÷ (accepted + rejected), for responses made in W.
 - *Win rate* (W): won ÷ (won + lost), for outcomes made in W.
+- *Speed to lead*: business time from hand-off to first response (accept or reject);
+  median and 90th percentile for responses in W.
 
 Merge pointers (leads merged into another) are left out, as everywhere in the funnel: the
 survivor carries the person. Every figure has a drill-down: `entered_leads` and
@@ -14,6 +16,7 @@ survivor carries the person. Every figure has a drill-down: `entered_leads` and
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -137,3 +140,52 @@ def event_lead_ids(outcome: str, monday: dt.date) -> QuerySet:
     `lost`) in the week of `monday`: as many as `Week.outcome_leads` says. (A lead
     rejected twice in a week is one lead here and two responses in the acceptance rate.)"""
     return _events(monday, monday).filter(type=OUTCOMES[outcome]).values("lead_id").distinct()
+
+
+# --- speed to lead -------------------------------------------------------------------------
+
+
+@dataclass
+class Speed:
+    monday: dt.date
+    responses: int
+    median_seconds: float | None
+    p90_seconds: int | None
+
+
+def _pick(values: QuerySet, index: int) -> int:
+    return values[index : index + 1].get()
+
+
+def speed_to_lead(weeks: list[dt.date]) -> list[Speed]:
+    """Business time from hand-off to first response (accept or reject), for responses in
+    each week: median (the mean of the two middle values when their number is even) and
+    90th percentile (nearest rank: the value at rank ⌈0.9 n⌉). Read in the database —
+    a count and up to three single-value picks per week, whatever the number of leads."""
+    from sla.models import Clock, Obligation
+
+    result = []
+    for monday in weeks:
+        start, end = week_range(monday, monday)
+        values = (
+            Clock.objects.filter(
+                obligation=Obligation.RESPONSE,
+                met_at__gte=start,
+                met_at__lt=end,
+                business_seconds__isnull=False,
+                lead__merged_into__isnull=True,
+            )
+            .order_by("business_seconds", "id")
+            .values_list("business_seconds", flat=True)
+        )
+        n = values.count()
+        if not n:
+            result.append(Speed(monday, 0, None, None))
+            continue
+        middle = (n - 1) // 2
+        median = (
+            float(_pick(values, middle)) if n % 2 else (_pick(values, middle) + _pick(values, middle + 1)) / 2
+        )
+        p90 = _pick(values, math.ceil(0.9 * n) - 1)
+        result.append(Speed(monday, n, median, p90))
+    return result

@@ -109,6 +109,8 @@ class Clock(models.Model):
     snoozed_until = models.DateField(
         null=True, blank=True, help_text="Agreed with the lead; the deadline moved."
     )
+    # Business time from start to met, in the owner's calendar (speed to lead, for reports).
+    business_seconds = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = ClockQuerySet.as_manager()

@@ -140,7 +140,9 @@ def clock_meet_response(*, lead: Lead, met_at: dt.datetime) -> Clock | None:
 
 def _meet(clock: Clock, met_at: dt.datetime) -> None:
     clock.met_at = met_at
-    fields = ["met_at"]
+    spent = business_time_between(clock.started_at, max(met_at, clock.started_at), calendar_for(clock.owner))
+    clock.business_seconds = int(spent.total_seconds())
+    fields = ["met_at", "business_seconds"]
     if met_at > clock.due_at and clock.breached_at is None:
         clock.breached_at = met_at
         fields.append("breached_at")

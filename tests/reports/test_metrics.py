@@ -124,3 +124,29 @@ def test_drill_down_on_the_lead_list_and_api(client, org, history):
     api.force_authenticate(org.sales_manager)
     rows = api.get("/api/leads/", {"outcome": "rejected", "week": "2026-11-12"}).json()["results"]
     assert [r["last_name"] for r in rows] == ["D"]
+
+
+def test_speed_to_lead_in_business_time(history):
+    w1, w2, w3 = metrics.speed_to_lead([W1, W2, W3])
+    # Week 45: A answered after 1 h, A again after 1 h (re-qualified 12:00, accepted 13:00),
+    # C after 1 h → 1 h, 1 h, 1 h.
+    assert (w1.responses, w1.median_seconds, w1.p90_seconds) == (3, 3600.0, 3600)
+    # Week 46: B qualified Mon 00:30 (outside hours), never answered; D after 1 h and 1 h;
+    # E accepted after 1 h.
+    assert (w2.responses, w2.median_seconds, w2.p90_seconds) == (3, 3600.0, 3600)
+    assert (w3.responses, w3.median_seconds, w3.p90_seconds) == (0, None, None)
+
+
+def test_speed_to_lead_counts_business_hours_not_the_night(org, make_lead):
+    with time_machine.travel(at(W3, 16), tick=False):  # Monday 16:00
+        lead = services.lead_qualify(lead_id=make_lead().pk, actor=org.marketer)
+    with time_machine.travel(at(W3, 10, days=1), tick=False):  # Tuesday 10:00: 1 h + 1 h
+        services.lead_accept(lead_id=lead.pk, actor=org.rep)
+    for n, minutes in enumerate([10, 20, 30]):
+        with time_machine.travel(at(W3, 11, days=2), tick=False):
+            other = services.lead_qualify(lead_id=make_lead(email=f"s{n}@example.com").pk, actor=org.marketer)
+        with time_machine.travel(at(W3, 11, minutes, days=2), tick=False):
+            services.lead_accept(lead_id=other.pk, actor=org.rep)
+    (week,) = metrics.speed_to_lead([W3])
+    # 600, 1200, 1800, 7200 → median (1200 + 1800) / 2, p90 = rank 4 of 4.
+    assert (week.responses, week.median_seconds, week.p90_seconds) == (4, 1500.0, 7200)
