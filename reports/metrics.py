@@ -7,6 +7,9 @@
 - *Win rate* (W): won ÷ (won + lost), for outcomes made in W.
 - *Speed to lead*: business time from hand-off to first response (accept or reject);
   median and 90th percentile for responses in W.
+- *Closed-loop attribution*: per first-touch source, campaign and referrer, for the leads
+  created in the range: leads, MQLs, SQLs, customers, revenue, cost, cost per customer, ROI.
+- *Rejection feedback*: rejections by reason, by source and campaign, by week.
 
 Merge pointers (leads merged into another) are left out, as everywhere in the funnel: the
 survivor carries the person. Every figure has a drill-down: `entered_leads` and
@@ -18,14 +21,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
-from leads.models import EventType, LeadEvent, Stage
+from leads.models import EventType, Lead, LeadEvent, Stage
 
 # Outcome events counted per week beside the stages entered.
 OUTCOMES = {
@@ -189,3 +193,77 @@ def speed_to_lead(weeks: list[dt.date]) -> list[Speed]:
         p90 = _pick(values, math.ceil(0.9 * n) - 1)
         result.append(Speed(monday, n, median, p90))
     return result
+
+
+# --- closed-loop attribution and rejection feedback --------------------------------------------
+
+
+def _reached(event_type: str):
+    return Exists(LeadEvent.objects.filter(lead=OuterRef("pk"), type=event_type))
+
+
+def attribution(first: dt.date, last: dt.date, *, by: str = "source") -> list[dict]:
+    """Per first-touch source, campaign or referrer (`by`), for the leads created in the
+    weeks `first`..`last`: leads, how many ever became MQL, SQL and customer, revenue won,
+    and for campaigns their cost, cost per customer and ROI ((revenue − cost) ÷ cost).
+    One query."""
+    start, end = week_range(first, last)
+    key = {"source": "source", "campaign": "campaign__name", "referrer": "referrer__username"}[by]
+    rows = (
+        Lead.objects.live()
+        .filter(created_at__gte=start, created_at__lt=end)
+        .annotate(
+            was_mql=_reached(EventType.QUALIFIED),
+            was_sql=_reached(EventType.ACCEPTED),
+            was_customer=_reached(EventType.WON),
+        )
+        .values(name=F(key), **({"cost": F("campaign__cost")} if by == "campaign" else {}))
+        .annotate(
+            leads=Count("id"),
+            mqls=Count("id", filter=Q(was_mql=True)),
+            sqls=Count("id", filter=Q(was_sql=True)),
+            customers=Count("id", filter=Q(was_customer=True)),
+            revenue=Sum("deal_amount", filter=Q(was_customer=True), default=Decimal(0)),
+        )
+        .order_by("-revenue", "name")
+    )
+    result = []
+    for row in rows:
+        if by == "referrer" and row["name"] is None:
+            continue  # leads nobody referred
+        cost = row.pop("cost", None)
+        if by == "campaign":
+            row["cost"] = cost
+            row["cost_per_customer"] = (
+                cost / row["customers"] if cost is not None and row["customers"] else None
+            )
+            row["roi"] = (row["revenue"] - cost) / cost if cost else None
+        result.append(row)
+    return result
+
+
+def rejection_reasons(first: dt.date, last: dt.date, *, by: str | None = None) -> list[dict]:
+    """Rejections made in the weeks, by reason — a Pareto list (most first, with the
+    cumulative share) — or by reason and the lead's `source` or `campaign`. One query."""
+    start, end = week_range(first, last)
+    fields = {"reason_label": F("reason__label")}
+    if by is not None:
+        fields["by"] = F({"source": "lead__source", "campaign": "lead__campaign__name"}[by])
+    rows = list(
+        LeadEvent.objects.filter(
+            type=EventType.REJECTED,
+            occurred_at__gte=start,
+            occurred_at__lt=end,
+            lead__merged_into__isnull=True,
+        )
+        .values(**fields)
+        .annotate(rejections=Count("id"))
+        .order_by("-rejections", "reason_label")
+    )
+    total = sum(row["rejections"] for row in rows)
+    running = 0
+    for row in rows:
+        running += row["rejections"]
+        row["share"] = row["rejections"] / total
+        row["cumulative"] = running / total
+    return rows

@@ -150,3 +150,75 @@ def test_speed_to_lead_counts_business_hours_not_the_night(org, make_lead):
     (week,) = metrics.speed_to_lead([W3])
     # 600, 1200, 1800, 7200 → median (1200 + 1800) / 2, p90 = rank 4 of 4.
     assert (week.responses, week.median_seconds, week.p90_seconds) == (4, 1500.0, 7200)
+
+
+def test_attribution_and_rejection_feedback(org, make_lead, reasons):
+    from decimal import Decimal
+
+    from leads.models import Campaign, Reason, ReasonKind, Source
+
+    webinar = Campaign.objects.create(name="Q4 Webinar", cost=Decimal("1000"))
+    other_reason = Reason.objects.filter(kind=ReasonKind.REJECTION).exclude(pk=reasons.rejection.pk).first()
+    with time_machine.travel(at(W1, 9), tick=False):
+        won = make_lead(source=Source.WEBINAR, campaign=webinar)
+        lost = make_lead(source=Source.WEBINAR, campaign=webinar)
+        rejected = make_lead(source=Source.EVENT)
+        rejected2 = make_lead(source=Source.EVENT)
+        referred = make_lead(source=Source.REFERRAL, referrer=org.employee)
+        make_lead(source=Source.EVENT)  # never handed off
+    with time_machine.travel(at(W1, 10), tick=False):
+        for lead in (won, lost, rejected, rejected2, referred):
+            services.lead_qualify(lead_id=lead.pk, actor=org.marketer)
+    with time_machine.travel(at(W1, 11), tick=False):
+        for lead in (won, lost, referred):
+            services.lead_accept(lead_id=lead.pk, actor=org.rep)
+        services.lead_reject(lead_id=rejected.pk, actor=org.rep, reason=reasons.rejection)
+        services.lead_reject(lead_id=rejected2.pk, actor=org.rep, reason=other_reason)
+    with time_machine.travel(at(W1, 12), tick=False):
+        services.lead_win(lead_id=won.pk, actor=org.rep, amount="4000", closed_on=W1)
+        services.lead_win(lead_id=referred.pk, actor=org.rep, amount="1500", closed_on=W1)
+        services.lead_lose(lead_id=lost.pk, actor=org.rep, reason=reasons.loss_recycle)
+    with time_machine.travel(at(W2, 10), tick=False):  # re-qualified and rejected again next week
+        services.lead_qualify(lead_id=rejected.pk, actor=org.marketer, note="new budget")
+        services.lead_reject(lead_id=rejected.pk, actor=org.rep, reason=reasons.rejection)
+
+    by_source = {row["name"]: row for row in metrics.attribution(W1, W1, by="source")}
+    assert by_source[Source.WEBINAR] == {
+        "name": "webinar",
+        "leads": 2,
+        "mqls": 2,
+        "sqls": 2,
+        "customers": 1,
+        "revenue": Decimal("4000"),
+    }
+    assert by_source[Source.EVENT] == {
+        "name": "event",
+        "leads": 3,
+        "mqls": 2,
+        "sqls": 0,
+        "customers": 0,
+        "revenue": Decimal("0"),
+    }
+    (campaign,) = [r for r in metrics.attribution(W1, W1, by="campaign") if r["name"] == "Q4 Webinar"]
+    assert (campaign["cost"], campaign["cost_per_customer"], campaign["roi"]) == (
+        Decimal("1000"),
+        Decimal("1000"),
+        Decimal("3"),
+    )
+    (referrer,) = metrics.attribution(W1, W1, by="referrer")
+    assert (referrer["name"], referrer["customers"], referrer["revenue"]) == (
+        "technician",
+        1,
+        Decimal("1500"),
+    )
+
+    pareto = metrics.rejection_reasons(W1, W2)
+    assert [(r["reason_label"], r["rejections"]) for r in pareto] == [
+        (reasons.rejection.label, 2),
+        (other_reason.label, 1),
+    ]
+    assert pareto[0]["share"] == pytest.approx(2 / 3) and pareto[-1]["cumulative"] == 1.0
+    by = metrics.rejection_reasons(W2, W2, by="source")
+    assert [(r["reason_label"], r["by"], r["rejections"]) for r in by] == [
+        (reasons.rejection.label, "event", 1)
+    ]
