@@ -10,6 +10,9 @@
 - *Closed-loop attribution*: per first-touch source, campaign and referrer, for the leads
   created in the range: leads, MQLs, SQLs, customers, revenue, cost, cost per customer, ROI.
 - *Rejection feedback*: rejections by reason, by source and campaign, by week.
+- *Velocity*: median days spent in each stage, for leads that left it in W.
+- *Cohort conversion*: of leads that entered MQL in week W, the share now SQL, customer,
+  rejected (sent back), still waiting.
 
 Merge pointers (leads merged into another) are left out, as everywhere in the funnel: the
 survivor carries the person. Every figure has a drill-down: `entered_leads` and
@@ -25,7 +28,18 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import (
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
@@ -267,3 +281,64 @@ def rejection_reasons(first: dt.date, last: dt.date, *, by: str | None = None) -
         row["share"] = row["rejections"] / total
         row["cumulative"] = running / total
     return rows
+
+
+# --- velocity and cohorts ------------------------------------------------------------------------
+
+
+def velocity(monday: dt.date) -> dict[str, float | None]:
+    """Median days spent in each stage, for the leads that left it in the week of `monday`
+    (time from the event that moved the lead into the stage to the one that moved it out).
+    Read in the database: a count and up to two ordered single-value picks per stage."""
+    start, end = week_range(monday, monday)
+    result: dict[str, float | None] = {}
+    for stage in Stage.values:
+        entered_at = Subquery(
+            LeadEvent.objects.filter(
+                lead=OuterRef("lead"), to_stage=stage, occurred_at__lte=OuterRef("occurred_at")
+            )
+            .exclude(from_stage=stage)
+            .order_by("-occurred_at", "-id")
+            .values("occurred_at")[:1]
+        )
+        spans = (
+            LeadEvent.objects.filter(
+                occurred_at__gte=start, occurred_at__lt=end, from_stage=stage, lead__merged_into__isnull=True
+            )
+            .exclude(to_stage=stage)
+            .exclude(to_stage="")
+            .annotate(spent=ExpressionWrapper(F("occurred_at") - entered_at, output_field=DurationField()))
+            .exclude(spent=None)
+            .order_by("spent", "id")
+            .values_list("spent", flat=True)
+        )
+        n = spans.count()
+        if not n:
+            result[stage] = None
+            continue
+        middle = (n - 1) // 2
+        median = _pick(spans, middle) if n % 2 else (_pick(spans, middle) + _pick(spans, middle + 1)) / 2
+        result[stage] = median.total_seconds() / 86400
+    return result
+
+
+def cohort(monday: dt.date) -> dict[str, int]:
+    """Of the leads that entered MQL in the week of `monday`, how many are now SQL,
+    customer, sent back (rejected or lost to nurture), disqualified, or still waiting. One query."""
+    counts = {"waiting": 0, "sql": 0, "customer": 0, "sent_back": 0, "disqualified": 0}
+    names = {
+        Stage.MQL: "waiting",
+        Stage.SQL: "sql",
+        Stage.CUSTOMER: "customer",
+        Stage.LEAD: "sent_back",
+        Stage.DISQUALIFIED: "disqualified",
+    }
+    rows = (
+        Lead.objects.filter(pk__in=entered_lead_ids(Stage.MQL, monday))
+        .values("stage")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in rows:
+        counts[names[row["stage"]]] += row["n"]
+    return counts

@@ -222,3 +222,26 @@ def test_attribution_and_rejection_feedback(org, make_lead, reasons):
     assert [(r["reason_label"], r["by"], r["rejections"]) for r in by] == [
         (reasons.rejection.label, "event", 1)
     ]
+
+
+def test_velocity_median_days_in_each_stage(history):
+    # Week 45: left `lead` — A (1 h), C (1 h), A again after rejection (1 h: 11:00 → 12:00);
+    # left `mql` — A 1 h, C 1 h, A 1 h; left `sql` — C (won after 2 h).
+    w1 = metrics.velocity(W1)
+    assert w1["lead"] == pytest.approx(1 / 24)
+    assert w1["mql"] == pytest.approx(1 / 24)
+    assert w1["sql"] == pytest.approx(2 / 24)
+    assert w1["customer"] is None and w1["disqualified"] is None
+    # Week 46, left `lead`: B after 1 h (Sunday 23:30 → Monday 00:30), D and E after 7 days,
+    # D again after 1 h (rejected 10:00, re-qualified 11:00): median of [1 h, 1 h, 7 d, 7 d].
+    w2 = metrics.velocity(W2)
+    assert w2["lead"] == pytest.approx((1 / 24 + 7) / 2)
+    assert w2["sql"] == pytest.approx(2 / 24)  # E: accepted 10:00, lost to nurture 12:00
+
+
+def test_cohort_conversion_by_mql_week(history):
+    # Entered MQL in week 45: A (now SQL) and C (customer).
+    assert metrics.cohort(W1) == {"waiting": 0, "sql": 1, "customer": 1, "sent_back": 0, "disqualified": 0}
+    # Week 46: B (still waiting), D (sent back twice), E (lost to nurture: sent back).
+    assert metrics.cohort(W2) == {"waiting": 1, "sql": 0, "customer": 0, "sent_back": 2, "disqualified": 0}
+    assert sum(metrics.cohort(W2).values()) == metrics.weekly_funnel([W2])[0].entered["mql"]
