@@ -2,7 +2,9 @@
 
 import django_filters
 from django.db.models import Q
-from django.utils import timezone
+
+from reports.metrics import entered_lead_ids, event_lead_ids
+from smarketing.weeks import monday_of
 
 from .models import Campaign, Lead, Reason, ReasonKind, ScoringDefinition, Source, Stage
 
@@ -88,18 +90,12 @@ class LeadFilter(django_filters.FilterSet):
 
     def drill_week(self):
         """The Monday of the drill-down week (this week when none is given)."""
-        from reports.metrics import monday_of
-
-        return monday_of(self.form.cleaned_data.get("week") or timezone.localdate())
+        return monday_of(self.form.cleaned_data.get("week"))
 
     def filter_entered(self, queryset, name, value):
-        from reports.metrics import entered_lead_ids
-
         return queryset.filter(pk__in=entered_lead_ids(value, self.drill_week()))
 
     def filter_outcome(self, queryset, name, value):
-        from reports.metrics import event_lead_ids
-
         return queryset.filter(pk__in=event_lead_ids(value, self.drill_week()))
 
     def filter_score_band(self, queryset, name, value):

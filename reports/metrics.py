@@ -25,9 +25,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import (
     Count,
     DurationField,
@@ -44,6 +42,7 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from leads.models import EventType, Lead, LeadEvent, Stage
+from smarketing.weeks import monday_of, org_tz, week_range
 
 # Outcome events counted per week beside the stages entered.
 OUTCOMES = {
@@ -52,23 +51,6 @@ OUTCOMES = {
     "accepted": EventType.ACCEPTED,
     "won": EventType.WON,
 }
-
-
-def org_tz() -> ZoneInfo:
-    return ZoneInfo(settings.SMARKETING_TIME_ZONE)
-
-
-def monday_of(moment: dt.datetime | dt.date) -> dt.date:
-    day = moment.astimezone(org_tz()).date() if isinstance(moment, dt.datetime) else moment
-    return day - dt.timedelta(days=day.weekday())
-
-
-def week_range(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """From Monday 00:00 of `first` to Monday 00:00 after `last`, in the org's zone."""
-    tz = org_tz()
-    start = dt.datetime.combine(monday_of(first), dt.time(0), tzinfo=tz)
-    end = dt.datetime.combine(monday_of(last) + dt.timedelta(days=7), dt.time(0), tzinfo=tz)
-    return start, end
 
 
 def last_weeks(count: int = 12, now: dt.datetime | None = None) -> list[dt.date]:

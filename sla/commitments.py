@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -15,6 +13,7 @@ from django.utils import timezone
 from leads import roles
 from leads.errors import LeadActionError
 from leads.models import AgreementChange, EventType, LeadEvent, Membership, NotificationKind, Team, TeamKind
+from smarketing.weeks import monday_of, week_range
 
 from .models import CommitmentWeek, MarketingCommitment
 
@@ -22,15 +21,8 @@ WEEKS_BACK = 8  # how far back a late run still records finished weeks
 
 
 def week_start(moment: dt.datetime | None = None) -> dt.date:
-    """Monday of the ISO week of `moment`, in the organisation's time zone."""
-    local = (moment or timezone.now()).astimezone(ZoneInfo(settings.SMARKETING_TIME_ZONE))
-    return local.date() - dt.timedelta(days=local.weekday())
-
-
-def week_bounds(monday: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    tz = ZoneInfo(settings.SMARKETING_TIME_ZONE)
-    start = dt.datetime.combine(monday, dt.time(0), tzinfo=tz)
-    return start, dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(0), tzinfo=tz)
+    """Monday of the ISO week of `moment` (now by default), in the organisation's zone."""
+    return monday_of(moment)
 
 
 @dataclass
@@ -73,7 +65,7 @@ def _team_filter(team: Team) -> Q:
 def week_status(commitment: MarketingCommitment, monday: dt.date) -> WeekStatus:
     """The week's figures from the event log: MQLs handed off by the team in the week, and
     sales' responses in the week to leads the team handed off (acceptance rate)."""
-    start, end = week_bounds(monday)
+    start, end = week_range(monday)
     team = commitment.team
     in_week = LeadEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
     mqls = in_week.filter(_team_filter(team), type=EventType.QUALIFIED).count()

@@ -8,12 +8,14 @@ import datetime as dt
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
-from .commitments import week_bounds, week_start
+from smarketing.weeks import week_range as org_week_range
+
+from .commitments import week_start
 from .models import Clock
 
 
 def week_range(monday: dt.date | None = None) -> tuple[dt.datetime, dt.datetime]:
-    return week_bounds(monday or week_start())
+    return org_week_range(monday or week_start())
 
 
 def at_risk(*, within: dt.timedelta = dt.timedelta(hours=4), team=None) -> QuerySet[Clock]:
