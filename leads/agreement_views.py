@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from smarketing.api import STATUS_BY_CODE
+from smarketing.pages import act_then_redirect, show_refusal_at_fields
 
 from . import agreement, inbound, scoring
 from .errors import LeadActionError
@@ -83,11 +84,7 @@ def scoring_progress(request):
 
 
 def _refused(request, exc: LeadActionError, form, **page):
-    for name, errors in exc.fields.items():
-        if name in form.fields:
-            for error in errors:
-                form.add_error(name, error)
-    error = "" if set(exc.fields) & set(form.fields) else exc.message
+    error = "" if show_refusal_at_fields(form, exc) else exc.message
     return _scoring_page(request, error=error, status=STATUS_BY_CODE.get(exc.code, 400), **page)
 
 
@@ -142,13 +139,12 @@ def scoring_rule_save(request, rule_id: int | None = None):
 @require_POST
 @login_required
 def scoring_rule_delete(request, rule_id: int):
-    try:
-        scoring.scoring_rule_delete(actor=request.user, rule_id=rule_id)
-    except LeadActionError as exc:
-        messages.error(request, exc.message)
-        return redirect("agreement-scoring")
-    messages.success(request, "Rule removed. Leads are being re-scored in the background.")
-    return redirect("agreement-scoring")
+    return act_then_redirect(
+        request,
+        "agreement-scoring",
+        lambda: scoring.scoring_rule_delete(actor=request.user, rule_id=rule_id),
+        "Rule removed. Leads are being re-scored in the background.",
+    )
 
 
 # --- hand-off gate, routing, inbound sources ----------------------------------------------------
@@ -236,10 +232,7 @@ def routing_rule_save(request, rule_id: int | None = None):
     try:
         rule = agreement.routing_rule_save(actor=request.user, rule_id=rule_id, **form.cleaned_data)
     except LeadActionError as exc:
-        for name, problems in exc.fields.items():
-            if name in form.fields:
-                form.add_error(name, problems[0])
-        error = "" if set(exc.fields) & set(form.fields) else exc.message
+        error = "" if show_refusal_at_fields(form, exc) else exc.message
         return _routing_page(
             request, form=form, editing=editing, error=error, status=STATUS_BY_CODE.get(exc.code, 400)
         )
@@ -250,13 +243,12 @@ def routing_rule_save(request, rule_id: int | None = None):
 @require_POST
 @login_required
 def routing_rule_delete(request, rule_id: int):
-    try:
-        agreement.routing_rule_delete(actor=request.user, rule_id=rule_id)
-    except LeadActionError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "Routing rule removed.")
-    return redirect("agreement-routing")
+    return act_then_redirect(
+        request,
+        "agreement-routing",
+        lambda: agreement.routing_rule_delete(actor=request.user, rule_id=rule_id),
+        "Routing rule removed.",
+    )
 
 
 @require_POST
@@ -308,10 +300,9 @@ def inbound_sources(request):
 @require_POST
 @login_required
 def inbound_source_revoke(request, source_id: int):
-    try:
-        source = inbound.inbound_source_revoke(actor=request.user, source_id=source_id)
-    except LeadActionError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"The key of “{source.name}” no longer works.")
-    return redirect("inbound-sources")
+    return act_then_redirect(
+        request,
+        "inbound-sources",
+        lambda: inbound.inbound_source_revoke(actor=request.user, source_id=source_id),
+        lambda source: f"The key of “{source.name}” no longer works.",
+    )

@@ -12,6 +12,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 
 from smarketing.api import STATUS_BY_CODE
+from smarketing.pages import show_refusal_at_fields
 
 from . import roles, services
 from .errors import LeadActionError
@@ -53,9 +54,7 @@ def _form_error(form) -> str:
 
 def _show_refusal(form, exc: LeadActionError) -> dict:
     """Put the service's message next to its fields; return the context for the top."""
-    for name, problems in exc.fields.items():
-        if name in form.fields and name not in form.errors:
-            form.add_error(name, problems[0])
+    show_refusal_at_fields(form, exc)
     context = {"error": exc.message}
     if exc.code == LeadActionError.DUPLICATE and exc.data.get("existing_id"):
         context["existing_id"] = exc.data["existing_id"]

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from sla.services import calendar_for
 from smarketing.api import STATUS_BY_CODE
+from smarketing.pages import show_refusal_at_fields
 
 from . import selectors, services
 from .errors import LeadActionError
@@ -232,9 +233,7 @@ def lead_action(request, lead_id: int, action: str):
         except LeadActionError as exc:
             error = exc.message
             status = STATUS_BY_CODE.get(exc.code, 400)
-            for field, problems in exc.fields.items():
-                if field in form.fields:
-                    form.add_error(field, problems[0])
+            show_refusal_at_fields(form, exc)
         else:
             if in_place:
                 lead = selectors.lead_detail(lead.pk)

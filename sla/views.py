@@ -16,6 +16,7 @@ from leads.errors import LeadActionError
 from leads.models import AgreementChange, Team
 from leads.roles import Role, can_edit_agreement, has_role, is_admin
 from smarketing.api import STATUS_BY_CODE
+from smarketing.pages import act_then_redirect, show_refusal_at_fields
 
 from . import calendars, commitments, policies
 from . import selectors as sla_selectors
@@ -129,12 +130,12 @@ def closure_add(request, team_id: int):
 @require_POST
 @login_required
 def closure_remove(request, team_id: int, closure_id: int):
-    try:
-        calendars.calendar_closure_remove(actor=request.user, team_id=team_id, closure_id=closure_id)
-    except LeadActionError as exc:
-        return _refuse(request, exc)
-    messages.success(request, "Closure removed.")
-    return redirect("calendars")
+    return act_then_redirect(
+        request,
+        "calendars",
+        lambda: calendars.calendar_closure_remove(actor=request.user, team_id=team_id, closure_id=closure_id),
+        "Closure removed.",
+    )
 
 
 # --- SLA policies ------------------------------------------------------------------------------
@@ -209,10 +210,7 @@ def policy_save(request, policy_id: int | None = None):
     try:
         policy = policies.policy_save(actor=request.user, policy_id=policy_id, **form.cleaned_data)
     except LeadActionError as exc:
-        for name, problems in exc.fields.items():
-            if name in form.fields:
-                form.add_error(name, problems[0])
-        error = "" if set(exc.fields) & set(form.fields) else exc.message
+        error = "" if show_refusal_at_fields(form, exc) else exc.message
         return _policy_page(
             request, form=form, editing=editing, error=error, status=STATUS_BY_CODE.get(exc.code, 400)
         )
@@ -225,14 +223,12 @@ def policy_save(request, policy_id: int | None = None):
 @require_POST
 @login_required
 def policy_delete(request, policy_id: int):
-
-    try:
-        policies.policy_delete(actor=request.user, policy_id=policy_id)
-    except LeadActionError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "Policy removed.")
-    return redirect("sla-policies")
+    return act_then_redirect(
+        request,
+        "sla-policies",
+        lambda: policies.policy_delete(actor=request.user, policy_id=policy_id),
+        "Policy removed.",
+    )
 
 
 # --- the manager's SLA page -----------------------------------------------------------------
