@@ -180,24 +180,25 @@ def lead_rescore(*, lead_id: int, scorer: Scorer | None = None) -> Lead:
             points=scorer.engagement_points(engagement_type)
         )
     lead.score, lead.score_receipt, lead.scored_version = score, receipt, scorer.version
-    _maybe_auto_qualify(lead, scorer)
+    auto_qualify_if_due(lead, scorer)
     return lead
 
 
-def auto_qualify_if_due(lead: Lead, scorer: Scorer) -> None:
-    """Queue the automatic hand-off (after commit) when the definition asks for it."""
-    _maybe_auto_qualify(lead, scorer)
-
-
-def _maybe_auto_qualify(lead: Lead, scorer: Scorer) -> None:
-    definition = scorer.definition
-    if not (
+def _due_for_auto_qualify(lead: Lead, definition: ScoringDefinition) -> bool:
+    """On: at or above the threshold, still with marketing, never sent back by sales
+    (those need a marketer's note on what changed), not a merge pointer."""
+    return (
         definition.auto_qualify
         and lead.stage == Stage.LEAD
         and lead.merged_into_id is None
         and lead.recycle_count == 0
         and lead.score >= definition.threshold
-    ):
+    )
+
+
+def auto_qualify_if_due(lead: Lead, scorer: Scorer) -> None:
+    """Queue the automatic hand-off (after commit) when the definition asks for it."""
+    if not _due_for_auto_qualify(lead, scorer.definition):
         return
     from .tasks import lead_auto_qualify
 
@@ -248,7 +249,7 @@ def leads_rescore_batch(*, version: int, batch_size: int = RESCORE_BATCH) -> int
             ).update(score=score, score_receipt=receipt, scored_version=version, scored_at=now)
             if updated:
                 lead.score = score
-                _maybe_auto_qualify(lead, scorer)
+                auto_qualify_if_due(lead, scorer)
     return len(ids)
 
 
@@ -269,14 +270,7 @@ def lead_auto_qualify(*, lead_id: int) -> bool:
 
     definition = ScoringDefinition.current()
     lead = Lead.objects.filter(pk=lead_id).first()
-    if (
-        lead is None
-        or not definition.auto_qualify
-        or lead.stage != Stage.LEAD
-        or lead.merged_into_id is not None
-        or lead.recycle_count
-        or lead.score < definition.threshold
-    ):
+    if lead is None or not _due_for_auto_qualify(lead, definition):  # checked again: it may have moved on
         return False
     try:
         lead_qualify(
