@@ -22,7 +22,7 @@ from . import calendars, commitments, policies
 from . import selectors as sla_selectors
 from .models import Clock, CommitmentWeek, MarketingCommitment, SlaPolicy, TeamCalendar
 from .policies import POLICY_FIELDS
-from .services import calendar_of_team
+from .services import calendar_from, calendar_of_team
 
 
 class ClosureSerializer(serializers.Serializer):
@@ -45,8 +45,8 @@ class CalendarSerializer(serializers.Serializer):
 
 
 def _calendar_body(team: Team) -> dict:
-    calendar = calendar_of_team(team)
-    stored = TeamCalendar.objects.filter(team=team).first()
+    stored = TeamCalendar.objects.filter(team=team).prefetch_related("closures").first()
+    calendar = calendar_from(team, stored)
     return {
         "team": team.pk,
         "team_name": team.name,

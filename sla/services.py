@@ -29,7 +29,12 @@ def calendar_for(user) -> BusinessCalendar:
 
 
 def calendar_of_team(team) -> BusinessCalendar:
-    stored = TeamCalendar.objects.filter(team=team).prefetch_related("closures").first()
+    return calendar_from(team, TeamCalendar.objects.filter(team=team).prefetch_related("closures").first())
+
+
+def calendar_from(team, stored: TeamCalendar | None) -> BusinessCalendar:
+    """The business calendar of `team` from its stored settings (already loaded, e.g.
+    through select_related / prefetch_related on a list of teams), or the defaults."""
     if stored is None:
         return BusinessCalendar(time_zone=team.time_zone)
     return BusinessCalendar(

@@ -24,12 +24,12 @@ from .calendar import add_business_time, public_holidays
 from .forms import SlaPolicyForm
 from .models import CommitmentWeek, MarketingCommitment, SlaPolicy
 from .policies import POLICY_FIELDS
-from .services import calendar_of_team, follow_up_span, response_hours
+from .services import calendar_from, calendar_of_team, follow_up_span, response_hours
 
 
 def _card(team, user, preview_at: dt.datetime | None):
-    calendar = calendar_of_team(team)
-    stored = getattr(team, "calendar", None)
+    stored = getattr(team, "calendar", None)  # selected with the team
+    calendar = calendar_from(team, stored)
     today = timezone.localdate()
     upcoming = []
     if calendar.holiday_country:

@@ -141,3 +141,21 @@ def test_calendar_api(org):
     assert preview["response_due"] == "2026-12-28T15:00:00Z"  # 16:00 in Berlin
     assert api.delete(f"/api/calendars/{org.sales.pk}/closures/{closure.json()['id']}/").status_code == 204
     assert api.get(f"/api/calendars/{org.sales.pk}/preview/", {"at": "soon"}).status_code == 400
+
+
+@pytest.mark.parametrize("extra", [0, 5])
+def test_calendar_page_query_count_is_constant(client, org, extra, django_assert_max_num_queries):
+    from leads.models import Team, TeamKind
+
+    for n in range(extra):
+        team = Team.objects.create(name=f"Sales {n}", kind=TeamKind.SALES, manager=org.sales_manager)
+        calendars.team_calendar_update(
+            actor=org.sales_manager, team_id=team.pk, hours=WEEK, holiday_country="DE"
+        )
+        calendars.calendar_closure_add(
+            actor=org.sales_manager, team_id=team.pk, date=dt.date(2026, 12, 24), reason="x"
+        )
+    client.force_login(org.sales_manager)
+    with django_assert_max_num_queries(10):
+        page = client.get("/agreement/calendars/").content.decode()
+    assert page.count('<h2 id="team-') == 3 + extra
