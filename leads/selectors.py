@@ -125,16 +125,6 @@ def team_reps(team) -> QuerySet:
     )
 
 
-def clocks_at_risk(team, *, within: dt.timedelta = dt.timedelta(hours=2)) -> QuerySet[Clock]:
-    horizon = timezone.now() + within
-    return (
-        Clock.objects.running()
-        .filter(owner__membership__team=team, breached_at__isnull=True, due_at__lte=horizon)
-        .select_related("lead", "owner")
-        .order_by("due_at")
-    )
-
-
 def breaches_this_week(team) -> QuerySet[Clock]:
     return (
         Clock.objects.filter(owner__membership__team=team, breached_at__gte=week_start())

@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from sla import selectors as sla_selectors
 from sla.services import calendar_for
 from smarketing.api import STATUS_BY_CODE
 from smarketing.pages import show_refusal_at_fields
@@ -66,7 +67,7 @@ def home(request):
     if is_manager and selectors.is_sales_team(team):
         context["sections"].append("sales_manager")
         context["reps"] = selectors.team_reps(team)
-        context["at_risk"] = selectors.clocks_at_risk(team)[:50]
+        context["at_risk"] = sla_selectors.at_risk(within=dt.timedelta(hours=2), team=team)[:50]
         context["breaches"] = selectors.breaches_this_week(team)[:50]
         context["runs"] = selectors.recent_enforcement_runs()
     if is_manager and team and team.kind == "marketing":
