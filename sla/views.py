@@ -198,7 +198,6 @@ def policy_list(request):
 @require_POST
 @login_required
 def policy_save(request, policy_id: int | None = None):
-
     form = SlaPolicyForm(request.POST)
     editing = SlaPolicy.objects.filter(pk=policy_id).first() if policy_id else None
     if not can_edit_agreement(request.user):
