@@ -15,18 +15,27 @@
   rejected (sent back), still waiting.
 
 Merge pointers (leads merged into another) are left out, as everywhere in the funnel: the
-survivor carries the person. Every figure has a drill-down: `entered_leads` and
-`event_leads` return exactly the leads behind a count.
+survivor carries the person. Every function takes `leads`, an optional queryset of Lead
+that scopes the figures (the dashboard's team, source, campaign, rep and segment filters,
+built by the lead list's own FilterSet, so a drill-down applies exactly the same scope).
+
+Every count has a drill-down here, beside it (`*_lead_ids`): exactly the leads behind it.
+Counts of leads are what the dashboard links; where a figure counts events (responses,
+rejections, clocks, stays in a stage) the leads behind them are counted beside it.
+
+Medians and percentiles are picked in the database with window functions (ROW_NUMBER and
+COUNT over a partition), one query for all weeks or stages: nothing is read row by row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import (
+    BooleanField,
+    Case,
     Count,
     DurationField,
     Exists,
@@ -37,8 +46,11 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    Value,
+    When,
+    Window,
 )
-from django.db.models.functions import TruncWeek
+from django.db.models.functions import Coalesce, RowNumber, TruncWeek
 from django.utils import timezone
 
 from leads.models import EventType, Lead, LeadEvent, Stage
@@ -51,6 +63,20 @@ OUTCOMES = {
     "accepted": EventType.ACCEPTED,
     "won": EventType.WON,
 }
+# What a drill-down may ask for: one outcome, or what a rate was computed from.
+OUTCOME_GROUPS = {
+    **{name: [value] for name, value in OUTCOMES.items()},
+    "answered": [EventType.ACCEPTED, EventType.REJECTED],  # acceptance rate
+    "closed": [EventType.WON, EventType.LOST],  # win rate
+}
+# Where the leads that entered MQL in a week are now (cohort conversion).
+COHORT = {
+    Stage.MQL: "waiting",
+    Stage.SQL: "sql",
+    Stage.CUSTOMER: "customer",
+    Stage.LEAD: "sent_back",
+    Stage.DISQUALIFIED: "disqualified",
+}
 
 
 def last_weeks(count: int = 12, now: dt.datetime | None = None) -> list[dt.date]:
@@ -59,16 +85,65 @@ def last_weeks(count: int = 12, now: dt.datetime | None = None) -> list[dt.date]
     return [this - dt.timedelta(weeks=back) for back in range(count - 1, -1, -1)]
 
 
-def _events(first: dt.date, last: dt.date) -> QuerySet[LeadEvent]:
+def weeks_between(first: dt.date, last: dt.date) -> list[dt.date]:
+    """The Mondays from `first`'s week to `last`'s, oldest first."""
+    monday, end = monday_of(first), monday_of(last)
+    return [monday + dt.timedelta(weeks=n) for n in range((end - monday).days // 7 + 1)]
+
+
+def _scoped(rows: QuerySet, leads: QuerySet | None, path: str = "lead") -> QuerySet:
+    return rows if leads is None else rows.filter(**{f"{path}__in": leads.values("pk")})
+
+
+def _week_key(value) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _events(first: dt.date, last: dt.date, leads: QuerySet | None = None) -> QuerySet[LeadEvent]:
     start, end = week_range(first, last)
-    return LeadEvent.objects.filter(
+    events = LeadEvent.objects.filter(
         occurred_at__gte=start, occurred_at__lt=end, lead__merged_into__isnull=True
-    ).annotate(week=TruncWeek("occurred_at", tzinfo=org_tz()))
+    )
+    return _scoped(events, leads).annotate(week=TruncWeek("occurred_at", tzinfo=org_tz()))
 
 
 def _moves_in() -> Q:
     """Events that move a lead into a stage (not a re-save of the same stage)."""
     return ~Q(to_stage="") & ~Q(from_stage=F("to_stage"))
+
+
+def _ranked(rows: QuerySet, *, partition: str, value: str) -> dict:
+    """Per `partition`: (n, {rank: value}) for only the ranks a median and a 90th
+    percentile need — ⌊(n+1)/2⌋ and ⌊n/2⌋+1 (the middle one or two) and ⌈0.9 n⌉ —
+    picked in the database by window functions, in one query."""
+    rank = Window(RowNumber(), partition_by=[F(partition)], order_by=[F(value).asc(), F("id").asc()])
+    size = Window(Count("id"), partition_by=[F(partition)])
+    wanted = Q(rank=(F("size") + 1) / 2) | Q(rank=F("size") / 2 + 1) | Q(rank=(9 * F("size") + 9) / 10)
+    picked = (
+        rows.annotate(rank=rank, size=size)
+        .annotate(
+            pick=Case(When(wanted, then=Value(True)), default=Value(False), output_field=BooleanField())
+        )
+        .filter(pick=True)
+        .values_list(partition, "rank", "size", value)
+    )
+    result: dict = {}
+    for key, position, n, picked_value in picked:
+        result.setdefault(key, (n, {}))[1][position] = picked_value
+    return result
+
+
+def _median(n: int, ranks: dict):
+    """The middle value, or the mean of the two middle values when n is even."""
+    return (ranks[(n + 1) // 2] + ranks[n // 2 + 1]) / 2
+
+
+def _p90(n: int, ranks: dict):
+    """Nearest rank: the value at rank ⌈0.9 n⌉."""
+    return ranks[(9 * n + 9) // 10]
+
+
+# --- the weekly funnel ---------------------------------------------------------------------
 
 
 @dataclass
@@ -91,17 +166,13 @@ class Week:
         return self.outcomes["won"] / closed if closed else None
 
 
-def _week_key(value) -> dt.date:
-    return value.date() if isinstance(value, dt.datetime) else value
-
-
-def weekly_funnel(weeks: list[dt.date]) -> list[Week]:
+def weekly_funnel(weeks: list[dt.date], leads: QuerySet | None = None) -> list[Week]:
     """Per week: leads that entered each stage, and the responses and outcomes made.
     Two queries, whatever the number of leads or weeks."""
     rows = {monday: Week(monday) for monday in weeks}
     if not weeks:
         return []
-    events = _events(weeks[0], weeks[-1])
+    events = _events(weeks[0], weeks[-1], leads)
     entered = (
         events.filter(_moves_in())
         .values("week", "to_stage")
@@ -127,19 +198,35 @@ def weekly_funnel(weeks: list[dt.date]) -> list[Week]:
     return [rows[monday] for monday in weeks]
 
 
-# --- drill-downs: exactly the leads behind a number ------------------------------------------
+def stage_totals(first: dt.date, last: dt.date, leads: QuerySet | None = None) -> dict[str, int]:
+    """Leads that entered each stage at any time in the weeks (each lead once per stage,
+    however many weeks it entered it in): the funnel for the whole range. One query."""
+    totals = dict.fromkeys(Stage.values, 0)
+    rows = (
+        _events(first, last, leads)
+        .filter(_moves_in())
+        .values("to_stage")
+        .annotate(n=Count("lead", distinct=True))
+        .order_by()
+    )
+    totals.update({row["to_stage"]: row["n"] for row in rows if row["to_stage"] in totals})
+    return totals
 
 
-def entered_lead_ids(stage: str, monday: dt.date) -> QuerySet:
-    """The ids of the leads that entered `stage` in the week of `monday`."""
-    return _events(monday, monday).filter(_moves_in(), to_stage=stage).values("lead_id").distinct()
+def entered_lead_ids(stage: str, first: dt.date, last: dt.date | None = None) -> QuerySet:
+    """The ids of the leads that entered `stage` in the weeks `first`..`last`."""
+    return _events(first, last or first).filter(_moves_in(), to_stage=stage).values("lead_id").distinct()
 
 
-def event_lead_ids(outcome: str, monday: dt.date) -> QuerySet:
+def event_lead_ids(outcome: str, first: dt.date, last: dt.date | None = None, *, reason=None) -> QuerySet:
     """The ids of the leads with a response or outcome (`rejected`, `accepted`, `won`,
-    `lost`) in the week of `monday`: as many as `Week.outcome_leads` says. (A lead
-    rejected twice in a week is one lead here and two responses in the acceptance rate.)"""
-    return _events(monday, monday).filter(type=OUTCOMES[outcome]).values("lead_id").distinct()
+    `lost`, or `answered` / `closed` for what a rate counts) in the weeks, optionally for
+    one reason: as many as `Week.outcome_leads` says. (A lead rejected twice in a week is
+    one lead here and two responses in the acceptance rate.)"""
+    events = _events(first, last or first).filter(type__in=OUTCOME_GROUPS[outcome])
+    if reason is not None:
+        events = events.filter(reason=reason)
+    return events.values("lead_id").distinct()
 
 
 # --- speed to lead -------------------------------------------------------------------------
@@ -151,44 +238,133 @@ class Speed:
     responses: int
     median_seconds: float | None
     p90_seconds: int | None
+    leads: int = 0  # the distinct leads responded to (what the drill-down lists)
 
 
-def _pick(values: QuerySet, index: int) -> int:
-    return values[index : index + 1].get()
-
-
-def speed_to_lead(weeks: list[dt.date]) -> list[Speed]:
-    """Business time from hand-off to first response (accept or reject), for responses in
-    each week: median (the mean of the two middle values when their number is even) and
-    90th percentile (nearest rank: the value at rank ⌈0.9 n⌉). Read in the database —
-    a count and up to three single-value picks per week, whatever the number of leads."""
+def _responses(first: dt.date, last: dt.date, leads: QuerySet | None = None) -> QuerySet:
     from sla.models import Clock, Obligation
 
+    start, end = week_range(first, last)
+    clocks = Clock.objects.filter(
+        obligation=Obligation.RESPONSE,
+        met_at__gte=start,
+        met_at__lt=end,
+        business_seconds__isnull=False,
+        lead__merged_into__isnull=True,
+    )
+    return _scoped(clocks, leads).annotate(week=TruncWeek("met_at", tzinfo=org_tz()))
+
+
+def speed_to_lead(weeks: list[dt.date], leads: QuerySet | None = None) -> list[Speed]:
+    """Business time from hand-off to first response (accept or reject), for responses in
+    each week: median (the mean of the two middle values when their number is even) and
+    90th percentile (nearest rank). Two queries, whatever the number of weeks or leads."""
+    if not weeks:
+        return []
+    responses = _responses(weeks[0], weeks[-1], leads)
+    picks = {
+        _week_key(key): value
+        for key, value in _ranked(responses, partition="week", value="business_seconds").items()
+    }
+    counted = {
+        _week_key(row["week"]): row["n"]
+        for row in responses.values("week").annotate(n=Count("lead", distinct=True)).order_by()
+    }
     result = []
     for monday in weeks:
-        start, end = week_range(monday, monday)
-        values = (
-            Clock.objects.filter(
-                obligation=Obligation.RESPONSE,
-                met_at__gte=start,
-                met_at__lt=end,
-                business_seconds__isnull=False,
-                lead__merged_into__isnull=True,
-            )
-            .order_by("business_seconds", "id")
-            .values_list("business_seconds", flat=True)
-        )
-        n = values.count()
-        if not n:
+        if monday not in picks:
             result.append(Speed(monday, 0, None, None))
             continue
-        middle = (n - 1) // 2
-        median = (
-            float(_pick(values, middle)) if n % 2 else (_pick(values, middle) + _pick(values, middle + 1)) / 2
-        )
-        p90 = _pick(values, math.ceil(0.9 * n) - 1)
-        result.append(Speed(monday, n, median, p90))
+        n, ranks = picks[monday]
+        result.append(Speed(monday, n, float(_median(n, ranks)), _p90(n, ranks), counted.get(monday, 0)))
     return result
+
+
+def responded_lead_ids(first: dt.date, last: dt.date | None = None) -> QuerySet:
+    """The leads behind a week's speed to lead: those whose response clock was met then."""
+    return _responses(first, last or first).values("lead_id").distinct()
+
+
+# --- SLA compliance --------------------------------------------------------------------------
+
+_MET_ON_TIME = Q(met_at__isnull=False, breached_at__isnull=True)
+
+
+def _resolved_clocks(first: dt.date, last: dt.date, leads: QuerySet | None = None) -> QuerySet:
+    """Clocks resolved in the weeks: met (on time or late) or breached (DESIGN: SLA compliance)."""
+    from sla.models import Clock
+
+    start, end = week_range(first, last)
+    clocks = Clock.objects.filter(
+        Q(met_at__gte=start, met_at__lt=end, breached_at__isnull=True)
+        | Q(breached_at__gte=start, breached_at__lt=end),
+        lead__merged_into__isnull=True,
+    )
+    return _scoped(clocks, leads)
+
+
+COMPLIANCE_GROUPS = {
+    "owner": {
+        "key": F("owner_id"),
+        "first": F("owner__first_name"),
+        "last": F("owner__last_name"),
+        "user": F("owner__username"),
+    },
+    "team": {"key": F("owner__membership__team_id"), "label": F("owner__membership__team__name")},
+    "policy": {"key": F("policy_id"), "label": F("policy__name")},
+}
+
+
+def sla_compliance(first: dt.date, last: dt.date, *, by: str, leads: QuerySet | None = None) -> list[dict]:
+    """Per rep (`owner`), team, policy or `week`: clocks resolved in the weeks, how many were
+    met on time and breached, the share met on time (`compliance`), and the distinct leads
+    behind them. One query."""
+    clocks = _resolved_clocks(first, last, leads)
+    if by == "week":
+        clocks = clocks.annotate(week=TruncWeek(Coalesce("breached_at", "met_at"), tzinfo=org_tz()))
+        groups = {"key": F("week")}
+    else:
+        groups = COMPLIANCE_GROUPS[by]
+    rows = (
+        clocks.values(**groups)
+        .annotate(
+            resolved=Count("id"),
+            met=Count("id", filter=_MET_ON_TIME),
+            breached=Count("id", filter=~_MET_ON_TIME),
+            leads=Count("lead", distinct=True),
+        )
+        .order_by()
+    )
+    result = []
+    for row in rows:
+        if by == "owner":
+            row["name"] = f"{row.pop('first')} {row.pop('last')}".strip() or row["user"]
+            row.pop("user")
+        elif by == "week":
+            row["key"] = _week_key(row["key"])
+            row["name"] = row["key"].isoformat()
+        else:
+            row["name"] = row.pop("label") or "No team"
+        row["compliance"] = row["met"] / row["resolved"] if row["resolved"] else None
+        result.append(row)
+    return sorted(result, key=lambda r: r["key"] if by == "week" else r["name"])
+
+
+def clock_lead_ids(
+    status: str, first: dt.date, last: dt.date | None = None, *, owner=None, team=None
+) -> QuerySet:
+    """The leads behind an SLA compliance row: with a clock `resolved`, `met` on time or
+    `breached` in the weeks, optionally of one rep or team."""
+    clocks = _resolved_clocks(first, last or first)
+    if status == "met":
+        clocks = clocks.filter(_MET_ON_TIME)
+    elif status == "breached":
+        clocks = clocks.exclude(_MET_ON_TIME)
+    if owner is not None:
+        clocks = clocks.filter(owner=owner)
+    if team is not None:
+        clocks = clocks.filter(owner__membership__team=team)
+    return clocks.values("lead_id").distinct()
 
 
 # --- closed-loop attribution and rejection feedback --------------------------------------------
@@ -198,22 +374,30 @@ def _reached(event_type: str):
     return Exists(LeadEvent.objects.filter(lead=OuterRef("pk"), type=event_type))
 
 
-def attribution(first: dt.date, last: dt.date, *, by: str = "source") -> list[dict]:
+REACHED = {"mql": EventType.QUALIFIED, "sql": EventType.ACCEPTED, "customer": EventType.WON}
+ATTRIBUTION_KEYS = {
+    "source": {"key": F("source"), "name": F("source")},
+    "campaign": {"key": F("campaign_id"), "name": F("campaign__name"), "cost": F("campaign__cost")},
+    "referrer": {"key": F("referrer_id"), "name": F("referrer__username")},
+}
+
+
+def _created_in(first: dt.date, last: dt.date, leads: QuerySet | None = None) -> QuerySet[Lead]:
+    start, end = week_range(first, last)
+    return _scoped(Lead.objects.live(), leads, path="pk").filter(created_at__gte=start, created_at__lt=end)
+
+
+def attribution(
+    first: dt.date, last: dt.date, *, by: str = "source", leads: QuerySet | None = None
+) -> list[dict]:
     """Per first-touch source, campaign or referrer (`by`), for the leads created in the
     weeks `first`..`last`: leads, how many ever became MQL, SQL and customer, revenue won,
     and for campaigns their cost, cost per customer and ROI ((revenue − cost) ÷ cost).
     One query."""
-    start, end = week_range(first, last)
-    key = {"source": "source", "campaign": "campaign__name", "referrer": "referrer__username"}[by]
     rows = (
-        Lead.objects.live()
-        .filter(created_at__gte=start, created_at__lt=end)
-        .annotate(
-            was_mql=_reached(EventType.QUALIFIED),
-            was_sql=_reached(EventType.ACCEPTED),
-            was_customer=_reached(EventType.WON),
-        )
-        .values(name=F(key), **({"cost": F("campaign__cost")} if by == "campaign" else {}))
+        _created_in(first, last, leads)
+        .annotate(**{f"was_{stage}": _reached(event) for stage, event in REACHED.items()})
+        .values(**ATTRIBUTION_KEYS[by])
         .annotate(
             leads=Count("id"),
             mqls=Count("id", filter=Q(was_mql=True)),
@@ -225,11 +409,10 @@ def attribution(first: dt.date, last: dt.date, *, by: str = "source") -> list[di
     )
     result = []
     for row in rows:
-        if by == "referrer" and row["name"] is None:
+        if by == "referrer" and row["key"] is None:
             continue  # leads nobody referred
-        cost = row.pop("cost", None)
         if by == "campaign":
-            row["cost"] = cost
+            cost = row["cost"]
             row["cost_per_customer"] = (
                 cost / row["customers"] if cost is not None and row["customers"] else None
             )
@@ -238,23 +421,35 @@ def attribution(first: dt.date, last: dt.date, *, by: str = "source") -> list[di
     return result
 
 
-def rejection_reasons(first: dt.date, last: dt.date, *, by: str | None = None) -> list[dict]:
+def reached_lead_ids(reached: str, first: dt.date, last: dt.date | None = None) -> QuerySet:
+    """The leads behind an attribution count: created in the weeks and ever `mql`, `sql`,
+    `customer` (or every one created then: `lead`)."""
+    created = _created_in(first, last or first)
+    if reached in REACHED:
+        created = created.filter(_reached(REACHED[reached]))
+    return created.values("pk")
+
+
+def _rejections(first: dt.date, last: dt.date, leads: QuerySet | None = None) -> QuerySet[LeadEvent]:
+    return _events(first, last, leads).filter(type=EventType.REJECTED)
+
+
+def rejection_reasons(
+    first: dt.date, last: dt.date, *, by: str | None = None, leads: QuerySet | None = None
+) -> list[dict]:
     """Rejections made in the weeks, by reason — a Pareto list (most first, with the
-    cumulative share) — or by reason and the lead's `source` or `campaign`. One query."""
-    start, end = week_range(first, last)
-    fields = {"reason_label": F("reason__label")}
-    if by is not None:
-        fields["by"] = F({"source": "lead__source", "campaign": "lead__campaign__name"}[by])
+    cumulative share) — or by reason and the lead's `source` or `campaign`; with the
+    distinct leads rejected for each (what a drill-down lists). One query."""
+    fields = {"reason_key": F("reason_id"), "reason_label": F("reason__label")}
+    if by == "source":
+        fields.update(by=F("lead__source"), by_key=F("lead__source"))
+    elif by == "campaign":
+        fields.update(by=F("lead__campaign__name"), by_key=F("lead__campaign_id"))
     rows = list(
-        LeadEvent.objects.filter(
-            type=EventType.REJECTED,
-            occurred_at__gte=start,
-            occurred_at__lt=end,
-            lead__merged_into__isnull=True,
-        )
+        _rejections(first, last, leads)
         .values(**fields)
-        .annotate(rejections=Count("id"))
-        .order_by("-rejections", "reason_label")
+        .annotate(rejections=Count("id"), leads=Count("lead", distinct=True))
+        .order_by("-rejections", "reason_label", *(["by"] if by else []))
     )
     total = sum(row["rejections"] for row in rows)
     running = 0
@@ -268,59 +463,80 @@ def rejection_reasons(first: dt.date, last: dt.date, *, by: str | None = None) -
 # --- velocity and cohorts ------------------------------------------------------------------------
 
 
-def velocity(monday: dt.date) -> dict[str, float | None]:
-    """Median days spent in each stage, for the leads that left it in the week of `monday`
-    (time from the event that moved the lead into the stage to the one that moved it out).
-    Read in the database: a count and up to two ordered single-value picks per stage."""
-    start, end = week_range(monday, monday)
-    result: dict[str, float | None] = {}
+def _stays(first: dt.date, last: dt.date, leads: QuerySet | None = None) -> QuerySet[LeadEvent]:
+    """Events that moved a lead out of a stage in the weeks, each annotated with the time
+    spent in that stage (since the event that moved it in)."""
+    entered_at = Subquery(
+        LeadEvent.objects.filter(
+            lead=OuterRef("lead"), to_stage=OuterRef("from_stage"), occurred_at__lte=OuterRef("occurred_at")
+        )
+        .exclude(from_stage=OuterRef("from_stage"))
+        .order_by("-occurred_at", "-id")
+        .values("occurred_at")[:1]
+    )
+    start, end = week_range(first, last)
+    events = (
+        LeadEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end, lead__merged_into__isnull=True)
+        .exclude(from_stage="")
+        .exclude(to_stage="")
+        .exclude(from_stage=F("to_stage"))
+    )
+    return (
+        _scoped(events, leads)
+        .annotate(spent=ExpressionWrapper(F("occurred_at") - entered_at, output_field=DurationField()))
+        .exclude(spent=None)
+    )
+
+
+@dataclass
+class Velocity:
+    stage: str
+    stays: int  # times a lead left the stage in the weeks
+    leads: int  # the distinct leads that did (what the drill-down lists)
+    median_days: float | None
+
+
+def velocity(
+    first: dt.date, last: dt.date | None = None, leads: QuerySet | None = None
+) -> dict[str, Velocity]:
+    """Median days spent in each stage, for the leads that left it in the weeks (time from
+    the event that moved the lead into the stage to the one that moved it out). Two queries."""
+    stays = _stays(first, last or first, leads)
+    picks = _ranked(stays, partition="from_stage", value="spent")
+    counted = {
+        row["from_stage"]: row["n"]
+        for row in stays.values("from_stage").annotate(n=Count("lead", distinct=True)).order_by()
+    }
+    result = {}
     for stage in Stage.values:
-        entered_at = Subquery(
-            LeadEvent.objects.filter(
-                lead=OuterRef("lead"), to_stage=stage, occurred_at__lte=OuterRef("occurred_at")
-            )
-            .exclude(from_stage=stage)
-            .order_by("-occurred_at", "-id")
-            .values("occurred_at")[:1]
-        )
-        spans = (
-            LeadEvent.objects.filter(
-                occurred_at__gte=start, occurred_at__lt=end, from_stage=stage, lead__merged_into__isnull=True
-            )
-            .exclude(to_stage=stage)
-            .exclude(to_stage="")
-            .annotate(spent=ExpressionWrapper(F("occurred_at") - entered_at, output_field=DurationField()))
-            .exclude(spent=None)
-            .order_by("spent", "id")
-            .values_list("spent", flat=True)
-        )
-        n = spans.count()
-        if not n:
-            result[stage] = None
+        if stage not in picks:
+            result[stage] = Velocity(stage, 0, 0, None)
             continue
-        middle = (n - 1) // 2
-        median = _pick(spans, middle) if n % 2 else (_pick(spans, middle) + _pick(spans, middle + 1)) / 2
-        result[stage] = median.total_seconds() / 86400
+        n, ranks = picks[stage]
+        result[stage] = Velocity(stage, n, counted.get(stage, 0), _median(n, ranks).total_seconds() / 86400)
     return result
 
 
-def cohort(monday: dt.date) -> dict[str, int]:
-    """Of the leads that entered MQL in the week of `monday`, how many are now SQL,
-    customer, sent back (rejected or lost to nurture), disqualified, or still waiting. One query."""
-    counts = {"waiting": 0, "sql": 0, "customer": 0, "sent_back": 0, "disqualified": 0}
-    names = {
-        Stage.MQL: "waiting",
-        Stage.SQL: "sql",
-        Stage.CUSTOMER: "customer",
-        Stage.LEAD: "sent_back",
-        Stage.DISQUALIFIED: "disqualified",
-    }
+def left_lead_ids(stage: str, first: dt.date, last: dt.date | None = None) -> QuerySet:
+    """The leads behind a stage's velocity: those that left `stage` in the weeks."""
+    return _stays(first, last or first).filter(from_stage=stage).values("lead_id").distinct()
+
+
+def cohorts(weeks: list[dt.date], leads: QuerySet | None = None) -> dict[dt.date, dict[str, int]]:
+    """Per MQL week: of the leads that entered MQL in it, how many are now SQL, customer,
+    sent back (rejected or lost to nurture), disqualified, or still waiting. One query."""
+    result = {monday: dict.fromkeys(COHORT.values(), 0) for monday in weeks}
+    if not weeks:
+        return result
     rows = (
-        Lead.objects.filter(pk__in=entered_lead_ids(Stage.MQL, monday))
-        .values("stage")
-        .annotate(n=Count("id"))
+        _events(weeks[0], weeks[-1], leads)
+        .filter(_moves_in(), to_stage=Stage.MQL)
+        .values("week", "lead__stage")
+        .annotate(n=Count("lead", distinct=True))
         .order_by()
     )
     for row in rows:
-        counts[names[row["stage"]]] += row["n"]
-    return counts
+        monday = _week_key(row["week"])
+        if monday in result:
+            result[monday][COHORT[row["lead__stage"]]] += row["n"]
+    return result

@@ -19,14 +19,10 @@ def _stage_at(at: dt.datetime):
     )
 
 
-def leads_as_of(at: dt.datetime):
-    """Live leads that existed at `at`, annotated with `stage_then`."""
-    return (
-        Lead.objects.live()
-        .filter(created_at__lte=at)
-        .annotate(stage_then=_stage_at(at))
-        .exclude(stage_then=None)
-    )
+def leads_as_of(at: dt.datetime, leads=None):
+    """Live leads (of `leads`, when given) that existed at `at`, annotated with `stage_then`."""
+    base = Lead.objects.live() if leads is None else Lead.objects.live().filter(pk__in=leads.values("pk"))
+    return base.filter(created_at__lte=at).annotate(stage_then=_stage_at(at)).exclude(stage_then=None)
 
 
 def stage_as_of(at: dt.datetime) -> dict[int, str]:
@@ -34,11 +30,11 @@ def stage_as_of(at: dt.datetime) -> dict[int, str]:
     return dict(leads_as_of(at).values_list("pk", "stage_then"))
 
 
-def funnel_as_of(at: dt.datetime) -> dict[str, int]:
+def funnel_as_of(at: dt.datetime, leads=None) -> dict[str, int]:
     """How many leads were in each stage at `at` (every stage present, zeros included)."""
     counts = dict.fromkeys(Stage.values, 0)
     counts.update(
-        leads_as_of(at)
+        leads_as_of(at, leads)
         .order_by()
         .values_list("stage_then")
         .annotate(n=Count("pk"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from smarketing.weeks import week_range as org_week_range
@@ -35,39 +35,13 @@ def breaches(monday: dt.date | None = None) -> QuerySet[Clock]:
     )
 
 
-_MET = Q(met_at__isnull=False, breached_at__isnull=True)
-
-
-def _resolved(monday: dt.date | None):
-    """Clocks resolved in the week: met (on time or late) or breached (DESIGN: SLA compliance)."""
-    start, end = week_range(monday)
-    return Clock.objects.filter(
-        Q(met_at__gte=start, met_at__lt=end, breached_at__isnull=True)
-        | Q(breached_at__gte=start, breached_at__lt=end)
-    )
-
-
 def compliance_by(field: str, monday: dt.date | None = None) -> list[dict]:
-    """Per rep (`owner`), team (`owner__membership__team`) or policy (`policy`): clocks
-    resolved in the week, how many were met on time, and the share."""
-    names = (
-        {"first": F("owner__first_name"), "last": F("owner__last_name"), "user": F("owner__username")}
-        if field == "owner"
-        else {"label": F(f"{field}__name")}
-    )
-    rows = (
-        _resolved(monday)
-        .values(key=F(f"{field}__pk"), **names)
-        .annotate(resolved=Count("id"), met=Count("id", filter=_MET), breached=Count("id", filter=~_MET))
-    )
-    result = []
+    """Per rep (`owner`), `team` or `policy`: clocks resolved in the week, how many were met
+    on time, and the share as a whole percent — the dashboard's figures for one week."""
+    from reports.metrics import sla_compliance
+
+    monday = monday or week_start()
+    rows = sla_compliance(monday, monday, by=field)
     for row in rows:
-        if field == "owner":
-            name = f"{row.pop('first')} {row.pop('last')}".strip() or row["user"]
-            row.pop("user")
-        else:
-            name = row.pop("label")
-        row["name"] = name
-        row["percent"] = round(100 * row["met"] / row["resolved"]) if row["resolved"] else None
-        result.append(row)
-    return sorted(result, key=lambda r: r["name"] or "")
+        row["percent"] = round(100 * row["compliance"]) if row["compliance"] is not None else None
+    return rows

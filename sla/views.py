@@ -260,7 +260,7 @@ def sla_overview(request):
         "at_risk": sla_selectors.at_risk()[:100],
         "breaches": sla_selectors.breaches(monday)[:100],
         "by_rep": sla_selectors.compliance_by("owner", monday),
-        "by_team": sla_selectors.compliance_by("owner__membership__team", monday),
+        "by_team": sla_selectors.compliance_by("team", monday),
         "by_policy": sla_selectors.compliance_by("policy", monday),
         "marketing": [commitments.week_status(c, monday) for c in active],
         "can_edit": can_edit_agreement(request.user),

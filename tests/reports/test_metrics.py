@@ -184,6 +184,7 @@ def test_attribution_and_rejection_feedback(org, make_lead, reasons):
 
     by_source = {row["name"]: row for row in metrics.attribution(W1, W1, by="source")}
     assert by_source[Source.WEBINAR] == {
+        "key": "webinar",
         "name": "webinar",
         "leads": 2,
         "mqls": 2,
@@ -192,6 +193,7 @@ def test_attribution_and_rejection_feedback(org, make_lead, reasons):
         "revenue": Decimal("4000"),
     }
     assert by_source[Source.EVENT] == {
+        "key": "event",
         "name": "event",
         "leads": 3,
         "mqls": 2,
@@ -213,9 +215,10 @@ def test_attribution_and_rejection_feedback(org, make_lead, reasons):
     )
 
     pareto = metrics.rejection_reasons(W1, W2)
-    assert [(r["reason_label"], r["rejections"]) for r in pareto] == [
-        (reasons.rejection.label, 2),
-        (other_reason.label, 1),
+    # `rejected` was rejected twice for the same reason: two rejections, one lead.
+    assert [(r["reason_label"], r["rejections"], r["leads"]) for r in pareto] == [
+        (reasons.rejection.label, 2, 1),
+        (other_reason.label, 1, 1),
     ]
     assert pareto[0]["share"] == pytest.approx(2 / 3) and pareto[-1]["cumulative"] == 1.0
     by = metrics.rejection_reasons(W2, W2, by="source")
@@ -228,20 +231,29 @@ def test_velocity_median_days_in_each_stage(history):
     # Week 45: left `lead` — A (1 h), C (1 h), A again after rejection (1 h: 11:00 → 12:00);
     # left `mql` — A 1 h, C 1 h, A 1 h; left `sql` — C (won after 2 h).
     w1 = metrics.velocity(W1)
-    assert w1["lead"] == pytest.approx(1 / 24)
-    assert w1["mql"] == pytest.approx(1 / 24)
-    assert w1["sql"] == pytest.approx(2 / 24)
-    assert w1["customer"] is None and w1["disqualified"] is None
+    assert w1["lead"].median_days == pytest.approx(1 / 24)
+    assert (w1["lead"].stays, w1["lead"].leads) == (3, 2)  # A twice, C
+    assert w1["mql"].median_days == pytest.approx(1 / 24)
+    assert w1["sql"].median_days == pytest.approx(2 / 24)
+    assert w1["customer"].median_days is None and w1["disqualified"].median_days is None
+    assert w1["customer"].stays == 0
     # Week 46, left `lead`: B after 1 h (Sunday 23:30 → Monday 00:30), D and E after 7 days,
     # D again after 1 h (rejected 10:00, re-qualified 11:00): median of [1 h, 1 h, 7 d, 7 d].
     w2 = metrics.velocity(W2)
-    assert w2["lead"] == pytest.approx((1 / 24 + 7) / 2)
-    assert w2["sql"] == pytest.approx(2 / 24)  # E: accepted 10:00, lost to nurture 12:00
+    assert w2["lead"].median_days == pytest.approx((1 / 24 + 7) / 2)
+    assert w2["sql"].median_days == pytest.approx(2 / 24)  # E: accepted 10:00, lost to nurture 12:00
+    # Both weeks at once: one median over every stay that ended in either.
+    both = metrics.velocity(W1, W2)
+    assert both["lead"].stays == 7 and both["lead"].median_days == pytest.approx(1 / 24)
+    for stage, figure in both.items():
+        assert metrics.left_lead_ids(stage, W1, W2).count() == figure.leads, stage
 
 
 def test_cohort_conversion_by_mql_week(history):
     # Entered MQL in week 45: A (now SQL) and C (customer).
-    assert metrics.cohort(W1) == {"waiting": 0, "sql": 1, "customer": 1, "sent_back": 0, "disqualified": 0}
+    cohorts = metrics.cohorts([W1, W2, W3])
+    assert cohorts[W1] == {"waiting": 0, "sql": 1, "customer": 1, "sent_back": 0, "disqualified": 0}
     # Week 46: B (still waiting), D (sent back twice), E (lost to nurture: sent back).
-    assert metrics.cohort(W2) == {"waiting": 1, "sql": 0, "customer": 0, "sent_back": 2, "disqualified": 0}
-    assert sum(metrics.cohort(W2).values()) == metrics.weekly_funnel([W2])[0].entered["mql"]
+    assert cohorts[W2] == {"waiting": 1, "sql": 0, "customer": 0, "sent_back": 2, "disqualified": 0}
+    assert sum(cohorts[W3].values()) == 0  # the empty week
+    assert sum(cohorts[W2].values()) == metrics.weekly_funnel([W2])[0].entered["mql"]
