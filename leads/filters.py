@@ -1,12 +1,16 @@
 """django-filter FilterSets: one set of lead filters for the list page and the API."""
 
+import datetime as dt
+
 import django_filters
+from django import forms
 from django.db.models import Q
 
-from reports.metrics import entered_lead_ids, event_lead_ids
-from smarketing.weeks import monday_of
+from reports import metrics
+from reports.selectors import leads_as_of
+from smarketing.weeks import monday_of, org_tz
 
-from .models import Campaign, Lead, Reason, ReasonKind, ScoringDefinition, Source, Stage
+from .models import Campaign, Lead, Reason, ReasonKind, ScoringDefinition, Source, Stage, Team, TeamKind
 
 
 class AnyYesNo(django_filters.widgets.BooleanWidget):
@@ -28,6 +32,54 @@ class ScoreBand:
     ]
 
 
+class Segment:
+    """Company-size segments, by employees (the dashboard's segment filter)."""
+
+    SMALL = "small"
+    MID = "mid"
+    ENTERPRISE = "enterprise"
+    UNKNOWN = "unknown"
+    CHOICES = [
+        (SMALL, "Small business (1–49 employees)"),
+        (MID, "Mid-market (50–999)"),
+        (ENTERPRISE, "Enterprise (1,000+)"),
+        (UNKNOWN, "Size unknown"),
+    ]
+    Q = {
+        SMALL: Q(company_size__lt=50),
+        MID: Q(company_size__gte=50, company_size__lt=1000),
+        ENTERPRISE: Q(company_size__gte=1000),
+        UNKNOWN: Q(company_size__isnull=True),
+    }
+
+
+def team_leads(team: Team) -> Q:
+    """A team's leads: a sales team's are owned by its members; a marketing team's were
+    created or handed off by its members."""
+    if team.kind == TeamKind.SALES:
+        return Q(owner__membership__team=team)
+    return Q(qualified_by__membership__team=team) | Q(created_by__membership__team=team)
+
+
+DRILLS = ("entered", "outcome", "left", "responded", "reached", "sla", "stage_then")
+# Every parameter of a report drill-down: kept (hidden) when the list's own form is sent.
+DRILL_PARAMS = (*DRILLS, "week", "week_to", "reason", "clock_owner", "clock_team", "as_of", "referrer")
+
+
+class LeadFilterForm(forms.Form):
+    def clean(self):
+        data = super().clean()
+        week, week_to = data.get("week"), data.get("week_to")
+        if week and week_to and week_to < week:
+            self.add_error("week_to", "The last week must not be before the first.")
+        asked = [name for name in DRILLS if data.get(name) not in (None, "")]
+        if len(asked) > 1:
+            raise forms.ValidationError("Ask for one report drill-down at a time: " + ", ".join(asked) + ".")
+        if data.get("stage_then") and not data.get("as_of"):
+            self.add_error("as_of", "Give the date the stage is read at.")
+        return data
+
+
 SORTS = {
     "newest": ("-created_at", "Newest first"),
     "oldest": ("created_at", "Oldest first"),
@@ -42,8 +94,13 @@ class LeadFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label="Search")
     stage = django_filters.MultipleChoiceFilter(choices=Stage.choices)
     source = django_filters.MultipleChoiceFilter(choices=Source.choices)
-    campaign = django_filters.ModelChoiceFilter(queryset=Campaign.objects.all(), empty_label="Any campaign")
+    campaign = django_filters.ModelChoiceFilter(
+        queryset=Campaign.objects.all(), empty_label="Any campaign", null_label="No campaign"
+    )
     owner = django_filters.NumberFilter(field_name="owner_id", label="Owner (user id)")
+    team = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), method="filter_team", label="Team")
+    segment = django_filters.ChoiceFilter(choices=Segment.CHOICES, method="filter_segment", label="Segment")
+    referrer = django_filters.NumberFilter(field_name="referrer_id", label="Referred by (user id)")
     qualified_by = django_filters.NumberFilter(field_name="qualified_by_id")
     recycled = django_filters.BooleanFilter(
         method="filter_recycled",
@@ -61,22 +118,59 @@ class LeadFilter(django_filters.FilterSet):
     created_before = django_filters.DateFilter(
         field_name="created_at", lookup_expr="date__lte", label="Created until"
     )
-    # Report drill-downs: exactly the leads behind a weekly figure (reports.metrics).
-    week = django_filters.DateFilter(
-        method="filter_nothing", label="ISO week (any date in it), for entered/outcome"
-    )
+    # Report drill-downs: exactly the leads behind a figure (reports.metrics), for the
+    # weeks `week`..`week_to` (one week when `week_to` is not given).
+    week = django_filters.DateFilter(method="filter_nothing", label="First ISO week (any date in it)")
+    week_to = django_filters.DateFilter(method="filter_nothing", label="Last ISO week (any date in it)")
     entered = django_filters.ChoiceFilter(
-        choices=Stage.choices, method="filter_entered", label="Entered stage in week"
+        choices=Stage.choices, method="filter_entered", label="Entered stage in the weeks"
     )
     outcome = django_filters.ChoiceFilter(
-        choices=[("accepted", "Accepted"), ("rejected", "Rejected"), ("won", "Won"), ("lost", "Lost")],
+        choices=[
+            ("accepted", "Accepted"),
+            ("rejected", "Rejected"),
+            ("answered", "Accepted or rejected"),
+            ("won", "Won"),
+            ("lost", "Lost"),
+            ("closed", "Won or lost"),
+        ],
         method="filter_outcome",
-        label="Response or outcome in week",
+        label="Response or outcome in the weeks",
+    )
+    reason = django_filters.ModelChoiceFilter(
+        queryset=Reason.objects.all(), method="filter_nothing", label="Reason (with outcome)"
+    )
+    left = django_filters.ChoiceFilter(
+        choices=Stage.choices, method="filter_left", label="Left stage in the weeks"
+    )
+    responded = django_filters.BooleanFilter(
+        method="filter_responded", label="Responded to in the weeks (speed to lead)", widget=AnyYesNo()
+    )
+    reached = django_filters.ChoiceFilter(
+        choices=[("lead", "Any"), ("mql", "MQL"), ("sql", "SQL"), ("customer", "Customer")],
+        method="filter_reached",
+        label="Created in the weeks and ever reached",
+    )
+    sla = django_filters.ChoiceFilter(
+        choices=[("resolved", "Resolved"), ("met", "Met on time"), ("breached", "Breached")],
+        method="filter_sla",
+        label="SLA clock resolved in the weeks",
+    )
+    clock_owner = django_filters.NumberFilter(
+        method="filter_nothing", label="Clock owner (user id, with sla)"
+    )
+    clock_team = django_filters.ModelChoiceFilter(
+        queryset=Team.objects.all(), method="filter_nothing", label="Clock owner's team (with sla)"
+    )
+    as_of = django_filters.DateFilter(method="filter_nothing", label="Funnel as of (end of day)")
+    stage_then = django_filters.ChoiceFilter(
+        choices=Stage.choices, method="filter_stage_then", label="Stage at the end of as_of"
     )
 
     class Meta:
         model = Lead
         fields = ["q", "stage", "source", "campaign", "owner", "qualified_by", "recycled"]
+        form = LeadFilterForm
 
     def filter_recycled(self, queryset, name, value):
         recycled = Q(stage=Stage.LEAD, recycle_count__gt=0)
@@ -88,15 +182,79 @@ class LeadFilter(django_filters.FilterSet):
     def filter_nothing(self, queryset, name, value):
         return queryset  # read by filter_entered and filter_outcome
 
-    def drill_week(self):
-        """The Monday of the drill-down week (this week when none is given)."""
-        return monday_of(self.form.cleaned_data.get("week"))
+    def filter_team(self, queryset, name, value):
+        return queryset.filter(team_leads(value))
+
+    def filter_segment(self, queryset, name, value):
+        return queryset.filter(Segment.Q[value])
+
+    def drill_weeks(self) -> tuple[dt.date, dt.date]:
+        """The first and last Monday of the drill-down (this week when none is given)."""
+        data = self.form.cleaned_data
+        first = monday_of(data.get("week"))
+        return first, monday_of(data.get("week_to") or first)
+
+    def drill_description(self) -> str | None:
+        """In words, the report figure this list is the drill-down of (None if it is not)."""
+        if not (self.is_bound and self.is_valid()):
+            return None
+        data = self.form.cleaned_data
+        first, last = self.drill_weeks()
+        weeks = (
+            f"in the week of {first:%d %b %Y}"
+            if first == last
+            else f"in the weeks of {first:%d %b %Y} to {last:%d %b %Y}"
+        )
+        stage = dict(Stage.choices)
+        if data.get("entered"):
+            return f"leads that entered {stage[data['entered']]} {weeks}"
+        if data.get("outcome"):
+            outcome = dict(self.filters["outcome"].extra["choices"])[data["outcome"]].lower()
+            reason = f" for “{data['reason'].label}”" if data.get("reason") else ""
+            return f"leads {outcome}{reason} {weeks}"
+        if data.get("left"):
+            return f"leads that left {stage[data['left']]} {weeks}"
+        if data.get("responded") is not None:
+            return f"leads {'' if data['responded'] else 'not '}responded to {weeks} (speed to lead)"
+        if data.get("reached"):
+            reached = "" if data["reached"] == "lead" else f" that ever became {stage[data['reached']]}"
+            return f"leads created {weeks}{reached}"
+        if data.get("sla"):
+            status = {"resolved": "resolved", "met": "met on time", "breached": "breached"}[data["sla"]]
+            return f"leads with an SLA clock {status} {weeks}"
+        if data.get("stage_then"):
+            return f"leads that were {stage[data['stage_then']]} at the end of {data['as_of']:%d %b %Y}"
+        return None
+
+    def _drill(self, queryset, lead_ids):
+        return queryset.filter(pk__in=lead_ids)
 
     def filter_entered(self, queryset, name, value):
-        return queryset.filter(pk__in=entered_lead_ids(value, self.drill_week()))
+        return self._drill(queryset, metrics.entered_lead_ids(value, *self.drill_weeks()))
 
     def filter_outcome(self, queryset, name, value):
-        return queryset.filter(pk__in=event_lead_ids(value, self.drill_week()))
+        reason = self.form.cleaned_data.get("reason")
+        return self._drill(queryset, metrics.event_lead_ids(value, *self.drill_weeks(), reason=reason))
+
+    def filter_left(self, queryset, name, value):
+        return self._drill(queryset, metrics.left_lead_ids(value, *self.drill_weeks()))
+
+    def filter_responded(self, queryset, name, value):
+        ids = metrics.responded_lead_ids(*self.drill_weeks())
+        return queryset.filter(pk__in=ids) if value else queryset.exclude(pk__in=ids)
+
+    def filter_reached(self, queryset, name, value):
+        return self._drill(queryset, metrics.reached_lead_ids(value, *self.drill_weeks()))
+
+    def filter_sla(self, queryset, name, value):
+        data = self.form.cleaned_data
+        ids = metrics.clock_lead_ids(
+            value, *self.drill_weeks(), owner=data.get("clock_owner"), team=data.get("clock_team")
+        )
+        return self._drill(queryset, ids)
+
+    def filter_stage_then(self, queryset, name, value):
+        return self._drill(queryset, as_of_ids(self.form.cleaned_data["as_of"], value))
 
     def filter_score_band(self, queryset, name, value):
         threshold = ScoringDefinition.current().threshold
@@ -106,6 +264,17 @@ class LeadFilter(django_filters.FilterSet):
         if value == ScoreBand.WARM:
             return queryset.filter(score__gte=half, score__lt=threshold)
         return queryset.filter(score__lt=half)
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """The last moment of `day` in the organisation's zone (a funnel "as of" a date)."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=org_tz()) - dt.timedelta(
+        microseconds=1
+    )
+
+
+def as_of_ids(day: dt.date, stage: str):
+    return leads_as_of(end_of_day(day)).filter(stage_then=stage).values("pk")
 
 
 class ReasonFilter(django_filters.FilterSet):

@@ -515,6 +515,7 @@ class NotificationKind(models.TextChoices):
     REFERRAL_CONVERTED = "referral_converted", "A lead you referred converted"
     SLA_WARNING = "sla_warning", "SLA deadline approaching"
     SLA_BREACH = "sla_breach", "SLA deadline breached"
+    WEEKLY_DIGEST = "weekly_digest", "Weekly funnel digest"
 
 
 class Notification(models.Model):

@@ -7,6 +7,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.home, name="home"),
+    path("team/", views.work, name="work"),
     path("leads/", views.lead_list, name="lead-list"),
     path("leads/new/", profile_views.lead_new, name="lead-new"),
     path("leads/<int:lead_id>/", views.lead_detail, name="lead-detail"),

@@ -23,7 +23,7 @@ from smarketing.pages import show_refusal_at_fields
 
 from . import selectors, services
 from .errors import LeadActionError
-from .filters import SORTS, LeadFilter
+from .filters import DRILL_PARAMS, SORTS, LeadFilter
 from .forms import ACTION_FORMS, ReferralForm
 from .models import (
     Campaign,
@@ -39,13 +39,23 @@ from .models import (
 )
 from .paging import keyset_page
 from .profile_views import profile_permissions
-from .roles import Role, actions_for, is_marketing_side, role_names, team_of
+from .roles import Role, actions_for, has_role, is_admin, is_marketing_side, role_names, team_of
 from .services import handoff_missing
 from .templatetags.leads_extras import due
 
 
 @login_required
 def home(request):
+    """Everyone's start page. A manager lands on the funnel dashboard (the weekly meeting's
+    page); their team's work list is at /team/."""
+    if has_role(request.user, Role.MANAGER) and not is_admin(request.user):
+        return redirect("dashboard")
+    return work(request)
+
+
+@login_required
+def work(request):
+    """What this person has to do now, by role: queue, hand-offs, clocks at risk …"""
     user = request.user
     roles = role_names(user)
     team = team_of(user)
@@ -101,7 +111,8 @@ def lead_list(request):
         "active": active,
         "errors": filters.errors if filters.is_bound else {},
         "can_create": is_marketing_side(request.user),
-        "drill_week": filters.drill_week() if filters.is_bound and filters.is_valid() else None,
+        "drill": filters.drill_description(),
+        "drill_params": [(name, request.GET[name]) for name in DRILL_PARAMS if request.GET.get(name)],
         "owners": selectors.sales_people(),
         "owner": request.GET.get("owner", ""),
     }

@@ -8,6 +8,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("leads.api_urls")),
     path("api/", include(("sla.api_urls", "sla-api"))),
+    path("api/", include(("reports.api_urls", "reports-api"))),
+    path("", include("reports.urls")),
     path("", include("sla.urls")),
     path("", include("leads.urls")),
 ]

@@ -182,6 +182,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 290},
     },
+    "reports-freeze-weeks": {
+        "task": "reports.tasks.reports_freeze_weeks",
+        "schedule": crontab(minute=12),
+        "options": {"expires": 3500},
+    },
+    "reports-send-digest": {
+        "task": "reports.tasks.reports_send_digest",
+        "schedule": crontab(minute=17),
+        "options": {"expires": 3500},
+    },
 }
 
 # --- API --------------------------------------------------------------------------------

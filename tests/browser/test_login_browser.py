@@ -29,7 +29,12 @@ def test_each_role_logs_in_and_sees_its_home(browser, server, org, make_mql, use
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill("pass-for-tests-1")
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{server.url}/")
+    if username == "smanager":  # managers land on the funnel dashboard; their team's list is at /team/
+        page.wait_for_url(f"{server.url}/reports/")
+        assert page.get_by_role("heading", name="Funnel dashboard").first.is_visible()
+        page.get_by_role("link", name="My team").click()
+    else:
+        page.wait_for_url(f"{server.url}/")
     assert page.get_by_role("heading", name=heading).is_visible()
     if username == "rep":
         assert page.get_by_role("link", name="Browser Lead").is_visible()

@@ -78,7 +78,8 @@ def test_sales_manager_home_shows_team_and_breaches(login, org, make_mql):
     from sla.services import sla_enforce
 
     sla_enforce(now=clock.due_at + timezone.timedelta(minutes=5))
-    html = login(org.sales_manager).get(reverse("home")).content.decode()
+    assert login(org.sales_manager).get(reverse("home")).url == reverse("dashboard")  # their landing page
+    html = login(org.sales_manager).get(reverse("work")).content.decode()
 
     assert "Sales East: the team" in html
     assert org.rep.get_full_name() in html
@@ -149,9 +150,9 @@ def test_pages_run_a_constant_number_of_queries(
     for _ in range(rows // 3):
         services.touch_log(lead_id=lead.pk, actor=org.rep, kind="call", outcome="connected")
     _pin_queries(login(org.rep), reverse("home"), django_assert_max_num_queries, 16)
-    _pin_queries(login(org.sales_manager), reverse("home"), django_assert_max_num_queries, 17)
+    _pin_queries(login(org.sales_manager), reverse("work"), django_assert_max_num_queries, 17)
     _pin_queries(login(org.marketer), reverse("home"), django_assert_max_num_queries, 15)
-    _pin_queries(login(org.rep), reverse("lead-list"), django_assert_max_num_queries, 11)
+    _pin_queries(login(org.rep), reverse("lead-list"), django_assert_max_num_queries, 12)
     _pin_queries(login(org.rep), reverse("lead-detail", args=[lead.pk]), django_assert_max_num_queries, 20)
     _pin_queries(login(org.marketer), reverse("my-handoffs"), django_assert_max_num_queries, 10)
     _pin_queries(login(org.rep), reverse("inbox"), django_assert_max_num_queries, 10)

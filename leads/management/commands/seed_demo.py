@@ -54,6 +54,7 @@ from leads.models import (
     TouchOutcome,
 )
 from leads.roles import Role
+from reports.snapshots import freeze_finished_weeks
 from sla.commitments import commitments_close_weeks
 from sla.models import Clock, EnforcementRun, MarketingCommitment
 from sla.services import sla_enforce
@@ -293,6 +294,7 @@ class Command(BaseCommand):
         with time_machine.travel(self.now, tick=False):
             sla_enforce(now=self.now)
             commitments_close_weeks(now=self.now)
+            freeze_finished_weeks(now=self.now)  # as the weekly beat job would have
         # People read their inbox: what is older than three days has been seen.
         Notification.objects.filter(created_at__lt=self.now - dt.timedelta(days=3)).update(
             read_at=F("created_at") + dt.timedelta(hours=2)

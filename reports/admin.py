@@ -1,0 +1,16 @@
+from django.contrib import admin
+
+from leads.admin import ReadOnlyAdmin
+
+from .models import DigestRun, WeekSnapshot
+
+
+@admin.register(WeekSnapshot)
+class WeekSnapshotAdmin(ReadOnlyAdmin):
+    list_display = ["week_start", "frozen_at"]
+    date_hierarchy = "week_start"
+
+
+@admin.register(DigestRun)
+class DigestRunAdmin(ReadOnlyAdmin):
+    list_display = ["week_start", "sent_at", "recipients"]

@@ -1,0 +1,140 @@
+"""The dashboard's figures as JSON: the same tables the page draws and the CSV exports carry
+(built once, by `reports.dashboard`), each cell's drill-down given as a lead-list URL."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import dashboard
+from .forms import AsOfForm, DashboardForm
+from .views import _all_tables, can_read_reports
+
+
+class CanReadReports(IsAuthenticated):
+    message = "The funnel dashboard is for marketing, sales and their managers."
+
+    def has_permission(self, request, view):
+        return super().has_permission(request, view) and can_read_reports(request.user)
+
+
+class ColumnSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    kind = serializers.ChoiceField(
+        choices=["text", "date", "count", "percent", "seconds", "days", "money", "flag"],
+        help_text="percent: a ratio (0.25 = 25 %); seconds: business seconds; money: a decimal string.",
+    )
+
+
+class TableSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    title = serializers.CharField()
+    note = serializers.CharField()
+    columns = ColumnSerializer(many=True)
+    rows = serializers.ListField(
+        child=serializers.DictField(), help_text="One object per row: column key → value."
+    )
+    links = serializers.ListField(
+        child=serializers.DictField(child=serializers.CharField()),
+        help_text="Per row: column key → the lead-list URL of exactly the leads behind that count.",
+    )
+
+
+class RangeSerializer(serializers.Serializer):
+    first_week = serializers.DateField(help_text="Monday of the first ISO week (org time zone).")
+    last_week = serializers.DateField()
+    weeks = serializers.IntegerField()
+    filters = serializers.DictField(child=serializers.CharField())
+
+
+class DashboardSerializer(serializers.Serializer):
+    range = RangeSerializer()
+    tables = TableSerializer(many=True)
+
+
+SCOPE_PARAMETERS = [
+    OpenApiParameter(
+        "team",
+        OpenApiTypes.INT,
+        description="Team id: a sales team's leads (owned by its members) or a marketing team's (created or handed off by them).",
+    ),
+    OpenApiParameter("source", OpenApiTypes.STR, description="First-touch source."),
+    OpenApiParameter("campaign", OpenApiTypes.INT, description="Campaign id."),
+    OpenApiParameter("owner", OpenApiTypes.INT, description="Rep (user id): the leads they own."),
+    OpenApiParameter("segment", OpenApiTypes.STR, enum=["small", "mid", "enterprise", "unknown"]),
+]
+RANGE_PARAMETERS = [
+    OpenApiParameter(
+        "week", OpenApiTypes.DATE, description="Any day in the first week (default: 11 weeks before week_to)."
+    ),
+    OpenApiParameter(
+        "week_to", OpenApiTypes.DATE, description="Any day in the last week (default: this week)."
+    ),
+]
+
+
+def _form(request, form_class):
+    form = form_class(request.query_params)
+    if not form.is_valid():
+        raise ValidationError({name: [str(m) for m in messages] for name, messages in form.errors.items()})
+    return form
+
+
+def _range(scope: dashboard.Scope) -> dict:
+    return {
+        "first_week": scope.first,
+        "last_week": scope.last,
+        "weeks": len(scope.weeks),
+        "filters": {key: str(value) for key, value in scope.params.items()},
+    }
+
+
+class DashboardView(APIView):
+    """Every table of the weekly funnel dashboard for a range and filters."""
+
+    permission_classes = [CanReadReports]
+
+    @extend_schema(parameters=RANGE_PARAMETERS + SCOPE_PARAMETERS, responses=DashboardSerializer)
+    def get(self, request):
+        scope = _form(request, DashboardForm).scope()
+        tables = _all_tables(scope)
+        data = {"range": _range(scope), "tables": [dashboard.table_data(t, scope) for t in tables.values()]}
+        return Response(DashboardSerializer(data).data)
+
+
+class DashboardTableView(APIView):
+    """One table of the dashboard (the slugs are those of GET /api/reports/dashboard/)."""
+
+    permission_classes = [CanReadReports]
+
+    @extend_schema(parameters=RANGE_PARAMETERS + SCOPE_PARAMETERS, responses=TableSerializer)
+    def get(self, request, slug: str):
+        scope = _form(request, DashboardForm).scope()
+        tables = _all_tables(scope)
+        if slug not in tables:
+            raise NotFound(f"No report table “{slug}”. Tables: {', '.join(tables)}.")
+        return Response(TableSerializer(dashboard.table_data(tables[slug], scope)).data)
+
+
+class FunnelAsOfView(APIView):
+    """How many leads were in each stage at the end of a day, rebuilt from the event log."""
+
+    permission_classes = [CanReadReports]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("as_of", OpenApiTypes.DATE, description="Default: today."),
+            *SCOPE_PARAMETERS,
+        ],
+        responses=TableSerializer,
+    )
+    def get(self, request):
+        day = _form(request, AsOfForm).cleaned_data["as_of"]
+        scope = _form(request, DashboardForm).scope()
+        return Response(TableSerializer(dashboard.table_data(dashboard.as_of_table(day, scope), scope)).data)

@@ -1,0 +1,541 @@
+"""The weekly funnel dashboard as data: tables of figures, each cell with its drill-down.
+
+One builder serves the HTML page, the JSON endpoint and the CSV export, so the three can
+only agree. A table is columns (key, label, kind) and rows (a plain value per column:
+int, float, Decimal, date or text — what JSON and CSV carry); `links` holds, per row, the
+lead-list parameters of the leads behind each linked count. The dashboard's scope (team,
+source, campaign, rep, segment) is applied by the lead list's own FilterSet, and its
+parameters are added to every drill-down, so a drill-down lists exactly the leads counted.
+
+Every figure comes from `reports.metrics` (aggregated in the database); building the whole
+dashboard runs a fixed number of queries whatever the number of leads, events or weeks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.db.models import QuerySet
+from django.http import QueryDict
+from django.urls import reverse
+
+from leads.models import Lead, Stage
+
+from . import metrics
+
+STAGE_LABELS = dict(Stage.choices)
+FUNNEL_STAGES = [Stage.LEAD, Stage.MQL, Stage.SQL, Stage.CUSTOMER]
+SCOPE_PARAMS = ("team", "source", "campaign", "owner", "segment")
+
+
+@dataclass
+class Column:
+    key: str
+    label: str
+    # text | date | count | percent (a ratio, 0.25 = 25 %) | seconds | days | money | flag
+    kind: str = "count"
+
+
+@dataclass
+class Table:
+    slug: str
+    title: str
+    columns: list[Column]
+    rows: list[dict] = field(default_factory=list)
+    links: list[dict] = field(default_factory=list)  # per row: column key → drill-down params
+    note: str = ""
+    empty: str = "Nothing happened in this range."
+
+    def cells(self):
+        """Rows as [(column, value, drill-down params or None)] for templates."""
+        for row, links in zip(self.rows, self.links, strict=True):
+            yield [(column, row.get(column.key), links.get(column.key)) for column in self.columns]
+
+
+@dataclass
+class Scope:
+    """The range and filters the dashboard is read for."""
+
+    first: dt.date  # Monday of the first week
+    last: dt.date  # Monday of the last week
+    params: dict[str, str] = field(default_factory=dict)  # the lead-list filters, as given
+    leads: QuerySet[Lead] | None = None  # those filters applied (None: every lead)
+
+    @property
+    def weeks(self) -> list[dt.date]:
+        return metrics.weeks_between(self.first, self.last)
+
+    def drill_url(self, params: dict) -> str:
+        """The lead list filtered to exactly the leads behind a figure, in this scope."""
+        query = {**self.params, **{key: value for key, value in params.items() if value is not None}}
+        return f"{reverse('lead-list')}?{urlencode(query)}"
+
+    def range_params(self) -> dict:
+        return {"week": self.first.isoformat(), "week_to": self.last.isoformat()}
+
+
+def scope_for(first: dt.date, last: dt.date, params: dict[str, str] | None = None) -> Scope:
+    """A scope whose `leads` come from the lead list's FilterSet given the same parameters."""
+    from leads.filters import LeadFilter
+
+    params = {key: str(value) for key, value in (params or {}).items() if key in SCOPE_PARAMS and value}
+    leads = None
+    if params:
+        data = QueryDict(mutable=True)
+        data.update(params)
+        filters = LeadFilter(data, queryset=Lead.objects.live())
+        if not filters.is_valid():
+            raise ValueError(filters.errors)
+        leads = filters.qs
+    return Scope(first=metrics.monday_of(first), last=metrics.monday_of(last), params=params, leads=leads)
+
+
+def _week(monday: dt.date) -> dict:
+    return {"week": monday.isoformat(), "week_to": None}
+
+
+# --- the tables --------------------------------------------------------------------------------
+
+
+def funnel_table(scope: Scope) -> Table:
+    totals = metrics.stage_totals(scope.first, scope.last, scope.leads)
+    table = Table(
+        "funnel",
+        "Funnel: leads that entered each stage in the range",
+        [
+            Column("stage", "Stage", "text"),
+            Column("leads", "Leads"),
+            Column("share", "Of leads entered", "percent"),
+        ],
+        note="Each lead counts once per stage, however often it entered it in the range.",
+    )
+    top = totals[Stage.LEAD]
+    for stage in [*FUNNEL_STAGES, Stage.DISQUALIFIED]:
+        table.rows.append(
+            {
+                "stage": STAGE_LABELS[stage],
+                "leads": totals[stage],
+                "share": totals[stage] / top if top else None,
+            }
+        )
+        table.links.append({"leads": {"entered": stage, **scope.range_params()}})
+    return table
+
+
+WEEKLY_COLUMNS = [
+    Column("week", "Week", "date"),
+    *[Column(stage, STAGE_LABELS[stage]) for stage in [*FUNNEL_STAGES, Stage.DISQUALIFIED]],
+    Column("accepted", "Accepted"),
+    Column("rejected", "Rejected"),
+    Column("won", "Won"),
+    Column("lost", "Lost"),
+    Column("responses", "Responses (accept + reject)"),
+    Column("acceptance_rate", "Acceptance rate", "percent"),
+    Column("closes", "Outcomes (win + loss)"),
+    Column("win_rate", "Win rate", "percent"),
+]
+
+
+def weekly_table(scope: Scope) -> Table:
+    table = Table(
+        "weekly",
+        "Week by week: stages entered, responses and outcomes",
+        WEEKLY_COLUMNS,
+        note="Stage columns count leads that entered the stage in the week; accepted, rejected, won and "
+        "lost count the leads it happened to. The rates count responses and outcomes, as DESIGN.md "
+        "defines them: a lead rejected twice in a week is one lead and two responses.",
+    )
+    for week in metrics.weekly_funnel(scope.weeks, scope.leads):
+        row = {"week": week.monday, **week.entered, **week.outcome_leads}
+        row["responses"] = week.outcomes["accepted"] + week.outcomes["rejected"]
+        row["closes"] = week.outcomes["won"] + week.outcomes["lost"]
+        row.update(acceptance_rate=week.acceptance_rate, win_rate=week.win_rate)
+        table.rows.append(row)
+        links = {stage: {"entered": stage, **_week(week.monday)} for stage in week.entered}
+        links.update({name: {"outcome": name, **_week(week.monday)} for name in metrics.OUTCOMES})
+        table.links.append(links)
+    return table
+
+
+def speed_table(scope: Scope) -> Table:
+    table = Table(
+        "speed",
+        "Speed to lead (business time from hand-off to first response)",
+        [
+            Column("week", "Week", "date"),
+            Column("responses", "Responses"),
+            Column("leads", "Leads"),
+            Column("median_seconds", "Median", "seconds"),
+            Column("p90_seconds", "90th percentile", "seconds"),
+        ],
+    )
+    for speed in metrics.speed_to_lead(scope.weeks, scope.leads):
+        table.rows.append(
+            {
+                "week": speed.monday,
+                "responses": speed.responses,
+                "leads": speed.leads,
+                "median_seconds": speed.median_seconds,
+                "p90_seconds": speed.p90_seconds,
+            }
+        )
+        table.links.append({"leads": {"responded": "true", **_week(speed.monday)}})
+    return table
+
+
+SLA_COLUMNS = [
+    Column("resolved", "Clocks resolved"),
+    Column("met", "Met on time"),
+    Column("breached", "Breached"),
+    Column("compliance", "Compliance", "percent"),
+    Column("leads", "Leads"),
+]
+
+
+def sla_tables(scope: Scope) -> list[Table]:
+    tables = []
+    for by, title, first_column, owner_param in (
+        ("week", "SLA compliance per week", Column("name", "Week", "date"), None),
+        ("owner", "SLA compliance per rep", Column("name", "Rep", "text"), "clock_owner"),
+        ("team", "SLA compliance per team", Column("name", "Team", "text"), "clock_team"),
+    ):
+        table = Table(
+            f"sla-{by}",
+            title,
+            [first_column, *SLA_COLUMNS],
+            note="Clocks resolved (met or breached) in the range; compliance = met on time ÷ resolved."
+            if by == "week"
+            else "",
+            empty="No SLA clock was resolved in this range.",
+        )
+        for row in metrics.sla_compliance(scope.first, scope.last, by=by, leads=scope.leads):
+            params = {"sla": "resolved"}
+            if by == "week":
+                row["name"] = row["key"]
+                params.update(_week(row["key"]))
+            else:
+                params.update(scope.range_params())
+                if row["key"] is not None:
+                    params[owner_param] = row["key"]
+            table.rows.append({column.key: row[column.key] for column in table.columns})
+            table.links.append({"leads": params})
+        tables.append(table)
+    return tables
+
+
+def commitment_table(scope: Scope) -> Table:
+    """Marketing's weekly commitment per marketing team: target against actual (the
+    recorded figures for finished weeks, live figures for this week)."""
+    from sla.commitments import week_status
+    from sla.models import CommitmentWeek, MarketingCommitment
+
+    table = Table(
+        "commitment",
+        "Marketing's commitment: target against actual",
+        [
+            Column("team", "Team", "text"),
+            Column("week", "Week", "date"),
+            Column("min_mqls", "MQLs agreed"),
+            Column("mqls", "MQLs handed off"),
+            Column("min_acceptance", "Acceptance agreed", "percent"),
+            Column("acceptance", "Acceptance", "percent"),
+            Column("met", "Kept", "flag"),
+        ],
+        note="Per marketing team, whatever the filters: MQLs its members handed off and sales' "
+        "responses to them. Finished weeks show the figures recorded when the week ended.",
+        empty="No marketing commitment is agreed yet (Agreement → SLA).",
+    )
+    recorded = CommitmentWeek.objects.filter(
+        week_start__gte=scope.first, week_start__lte=scope.last
+    ).select_related("team")
+    rows = [
+        {
+            "team": week.team.name,
+            "week": week.week_start,
+            "min_mqls": week.min_mqls,
+            "mqls": week.mqls,
+            "min_acceptance": week.min_acceptance_percent / 100,
+            "acceptance": week.accepted / (week.accepted + week.rejected)
+            if week.accepted + week.rejected
+            else None,
+            "met": week.met,
+        }
+        for week in recorded
+    ]
+    this_week = metrics.monday_of(None)
+    if scope.first <= this_week <= scope.last:
+        for commitment in MarketingCommitment.objects.filter(is_active=True).select_related("team"):
+            status = week_status(commitment, this_week)
+            answered = status.accepted + status.rejected
+            rows.append(
+                {
+                    "team": commitment.team.name,
+                    "week": this_week,
+                    "min_mqls": status.min_mqls,
+                    "mqls": status.mqls,
+                    "min_acceptance": status.min_acceptance_percent / 100,
+                    "acceptance": status.accepted / answered if answered else None,
+                    "met": status.met,
+                }
+            )
+    rows.sort(key=lambda row: (row["team"], row["week"]))
+    table.rows = rows
+    table.links = [{} for _ in rows]
+    return table
+
+
+def velocity_table(scope: Scope) -> Table:
+    table = Table(
+        "velocity",
+        "Velocity: median days in each stage, for leads that left it in the range",
+        [
+            Column("stage", "Stage", "text"),
+            Column("stays", "Stays ended"),
+            Column("leads", "Leads"),
+            Column("median_days", "Median days", "days"),
+        ],
+    )
+    for stage, figure in metrics.velocity(scope.first, scope.last, scope.leads).items():
+        if stage == Stage.CUSTOMER and not figure.stays:
+            continue  # customers rarely leave: no empty row for them
+        table.rows.append(
+            {
+                "stage": STAGE_LABELS[stage],
+                "stays": figure.stays,
+                "leads": figure.leads,
+                "median_days": figure.median_days,
+            }
+        )
+        table.links.append({"leads": {"left": stage, **scope.range_params()}})
+    return table
+
+
+COHORT_COLUMNS = {
+    "waiting": ("Still waiting (MQL)", Stage.MQL),
+    "sql": ("Now SQL", Stage.SQL),
+    "customer": ("Now customer", Stage.CUSTOMER),
+    "sent_back": ("Sent back (lead)", Stage.LEAD),
+    "disqualified": ("Disqualified", Stage.DISQUALIFIED),
+}
+
+
+def cohort_table(scope: Scope) -> Table:
+    table = Table(
+        "cohorts",
+        "Cohort conversion by MQL week: where those MQLs are now",
+        [
+            Column("week", "MQL week", "date"),
+            Column("mqls", "Entered MQL"),
+            *[Column(key, label) for key, (label, _) in COHORT_COLUMNS.items()],
+            Column("converted", "Now SQL or customer", "percent"),
+        ],
+    )
+    for monday, counts in metrics.cohorts(scope.weeks, scope.leads).items():
+        total = sum(counts.values())
+        converted = counts["sql"] + counts["customer"]
+        table.rows.append(
+            {"week": monday, "mqls": total, **counts, "converted": converted / total if total else None}
+        )
+        links = {"mqls": {"entered": Stage.MQL, **_week(monday)}}
+        links.update(
+            {
+                key: {"entered": Stage.MQL, "stage": stage, **_week(monday)}
+                for key, (_, stage) in COHORT_COLUMNS.items()
+            }
+        )
+        table.links.append(links)
+    return table
+
+
+def rejection_tables(scope: Scope) -> list[Table]:
+    tables = []
+    for by, title in (
+        (None, "Rejection reasons (Pareto)"),
+        ("source", "Rejections by source"),
+        ("campaign", "Rejections by campaign"),
+    ):
+        columns = [Column("reason", "Reason", "text")]
+        if by:
+            columns.append(Column("by", by.capitalize(), "text"))
+        columns += [
+            Column("rejections", "Rejections"),
+            Column("leads", "Leads"),
+            Column("share", "Share", "percent"),
+        ]
+        if by is None:
+            columns.append(Column("cumulative", "Cumulative share", "percent"))
+        table = Table(
+            "rejections" if by is None else f"rejections-{by}",
+            title,
+            columns,
+            note="Rejections made in the range; a lead rejected twice for the same reason is one lead."
+            if by is None
+            else "",
+            empty="Sales rejected no MQL in this range.",
+        )
+        for row in metrics.rejection_reasons(scope.first, scope.last, by=by, leads=scope.leads):
+            values = {
+                "reason": row["reason_label"],
+                **{key: row[key] for key in ("rejections", "leads", "share", "cumulative")},
+            }
+            params = {"outcome": "rejected", "reason": row["reason_key"], **scope.range_params()}
+            if by == "source":
+                values["by"] = row["by"]
+                params["source"] = row["by_key"]
+            elif by == "campaign":
+                values["by"] = row["by"] or "No campaign"
+                params["campaign"] = row["by_key"] if row["by_key"] is not None else "null"
+            table.rows.append({column.key: values[column.key] for column in table.columns})
+            table.links.append({"leads": params})
+        tables.append(table)
+    return tables
+
+
+def attribution_tables(scope: Scope) -> list[Table]:
+    from leads.models import Source
+
+    sources = dict(Source.choices)
+    tables = []
+    for by, title, param in (
+        ("source", "Closed loop by source (first touch)", "source"),
+        ("campaign", "Closed loop by campaign (first touch)", "campaign"),
+        ("referrer", "Closed loop by referrer", "referrer"),
+    ):
+        columns = [
+            Column("name", by.capitalize(), "text"),
+            Column("leads", "Leads"),
+            Column("mqls", "MQLs"),
+            Column("sqls", "SQLs"),
+            Column("customers", "Customers"),
+            Column("revenue", "Revenue", "money"),
+        ]
+        if by == "campaign":
+            columns += [
+                Column("cost", "Cost", "money"),
+                Column("cost_per_customer", "Cost per customer", "money"),
+                Column("roi", "ROI", "percent"),
+            ]
+        table = Table(
+            f"attribution-{by}",
+            title,
+            columns,
+            note="Leads created in the range, and what they ever became; revenue is what their wins "
+            "brought. ROI = (revenue − cost) ÷ cost."
+            if by == "campaign"
+            else "",
+            empty="No lead was created in this range."
+            if by != "referrer"
+            else "No referred lead in this range.",
+        )
+        for row in metrics.attribution(scope.first, scope.last, by=by, leads=scope.leads):
+            values = dict(row)
+            if values.get("roi") is not None:
+                values["roi"] = float(values["roi"])
+            if by == "source":
+                values["name"] = sources.get(row["key"], row["key"])
+            elif by == "campaign" and row["key"] is None:
+                values["name"] = "No campaign"
+            key = row["key"] if row["key"] is not None else "null"
+            table.rows.append({column.key: values.get(column.key) for column in table.columns})
+            table.links.append(
+                {
+                    count: {"reached": reached, param: key, **scope.range_params()}
+                    for count, reached in (
+                        ("leads", "lead"),
+                        ("mqls", "mql"),
+                        ("sqls", "sql"),
+                        ("customers", "customer"),
+                    )
+                }
+            )
+        tables.append(table)
+    return tables
+
+
+def as_of_table(day: dt.date, scope: Scope) -> Table:
+    """Each stage's leads at the end of `day`, rebuilt from the event log, beside today's."""
+    from django.db.models import Count
+
+    from leads.filters import end_of_day
+
+    from .selectors import funnel_as_of
+
+    then = funnel_as_of(end_of_day(day), scope.leads)
+    now = dict.fromkeys(Stage.values, 0)
+    live = Lead.objects.live() if scope.leads is None else scope.leads
+    now.update(live.order_by().values_list("stage").annotate(n=Count("pk")).values_list("stage", "n"))
+    table = Table(
+        "funnel-as-of",
+        f"Funnel at the end of {day:%d %b %Y}, and now",
+        [
+            Column("stage", "Stage", "text"),
+            Column("then", f"{day:%d %b %Y}"),
+            Column("now", "Now"),
+            Column("change", "Change"),
+        ],
+        note="Each lead's stage then is read from its events (the last one at or before that day's end).",
+    )
+    for stage in [*FUNNEL_STAGES, Stage.DISQUALIFIED]:
+        table.rows.append(
+            {
+                "stage": STAGE_LABELS[stage],
+                "then": then[stage],
+                "now": now[stage],
+                "change": now[stage] - then[stage],
+            }
+        )
+        table.links.append({"then": {"as_of": day.isoformat(), "stage_then": stage}, "now": {"stage": stage}})
+    return table
+
+
+def build(scope: Scope) -> dict[str, Table]:
+    """Every table of the dashboard, by slug, in page order."""
+    tables = [
+        funnel_table(scope),
+        weekly_table(scope),
+        speed_table(scope),
+        *sla_tables(scope),
+        commitment_table(scope),
+        velocity_table(scope),
+        cohort_table(scope),
+        *rejection_tables(scope),
+        *attribution_tables(scope),
+    ]
+    return {table.slug: table for table in tables}
+
+
+# --- plain values: what JSON and CSV carry -------------------------------------------------------
+
+
+def plain(value):
+    """A cell's value for JSON and CSV: dates in ISO form, money as a 2-place string,
+    ratios and days to 4 places; None stays None (empty in CSV)."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value.quantize(Decimal("0.01")))
+    if isinstance(value, float):
+        return round(value, 4)
+    return value
+
+
+def table_data(table: Table, scope: Scope) -> dict:
+    """A table as the API gives it (and the CSV carries): plain values, drill-down URLs."""
+    return {
+        "slug": table.slug,
+        "title": table.title,
+        "note": table.note,
+        "columns": [{"key": c.key, "label": c.label, "kind": c.kind} for c in table.columns],
+        "rows": [{key: plain(value) for key, value in row.items()} for row in table.rows],
+        "links": [{key: scope.drill_url(params) for key, params in links.items()} for links in table.links],
+    }
+
+
+def csv_rows(table: Table):
+    """The header (column labels) and one list of plain values per row."""
+    yield [column.label for column in table.columns]
+    for row in table.rows:
+        yield ["" if (value := plain(row.get(column.key))) is None else value for column in table.columns]

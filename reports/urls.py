@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("reports/", views.dashboard_page, name="dashboard"),
+    path("reports/export/<slug:slug>.csv", views.dashboard_csv, name="dashboard-csv"),
+    path("reports/funnel/", views.funnel_as_of_page, name="funnel-as-of"),
+    path("reports/funnel/export.csv", views.funnel_as_of_csv, name="funnel-as-of-csv"),
+]

@@ -1,0 +1,322 @@
+"""The weekly funnel dashboard, its CSV exports and the funnel as of a date.
+
+Readable by the people who meet over it: managers, marketers and sales reps (and admins).
+Every figure comes from `reports.dashboard`; this module only formats and draws it."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+
+from leads.roles import Role, has_role, is_admin
+
+from . import charts, dashboard
+from .forms import AsOfForm, DashboardForm
+
+READERS = (Role.MANAGER, Role.MARKETER, Role.SALES_REP)
+
+
+def can_read_reports(user) -> bool:
+    return user.is_authenticated and (has_role(user, *READERS) or is_admin(user))
+
+
+def _refused(request):
+    return render(
+        request,
+        "leads/refused.html",
+        {"message": "The funnel dashboard is for marketing, sales and their managers."},
+        status=403,
+    )
+
+
+# --- formatting: what a person reads (JSON and CSV carry dashboard.plain values) -------------
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if seconds < 60:
+        return f"{round(seconds)} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} m" if hours else f"{minutes} m"
+
+
+def _percent(ratio: float) -> str:
+    text = f"{ratio * 100:.1f}"
+    return (text[:-2] if text.endswith(".0") else text) + " %"
+
+
+def display(kind: str, value) -> str:
+    if value is None:
+        return "—"
+    if kind == "count":
+        return f"{value:,}"
+    if kind == "percent":
+        return _percent(value)
+    if kind == "seconds":
+        return _duration(value)
+    if kind == "days":
+        return f"{value * 24:.1f} h" if value < 1 else f"{value:.1f} d"
+    if kind == "money":
+        return f"{Decimal(value):,.2f}"
+    if kind == "date":
+        return f"{value:%d %b %Y}"
+    if kind == "flag":
+        return "✓ kept" if value else "✗ missed"
+    return str(value)
+
+
+def rendered(table: dashboard.Table, scope: dashboard.Scope) -> dict:
+    """A table ready for the template: each cell's text, plain value and drill-down URL."""
+    return {
+        "table": table,
+        "rows": [
+            [
+                {
+                    "text": display(column.kind, value),
+                    "plain": dashboard.plain(value),
+                    "url": scope.drill_url(params) if params is not None else None,
+                    "numeric": column.kind not in ("text", "date", "flag"),
+                    "column": column,
+                }
+                for column, value, params in cells
+            ]
+            for cells in table.cells()
+        ],
+    }
+
+
+# --- charts -----------------------------------------------------------------------------------
+
+
+def _week_label(monday) -> str:
+    return f"{monday:%d %b}"
+
+
+def _pct(rows, key):
+    return [None if row[key] is None else round(row[key] * 100, 1) for row in rows]
+
+
+def _hours(rows, key):
+    return [None if row[key] is None else round(row[key] / 3600, 2) for row in rows]
+
+
+def draw(tables: dict[str, dashboard.Table], scope: dashboard.Scope) -> dict[str, list]:
+    """The charts drawn beside their tables, by table slug."""
+    funnel, weekly, speed = tables["funnel"], tables["weekly"], tables["speed"]
+    weeks = [_week_label(row["week"]) for row in weekly.rows]
+    percent = "{:g} %".format
+    hours = "{:g} h".format
+    sla_week, sla_rep, pareto = tables["sla-week"], tables["sla-owner"], tables["rejections"]
+    revenue = tables["attribution-source"]
+    return {
+        "funnel": [
+            charts.bar_chart(
+                title="Funnel: leads that entered each stage",
+                labels=[row["stage"] for row in funnel.rows],
+                values=[row["leads"] for row in funnel.rows],
+                links=[scope.drill_url(links["leads"]) for links in funnel.links],
+                horizontal=True,
+            )
+        ],
+        "weekly": [
+            charts.line_chart(
+                title="Leads entering each stage, week by week",
+                labels=weeks,
+                series=[
+                    (dashboard.STAGE_LABELS[s], [row[s] for row in weekly.rows])
+                    for s in dashboard.FUNNEL_STAGES
+                ],
+            ),
+            charts.line_chart(
+                title="Acceptance rate and win rate",
+                labels=weeks,
+                series=[
+                    ("Acceptance rate", _pct(weekly.rows, "acceptance_rate")),
+                    ("Win rate", _pct(weekly.rows, "win_rate")),
+                ],
+                value_format=percent,
+                y_max=100,
+            ),
+        ],
+        "speed": [
+            charts.line_chart(
+                title="Speed to lead, business hours",
+                labels=[_week_label(row["week"]) for row in speed.rows],
+                series=[
+                    ("Median", _hours(speed.rows, "median_seconds")),
+                    ("90th percentile", _hours(speed.rows, "p90_seconds")),
+                ],
+                value_format=hours,
+            )
+        ],
+        "sla-week": [
+            charts.bar_chart(
+                title="SLA compliance per week",
+                labels=[_week_label(row["name"]) for row in sla_week.rows],
+                values=_pct(sla_week.rows, "compliance"),
+                value_format=percent,
+                links=[scope.drill_url(links["leads"]) for links in sla_week.links],
+            )
+        ],
+        "sla-owner": [
+            charts.bar_chart(
+                title="SLA compliance per rep",
+                labels=[row["name"] for row in sla_rep.rows],
+                values=_pct(sla_rep.rows, "compliance"),
+                value_format=percent,
+                links=[scope.drill_url(links["leads"]) for links in sla_rep.links],
+                horizontal=True,
+            )
+        ],
+        "rejections": [
+            charts.pareto_chart(
+                title="Rejection reasons (Pareto)",
+                labels=[row["reason"] for row in pareto.rows],
+                values=[row["rejections"] for row in pareto.rows],
+                cumulative=[row["cumulative"] for row in pareto.rows],
+                links=[scope.drill_url(links["leads"]) for links in pareto.links],
+            )
+        ],
+        "attribution-source": [
+            charts.bar_chart(
+                title="Revenue by source",
+                labels=[row["name"] for row in revenue.rows],
+                values=[float(row["revenue"]) for row in revenue.rows],
+                value_format="{:,.0f}".format,
+                horizontal=True,
+            )
+        ],
+    }
+
+
+SECTIONS = [
+    ("Where the funnel stands", ["funnel", "weekly"]),
+    ("How fast sales responded", ["speed"]),
+    ("Did both sides keep the agreement", ["sla-week", "sla-owner", "sla-team", "commitment"]),
+    ("Why MQLs were rejected", ["rejections", "rejections-source", "rejections-campaign"]),
+    (
+        "What made money: the closed loop",
+        ["attribution-source", "attribution-campaign", "attribution-referrer"],
+    ),
+    ("How leads move", ["velocity", "cohorts"]),
+    ("Late data", ["late-data"]),
+]
+
+
+def _all_tables(scope: dashboard.Scope) -> dict[str, dashboard.Table]:
+    from .snapshots import late_data_table
+
+    tables = dashboard.build(scope)
+    tables["late-data"] = late_data_table(scope, tables)
+    return tables
+
+
+@login_required
+def dashboard_page(request):
+    """The weekly funnel dashboard: the managers' landing page and the weekly meeting's agenda."""
+    if not can_read_reports(request.user):
+        return _refused(request)
+    form = DashboardForm(request.GET)
+    context = {"form": form, "sections": []}
+    if not form.is_valid():
+        return render(request, "reports/dashboard.html", context, status=400)
+    scope = form.scope()
+    tables = _all_tables(scope)
+    drawn = draw(tables, scope)
+    query = form.range_query()
+    context.update(scope=scope, weeks=len(scope.weeks), query=query)
+    for title, slugs in SECTIONS:
+        context["sections"].append(
+            {
+                "title": title,
+                "tables": [
+                    {
+                        **rendered(tables[slug], scope),
+                        "charts": drawn.get(slug, []),
+                        "csv_url": f"{reverse('dashboard-csv', args=[slug])}?{urlencode(query)}",
+                    }
+                    for slug in slugs
+                ],
+            }
+        )
+    return render(request, "reports/dashboard.html", context)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_response(table: dashboard.Table, filename: str) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in dashboard.csv_rows(table)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+def dashboard_csv(request, slug: str):
+    """One dashboard table as CSV, for the same range and filters."""
+    if not can_read_reports(request.user):
+        return _refused(request)
+    form = DashboardForm(request.GET)
+    if not form.is_valid():
+        return render(request, "reports/dashboard.html", {"form": form, "sections": []}, status=400)
+    scope = form.scope()
+    tables = _all_tables(scope)
+    if slug not in tables:
+        raise Http404("No such report table.")
+    return _csv_response(tables[slug], f"smarketing-{slug}-{scope.first}-{scope.last}.csv")
+
+
+def _as_of(request):
+    form, filters = AsOfForm(request.GET), DashboardForm(request.GET)
+    if not (form.is_valid() and filters.is_valid()):
+        return form, filters, None, None
+    scope = filters.scope()
+    return form, filters, scope, dashboard.as_of_table(form.cleaned_data["as_of"], scope)
+
+
+@login_required
+def funnel_as_of_page(request):
+    """The funnel as it stood at the end of any day, rebuilt from the event log."""
+    if not can_read_reports(request.user):
+        return _refused(request)
+    form, filters, scope, table = _as_of(request)
+    context = {"form": form, "filters": filters}
+    if table is None:
+        return render(request, "reports/funnel_as_of.html", context, status=400)
+    day = form.cleaned_data["as_of"]
+    chart = charts.grouped_bar_chart(
+        title=table.title,
+        labels=[row["stage"] for row in table.rows],
+        series=[
+            (f"{day:%d %b %Y}", [row["then"] for row in table.rows]),
+            ("Now", [row["now"] for row in table.rows]),
+        ],
+    )
+    query = {**filters.range_query(), "as_of": day.isoformat()}
+    context.update(
+        table={**rendered(table, scope), "charts": [chart]},
+        day=day,
+        csv_url=f"{reverse('funnel-as-of-csv')}?{urlencode(query)}",
+    )
+    return render(request, "reports/funnel_as_of.html", context)
+
+
+@login_required
+def funnel_as_of_csv(request):
+    if not can_read_reports(request.user):
+        return _refused(request)
+    form, filters, scope, table = _as_of(request)
+    if table is None:
+        return render(request, "reports/funnel_as_of.html", {"form": form, "filters": filters}, status=400)
+    return _csv_response(table, f"smarketing-funnel-as-of-{form.cleaned_data['as_of']}.csv")
