@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+from django.db.models import OuterRef, QuerySet
 from django.utils import timezone
 
 from .models import Lead, LeadEvent, Reason
+
+
+def entered_events(lead, stage, before) -> QuerySet[LeadEvent]:
+    """The events that moved `lead` into `stage` at or before `before`, latest first (each
+    argument a value or an OuterRef)."""
+    return (
+        LeadEvent.objects.filter(lead=lead, to_stage=stage, occurred_at__lte=before)
+        .exclude(from_stage=stage)
+        .order_by("-occurred_at", "-id")
+    )
+
+
+def stage_since_of(outer: str = "") -> QuerySet:
+    """For a move out of a stage, when the lead had entered it: as a subquery over the
+    events named by `outer` (an OuterRef prefix), to backfill or to check stored values."""
+    return entered_events(
+        OuterRef(f"{outer}lead"), OuterRef(f"{outer}from_stage"), OuterRef(f"{outer}occurred_at")
+    ).values("occurred_at")[:1]
 
 
 def event_record(
@@ -18,14 +37,19 @@ def event_record(
     note: str = "",
     data: dict | None = None,
 ) -> LeadEvent:
+    now = timezone.now()
+    stage_since = None
+    if from_stage and to_stage and from_stage != to_stage:
+        stage_since = entered_events(lead, from_stage, now).values_list("occurred_at", flat=True).first()
     return LeadEvent.objects.create(
         lead=lead,
         type=type,
         actor=actor if actor is not None and actor.is_authenticated else None,
         from_stage=from_stage,
         to_stage=to_stage,
-        occurred_at=timezone.now(),
+        occurred_at=now,
         reason=reason,
         note=note,
         data=data or {},
+        stage_since=stage_since,
     )

@@ -5,12 +5,19 @@ import datetime as dt
 import django_filters
 from django import forms
 from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from reports import metrics
 from reports.selectors import leads_as_of
 from smarketing.weeks import monday_of, org_tz
 
 from .models import Campaign, Lead, Reason, ReasonKind, ScoringDefinition, Source, Stage, Team, TeamKind
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(django_filters.ModelChoiceFilter):
+    """A model chosen by its id (so the OpenAPI schema says integer)."""
 
 
 class AnyYesNo(django_filters.widgets.BooleanWidget):
@@ -98,7 +105,7 @@ class LeadFilter(django_filters.FilterSet):
         queryset=Campaign.objects.all(), empty_label="Any campaign", null_label="No campaign"
     )
     owner = django_filters.NumberFilter(field_name="owner_id", label="Owner (user id)")
-    team = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), method="filter_team", label="Team")
+    team = IdFilter(queryset=Team.objects.all(), method="filter_team", label="Team")
     segment = django_filters.ChoiceFilter(choices=Segment.CHOICES, method="filter_segment", label="Segment")
     referrer = django_filters.NumberFilter(field_name="referrer_id", label="Referred by (user id)")
     qualified_by = django_filters.NumberFilter(field_name="qualified_by_id")
@@ -137,9 +144,7 @@ class LeadFilter(django_filters.FilterSet):
         method="filter_outcome",
         label="Response or outcome in the weeks",
     )
-    reason = django_filters.ModelChoiceFilter(
-        queryset=Reason.objects.all(), method="filter_nothing", label="Reason (with outcome)"
-    )
+    reason = IdFilter(queryset=Reason.objects.all(), method="filter_nothing", label="Reason (with outcome)")
     left = django_filters.ChoiceFilter(
         choices=Stage.choices, method="filter_left", label="Left stage in the weeks"
     )
@@ -159,7 +164,7 @@ class LeadFilter(django_filters.FilterSet):
     clock_owner = django_filters.NumberFilter(
         method="filter_nothing", label="Clock owner (user id, with sla)"
     )
-    clock_team = django_filters.ModelChoiceFilter(
+    clock_team = IdFilter(
         queryset=Team.objects.all(), method="filter_nothing", label="Clock owner's team (with sla)"
     )
     as_of = django_filters.DateFilter(method="filter_nothing", label="Funnel as of (end of day)")

@@ -404,6 +404,9 @@ class LeadEvent(models.Model):
     reason = models.ForeignKey(Reason, null=True, blank=True, on_delete=models.PROTECT, related_name="events")
     note = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
+    # For a move out of a stage: when the lead had entered that stage (the occurred_at of
+    # the event that moved it in), so that time spent in a stage is one subtraction.
+    stage_since = models.DateTimeField(null=True, blank=True)
 
     objects = LeadEventQuerySet.as_manager()
 

@@ -113,7 +113,11 @@ class DashboardTableView(APIView):
 
     permission_classes = [CanReadReports]
 
-    @extend_schema(parameters=RANGE_PARAMETERS + SCOPE_PARAMETERS, responses=TableSerializer)
+    @extend_schema(
+        operation_id="reports_dashboard_table",
+        parameters=RANGE_PARAMETERS + SCOPE_PARAMETERS,
+        responses=TableSerializer,
+    )
     def get(self, request, slug: str):
         scope = _form(request, DashboardForm).scope()
         tables = _all_tables(scope)

@@ -44,7 +44,6 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     When,
@@ -465,26 +464,22 @@ def rejection_reasons(
 
 def _stays(first: dt.date, last: dt.date, leads: QuerySet | None = None) -> QuerySet[LeadEvent]:
     """Events that moved a lead out of a stage in the weeks, each annotated with the time
-    spent in that stage (since the event that moved it in)."""
-    entered_at = Subquery(
-        LeadEvent.objects.filter(
-            lead=OuterRef("lead"), to_stage=OuterRef("from_stage"), occurred_at__lte=OuterRef("occurred_at")
-        )
-        .exclude(from_stage=OuterRef("from_stage"))
-        .order_by("-occurred_at", "-id")
-        .values("occurred_at")[:1]
-    )
+    spent in that stage: since `stage_since`, stored on the event when it was written (the
+    time of the event that had moved the lead in; tests check it equals recomputation)."""
     start, end = week_range(first, last)
     events = (
-        LeadEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end, lead__merged_into__isnull=True)
+        LeadEvent.objects.filter(
+            occurred_at__gte=start,
+            occurred_at__lt=end,
+            lead__merged_into__isnull=True,
+            stage_since__isnull=False,
+        )
         .exclude(from_stage="")
         .exclude(to_stage="")
         .exclude(from_stage=F("to_stage"))
     )
-    return (
-        _scoped(events, leads)
-        .annotate(spent=ExpressionWrapper(F("occurred_at") - entered_at, output_field=DurationField()))
-        .exclude(spent=None)
+    return _scoped(events, leads).annotate(
+        spent=ExpressionWrapper(F("occurred_at") - F("stage_since"), output_field=DurationField())
     )
 
 

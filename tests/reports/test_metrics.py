@@ -199,3 +199,30 @@ def test_cohort_conversion_by_mql_week(history):
     assert cohorts[W2] == {"waiting": 1, "sql": 0, "customer": 0, "sent_back": 2, "disqualified": 0}
     assert sum(cohorts[W3].values()) == 0  # the empty week
     assert sum(cohorts[W2].values()) == metrics.weekly_funnel([W2])[0].entered["mql"]
+
+
+def test_time_in_stage_is_stored_on_each_move_and_equals_recomputation(history):
+    """Velocity reads `stage_since`, written with each event; it must be what the event log
+    says (the time of the event that moved the lead into the stage it left), and the
+    migration's backfill must give the same."""
+    import importlib
+
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+    from django.db.models import F, Subquery
+
+    from leads.events import stage_since_of
+    from leads.models import LeadEvent
+
+    moves = LeadEvent.objects.exclude(from_stage="").exclude(to_stage="").exclude(from_stage=F("to_stage"))
+
+    def pairs():
+        return list(moves.annotate(recomputed=Subquery(stage_since_of())).values_list("stage_since", "recomputed"))
+
+    written = pairs()
+    assert len(written) == 15 and all(stored is not None and stored == again for stored, again in written)
+    with connection.cursor() as cursor:  # (events are immutable to the application)
+        cursor.execute("UPDATE leads_leadevent SET stage_since = NULL")
+    state = MigrationExecutor(connection).loader.project_state(("leads", "0012_event_stage_since"))
+    importlib.import_module("leads.migrations.0012_event_stage_since").backfill(state.apps, None)
+    assert pairs() == written
