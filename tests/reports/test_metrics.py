@@ -217,7 +217,9 @@ def test_time_in_stage_is_stored_on_each_move_and_equals_recomputation(history):
     moves = LeadEvent.objects.exclude(from_stage="").exclude(to_stage="").exclude(from_stage=F("to_stage"))
 
     def pairs():
-        return list(moves.annotate(recomputed=Subquery(stage_since_of())).values_list("stage_since", "recomputed"))
+        return list(
+            moves.annotate(recomputed=Subquery(stage_since_of())).values_list("stage_since", "recomputed")
+        )
 
     written = pairs()
     assert len(written) == 15 and all(stored is not None and stored == again for stored, again in written)
