@@ -37,3 +37,44 @@ def test_hand_off_notification_is_delivered_by_the_worker(worker, org, make_lead
     )
     assert "Wanda Worker" in notification.subject
     assert Notification.objects.filter(lead=lead, kind=NotificationKind.MQL_ASSIGNED).count() == 1
+
+
+def test_worker_freezes_last_week_and_sends_its_digest_once(worker, org, make_lead):
+    # Given a lead created last week
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from reports.digest import digest_week
+    from reports.models import DigestRun, WeekSnapshot
+    from reports.tasks import reports_freeze_weeks, reports_send_digest
+    from smarketing.weeks import monday_of
+
+    last_monday = monday_of(None) - dt.timedelta(weeks=1)
+    from leads.models import Lead
+
+    lead = make_lead()
+    Lead.objects.filter(pk=lead.pk).update(created_at=timezone.now() - dt.timedelta(days=7))
+    # When the beat's jobs run on the real worker, twice each
+    reports_freeze_weeks.delay()
+    reports_freeze_weeks.delay()
+    # Then last week is frozen, once
+    wait_for(lambda: WeekSnapshot.objects.exists(), what="last week to be frozen by the worker")
+    assert list(WeekSnapshot.objects.values_list("week_start", flat=True)) == [last_monday]
+    if digest_week(timezone.now()) is None:
+        return  # Monday before 07:00 org time: the digest is not due yet (tested with a fixed clock elsewhere)
+    reports_send_digest.delay()
+    reports_send_digest.delay()
+    people = wait_for(lambda: DigestRun.objects.first(), what="last week's digest to be sent").recipients
+    assert people >= 6
+    emailed = wait_for(
+        lambda: (
+            Notification.objects.filter(kind=NotificationKind.WEEKLY_DIGEST, emailed_at__isnull=False).count()
+            == people
+            or None
+        ),
+        what="every digest to be emailed by the worker",
+    )
+    assert emailed
+    assert DigestRun.objects.get().week_start == last_monday  # once, whatever the second run did
+    assert Notification.objects.filter(kind=NotificationKind.WEEKLY_DIGEST).count() == people
