@@ -3,11 +3,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 
 from leads import services
-from leads.models import Notification, NotificationKind
+from leads.models import Lead, Notification, NotificationKind
+from reports.digest import digest_week
+from reports.models import DigestRun, WeekSnapshot
+from reports.tasks import reports_freeze_weeks, reports_send_digest
 from sla.models import EnforcementRun
+from smarketing.weeks import monday_of
 from tests.workers import wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -41,18 +48,7 @@ def test_hand_off_notification_is_delivered_by_the_worker(worker, org, make_lead
 
 def test_worker_freezes_last_week_and_sends_its_digest_once(worker, org, make_lead):
     # Given a lead created last week
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from reports.digest import digest_week
-    from reports.models import DigestRun, WeekSnapshot
-    from reports.tasks import reports_freeze_weeks, reports_send_digest
-    from smarketing.weeks import monday_of
-
     last_monday = monday_of(None) - dt.timedelta(weeks=1)
-    from leads.models import Lead
-
     lead = make_lead()
     Lead.objects.filter(pk=lead.pk).update(created_at=timezone.now() - dt.timedelta(days=7))
     # When the beat's jobs run on the real worker, twice each
