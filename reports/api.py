@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import dashboard
-from .forms import AsOfForm, DashboardForm
+from .forms import AsOfForm, DashboardForm, GoalForm
 from .views import _all_tables, can_read_reports
 
 
@@ -142,3 +142,82 @@ class FunnelAsOfView(APIView):
         day = _form(request, AsOfForm).cleaned_data["as_of"]
         scope = _form(request, DashboardForm).scope()
         return Response(TableSerializer(dashboard.table_data(dashboard.as_of_table(day, scope), scope)).data)
+
+
+class RateSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    definition = serializers.CharField()
+    numerator = serializers.IntegerField()
+    denominator = serializers.IntegerField(help_text="The sample size.")
+    value = serializers.FloatField(
+        allow_null=True, help_text="numerator ÷ denominator; null without a sample."
+    )
+
+
+class StepSerializer(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=["customers", "sqls", "mqls", "leads"])
+    label = serializers.CharField()
+    total = serializers.IntegerField()
+    per_week = serializers.IntegerField()
+    arithmetic = serializers.CharField()
+
+
+class GoalSerializer(serializers.Serializer):
+    window_first_week = serializers.DateField()
+    window_last_week = serializers.DateField()
+    rates = RateSerializer(many=True)
+    average_deal = serializers.DecimalField(
+        max_digits=14, decimal_places=2, help_text="The one the plan used."
+    )
+    deal_measured = serializers.BooleanField(
+        help_text="True when measured (deals won in the window), not given."
+    )
+    deals = serializers.IntegerField(help_text="Deals won in the window with an amount.")
+    steps = StepSerializer(many=True)
+
+
+class GoalView(APIView):
+    """The revenue-goal calculator: customers, SQLs, MQLs and leads needed for a revenue
+    target, worked back with the conversion rates measured over the last finished weeks."""
+
+    permission_classes = [CanReadReports]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("target", OpenApiTypes.DECIMAL, required=True, description="Revenue target."),
+            OpenApiParameter("weeks", OpenApiTypes.INT, required=True, description="Weeks to reach it in."),
+            OpenApiParameter("average_deal", OpenApiTypes.DECIMAL, description="Default: measured."),
+            OpenApiParameter(
+                "window", OpenApiTypes.INT, required=True, description="Finished weeks to measure over."
+            ),
+        ],
+        responses={200: GoalSerializer, 422: OpenApiTypes.OBJECT},
+    )
+    def get(self, request):
+        from smarketing.api import error_body
+
+        from .goal import GoalError, measure, plan
+
+        form = _form(request, GoalForm)
+        first, last = form.window_weeks()
+        measured = measure(first, last)
+        try:
+            result = plan(
+                target=form.cleaned_data["target"],
+                weeks=form.cleaned_data["weeks"],
+                measured=measured,
+                average_deal=form.cleaned_data["average_deal"],
+            )
+        except GoalError as exc:
+            return Response(error_body("no_sample", str(exc)), status=422)
+        rates = [measured.lead_to_mql, measured.acceptance, measured.win]
+        data = {
+            "window_first_week": first,
+            "window_last_week": last,
+            "rates": [{**vars(rate), "value": rate.value} for rate in rates],
+            "average_deal": result.average_deal,
+            "deal_measured": result.deal_measured,
+            "deals": measured.deals,
+            "steps": [vars(step) for step in result.steps],
+        }
+        return Response(GoalSerializer(data).data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -80,3 +81,26 @@ class AsOfForm(forms.Form):
         if day > today:
             raise forms.ValidationError("Choose today or a day in the past.")
         return day
+
+
+class GoalForm(forms.Form):
+    target = forms.DecimalField(
+        label="Revenue target", min_value=Decimal("0.01"), max_digits=14, decimal_places=2
+    )
+    weeks = forms.IntegerField(label="Over how many weeks", min_value=1, max_value=104, initial=13)
+    average_deal = forms.DecimalField(
+        label="Average deal size",
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=14,
+        decimal_places=2,
+        help_text="Leave empty to use the average of the deals won in the window.",
+    )
+    window = forms.IntegerField(
+        label="Measure rates over the last … finished weeks", min_value=1, max_value=MAX_WEEKS, initial=12
+    )
+
+    def window_weeks(self) -> tuple[dt.date, dt.date]:
+        """The last `window` finished ISO weeks (this week is not over: it is left out)."""
+        last = monday_of(None) - dt.timedelta(weeks=1)
+        return last - dt.timedelta(weeks=self.cleaned_data["window"] - 1), last

@@ -7,4 +7,5 @@ urlpatterns = [
     path("reports/export/<slug:slug>.csv", views.dashboard_csv, name="dashboard-csv"),
     path("reports/funnel/", views.funnel_as_of_page, name="funnel-as-of"),
     path("reports/funnel/export.csv", views.funnel_as_of_csv, name="funnel-as-of-csv"),
+    path("agreement/goal/", views.goal_page, name="agreement-goal"),
 ]

@@ -17,7 +17,7 @@ from django.urls import reverse
 from leads.roles import Role, has_role, is_admin
 
 from . import charts, dashboard
-from .forms import AsOfForm, DashboardForm
+from .forms import AsOfForm, DashboardForm, GoalForm
 
 READERS = (Role.MANAGER, Role.MARKETER, Role.SALES_REP)
 
@@ -320,3 +320,53 @@ def funnel_as_of_csv(request):
     if table is None:
         return render(request, "reports/funnel_as_of.html", {"form": form, "filters": filters}, status=400)
     return _csv_response(table, f"smarketing-funnel-as-of-{form.cleaned_data['as_of']}.csv")
+
+
+@login_required
+def goal_page(request):
+    """Work back from a revenue target to the leads, MQLs and SQLs needed per week, with the
+    conversion rates measured in the event log (and their sample sizes)."""
+    from leads.models import Team, TeamKind
+    from leads.roles import can_edit_agreement
+    from sla.models import MarketingCommitment
+
+    from .goal import GoalError, measure, plan
+
+    if not can_read_reports(request.user):
+        return _refused(request)
+    form = GoalForm(request.GET or None, initial={"weeks": 13, "window": 12})
+    context = {"form": form}
+    status = 200
+    if form.is_bound and form.is_valid():
+        first, last = form.window_weeks()
+        measured = measure(first, last)
+        context["measured"] = measured
+        try:
+            context["plan"] = plan(
+                target=form.cleaned_data["target"],
+                weeks=form.cleaned_data["weeks"],
+                measured=measured,
+                average_deal=form.cleaned_data["average_deal"],
+            )
+        except GoalError as exc:
+            form.add_error(None, str(exc))
+            status = 400
+        context["rates"] = [
+            {
+                **vars(rate),
+                "value": rate.value,
+                "percent": _percent(rate.value) if rate.value is not None else None,
+            }
+            for rate in (measured.lead_to_mql, measured.acceptance, measured.win)
+        ]
+        if "plan" in context:
+            context["mqls_per_week"] = context["plan"].step("mqls").per_week
+        if "plan" in context and can_edit_agreement(request.user):
+            current = {c.team_id: c for c in MarketingCommitment.objects.filter(is_active=True)}
+            context["teams"] = [
+                (team, current.get(team.pk))
+                for team in Team.objects.filter(kind=TeamKind.MARKETING).order_by("name")
+            ]
+    elif form.is_bound:
+        status = 400
+    return render(request, "reports/goal.html", context, status=status)
