@@ -351,45 +351,69 @@ def cohort_table(scope: Scope) -> Table:
 
 
 def rejection_tables(scope: Scope) -> list[Table]:
-    tables = []
-    for by, title in (
-        (None, "Rejection reasons (Pareto)"),
-        ("source", "Rejections by source"),
-        ("campaign", "Rejections by campaign"),
-    ):
-        columns = [Column("reason", "Reason", "text")]
-        if by:
-            columns.append(Column("by", by.capitalize(), "text"))
-        columns += [
+    """The Pareto of rejection reasons, then the same reasons across sources and campaigns
+    (a row per source or campaign, a column per reason in Pareto order)."""
+    from leads.models import Source
+
+    pareto = Table(
+        "rejections",
+        "Rejection reasons (Pareto)",
+        [
+            Column("reason", "Reason", "text"),
             Column("rejections", "Rejections"),
             Column("leads", "Leads"),
             Column("share", "Share", "percent"),
-        ]
-        if by is None:
-            columns.append(Column("cumulative", "Cumulative share", "percent"))
+            Column("cumulative", "Cumulative share", "percent"),
+        ],
+        note="Rejections made in the range; a lead rejected twice for the same reason is one lead.",
+        empty="Sales rejected no MQL in this range.",
+    )
+    order = []
+    for row in metrics.rejection_reasons(scope.first, scope.last, leads=scope.leads):
+        order.append((row["reason_key"], row["reason_label"]))
+        pareto.rows.append(
+            {column.key: row.get(column.key, row["reason_label"]) for column in pareto.columns}
+        )
+        pareto.links.append(
+            {"leads": {"outcome": "rejected", "reason": row["reason_key"], **scope.range_params()}}
+        )
+    tables = [pareto]
+    sources = dict(Source.choices)
+    for by, title, param in (
+        ("source", "Rejections by source", "source"),
+        ("campaign", "Rejections by campaign", "campaign"),
+    ):
         table = Table(
-            "rejections" if by is None else f"rejections-{by}",
+            f"rejections-{by}",
             title,
-            columns,
-            note="Rejections made in the range; a lead rejected twice for the same reason is one lead."
-            if by is None
-            else "",
+            [
+                Column("name", by.capitalize(), "text"),
+                Column("rejections", "Rejections"),
+                *[Column(f"reason_{key}", label) for key, label in order],
+            ],
+            note="Each reason's column counts the leads rejected for it (linked); Rejections counts every rejection.",
             empty="Sales rejected no MQL in this range.",
         )
+        rows: dict = {}
         for row in metrics.rejection_reasons(scope.first, scope.last, by=by, leads=scope.leads):
-            values = {
-                "reason": row["reason_label"],
-                **{key: row[key] for key in ("rejections", "leads", "share", "cumulative")},
+            key = row["by_key"] if row["by_key"] is not None else "null"
+            if key not in rows:
+                name = sources.get(row["by"], row["by"]) if by == "source" else row["by"] or "No campaign"
+                rows[key] = ({"name": name, "rejections": 0}, {})
+            values, links = rows[key]
+            values["rejections"] += row["rejections"]
+            values[f"reason_{row['reason_key']}"] = row["leads"]
+            links[f"reason_{row['reason_key']}"] = {
+                "outcome": "rejected",
+                "reason": row["reason_key"],
+                param: key,
+                **scope.range_params(),
             }
-            params = {"outcome": "rejected", "reason": row["reason_key"], **scope.range_params()}
-            if by == "source":
-                values["by"] = row["by"]
-                params["source"] = row["by_key"]
-            elif by == "campaign":
-                values["by"] = row["by"] or "No campaign"
-                params["campaign"] = row["by_key"] if row["by_key"] is not None else "null"
-            table.rows.append({column.key: values[column.key] for column in table.columns})
-            table.links.append({"leads": params})
+        for values, links in sorted(
+            rows.values(), key=lambda pair: (-pair[0]["rejections"], pair[0]["name"])
+        ):
+            table.rows.append(values)
+            table.links.append(links)
         tables.append(table)
     return tables
 

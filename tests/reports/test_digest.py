@@ -145,3 +145,15 @@ def test_only_active_people_are_told(org):
     assert send(at(W3, 7, 17)) == 7
     assert not digests().filter(recipient=org.rep2).exists()
     assert DigestRun.objects.get().recipients == 7
+
+
+def test_the_inbox_shows_the_digest_with_working_links(client, org):
+    send(at(W3, 7, 17))
+    client.force_login(org.marketer)
+    html = client.get("/inbox/").content.decode()
+    assert "Week of 09 Nov" in html and "<details open>" in html
+    link = f'<a href="{BASE}/leads/?entered=mql&amp;week=2026-11-09"'
+    assert link in html
+    # The link, taken back to this server, lists the week's MQLs (B, D and E).
+    response = client.get("/leads/?entered=mql&week=2026-11-09")
+    assert "3 leads match" in response.content.decode()
