@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -21,6 +22,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from smarketing.api import error_body
+from smarketing.inputs import check_date, check_id
 from smarketing.viewsets import ServiceWriteViewSet
 
 from . import agreement, imports, inbound, scoring, selectors, services
@@ -300,12 +302,13 @@ class HandoffListView(generics.ListAPIView):
         week = self.request.query_params.get("week")
         campaign = self.request.query_params.get("campaign")
         try:
-            week_of = dt.date.fromisoformat(week) if week else None
-            campaign_id = int(campaign) if campaign else None
-        except ValueError:
-            raise ValidationError(
-                {"week": ["Use a date like 2026-11-16."]} if week else {"campaign": ["Use a campaign id."]}
-            ) from None
+            week_of = check_date(dt.date.fromisoformat(week)) if week else None
+        except (ValueError, DjangoValidationError):
+            raise ValidationError({"week": ["Use a date like 2026-11-16, between 1900 and 2200."]}) from None
+        try:
+            campaign_id = check_id(int(campaign)) if campaign else None
+        except (ValueError, DjangoValidationError):
+            raise ValidationError({"campaign": ["Use a campaign id."]}) from None
         return selectors.handoffs(self.request.user, week_of=week_of, campaign_id=campaign_id)
 
     def list(self, request, *args, **kwargs):

@@ -5,19 +5,13 @@ import datetime as dt
 import django_filters
 from django import forms
 from django.db.models import Q
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
 from reports import metrics
 from reports.selectors import leads_as_of
+from smarketing.inputs import DateFilter, IdFilter, id_number_filter
 from smarketing.weeks import monday_of, org_tz
 
 from .models import Campaign, Lead, Reason, ReasonKind, ScoringDefinition, Source, Stage, Team, TeamKind
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class IdFilter(django_filters.ModelChoiceFilter):
-    """A model chosen by its id (so the OpenAPI schema says integer)."""
 
 
 class AnyYesNo(django_filters.widgets.BooleanWidget):
@@ -101,14 +95,12 @@ class LeadFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label="Search")
     stage = django_filters.MultipleChoiceFilter(choices=Stage.choices)
     source = django_filters.MultipleChoiceFilter(choices=Source.choices)
-    campaign = django_filters.ModelChoiceFilter(
-        queryset=Campaign.objects.all(), empty_label="Any campaign", null_label="No campaign"
-    )
-    owner = django_filters.NumberFilter(field_name="owner_id", label="Owner (user id)")
+    campaign = IdFilter(queryset=Campaign.objects.all(), empty_label="Any campaign", null_label="No campaign")
+    owner = id_number_filter(field_name="owner_id", label="Owner (user id)")
     team = IdFilter(queryset=Team.objects.all(), method="filter_team", label="Team")
     segment = django_filters.ChoiceFilter(choices=Segment.CHOICES, method="filter_segment", label="Segment")
-    referrer = django_filters.NumberFilter(field_name="referrer_id", label="Referred by (user id)")
-    qualified_by = django_filters.NumberFilter(field_name="qualified_by_id")
+    referrer = id_number_filter(field_name="referrer_id", label="Referred by (user id)")
+    qualified_by = id_number_filter(field_name="qualified_by_id")
     recycled = django_filters.BooleanFilter(
         method="filter_recycled",
         label="Sent back by sales",
@@ -117,18 +109,18 @@ class LeadFilter(django_filters.FilterSet):
     score_band = django_filters.ChoiceFilter(
         choices=ScoreBand.CHOICES, method="filter_score_band", label="Score"
     )
-    score_min = django_filters.NumberFilter(field_name="score", lookup_expr="gte")
-    score_max = django_filters.NumberFilter(field_name="score", lookup_expr="lte")
-    created_after = django_filters.DateFilter(
-        field_name="created_at", lookup_expr="date__gte", label="Created from"
+    score_min = django_filters.NumberFilter(
+        field_name="score", lookup_expr="gte", min_value=-1_000_000, max_value=1_000_000
     )
-    created_before = django_filters.DateFilter(
-        field_name="created_at", lookup_expr="date__lte", label="Created until"
+    score_max = django_filters.NumberFilter(
+        field_name="score", lookup_expr="lte", min_value=-1_000_000, max_value=1_000_000
     )
+    created_after = DateFilter(field_name="created_at", lookup_expr="date__gte", label="Created from")
+    created_before = DateFilter(field_name="created_at", lookup_expr="date__lte", label="Created until")
     # Report drill-downs: exactly the leads behind a figure (reports.metrics), for the
     # weeks `week`..`week_to` (one week when `week_to` is not given).
-    week = django_filters.DateFilter(method="filter_nothing", label="First ISO week (any date in it)")
-    week_to = django_filters.DateFilter(method="filter_nothing", label="Last ISO week (any date in it)")
+    week = DateFilter(method="filter_nothing", label="First ISO week (any date in it)")
+    week_to = DateFilter(method="filter_nothing", label="Last ISO week (any date in it)")
     entered = django_filters.ChoiceFilter(
         choices=Stage.choices, method="filter_entered", label="Entered stage in the weeks"
     )
@@ -161,13 +153,11 @@ class LeadFilter(django_filters.FilterSet):
         method="filter_sla",
         label="SLA clock resolved in the weeks",
     )
-    clock_owner = django_filters.NumberFilter(
-        method="filter_nothing", label="Clock owner (user id, with sla)"
-    )
+    clock_owner = id_number_filter(method="filter_nothing", label="Clock owner (user id, with sla)")
     clock_team = IdFilter(
         queryset=Team.objects.all(), method="filter_nothing", label="Clock owner's team (with sla)"
     )
-    as_of = django_filters.DateFilter(method="filter_nothing", label="Funnel as of (end of day)")
+    as_of = DateFilter(method="filter_nothing", label="Funnel as of (end of day)")
     stage_then = django_filters.ChoiceFilter(
         choices=Stage.choices, method="filter_stage_then", label="Stage at the end of as_of"
     )

@@ -20,6 +20,7 @@ from .models import (
     ScoringDefinition,
     ScoringRule,
     Source,
+    Stage,
     Team,
     Touch,
     TouchKind,
@@ -61,7 +62,7 @@ class ReasonSerializer(serializers.ModelSerializer):
 
 
 class TeamSerializer(serializers.ModelSerializer):
-    manager = UserMiniSerializer(read_only=True)
+    manager = UserMiniSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Team
@@ -79,12 +80,13 @@ class ScoreLineSerializer(serializers.Serializer):
 
 
 class LeadSerializer(serializers.ModelSerializer):
-    owner = UserMiniSerializer(read_only=True)
-    qualified_by = UserMiniSerializer(read_only=True)
-    referrer = UserMiniSerializer(read_only=True)
-    campaign = CampaignMiniSerializer(read_only=True)
+    owner = UserMiniSerializer(read_only=True, allow_null=True)
+    qualified_by = UserMiniSerializer(read_only=True, allow_null=True)
+    referrer = UserMiniSerializer(read_only=True, allow_null=True)
+    campaign = CampaignMiniSerializer(read_only=True, allow_null=True)
     is_recycled = serializers.BooleanField(read_only=True)
     score_receipt = serializers.SerializerMethodField()
+    website = serializers.CharField(read_only=True, help_text="A URL, or empty.")
 
     class Meta:
         model = Lead
@@ -127,8 +129,17 @@ class LeadSerializer(serializers.ModelSerializer):
 
 
 class LeadEventSerializer(serializers.ModelSerializer):
-    actor = UserMiniSerializer(read_only=True)
-    reason = ReasonSerializer(read_only=True)
+    actor = UserMiniSerializer(
+        read_only=True, allow_null=True, help_text="None for the system (imports, SLA)."
+    )
+    reason = ReasonSerializer(read_only=True, allow_null=True)
+    from_stage = serializers.ChoiceField(choices=Stage.choices, allow_blank=True, read_only=True)
+    to_stage = serializers.ChoiceField(
+        choices=Stage.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Empty for events that keep the stage.",
+    )
 
     class Meta:
         model = LeadEvent
@@ -292,7 +303,7 @@ class ImportPreviewSerializer(serializers.Serializer):
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
-    created_by = UserMiniSerializer(read_only=True)
+    created_by = UserMiniSerializer(read_only=True, allow_null=True)
     percent = serializers.IntegerField(read_only=True)
     fields_available = serializers.SerializerMethodField()
 
@@ -399,7 +410,7 @@ class RoutingRuleSerializer(serializers.ModelSerializer):
 
 
 class RecycledLeadSerializer(serializers.ModelSerializer):
-    campaign = CampaignMiniSerializer(read_only=True)
+    campaign = CampaignMiniSerializer(read_only=True, allow_null=True)
     feedback_type = serializers.CharField(read_only=True, help_text="rejected or lost")
     feedback_reason = serializers.CharField(read_only=True, allow_null=True)
     feedback_note = serializers.CharField(read_only=True, allow_null=True)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from leads.filters import Segment
 from leads.models import Campaign, Source, Team
 from leads.roles import Role
+from smarketing.inputs import BoundedDateField, IdChoiceField
 from smarketing.weeks import monday_of, org_tz
 
 from .dashboard import Scope, scope_for
@@ -21,14 +22,12 @@ MAX_WEEKS = 104
 
 
 class DashboardForm(forms.Form):
-    week = forms.DateField(required=False, label="From week", help_text="Any day in the first week.")
-    week_to = forms.DateField(required=False, label="To week", help_text="Any day in the last week.")
-    team = forms.ModelChoiceField(Team.objects.order_by("name"), required=False, empty_label="All teams")
+    week = BoundedDateField(required=False, label="From week", help_text="Any day in the first week.")
+    week_to = BoundedDateField(required=False, label="To week", help_text="Any day in the last week.")
+    team = IdChoiceField(Team.objects.order_by("name"), required=False, empty_label="All teams")
     source = forms.ChoiceField(choices=[("", "All sources"), *Source.choices], required=False)
-    campaign = forms.ModelChoiceField(
-        Campaign.objects.order_by("name"), required=False, empty_label="All campaigns"
-    )
-    owner = forms.ModelChoiceField(
+    campaign = IdChoiceField(Campaign.objects.order_by("name"), required=False, empty_label="All campaigns")
+    owner = IdChoiceField(
         get_user_model()
         .objects.filter(is_active=True, groups__name=Role.SALES_REP)
         .order_by("first_name", "last_name", "username"),
@@ -73,7 +72,7 @@ class DashboardForm(forms.Form):
 
 
 class AsOfForm(forms.Form):
-    as_of = forms.DateField(required=False, label="Funnel as of", help_text="At the end of this day.")
+    as_of = BoundedDateField(required=False, label="Funnel as of", help_text="At the end of this day.")
 
     def clean_as_of(self):
         today = timezone.now().astimezone(org_tz()).date()
