@@ -66,6 +66,28 @@ def _scoring_page(request, *, definition_form=None, rule_form=None, editing=None
 
 
 @login_required
+def agreement_overview(request):
+    """The agreement both teams work to, in plain words, from the live configuration:
+    readable by everyone, each part linking to where managers change it."""
+    from django.utils import timezone
+
+    from .terms import agreement_terms
+
+    terms = agreement_terms()
+    changes = AgreementChange.objects.select_related("actor")[:10]
+    return render(
+        request,
+        "leads/agreement.html",
+        {
+            "terms": terms,
+            "changes": changes,
+            "can_edit": can_edit_agreement(request.user),
+            "now": timezone.now(),
+        },
+    )
+
+
+@login_required
 def agreement_scoring(request):
     editing = None
     if "edit" in request.GET:

@@ -542,3 +542,64 @@ class RecycledListView(generics.ListAPIView):
         if reason and not reason.isdigit():
             raise ValidationError({"reason": ["Use a reason id."]})
         return selectors.recycled_queue(reason_id=int(reason) if reason else None)
+
+
+class StageTermSerializer(drf_fields.Serializer):
+    stage = drf_fields.CharField()
+    words = drf_fields.CharField()
+
+
+class ScoringRuleTermSerializer(drf_fields.Serializer):
+    label = drf_fields.CharField()
+    kind = drf_fields.CharField()
+    words = drf_fields.CharField()
+
+
+class GateTermSerializer(drf_fields.Serializer):
+    required_fields = drf_fields.ListField(child=drf_fields.CharField())
+    min_engagements = drf_fields.IntegerField()
+
+
+class MqlDefinitionSerializer(drf_fields.Serializer):
+    scoring_version = drf_fields.IntegerField()
+    threshold = drf_fields.IntegerField()
+    auto_qualify = drf_fields.BooleanField()
+    rules = ScoringRuleTermSerializer(many=True)
+    gate = GateTermSerializer()
+    words = drf_fields.CharField()
+
+
+class SlaTermSerializer(drf_fields.Serializer):
+    name = drf_fields.CharField()
+    priority = drf_fields.IntegerField()
+    response_hours = drf_fields.CharField(help_text="Business hours, as a decimal string.")
+    follow_up_touches = drf_fields.IntegerField()
+    follow_up_days = drf_fields.CharField(help_text="Business days, as a decimal string.")
+    on_breach = drf_fields.CharField()
+    words = drf_fields.CharField()
+
+
+class CommitmentTermSerializer(drf_fields.Serializer):
+    team = drf_fields.CharField()
+    min_mqls = drf_fields.IntegerField()
+    min_acceptance_percent = drf_fields.IntegerField()
+    words = drf_fields.CharField()
+
+
+class AgreementTermsSerializer(drf_fields.Serializer):
+    stages = StageTermSerializer(many=True)
+    mql_definition = MqlDefinitionSerializer()
+    sla_policies = SlaTermSerializer(many=True)
+    reasons = drf_fields.DictField(child=drf_fields.ListField(child=drf_fields.CharField()))
+    commitments = CommitmentTermSerializer(many=True)
+
+
+class AgreementView(APIView):
+    """The agreement both teams work to, in plain words, from the live configuration (what
+    the agreement page shows). Readable by every employee."""
+
+    @extend_schema(responses=AgreementTermsSerializer)
+    def get(self, request):
+        from .terms import agreement_terms
+
+        return Response(AgreementTermsSerializer(agreement_terms()).data)

@@ -18,6 +18,7 @@ router.register("notifications", api.NotificationViewSet, basename="notification
 urlpatterns = [
     path("me/", api.MeView.as_view(), name="me"),
     path("auth/token/", api.TokenView.as_view(), name="token"),
+    path("agreement/", api.AgreementView.as_view(), name="agreement"),
     path("scoring/", api.ScoringView.as_view(), name="scoring"),
     path("handoff-gate/", api.HandoffGateView.as_view(), name="handoff-gate"),
     path("engagements/", api.EngagementIngestView.as_view(), name="engagements"),

@@ -26,6 +26,7 @@ urlpatterns = [
     path("imports/<int:job_id>/mapping/", import_views.import_configure, name="import-configure"),
     path("imports/<int:job_id>/progress/", import_views.import_progress, name="import-progress"),
     path("imports/<int:job_id>/failed-rows.csv", import_views.import_failed_rows, name="import-failed-rows"),
+    path("agreement/", agreement_views.agreement_overview, name="agreement"),
     path("agreement/handoff/", agreement_views.agreement_handoff, name="agreement-handoff"),
     path("agreement/routing/", agreement_views.agreement_routing, name="agreement-routing"),
     path("agreement/routing/rules/", agreement_views.routing_rule_save, name="routing-rule-add"),
