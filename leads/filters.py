@@ -62,7 +62,7 @@ def team_leads(team: Team) -> Q:
     return Q(qualified_by__membership__team=team) | Q(created_by__membership__team=team)
 
 
-DRILLS = ("entered", "outcome", "left", "responded", "reached", "sla", "stage_then")
+DRILLS = ("entered", "outcome", "left", "responded", "reached", "sla", "stage_then", "mql_version")
 # Every parameter of a report drill-down: kept (hidden) when the list's own form is sent.
 DRILL_PARAMS = (*DRILLS, "week", "week_to", "reason", "clock_owner", "clock_team", "as_of", "referrer")
 
@@ -157,6 +157,10 @@ class LeadFilter(django_filters.FilterSet):
     clock_team = IdFilter(
         queryset=Team.objects.all(), method="filter_nothing", label="Clock owner's team (with sla)"
     )
+    mql_version = id_number_filter(
+        method="filter_mql_version",
+        label="Handed off in the weeks under this MQL definition (scoring) version",
+    )
     as_of = DateFilter(method="filter_nothing", label="Funnel as of (end of day)")
     stage_then = django_filters.ChoiceFilter(
         choices=Stage.choices, method="filter_stage_then", label="Stage at the end of as_of"
@@ -217,6 +221,8 @@ class LeadFilter(django_filters.FilterSet):
         if data.get("sla"):
             status = {"resolved": "resolved", "met": "met on time", "breached": "breached"}[data["sla"]]
             return f"leads with an SLA clock {status} {weeks}"
+        if data.get("mql_version") is not None:
+            return f"leads handed off {weeks} under MQL definition version {int(data['mql_version'])}"
         if data.get("stage_then"):
             return f"leads that were {stage[data['stage_then']]} at the end of {data['as_of']:%d %b %Y}"
         return None
@@ -247,6 +253,9 @@ class LeadFilter(django_filters.FilterSet):
             value, *self.drill_weeks(), owner=data.get("clock_owner"), team=data.get("clock_team")
         )
         return self._drill(queryset, ids)
+
+    def filter_mql_version(self, queryset, name, value):
+        return self._drill(queryset, metrics.handed_off_lead_ids(int(value), *self.drill_weeks()))
 
     def filter_stage_then(self, queryset, name, value):
         return self._drill(queryset, as_of_ids(self.form.cleaned_data["as_of"], value))

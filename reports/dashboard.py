@@ -418,6 +418,32 @@ def rejection_tables(scope: Scope) -> list[Table]:
     return tables
 
 
+def definition_table(scope: Scope) -> Table:
+    """Did a new MQL definition raise acceptance? Hand-offs per scoring version."""
+    table = Table(
+        "mql-definition",
+        "Acceptance by MQL definition (the scoring version each hand-off was made under)",
+        [
+            Column("definition", "Scoring version", "text"),
+            Column("handoffs", "Hand-offs"),
+            Column("leads", "Leads"),
+            Column("accepted", "Accepted"),
+            Column("rejected", "Rejected"),
+            Column("waiting", "Not answered yet"),
+            Column("acceptance_rate", "Acceptance rate", "percent"),
+        ],
+        note="Hand-offs made in the range and sales' answer to each (accepted, rejected, or none yet).",
+        empty="No MQL was handed off in this range.",
+    )
+    for row in metrics.by_mql_definition(scope.first, scope.last, scope.leads):
+        version = row.pop("definition")
+        table.rows.append({"definition": f"Version {version}" if version is not None else "Unknown", **row})
+        table.links.append(
+            {"leads": {"mql_version": version, **scope.range_params()}} if version is not None else {}
+        )
+    return table
+
+
 def attribution_tables(scope: Scope) -> list[Table]:
     from leads.models import Source
 
@@ -526,6 +552,7 @@ def build(scope: Scope) -> dict[str, Table]:
         velocity_table(scope),
         cohort_table(scope),
         *rejection_tables(scope),
+        definition_table(scope),
         *attribution_tables(scope),
     ]
     return {table.slug: table for table in tables}

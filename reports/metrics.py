@@ -44,11 +44,13 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
     Window,
 )
+from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Coalesce, RowNumber, TruncWeek
 from django.utils import timezone
 
@@ -535,3 +537,63 @@ def cohorts(weeks: list[dt.date], leads: QuerySet | None = None) -> dict[dt.date
         if monday in result:
             result[monday][COHORT[row["lead__stage"]]] += row["n"]
     return result
+
+
+# --- split by the MQL definition ------------------------------------------------------------
+
+
+def _handoffs(first: dt.date, last: dt.date, leads: QuerySet | None = None) -> QuerySet[LeadEvent]:
+    """Hand-offs made in the weeks, each with the scoring (MQL definition) version it was
+    made under and sales' first response to it (accepted, rejected, or none yet)."""
+    # A response answers this hand-off if no later hand-off of the lead came before it
+    # (one returned to marketing unanswered, say).
+    later_handoff = LeadEvent.objects.filter(
+        lead=OuterRef("lead"),
+        type=EventType.QUALIFIED,
+        occurred_at__gt=OuterRef(OuterRef("occurred_at")),
+        occurred_at__lt=OuterRef("occurred_at"),
+    )
+    response = (
+        LeadEvent.objects.filter(
+            lead=OuterRef("lead"),
+            type__in=[EventType.ACCEPTED, EventType.REJECTED],
+            occurred_at__gte=OuterRef("occurred_at"),
+        )
+        .exclude(Exists(later_handoff))
+        .order_by("occurred_at", "id")
+        .values("type")[:1]
+    )
+    return (
+        _events(first, last, leads)
+        .filter(type=EventType.QUALIFIED)
+        .annotate(definition=KeyTransform("scoring_version", "data"), response=Subquery(response))
+    )
+
+
+def by_mql_definition(first: dt.date, last: dt.date, leads: QuerySet | None = None) -> list[dict]:
+    """Per MQL definition (scoring) version: hand-offs made in the weeks, the leads they were
+    made on, and what sales answered to each — so a new definition's acceptance rate can be
+    set against the old one's. One query."""
+    rows = (
+        _handoffs(first, last, leads)
+        .values("definition")
+        .annotate(
+            handoffs=Count("id"),
+            leads=Count("lead", distinct=True),
+            accepted=Count("id", filter=Q(response=EventType.ACCEPTED)),
+            rejected=Count("id", filter=Q(response=EventType.REJECTED)),
+        )
+        .order_by("definition")
+    )
+    result = []
+    for row in rows:
+        answered = row["accepted"] + row["rejected"]
+        row["waiting"] = row["handoffs"] - answered
+        row["acceptance_rate"] = row["accepted"] / answered if answered else None
+        result.append(row)
+    return result
+
+
+def handed_off_lead_ids(definition: int, first: dt.date, last: dt.date | None = None) -> QuerySet:
+    """The leads handed off in the weeks under MQL definition (scoring) version `definition`."""
+    return _handoffs(first, last or first).filter(definition=definition).values("lead_id").distinct()

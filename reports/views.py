@@ -199,7 +199,7 @@ SECTIONS = [
     ("Where the funnel stands", ["funnel", "weekly"]),
     ("How fast sales responded", ["speed"]),
     ("Did both sides keep the agreement", ["sla-week", "sla-owner", "sla-team", "commitment"]),
-    ("Why MQLs were rejected", ["rejections", "rejections-source", "rejections-campaign"]),
+    ("Why MQLs were rejected", ["rejections", "rejections-source", "rejections-campaign", "mql-definition"]),
     (
         "What made money: the closed loop",
         ["attribution-source", "attribution-campaign", "attribution-referrer"],

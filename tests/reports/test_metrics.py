@@ -228,3 +228,38 @@ def test_time_in_stage_is_stored_on_each_move_and_equals_recomputation(history):
     state = MigrationExecutor(connection).loader.project_state(("leads", "0012_event_stage_since"))
     importlib.import_module("leads.migrations.0012_event_stage_since").backfill(state.apps, None)
     assert pairs() == written
+
+
+def test_acceptance_split_by_mql_definition(org, make_lead, history):
+    """Did the new MQL definition raise acceptance? Each hand-off counts under the scoring
+    version it was made with, and with sales' answer to that hand-off (not a later one)."""
+    from leads.models import Lead
+
+    old = Lead.objects.get(last_name="A").scored_version
+    with time_machine.travel(at(W2, 14), tick=False):
+        new = make_lead(last_name="New")
+        Lead.objects.filter(pk=new.pk).update(scored_version=old + 1)
+        services.lead_qualify(lead_id=new.pk, actor=org.marketer)
+    with time_machine.travel(at(W2, 15), tick=False):
+        services.lead_accept(lead_id=new.pk, actor=org.rep)
+    rows = {row.pop("definition"): row for row in metrics.by_mql_definition(W1, W3)}
+    # Old version: A twice (rejected, then accepted), C (accepted), B (no answer yet),
+    # D twice (rejected twice), E (accepted): 7 hand-offs on 5 leads.
+    assert rows[old] == {
+        "handoffs": 7,
+        "leads": 5,
+        "accepted": 3,
+        "rejected": 3,
+        "waiting": 1,
+        "acceptance_rate": 0.5,
+    }
+    assert rows[old + 1] == {
+        "handoffs": 1,
+        "leads": 1,
+        "accepted": 1,
+        "rejected": 0,
+        "waiting": 0,
+        "acceptance_rate": 1.0,
+    }
+    assert metrics.handed_off_lead_ids(old, W1, W3).count() == 5
+    assert list(metrics.handed_off_lead_ids(old + 1, W1, W3)) == [{"lead_id": new.pk}]
