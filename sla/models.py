@@ -135,6 +135,11 @@ class Clock(models.Model):
             ),
             models.Index(fields=["lead", "obligation"], name="clock_lead"),
             models.Index(fields=["owner", "due_at"], name="clock_owner_due"),
+            # Reports read clocks resolved in a range of weeks (compliance, speed to lead).
+            models.Index(fields=["met_at"], name="clock_met", condition=Q(met_at__isnull=False)),
+            models.Index(
+                fields=["breached_at"], name="clock_breached", condition=Q(breached_at__isnull=False)
+            ),
         ]
         constraints = [
             # At most one running clock per obligation and lead.
