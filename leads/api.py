@@ -6,7 +6,6 @@ import datetime as dt
 
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, mixins, status, viewsets
@@ -22,6 +21,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from smarketing.api import error_body
+from smarketing.csvs import csv_download
 from smarketing.inputs import check_date, check_id
 from smarketing.viewsets import ServiceWriteViewSet
 
@@ -428,10 +428,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @action(detail=True, methods=["get"], url_path="failed-rows")
     def failed_rows(self, request, pk=None):
         job = self.get_object()
-        response = StreamingHttpResponse(imports.failed_rows_csv(job), content_type="text/csv; charset=utf-8")
-        stem = job.file_name.rsplit(".", 1)[0]
-        response["Content-Disposition"] = f'attachment; filename="{stem}-failed-rows.csv"'
-        return response
+        return csv_download(imports.failed_rows_csv(job), imports.failed_rows_filename(job))
 
 
 class EngagementIngestView(APIView):

@@ -6,9 +6,11 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
+
+from smarketing.csvs import csv_download
 
 from . import importing, imports
 from .errors import LeadActionError
@@ -111,7 +113,4 @@ def import_progress(request, job_id: int):
 @marketing_only
 def import_failed_rows(request, job_id: int) -> HttpResponse:
     job = get_object_or_404(ImportJob, pk=job_id)
-    response = StreamingHttpResponse(imports.failed_rows_csv(job), content_type="text/csv; charset=utf-8")
-    stem = job.file_name.rsplit(".", 1)[0]
-    response["Content-Disposition"] = f'attachment; filename="{stem}-failed-rows.csv"'
-    return response
+    return csv_download(imports.failed_rows_csv(job), imports.failed_rows_filename(job))

@@ -20,7 +20,6 @@ rows stream from disk, and duplicate detection asks the database, not a growing 
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import logging
 import uuid
@@ -36,6 +35,8 @@ from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+
+from smarketing.csvs import csv_lines
 
 from . import importing, roles, scoring, services
 from .errors import LeadActionError
@@ -498,16 +499,18 @@ def _create_all(actor, plans: list[RowPlan], scorer) -> None:
 # --- the failed rows, to fix and import again --------------------------------------------------
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def failed_rows_csv(job: ImportJob) -> Iterator[str]:
     """The failed rows as uploaded (same columns), plus the row number and the reason."""
-    writer = csv.writer(_Echo())
     headers = [h for h in job.headers if h]
-    yield "\ufeff" + writer.writerow([*headers, "Row", "Error"])
-    rows = job.rows.filter(outcome=RowOutcome.FAILED).order_by("row_number")
-    for row in rows.iterator(chunk_size=2000):
-        yield writer.writerow([*(row.values.get(h, "") for h in headers), row.row_number, row.message])
+
+    def rows():
+        yield [*headers, "Row", "Error"]
+        failed = job.rows.filter(outcome=RowOutcome.FAILED).order_by("row_number")
+        for row in failed.iterator(chunk_size=2000):
+            yield [*(row.values.get(h, "") for h in headers), row.row_number, row.message]
+
+    return csv_lines(rows(), bom=True)
+
+
+def failed_rows_filename(job: ImportJob) -> str:
+    return f"{job.file_name.rsplit('.', 1)[0]}-failed-rows.csv"
