@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from . import dashboard
 from .forms import AsOfForm, DashboardForm, GoalForm
-from .views import _all_tables, can_read_reports
+from .views import all_tables, can_read_reports
 
 
 class CanReadReports(IsAuthenticated):
@@ -103,7 +103,7 @@ class DashboardView(APIView):
     @extend_schema(parameters=RANGE_PARAMETERS + SCOPE_PARAMETERS, responses=DashboardSerializer)
     def get(self, request):
         scope = _form(request, DashboardForm).scope()
-        tables = _all_tables(scope)
+        tables = all_tables(scope)
         data = {"range": _range(scope), "tables": [dashboard.table_data(t, scope) for t in tables.values()]}
         return Response(DashboardSerializer(data).data)
 
@@ -120,9 +120,11 @@ class DashboardTableView(APIView):
     )
     def get(self, request, slug: str):
         scope = _form(request, DashboardForm).scope()
-        tables = _all_tables(scope)
+        tables = all_tables(scope, only={slug})
         if slug not in tables:
-            raise NotFound(f"No report table “{slug}”. Tables: {', '.join(tables)}.")
+            raise NotFound(
+                f"No report table “{slug}”. Tables: {', '.join([*dashboard.TABLES, 'late-data'])}."
+            )
         return Response(TableSerializer(dashboard.table_data(tables[slug], scope)).data)
 
 

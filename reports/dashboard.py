@@ -14,8 +14,10 @@ dashboard runs a fixed number of queries whatever the number of leads, events or
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from urllib.parse import urlencode
 
 from django.db.models import QuerySet
@@ -195,35 +197,36 @@ SLA_COLUMNS = [
 ]
 
 
-def sla_tables(scope: Scope) -> list[Table]:
-    tables = []
-    for by, title, first_column, owner_param in (
-        ("week", "SLA compliance per week", Column("name", "Week", "date"), None),
-        ("owner", "SLA compliance per rep", Column("name", "Rep", "text"), "clock_owner"),
-        ("team", "SLA compliance per team", Column("name", "Team", "text"), "clock_team"),
-    ):
-        table = Table(
-            f"sla-{by}",
-            title,
-            [first_column, *SLA_COLUMNS],
-            note="Clocks resolved (met or breached) in the range; compliance = met on time ÷ resolved."
-            if by == "week"
-            else "",
-            empty="No SLA clock was resolved in this range.",
-        )
-        for row in metrics.sla_compliance(scope.first, scope.last, by=by, leads=scope.leads):
-            params = {"sla": "resolved"}
-            if by == "week":
-                row["name"] = row["key"]
-                params.update(_week(row["key"]))
-            else:
-                params.update(scope.range_params())
-                if row["key"] is not None:
-                    params[owner_param] = row["key"]
-            table.rows.append({column.key: row[column.key] for column in table.columns})
-            table.links.append({"leads": params})
-        tables.append(table)
-    return tables
+SLA_BY = {
+    "week": ("SLA compliance per week", Column("name", "Week", "date"), None),
+    "owner": ("SLA compliance per rep", Column("name", "Rep", "text"), "clock_owner"),
+    "team": ("SLA compliance per team", Column("name", "Team", "text"), "clock_team"),
+}
+
+
+def sla_table(scope: Scope, by: str) -> Table:
+    title, first_column, owner_param = SLA_BY[by]
+    table = Table(
+        f"sla-{by}",
+        title,
+        [first_column, *SLA_COLUMNS],
+        note="Clocks resolved (met or breached) in the range; compliance = met on time ÷ resolved."
+        if by == "week"
+        else "",
+        empty="No SLA clock was resolved in this range.",
+    )
+    for row in metrics.sla_compliance(scope.first, scope.last, by=by, leads=scope.leads):
+        params = {"sla": "resolved"}
+        if by == "week":
+            row["name"] = row["key"]
+            params.update(_week(row["key"]))
+        else:
+            params.update(scope.range_params())
+            if row["key"] is not None:
+                params[owner_param] = row["key"]
+        table.rows.append({column.key: row[column.key] for column in table.columns})
+        table.links.append({"leads": params})
+    return table
 
 
 def commitment_table(scope: Scope) -> Table:
@@ -251,6 +254,12 @@ def commitment_table(scope: Scope) -> Table:
     recorded = CommitmentWeek.objects.filter(
         week_start__gte=scope.first, week_start__lte=scope.last
     ).select_related("team")
+    weeks = list(recorded)
+    this_week = metrics.monday_of(None)
+    if scope.first <= this_week <= scope.last:
+        commitments = MarketingCommitment.objects.filter(is_active=True).select_related("team")
+        weeks += [week_status(commitment, this_week) for commitment in commitments]
+    # A recorded week (CommitmentWeek) and this week's live status (WeekStatus) read alike.
     rows = [
         {
             "team": week.team.name,
@@ -263,24 +272,8 @@ def commitment_table(scope: Scope) -> Table:
             else None,
             "met": week.met,
         }
-        for week in recorded
+        for week in weeks
     ]
-    this_week = metrics.monday_of(None)
-    if scope.first <= this_week <= scope.last:
-        for commitment in MarketingCommitment.objects.filter(is_active=True).select_related("team"):
-            status = week_status(commitment, this_week)
-            answered = status.accepted + status.rejected
-            rows.append(
-                {
-                    "team": commitment.team.name,
-                    "week": this_week,
-                    "min_mqls": status.min_mqls,
-                    "mqls": status.mqls,
-                    "min_acceptance": status.min_acceptance_percent / 100,
-                    "acceptance": status.accepted / answered if answered else None,
-                    "met": status.met,
-                }
-            )
     rows.sort(key=lambda row: (row["team"], row["week"]))
     table.rows = rows
     table.links = [{} for _ in rows]
@@ -350,12 +343,9 @@ def cohort_table(scope: Scope) -> Table:
     return table
 
 
-def rejection_tables(scope: Scope) -> list[Table]:
-    """The Pareto of rejection reasons, then the same reasons across sources and campaigns
-    (a row per source or campaign, a column per reason in Pareto order)."""
-    from leads.models import Source
-
-    pareto = Table(
+def pareto_table(scope: Scope) -> Table:
+    """The rejection reasons, most first, with the cumulative share."""
+    table = Table(
         "rejections",
         "Rejection reasons (Pareto)",
         [
@@ -368,54 +358,50 @@ def rejection_tables(scope: Scope) -> list[Table]:
         note="Rejections made in the range; a lead rejected twice for the same reason is one lead.",
         empty="Sales rejected no MQL in this range.",
     )
-    order = []
     for row in metrics.rejection_reasons(scope.first, scope.last, leads=scope.leads):
-        order.append((row["reason_key"], row["reason_label"]))
-        pareto.rows.append(
-            {column.key: row.get(column.key, row["reason_label"]) for column in pareto.columns}
-        )
-        pareto.links.append(
+        table.rows.append({"reason": row["reason_label"], **{c.key: row[c.key] for c in table.columns[1:]}})
+        table.links.append(
             {"leads": {"outcome": "rejected", "reason": row["reason_key"], **scope.range_params()}}
         )
-    tables = [pareto]
+    return table
+
+
+def rejection_matrix(scope: Scope, by: str) -> Table:
+    """The same reasons across sources or campaigns: a row per source or campaign, a column
+    per reason in Pareto order (most rejections first)."""
+    from leads.models import Source
+
     sources = dict(Source.choices)
-    for by, title, param in (
-        ("source", "Rejections by source", "source"),
-        ("campaign", "Rejections by campaign", "campaign"),
-    ):
-        table = Table(
-            f"rejections-{by}",
-            title,
-            [
-                Column("name", by.capitalize(), "text"),
-                Column("rejections", "Rejections"),
-                *[Column(f"reason_{key}", label) for key, label in order],
-            ],
-            note="Each reason's column counts the leads rejected for it (linked); Rejections counts every rejection.",
-            empty="Sales rejected no MQL in this range.",
-        )
-        rows: dict = {}
-        for row in metrics.rejection_reasons(scope.first, scope.last, by=by, leads=scope.leads):
-            key = row["by_key"] if row["by_key"] is not None else "null"
-            if key not in rows:
-                name = sources.get(row["by"], row["by"]) if by == "source" else row["by"] or "No campaign"
-                rows[key] = ({"name": name, "rejections": 0}, {})
-            values, links = rows[key]
-            values["rejections"] += row["rejections"]
-            values[f"reason_{row['reason_key']}"] = row["leads"]
-            links[f"reason_{row['reason_key']}"] = {
-                "outcome": "rejected",
-                "reason": row["reason_key"],
-                param: key,
-                **scope.range_params(),
-            }
-        for values, links in sorted(
-            rows.values(), key=lambda pair: (-pair[0]["rejections"], pair[0]["name"])
-        ):
-            table.rows.append(values)
-            table.links.append(links)
-        tables.append(table)
-    return tables
+    rows: dict = {}
+    totals: dict = {}
+    for row in metrics.rejection_reasons(scope.first, scope.last, by=by, leads=scope.leads):
+        key = row["by_key"] if row["by_key"] is not None else "null"
+        if key not in rows:
+            name = sources.get(row["by"], row["by"]) if by == "source" else row["by"] or "No campaign"
+            rows[key] = ({"name": name, "rejections": 0}, {})
+        values, links = rows[key]
+        column = f"reason_{row['reason_key']}"
+        values["rejections"] += row["rejections"]
+        values[column] = row["leads"]
+        links[column] = {"outcome": "rejected", "reason": row["reason_key"], by: key, **scope.range_params()}
+        label, total = totals.get(column, (row["reason_label"], 0))
+        totals[column] = (label, total + row["rejections"])
+    order = sorted(totals.items(), key=lambda item: (-item[1][1], item[1][0]))
+    table = Table(
+        f"rejections-{by}",
+        f"Rejections by {by}",
+        [
+            Column("name", by.capitalize(), "text"),
+            Column("rejections", "Rejections"),
+            *[Column(column, label) for column, (label, _) in order],
+        ],
+        note="Each reason's column counts the leads rejected for it (linked); Rejections counts every rejection.",
+        empty="Sales rejected no MQL in this range.",
+    )
+    for values, links in sorted(rows.values(), key=lambda pair: (-pair[0]["rejections"], pair[0]["name"])):
+        table.rows.append(values)
+        table.links.append(links)
+    return table
 
 
 def definition_table(scope: Scope) -> Table:
@@ -444,65 +430,60 @@ def definition_table(scope: Scope) -> Table:
     return table
 
 
-def attribution_tables(scope: Scope) -> list[Table]:
+ATTRIBUTION_BY = {
+    "source": ("Closed loop by source (first touch)", "source"),
+    "campaign": ("Closed loop by campaign (first touch)", "campaign"),
+    "referrer": ("Closed loop by referrer", "referrer"),
+}
+REACHED_COUNTS = (("leads", "lead"), ("mqls", "mql"), ("sqls", "sql"), ("customers", "customer"))
+
+
+def attribution_table(scope: Scope, by: str) -> Table:
     from leads.models import Source
 
-    sources = dict(Source.choices)
-    tables = []
-    for by, title, param in (
-        ("source", "Closed loop by source (first touch)", "source"),
-        ("campaign", "Closed loop by campaign (first touch)", "campaign"),
-        ("referrer", "Closed loop by referrer", "referrer"),
-    ):
-        columns = [
-            Column("name", by.capitalize(), "text"),
-            Column("leads", "Leads"),
-            Column("mqls", "MQLs"),
-            Column("sqls", "SQLs"),
-            Column("customers", "Customers"),
-            Column("revenue", "Revenue", "money"),
+    title, param = ATTRIBUTION_BY[by]
+    columns = [
+        Column("name", by.capitalize(), "text"),
+        Column("leads", "Leads"),
+        Column("mqls", "MQLs"),
+        Column("sqls", "SQLs"),
+        Column("customers", "Customers"),
+        Column("revenue", "Revenue", "money"),
+    ]
+    if by == "campaign":
+        columns += [
+            Column("cost", "Cost", "money"),
+            Column("cost_per_customer", "Cost per customer", "money"),
+            Column("roi", "ROI", "percent"),
         ]
-        if by == "campaign":
-            columns += [
-                Column("cost", "Cost", "money"),
-                Column("cost_per_customer", "Cost per customer", "money"),
-                Column("roi", "ROI", "percent"),
-            ]
-        table = Table(
-            f"attribution-{by}",
-            title,
-            columns,
-            note="Leads created in the range, and what they ever became; revenue is what their wins "
-            "brought. ROI = (revenue − cost) ÷ cost."
-            if by == "campaign"
-            else "",
-            empty="No lead was created in this range."
-            if by != "referrer"
-            else "No referred lead in this range.",
+    table = Table(
+        f"attribution-{by}",
+        title,
+        columns,
+        note="Leads created in the range, and what they ever became; revenue is what their wins "
+        "brought. ROI = (revenue − cost) ÷ cost."
+        if by == "campaign"
+        else "",
+        empty="No lead was created in this range." if by != "referrer" else "No referred lead in this range.",
+    )
+    sources = dict(Source.choices)
+    for row in metrics.attribution(scope.first, scope.last, by=by, leads=scope.leads):
+        values = dict(row)
+        if values.get("roi") is not None:
+            values["roi"] = float(values["roi"])
+        if by == "source":
+            values["name"] = sources.get(row["key"], row["key"])
+        elif by == "campaign" and row["key"] is None:
+            values["name"] = "No campaign"
+        key = row["key"] if row["key"] is not None else "null"
+        table.rows.append({column.key: values.get(column.key) for column in table.columns})
+        table.links.append(
+            {
+                count: {"reached": reached, param: key, **scope.range_params()}
+                for count, reached in REACHED_COUNTS
+            }
         )
-        for row in metrics.attribution(scope.first, scope.last, by=by, leads=scope.leads):
-            values = dict(row)
-            if values.get("roi") is not None:
-                values["roi"] = float(values["roi"])
-            if by == "source":
-                values["name"] = sources.get(row["key"], row["key"])
-            elif by == "campaign" and row["key"] is None:
-                values["name"] = "No campaign"
-            key = row["key"] if row["key"] is not None else "null"
-            table.rows.append({column.key: values.get(column.key) for column in table.columns})
-            table.links.append(
-                {
-                    count: {"reached": reached, param: key, **scope.range_params()}
-                    for count, reached in (
-                        ("leads", "lead"),
-                        ("mqls", "mql"),
-                        ("sqls", "sql"),
-                        ("customers", "customer"),
-                    )
-                }
-            )
-        tables.append(table)
-    return tables
+    return table
 
 
 def as_of_table(day: dt.date, scope: Scope) -> Table:
@@ -541,21 +522,27 @@ def as_of_table(day: dt.date, scope: Scope) -> Table:
     return table
 
 
-def build(scope: Scope) -> dict[str, Table]:
-    """Every table of the dashboard, by slug, in page order."""
-    tables = [
-        funnel_table(scope),
-        weekly_table(scope),
-        speed_table(scope),
-        *sla_tables(scope),
-        commitment_table(scope),
-        velocity_table(scope),
-        cohort_table(scope),
-        *rejection_tables(scope),
-        definition_table(scope),
-        *attribution_tables(scope),
-    ]
-    return {table.slug: table for table in tables}
+# Every table of the dashboard by slug, in page order (the API's order too).
+TABLES: dict[str, Callable[[Scope], Table]] = {
+    "funnel": funnel_table,
+    "weekly": weekly_table,
+    "speed": speed_table,
+    **{f"sla-{by}": partial(sla_table, by=by) for by in SLA_BY},
+    "commitment": commitment_table,
+    "velocity": velocity_table,
+    "cohorts": cohort_table,
+    "rejections": pareto_table,
+    "rejections-source": partial(rejection_matrix, by="source"),
+    "rejections-campaign": partial(rejection_matrix, by="campaign"),
+    "mql-definition": definition_table,
+    **{f"attribution-{by}": partial(attribution_table, by=by) for by in ATTRIBUTION_BY},
+}
+
+
+def build(scope: Scope, only: Iterable[str] | None = None) -> dict[str, Table]:
+    """The dashboard's tables by slug, in page order: all of them, or `only` those named."""
+    wanted = None if only is None else set(only)
+    return {slug: make(scope) for slug, make in TABLES.items() if wanted is None or slug in wanted}
 
 
 # --- plain values: what JSON and CSV carry -------------------------------------------------------

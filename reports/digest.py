@@ -74,10 +74,11 @@ def digest_message(monday: dt.date) -> tuple[str, str]:
     def link(params: dict | None) -> str:
         return f"  {base}{scope.drill_url(params or {})}"
 
-    weekly, weekly_links = _row(dashboard.weekly_table(scope), "week", monday)
-    speed, speed_links = _row(dashboard.speed_table(scope), "week", monday)
-    sla, sla_links = _row(dashboard.sla_tables(scope)[0], "name", monday)
-    rejections = dashboard.rejection_tables(scope)[0]
+    tables = dashboard.build(scope, {"weekly", "speed", "sla-week", "rejections"})
+    weekly, weekly_links = _row(tables["weekly"], "week", monday)
+    speed, speed_links = _row(tables["speed"], "week", monday)
+    sla, sla_links = _row(tables["sla-week"], "name", monday)
+    rejections = tables["rejections"]
     commitments = dashboard.commitment_table(scope)
 
     acceptance = _percent(weekly["acceptance_rate"])

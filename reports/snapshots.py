@@ -37,13 +37,7 @@ VALUE_COLUMNS = ("frozen", "now", "difference")
 
 def per_week_tables(scope: Scope) -> dict[str, Table]:
     """The four per-week tables of the dashboard for `scope`, by slug."""
-    tables = (
-        dashboard.weekly_table(scope),
-        dashboard.speed_table(scope),
-        dashboard.sla_tables(scope)[0],
-        dashboard.cohort_table(scope),
-    )
-    return {table.slug: table for table in tables}
+    return dashboard.build(scope, PER_WEEK)
 
 
 def _rows_by_week(table: Table) -> dict[dt.date, dict]:

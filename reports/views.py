@@ -5,16 +5,16 @@ Every figure comes from `reports.dashboard`; this module only formats and draws 
 
 from __future__ import annotations
 
-import csv
 from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 
 from leads.roles import Role, has_role, is_admin
+from smarketing.csvs import csv_download, csv_lines
 
 from . import charts, dashboard
 from .forms import AsOfForm, DashboardForm, GoalForm
@@ -209,12 +209,16 @@ SECTIONS = [
 ]
 
 
-def _all_tables(scope: dashboard.Scope) -> dict[str, dashboard.Table]:
-    from .snapshots import late_data_table
+def all_tables(scope: dashboard.Scope, only: set[str] | None = None) -> dict[str, dashboard.Table]:
+    """The dashboard's tables, with late data (built from the per-week tables): all of them,
+    or `only` those named (a CSV export or the API builds just what it returns)."""
+    from .snapshots import PER_WEEK, late_data_table
 
-    tables = dashboard.build(scope)
-    tables["late-data"] = late_data_table(scope, tables)
-    return tables
+    needed = None if only is None else (only | set(PER_WEEK) if "late-data" in only else only)
+    tables = dashboard.build(scope, needed)
+    if only is None or "late-data" in only:
+        tables["late-data"] = late_data_table(scope, tables)
+    return tables if only is None else {slug: table for slug, table in tables.items() if slug in only}
 
 
 @login_required
@@ -227,7 +231,7 @@ def dashboard_page(request):
     if not form.is_valid():
         return render(request, "reports/dashboard.html", context, status=400)
     scope = form.scope()
-    tables = _all_tables(scope)
+    tables = all_tables(scope)
     drawn = draw(tables, scope)
     query = form.range_query()
     context.update(scope=scope, weeks=len(scope.weeks), query=query)
@@ -248,18 +252,8 @@ def dashboard_page(request):
     return render(request, "reports/dashboard.html", context)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_response(table: dashboard.Table, filename: str) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in dashboard.csv_rows(table)), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+def _csv_response(table: dashboard.Table, filename: str):
+    return csv_download(csv_lines(dashboard.csv_rows(table)), filename)
 
 
 @login_required
@@ -271,7 +265,7 @@ def dashboard_csv(request, slug: str):
     if not form.is_valid():
         return render(request, "reports/dashboard.html", {"form": form, "sections": []}, status=400)
     scope = form.scope()
-    tables = _all_tables(scope)
+    tables = all_tables(scope, only={slug})
     if slug not in tables:
         raise Http404("No such report table.")
     return _csv_response(tables[slug], f"smarketing-{slug}-{scope.first}-{scope.last}.csv")

@@ -244,3 +244,23 @@ def test_scope_uses_the_lead_lists_own_filters(org, history):
     assert scope.drill_url({"entered": "mql", "week": "2026-11-02"}) == (
         "/leads/?source=website&entered=mql&week=2026-11-02"
     )
+
+
+def test_commitment_shows_recorded_weeks_and_this_weeks_live_status(org, history):
+    from sla.commitments import commitment_update, commitments_close_weeks
+
+    with time_machine.travel(at(W1, 8), tick=False):
+        commitment_update(
+            actor=org.marketing_manager, team_id=org.marketing.pk, min_mqls=3, min_acceptance_percent=50
+        )
+    with time_machine.travel(at(W2, 12, days=2), tick=False):  # Wednesday of W2: W1 is recorded, W2 is live
+        commitments_close_weeks()
+        table = dashboard.build(dashboard.scope_for(W1, W2), {"commitment"})["commitment"]
+    # W1: hand-offs A, C and A again (3 of 3 agreed); A rejected, C and A accepted: 2 of 3. Kept.
+    # W2 so far: B, D, E and D again: 4 hand-offs; accepted E, rejected D twice: 1 of 3.
+    assert [
+        (r["week"], r["mqls"], r["min_mqls"], round(r["acceptance"], 4), r["met"]) for r in table.rows
+    ] == [
+        (W1, 3, 3, 0.6667, True),
+        (W2, 4, 3, 0.3333, False),
+    ]
