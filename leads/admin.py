@@ -63,10 +63,12 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(Reason)
-class ReasonAdmin(admin.ModelAdmin):
+class ReasonAdmin(ReadOnlyAdmin):
+    """Read-only: the reasons are part of the agreement, changed on /agreement/reasons/ in a
+    version both managers confirm."""
+
     list_display = ["label", "kind", "code", "loss_outcome", "is_active", "position"]
     list_filter = ["kind", "is_active"]
-    list_editable = ["is_active", "position"]
 
 
 class LeadEventInline(admin.TabularInline):

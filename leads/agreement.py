@@ -1,4 +1,7 @@
-"""The hand-off gate and routing: writes by managers, each audited as an AgreementChange.
+"""The hand-off gate, the agreed reasons and routing: writes by managers, each audited as an
+AgreementChange. (The gate and the reasons are part of the agreement: pages and the API
+propose changes to them through `leads.versions`, which calls these once both managers
+have confirmed.)
 
 (Scoring, the third part of the agreement, lives in `leads.scoring`.)
 """
@@ -14,7 +17,16 @@ from django.utils import timezone
 
 from . import roles
 from .errors import LeadActionError
-from .models import AgreementChange, HandoffGate, Membership, RoutingRule, Source, TeamKind
+from .models import (
+    AgreementChange,
+    HandoffGate,
+    Membership,
+    Reason,
+    ReasonKind,
+    RoutingRule,
+    Source,
+    TeamKind,
+)
 
 # Profile fields the gate may require, with the words the pages use.
 GATE_FIELDS = {
@@ -79,6 +91,84 @@ def handoff_gate_update(*, actor, required_fields: list[str], min_engagements: i
         after,
     )
     return gate
+
+
+# --- the agreed reasons ----------------------------------------------------------------------------
+
+REASON_FIELDS = ("kind", "label", "description", "loss_outcome", "is_active", "position")
+
+
+@transaction.atomic
+def reason_save(*, actor, reason_id: int | None = None, **values: Any) -> Reason:
+    """Add a reason to the agreed list, or change one (retire it with `is_active=False`:
+    the leads that carry it keep it)."""
+    _require_manager(actor, "the agreed reasons")
+    unknown = set(values) - set(REASON_FIELDS)
+    if unknown:
+        raise LeadActionError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    reason = (
+        Reason() if reason_id is None else Reason.objects.select_for_update().filter(pk=reason_id).first()
+    )
+    if reason is None:
+        raise LeadActionError(f"Reason {reason_id} does not exist.", code=LeadActionError.NOT_FOUND)
+    if reason_id is not None and "kind" in values and values["kind"] != reason.kind:
+        raise LeadActionError("A reason keeps its kind: add a new reason instead.", field="kind")
+    before = _reason_dict(reason) if reason_id is not None else None
+    for name, value in values.items():
+        setattr(reason, name, value if value is not None else "")
+    reason.label = (reason.label or "").strip()
+    if reason.kind != ReasonKind.LOSS:
+        reason.loss_outcome = ""
+    elif not reason.loss_outcome:
+        raise LeadActionError(
+            "Say whether a lead lost for this reason is recycled or disqualified.", field="loss_outcome"
+        )
+    if reason_id is None:
+        reason.code = _reason_code(reason.kind, reason.label)
+    if (
+        Reason.objects.filter(kind=reason.kind, label__iexact=reason.label, is_active=True)
+        .exclude(pk=reason.pk)
+        .exists()
+    ):
+        raise LeadActionError(f"“{reason.label}” is on the list already.", field="label")
+    try:
+        reason.full_clean()
+    except ValidationError as exc:
+        raise _errors(exc) from None
+    if (
+        reason_id is not None
+        and not reason.is_active
+        and not Reason.objects.active().of_kind(reason.kind).exclude(pk=reason.pk).exists()
+    ):
+        raise LeadActionError("Keep at least one active reason of each kind.", field="is_active")
+    reason.save()
+    after = _reason_dict(reason)
+    if before != after:
+        kind = f"{reason.kind} reason"
+        if before is None:
+            summary = f"Added {kind} “{reason.label}”"
+        elif before["is_active"] and not after["is_active"]:
+            summary = f"Retired {kind} “{reason.label}”"
+        elif before["label"] != after["label"]:
+            summary = f"Renamed {kind} “{before['label']}” to “{reason.label}”"
+        else:
+            summary = f"Changed {kind} “{reason.label}”"
+        _audit("reasons", actor, summary, before, after)
+    return reason
+
+
+def _reason_dict(reason: Reason) -> dict[str, Any]:
+    return {name: getattr(reason, name) for name in ("code", *REASON_FIELDS)}
+
+
+def _reason_code(kind: str, label: str) -> str:
+    from django.utils.text import slugify
+
+    base = slugify(label)[:40] or "reason"
+    code, counter = base, 2
+    while Reason.objects.filter(kind=kind, code=code).exists():
+        code, counter = f"{base}-{counter}", counter + 1
+    return code
 
 
 # --- routing rules -------------------------------------------------------------------------------

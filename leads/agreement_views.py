@@ -15,14 +15,24 @@ from django.views.decorators.http import require_POST
 from smarketing.api import STATUS_BY_CODE
 from smarketing.pages import act_then_redirect, show_refusal_at_fields
 
-from . import agreement, inbound, scoring
+from . import agreement, inbound, scoring, versions
 from .errors import LeadActionError
-from .forms import HandoffGateForm, InboundSourceForm, RoutingRuleForm, ScoringDefinitionForm, ScoringRuleForm
+from .forms import (
+    HandoffGateForm,
+    InboundSourceForm,
+    ReasonForm,
+    RoutingRuleForm,
+    ScoringDefinitionForm,
+    ScoringRuleForm,
+)
 from .models import (
     AgreementChange,
+    AgreementVersion,
     HandoffGate,
     InboundSource,
     Membership,
+    Reason,
+    ReasonKind,
     RoutingRule,
     RuleKind,
     ScoringDefinition,
@@ -31,6 +41,7 @@ from .models import (
     TeamKind,
 )
 from .roles import Role, can_edit_agreement, is_marketing_side, manages
+from .version_views import proposal_context
 
 
 def _scoring_page(request, *, definition_form=None, rule_form=None, editing=None, error="", status=200):
@@ -75,6 +86,7 @@ def agreement_overview(request):
 
     terms = agreement_terms()
     changes = AgreementChange.objects.select_related("actor")[:10]
+    in_force = versions.version_in_force()
     return render(
         request,
         "leads/agreement.html",
@@ -83,6 +95,10 @@ def agreement_overview(request):
             "changes": changes,
             "can_edit": can_edit_agreement(request.user),
             "now": timezone.now(),
+            "in_force": AgreementVersion.objects.select_related(
+                "sales_confirmed_by", "marketing_confirmed_by"
+            ).get(pk=in_force.pk),
+            **proposal_context(request.user),
         },
     )
 
@@ -126,10 +142,12 @@ def scoring_definition_save(request):
     if not form.is_valid():
         return _scoring_page(request, definition_form=form, status=400)
     try:
-        scoring.scoring_definition_update(actor=request.user, **form.cleaned_data)
+        version = versions.agreement_propose(
+            actor=request.user, op="scoring_definition_update", **form.cleaned_data
+        )
     except LeadActionError as exc:
         return _refused(request, exc, form, definition_form=form)
-    messages.success(request, "Scoring settings saved. Leads are being re-scored in the background.")
+    messages.success(request, versions.proposed_message(version))
     return redirect("agreement-scoring")
 
 
@@ -151,10 +169,12 @@ def scoring_rule_save(request, rule_id: int | None = None):
     if not form.is_valid():
         return _scoring_page(request, rule_form=form, editing=editing, status=400)
     try:
-        rule = scoring.scoring_rule_save(actor=request.user, rule_id=rule_id, **form.cleaned_data)
+        version = versions.agreement_propose(
+            actor=request.user, op="scoring_rule_save", rule_id=rule_id, **form.cleaned_data
+        )
     except LeadActionError as exc:
         return _refused(request, exc, form, rule_form=form, editing=editing)
-    messages.success(request, f"Rule “{rule.label}” saved. Leads are being re-scored in the background.")
+    messages.success(request, versions.proposed_message(version))
     return redirect("agreement-scoring")
 
 
@@ -164,8 +184,8 @@ def scoring_rule_delete(request, rule_id: int):
     return act_then_redirect(
         request,
         "agreement-scoring",
-        lambda: scoring.scoring_rule_delete(actor=request.user, rule_id=rule_id),
-        "Rule removed. Leads are being re-scored in the background.",
+        lambda: versions.agreement_propose(actor=request.user, op="scoring_rule_delete", rule_id=rule_id),
+        versions.proposed_message,
     )
 
 
@@ -187,11 +207,13 @@ def agreement_handoff(request):
             status, error = 403, "Only a manager can change the hand-off gate."
         elif form.is_valid():
             try:
-                agreement.handoff_gate_update(actor=request.user, **form.cleaned_data)
+                version = versions.agreement_propose(
+                    actor=request.user, op="handoff_gate_update", **form.cleaned_data
+                )
             except LeadActionError as exc:
                 status, error = STATUS_BY_CODE.get(exc.code, 400), exc.message
             else:
-                messages.success(request, "Hand-off gate saved. It applies to the next hand-off.")
+                messages.success(request, versions.proposed_message(version))
                 return redirect("agreement-handoff")
         else:
             status = 400
@@ -208,6 +230,69 @@ def agreement_handoff(request):
         "changes": _changes("handoff_gate"),
     }
     return render(request, "leads/agreement_handoff.html", context, status=status)
+
+
+def _reasons_page(request, *, form=None, editing=None, error="", status=200):
+    if form is None:
+        initial = {"is_active": True, "position": 0, "kind": request.GET.get("kind", ReasonKind.REJECTION)}
+        if editing:
+            initial = {name: getattr(editing, name) for name in agreement.REASON_FIELDS}
+        form = ReasonForm(initial=initial)
+    if editing:
+        form.fields["kind"].disabled = True  # a reason keeps its kind
+    reasons = list(Reason.objects.order_by("kind", "-is_active", "position", "label"))
+    context = {
+        "kinds": [
+            (kind, label, [r for r in reasons if r.kind == kind]) for kind, label in ReasonKind.choices
+        ],
+        "form": form,
+        "editing": editing,
+        "can_edit": can_edit_agreement(request.user),
+        "error": error,
+        "changes": _changes("reasons"),
+    }
+    return render(request, "leads/agreement_reasons.html", context, status=status)
+
+
+@login_required
+def agreement_reasons(request):
+    editing = None
+    if request.GET.get("edit", "").isdigit():
+        editing = Reason.objects.filter(pk=request.GET["edit"]).first()
+    return _reasons_page(request, editing=editing)
+
+
+@require_POST
+@login_required
+def reason_save(request, reason_id: int | None = None):
+    editing = Reason.objects.filter(pk=reason_id).first() if reason_id else None
+    form = ReasonForm(request.POST, initial={"kind": editing.kind} if editing else None)
+    if editing:
+        form.fields["kind"].disabled = True
+    if not can_edit_agreement(request.user):
+        return _reasons_page(
+            request,
+            form=form,
+            editing=editing,
+            error="Only a manager can change the agreed reasons.",
+            status=403,
+        )
+    if not form.is_valid():
+        return _reasons_page(request, form=form, editing=editing, status=400)
+    values = dict(form.cleaned_data)
+    if editing:
+        values.pop("kind")
+    try:
+        version = versions.agreement_propose(
+            actor=request.user, op="reason_save", reason_id=reason_id, **values
+        )
+    except LeadActionError as exc:
+        error = "" if show_refusal_at_fields(form, exc) else exc.message
+        return _reasons_page(
+            request, form=form, editing=editing, error=error, status=STATUS_BY_CODE.get(exc.code, 400)
+        )
+    messages.success(request, versions.proposed_message(version))
+    return redirect("agreement-reasons")
 
 
 def _routing_page(request, *, form=None, editing=None, error="", status=200):

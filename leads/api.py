@@ -17,6 +17,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
@@ -25,7 +26,7 @@ from smarketing.csvs import csv_download
 from smarketing.inputs import check_date, check_id
 from smarketing.viewsets import ServiceWriteViewSet
 
-from . import agreement, imports, inbound, scoring, selectors, services
+from . import agreement, imports, inbound, selectors, services, versions
 from .filters import LeadFilter, ReasonFilter
 from .models import (
     Campaign,
@@ -44,6 +45,7 @@ from .profile_api import LeadWriteMixin
 from .roles import can_import
 from .serializers import (
     ActionSerializer,
+    AgreementTermsSerializer,
     CampaignSerializer,
     EngagementIngestSerializer,
     HandoffGateSerializer,
@@ -76,6 +78,7 @@ from .serializers import (
     TouchSerializer,
     WinSerializer,
 )
+from .version_api import PROPOSED, ProposedWriteViewSet, proposed
 
 
 class LeadCursorPagination(CursorPagination):
@@ -198,11 +201,20 @@ class LeadViewSet(LeadWriteMixin, viewsets.ReadOnlyModelViewSet):
         return Response(LeadEventSerializer(selectors.lead_timeline(lead), many=True).data)
 
 
-class ReasonViewSet(viewsets.ReadOnlyModelViewSet):
+class ReasonViewSet(ProposedWriteViewSet):
+    """The agreed rejection, loss and disqualification reasons. A manager's POST (a new
+    reason) or PUT/PATCH (rename, reorder, retire with `is_active: false`) proposes the
+    change in the agreement's proposed version. Reasons are retired, not deleted: leads
+    keep the reason they were given."""
+
     queryset = Reason.objects.all()
     serializer_class = ReasonSerializer
     filterset_class = ReasonFilter
     ordering = ["kind", "position", "label"]
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    id_kwarg = "reason_id"
+    save_op = "reason_save"
 
 
 class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
@@ -333,28 +345,33 @@ class HandoffListView(generics.ListAPIView):
 
 
 class ScoringView(APIView):
-    """The scoring definition: readable by everyone, changed by managers (each change is
-    audited, bumps the version and re-scores every lead in the background)."""
+    """The scoring definition: readable by everyone. A manager's PUT proposes the change in
+    the agreement's proposed version; once both managers confirm, it bumps the scoring
+    version and re-scores every lead in the background."""
 
     @extend_schema(responses=ScoringDefinitionSerializer)
     def get(self, request):
         return Response(ScoringDefinitionSerializer(ScoringDefinition.current()).data)
 
-    @extend_schema(request=ScoringSettingsSerializer, responses=ScoringDefinitionSerializer)
+    @extend_schema(request=ScoringSettingsSerializer, responses={202: PROPOSED})
     def put(self, request):
         data = ScoringSettingsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        definition = scoring.scoring_definition_update(actor=request.user, **data.validated_data)
-        return Response(ScoringDefinitionSerializer(definition).data)
+        return proposed(
+            versions.agreement_propose(
+                actor=request.user, op="scoring_definition_update", **data.validated_data
+            )
+        )
 
 
-class ScoringRuleViewSet(ServiceWriteViewSet):
-    """Fit and engagement scoring rules; a change re-scores every lead in the background."""
+class ScoringRuleViewSet(ProposedWriteViewSet):
+    """Fit and engagement scoring rules. A write proposes the change in the agreement's
+    proposed version; once in force, every lead is re-scored in the background."""
 
     serializer_class = ScoringRuleSerializer
     queryset = ScoringRule.objects.all()
-    save_rule = staticmethod(scoring.scoring_rule_save)
-    delete_rule = staticmethod(scoring.scoring_rule_delete)
+    save_op = "scoring_rule_save"
+    delete_op = "scoring_rule_delete"
 
 
 class CanImport(IsAuthenticated):
@@ -499,18 +516,20 @@ class InboundFormView(APIView):
 
 
 class HandoffGateView(APIView):
-    """What a lead needs before it can be handed to sales; managers change it."""
+    """What a lead needs before it can be handed to sales; a manager's PUT proposes a change
+    in the agreement's proposed version."""
 
     @extend_schema(responses=HandoffGateSerializer)
     def get(self, request):
         return Response(HandoffGateSerializer(HandoffGate.current()).data)
 
-    @extend_schema(request=HandoffGateSerializer, responses=HandoffGateSerializer)
+    @extend_schema(request=HandoffGateSerializer, responses={202: PROPOSED})
     def put(self, request):
         data = HandoffGateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        gate = agreement.handoff_gate_update(actor=request.user, **data.validated_data)
-        return Response(HandoffGateSerializer(gate).data)
+        return proposed(
+            versions.agreement_propose(actor=request.user, op="handoff_gate_update", **data.validated_data)
+        )
 
 
 class RoutingRuleViewSet(ServiceWriteViewSet):
@@ -539,56 +558,6 @@ class RecycledListView(generics.ListAPIView):
         if reason and not reason.isdigit():
             raise ValidationError({"reason": ["Use a reason id."]})
         return selectors.recycled_queue(reason_id=int(reason) if reason else None)
-
-
-class StageTermSerializer(drf_fields.Serializer):
-    stage = drf_fields.CharField()
-    words = drf_fields.CharField()
-
-
-class ScoringRuleTermSerializer(drf_fields.Serializer):
-    label = drf_fields.CharField()
-    kind = drf_fields.CharField()
-    words = drf_fields.CharField()
-
-
-class GateTermSerializer(drf_fields.Serializer):
-    required_fields = drf_fields.ListField(child=drf_fields.CharField())
-    min_engagements = drf_fields.IntegerField()
-
-
-class MqlDefinitionSerializer(drf_fields.Serializer):
-    scoring_version = drf_fields.IntegerField()
-    threshold = drf_fields.IntegerField()
-    auto_qualify = drf_fields.BooleanField()
-    rules = ScoringRuleTermSerializer(many=True)
-    gate = GateTermSerializer()
-    words = drf_fields.CharField()
-
-
-class SlaTermSerializer(drf_fields.Serializer):
-    name = drf_fields.CharField()
-    priority = drf_fields.IntegerField()
-    response_hours = drf_fields.CharField(help_text="Business hours, as a decimal string.")
-    follow_up_touches = drf_fields.IntegerField()
-    follow_up_days = drf_fields.CharField(help_text="Business days, as a decimal string.")
-    on_breach = drf_fields.CharField()
-    words = drf_fields.CharField()
-
-
-class CommitmentTermSerializer(drf_fields.Serializer):
-    team = drf_fields.CharField()
-    min_mqls = drf_fields.IntegerField()
-    min_acceptance_percent = drf_fields.IntegerField()
-    words = drf_fields.CharField()
-
-
-class AgreementTermsSerializer(drf_fields.Serializer):
-    stages = StageTermSerializer(many=True)
-    mql_definition = MqlDefinitionSerializer()
-    sla_policies = SlaTermSerializer(many=True)
-    reasons = drf_fields.DictField(child=drf_fields.ListField(child=drf_fields.CharField()))
-    commitments = CommitmentTermSerializer(many=True)
 
 
 class AgreementView(APIView):

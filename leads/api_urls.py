@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import api
+from . import api, version_api
 
 app_name = "api"
 
@@ -19,6 +19,27 @@ urlpatterns = [
     path("me/", api.MeView.as_view(), name="me"),
     path("auth/token/", api.TokenView.as_view(), name="token"),
     path("agreement/", api.AgreementView.as_view(), name="agreement"),
+    path("agreement/versions/", version_api.AgreementVersionListView.as_view(), name="agreement-versions"),
+    path(
+        "agreement/versions/<int:number>/",
+        version_api.AgreementVersionView.as_view(),
+        name="agreement-version",
+    ),
+    path(
+        "agreement/versions/<int:number>/confirm/",
+        version_api.AgreementVersionConfirmView.as_view(),
+        name="agreement-version-confirm",
+    ),
+    path(
+        "agreement/versions/<int:number>/withdraw/",
+        version_api.AgreementVersionWithdrawView.as_view(),
+        name="agreement-version-withdraw",
+    ),
+    path(
+        "agreement/versions/<int:before>/diff/<int:after>/",
+        version_api.AgreementVersionDiffView.as_view(),
+        name="agreement-version-diff",
+    ),
     path("scoring/", api.ScoringView.as_view(), name="scoring"),
     path("handoff-gate/", api.HandoffGateView.as_view(), name="handoff-gate"),
     path("engagements/", api.EngagementIngestView.as_view(), name="engagements"),

@@ -62,7 +62,17 @@ def team_leads(team: Team) -> Q:
     return Q(qualified_by__membership__team=team) | Q(created_by__membership__team=team)
 
 
-DRILLS = ("entered", "outcome", "left", "responded", "reached", "sla", "stage_then", "mql_version")
+DRILLS = (
+    "entered",
+    "outcome",
+    "left",
+    "responded",
+    "reached",
+    "sla",
+    "stage_then",
+    "mql_version",
+    "agreement_version",
+)
 # Every parameter of a report drill-down: kept (hidden) when the list's own form is sent.
 DRILL_PARAMS = (*DRILLS, "week", "week_to", "reason", "clock_owner", "clock_team", "as_of", "referrer")
 
@@ -161,6 +171,10 @@ class LeadFilter(django_filters.FilterSet):
         method="filter_mql_version",
         label="Handed off in the weeks under this MQL definition (scoring) version",
     )
+    agreement_version = id_number_filter(
+        method="filter_agreement_version",
+        label="Handed off in the weeks under this agreement version",
+    )
     as_of = DateFilter(method="filter_nothing", label="Funnel as of (end of day)")
     stage_then = django_filters.ChoiceFilter(
         choices=Stage.choices, method="filter_stage_then", label="Stage at the end of as_of"
@@ -223,6 +237,8 @@ class LeadFilter(django_filters.FilterSet):
             return f"leads with an SLA clock {status} {weeks}"
         if data.get("mql_version") is not None:
             return f"leads handed off {weeks} under MQL definition version {int(data['mql_version'])}"
+        if data.get("agreement_version") is not None:
+            return f"leads handed off {weeks} under agreement version {int(data['agreement_version'])}"
         if data.get("stage_then"):
             return f"leads that were {stage[data['stage_then']]} at the end of {data['as_of']:%d %b %Y}"
         return None
@@ -256,6 +272,10 @@ class LeadFilter(django_filters.FilterSet):
 
     def filter_mql_version(self, queryset, name, value):
         return self._drill(queryset, metrics.handed_off_lead_ids(int(value), *self.drill_weeks()))
+
+    def filter_agreement_version(self, queryset, name, value):
+        ids = metrics.handed_off_lead_ids(int(value), *self.drill_weeks(), by="agreement_version")
+        return self._drill(queryset, ids)
 
     def filter_stage_then(self, queryset, name, value):
         return self._drill(queryset, as_of_ids(self.form.cleaned_data["as_of"], value))

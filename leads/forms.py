@@ -11,6 +11,7 @@ from .models import (
     EngagementType,
     FitField,
     FitOperator,
+    LossOutcome,
     Reason,
     ReasonKind,
     RuleKind,
@@ -205,6 +206,23 @@ class HandoffGateForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["required_fields"].choices = list(GATE_FIELDS.items())
+
+
+class ReasonForm(forms.Form):
+    """A reason on the agreed list: a new one (with its kind), or a change to one."""
+
+    kind = forms.ChoiceField(choices=ReasonKind.choices, label="Kind")
+    label = forms.CharField(max_length=120, label="Reason, as reps and marketers read it")
+    description = forms.CharField(
+        required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}), label="When it applies"
+    )
+    loss_outcome = forms.ChoiceField(
+        choices=[("", "—"), *LossOutcome.choices],
+        required=False,
+        label="A lead lost for it is (loss reasons only)",
+    )
+    position = forms.IntegerField(min_value=0, max_value=999, initial=0, label="Order on the list")
+    is_active = forms.BooleanField(required=False, initial=True, label="On the list (untick to retire it)")
 
 
 class RoutingRuleForm(forms.Form):

@@ -5,6 +5,7 @@ Nothing here changes a lead's stage: every transition lives in `leads.services`.
 
 from __future__ import annotations
 
+import datetime
 import zoneinfo
 
 from django.conf import settings
@@ -275,6 +276,9 @@ class Lead(models.Model):
     # scoring definition: a background re-score finds the leads still on an older one.
     score_receipt = models.JSONField(default=list, blank=True)
     scored_version = models.PositiveIntegerField(default=0)
+    agreement_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The agreement version in force when it was last handed off."
+    )
     scored_at = models.DateTimeField(null=True, blank=True)
     recycle_count = models.PositiveIntegerField(default=0)
     deal_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
@@ -519,6 +523,7 @@ class NotificationKind(models.TextChoices):
     SLA_WARNING = "sla_warning", "SLA deadline approaching"
     SLA_BREACH = "sla_breach", "SLA deadline breached"
     WEEKLY_DIGEST = "weekly_digest", "Weekly funnel digest"
+    AGREEMENT = "agreement", "The agreement changed"
 
 
 class Notification(models.Model):
@@ -741,6 +746,74 @@ class AgreementChange(models.Model):
 
     def __str__(self) -> str:
         return self.summary
+
+
+class VersionStatus(models.TextChoices):
+    PROPOSED = "proposed", "Waiting for confirmation"
+    IN_FORCE = "in_force", "In force"
+    SUPERSEDED = "superseded", "Superseded"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class AgreementVersion(models.Model):
+    """One version of the agreement: the changes a manager proposed, why (the change note),
+    who confirmed it for each side, and the agreement's terms as they read under it.
+
+    A proposed version holds its changes without applying them; the previous version stays
+    in force until the sales and the marketing manager have both confirmed, and only then
+    are the changes applied, in one transaction. At most one version is proposed and one is
+    in force at a time (partial unique constraints)."""
+
+    number = models.PositiveIntegerField(unique=True)
+    status = models.CharField(max_length=20, choices=VersionStatus.choices, db_index=True)
+    note = models.TextField(blank=True, help_text="The change note: why the agreement changes.")
+    changes = models.JSONField(default=list, blank=True)
+    terms = models.JSONField(default=dict, blank=True)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    proposed_at = models.DateTimeField(default=timezone.now)
+    sales_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sales_confirmed_at = models.DateTimeField(null=True, blank=True)
+    marketing_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    marketing_confirmed_at = models.DateTimeField(null=True, blank=True)
+    in_force_from = models.DateTimeField(null=True, blank=True)
+    in_force_until = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who withdrew it.",
+    )
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=Q(status="proposed"),
+                name="agreement_one_proposed_version",
+                violation_error_message="Another version is waiting for confirmation already.",
+            ),
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=Q(status="in_force"),
+                name="agreement_one_version_in_force",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Version {self.number}"
+
+    def change_list(self) -> list[dict]:
+        """The changes, each with `at` as a datetime (they are stored as JSON)."""
+        return [{**change, "at": datetime.datetime.fromisoformat(change["at"])} for change in self.changes]
 
 
 # --- CSV imports ------------------------------------------------------------------------------

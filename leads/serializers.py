@@ -440,3 +440,56 @@ class RecycledLeadSerializer(serializers.ModelSerializer):
 class SnoozeSerializer(ActionSerializer):
     until = serializers.DateField(help_text="The day the lead asked to be contacted again.")
     reason = serializers.CharField(max_length=500)
+
+
+# --- the agreement in plain words (leads.terms) ---------------------------------------------------
+
+
+class StageTermSerializer(serializers.Serializer):
+    stage = serializers.CharField()
+    words = serializers.CharField()
+
+
+class ScoringRuleTermSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    kind = serializers.CharField()
+    words = serializers.CharField()
+
+
+class GateTermSerializer(serializers.Serializer):
+    required_fields = serializers.ListField(child=serializers.CharField())
+    min_engagements = serializers.IntegerField()
+
+
+class MqlDefinitionSerializer(serializers.Serializer):
+    scoring_version = serializers.IntegerField()
+    threshold = serializers.IntegerField()
+    auto_qualify = serializers.BooleanField()
+    rules = ScoringRuleTermSerializer(many=True)
+    gate = GateTermSerializer()
+    words = serializers.CharField()
+
+
+class SlaTermSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    priority = serializers.IntegerField()
+    response_hours = serializers.CharField(help_text="Business hours, as a decimal string.")
+    follow_up_touches = serializers.IntegerField()
+    follow_up_days = serializers.CharField(help_text="Business days, as a decimal string.")
+    on_breach = serializers.CharField()
+    words = serializers.CharField()
+
+
+class CommitmentTermSerializer(serializers.Serializer):
+    team = serializers.CharField()
+    min_mqls = serializers.IntegerField()
+    min_acceptance_percent = serializers.IntegerField()
+    words = serializers.CharField()
+
+
+class AgreementTermsSerializer(serializers.Serializer):
+    stages = StageTermSerializer(many=True)
+    mql_definition = MqlDefinitionSerializer()
+    sla_policies = SlaTermSerializer(many=True)
+    reasons = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    commitments = CommitmentTermSerializer(many=True)

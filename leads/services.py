@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from sla import services as sla_services
 
-from . import roles, scoring
+from . import roles, scoring, versions
 from .errors import LeadActionError
 from .events import event_record
 from .models import (
@@ -515,7 +515,16 @@ def lead_qualify(
     else:
         owner, rule = route_mql(lead)
     now = timezone.now()
-    from_stage = _move(lead, Stage.MQL, now, owner=owner, qualified_by=actor, qualified_at=now)
+    agreement_version = versions.number_in_force()
+    from_stage = _move(
+        lead,
+        Stage.MQL,
+        now,
+        owner=owner,
+        qualified_by=actor,
+        qualified_at=now,
+        agreement_version=agreement_version,
+    )
     _save(lead)
     event = event_record(
         lead=lead,
@@ -529,6 +538,7 @@ def lead_qualify(
             "routing_rule": rule,
             "score": lead.score,
             "scoring_version": lead.scored_version,
+            "agreement_version": agreement_version,
             "score_receipt": lead.score_receipt,
             "automatic": actor is None,
         },

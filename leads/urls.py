@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import agreement_views, import_views, profile_views, views
+from . import agreement_views, import_views, profile_views, version_views, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -27,6 +27,23 @@ urlpatterns = [
     path("imports/<int:job_id>/progress/", import_views.import_progress, name="import-progress"),
     path("imports/<int:job_id>/failed-rows.csv", import_views.import_failed_rows, name="import-failed-rows"),
     path("agreement/", agreement_views.agreement_overview, name="agreement"),
+    path("agreement/versions/", version_views.version_list, name="agreement-versions"),
+    path("agreement/versions/compare/", version_views.version_compare, name="agreement-compare"),
+    path("agreement/versions/<int:number>/", version_views.version_detail, name="agreement-version"),
+    path("agreement/versions/<int:number>/note/", version_views.version_note, name="agreement-version-note"),
+    path(
+        "agreement/versions/<int:number>/confirm/",
+        version_views.version_confirm,
+        name="agreement-version-confirm",
+    ),
+    path(
+        "agreement/versions/<int:number>/withdraw/",
+        version_views.version_withdraw,
+        name="agreement-version-withdraw",
+    ),
+    path("agreement/reasons/", agreement_views.agreement_reasons, name="agreement-reasons"),
+    path("agreement/reasons/add/", agreement_views.reason_save, name="reason-add"),
+    path("agreement/reasons/<int:reason_id>/", agreement_views.reason_save, name="reason-save"),
     path("agreement/handoff/", agreement_views.agreement_handoff, name="agreement-handoff"),
     path("agreement/routing/", agreement_views.agreement_routing, name="agreement-routing"),
     path("agreement/routing/rules/", agreement_views.routing_rule_save, name="routing-rule-add"),

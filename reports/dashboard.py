@@ -404,13 +404,30 @@ def rejection_matrix(scope: Scope, by: str) -> Table:
     return table
 
 
-def definition_table(scope: Scope) -> Table:
-    """Did a new MQL definition raise acceptance? Hand-offs per scoring version."""
-    table = Table(
-        "mql-definition",
+DEFINITION_BY = {
+    "mql-definition": (
+        "scoring_version",
+        "mql_version",
         "Acceptance by MQL definition (the scoring version each hand-off was made under)",
+        "Scoring version",
+    ),
+    "agreement-version": (
+        "agreement_version",
+        "agreement_version",
+        "Acceptance by agreement version (the version in force at each hand-off)",
+        "Agreement version",
+    ),
+}
+
+
+def definition_table(scope: Scope, slug: str = "mql-definition") -> Table:
+    """Did a new MQL definition (or agreement version) raise acceptance? Hand-offs per version."""
+    by, param, title, label = DEFINITION_BY[slug]
+    table = Table(
+        slug,
+        title,
         [
-            Column("definition", "Scoring version", "text"),
+            Column("definition", label, "text"),
             Column("handoffs", "Hand-offs"),
             Column("leads", "Leads"),
             Column("accepted", "Accepted"),
@@ -421,12 +438,15 @@ def definition_table(scope: Scope) -> Table:
         note="Hand-offs made in the range and sales' answer to each (accepted, rejected, or none yet).",
         empty="No MQL was handed off in this range.",
     )
-    for row in metrics.by_mql_definition(scope.first, scope.last, scope.leads):
+    for row in metrics.by_mql_definition(scope.first, scope.last, scope.leads, by):
         version = row.pop("definition")
-        table.rows.append({"definition": f"Version {version}" if version is not None else "Unknown", **row})
-        table.links.append(
-            {"leads": {"mql_version": version, **scope.range_params()}} if version is not None else {}
+        table.rows.append(
+            {
+                "definition": f"Version {version}" if version is not None else "Before versions were kept",
+                **row,
+            }
         )
+        table.links.append({"leads": {param: version, **scope.range_params()}} if version is not None else {})
     return table
 
 
@@ -535,6 +555,7 @@ TABLES: dict[str, Callable[[Scope], Table]] = {
     "rejections-source": partial(rejection_matrix, by="source"),
     "rejections-campaign": partial(rejection_matrix, by="campaign"),
     "mql-definition": definition_table,
+    "agreement-version": partial(definition_table, slug="agreement-version"),
     **{f"attribution-{by}": partial(attribution_table, by=by) for by in ATTRIBUTION_BY},
 }
 

@@ -542,9 +542,17 @@ def cohorts(weeks: list[dt.date], leads: QuerySet | None = None) -> dict[dt.date
 # --- split by the MQL definition ------------------------------------------------------------
 
 
-def _handoffs(first: dt.date, last: dt.date, leads: QuerySet | None = None) -> QuerySet[LeadEvent]:
-    """Hand-offs made in the weeks, each with the scoring (MQL definition) version it was
-    made under and sales' first response to it (accepted, rejected, or none yet)."""
+HANDOFF_VERSIONS = ("scoring_version", "agreement_version")
+
+
+def _handoffs(
+    first: dt.date, last: dt.date, leads: QuerySet | None = None, by: str = "scoring_version"
+) -> QuerySet[LeadEvent]:
+    """Hand-offs made in the weeks, each with the version it was made under as `definition`
+    (`by`: the scoring version, i.e. the MQL definition, or the agreement version) and
+    sales' first response to it (accepted, rejected, or none yet)."""
+    if by not in HANDOFF_VERSIONS:
+        raise ValueError(f"by is one of {HANDOFF_VERSIONS}")
     # A response answers this hand-off if no later hand-off of the lead came before it
     # (one returned to marketing unanswered, say).
     later_handoff = LeadEvent.objects.filter(
@@ -566,16 +574,18 @@ def _handoffs(first: dt.date, last: dt.date, leads: QuerySet | None = None) -> Q
     return (
         _events(first, last, leads)
         .filter(type=EventType.QUALIFIED)
-        .annotate(definition=KeyTransform("scoring_version", "data"), response=Subquery(response))
+        .annotate(definition=KeyTransform(by, "data"), response=Subquery(response))
     )
 
 
-def by_mql_definition(first: dt.date, last: dt.date, leads: QuerySet | None = None) -> list[dict]:
-    """Per MQL definition (scoring) version: hand-offs made in the weeks, the leads they were
-    made on, and what sales answered to each — so a new definition's acceptance rate can be
-    set against the old one's. One query."""
+def by_mql_definition(
+    first: dt.date, last: dt.date, leads: QuerySet | None = None, by: str = "scoring_version"
+) -> list[dict]:
+    """Per MQL definition (scoring) version, or per agreement version (`by`): hand-offs made
+    in the weeks, the leads they were made on, and what sales answered to each — so a new
+    definition's acceptance rate can be set against the old one's. One query."""
     rows = (
-        _handoffs(first, last, leads)
+        _handoffs(first, last, leads, by)
         .values("definition")
         .annotate(
             handoffs=Count("id"),
@@ -594,6 +604,9 @@ def by_mql_definition(first: dt.date, last: dt.date, leads: QuerySet | None = No
     return result
 
 
-def handed_off_lead_ids(definition: int, first: dt.date, last: dt.date | None = None) -> QuerySet:
-    """The leads handed off in the weeks under MQL definition (scoring) version `definition`."""
-    return _handoffs(first, last or first).filter(definition=definition).values("lead_id").distinct()
+def handed_off_lead_ids(
+    definition: int, first: dt.date, last: dt.date | None = None, by: str = "scoring_version"
+) -> QuerySet:
+    """The leads handed off in the weeks under version `definition` of the MQL definition
+    (scoring) or of the agreement (`by`)."""
+    return _handoffs(first, last or first, by=by).filter(definition=definition).values("lead_id").distinct()

@@ -199,7 +199,10 @@ SECTIONS = [
     ("Where the funnel stands", ["funnel", "weekly"]),
     ("How fast sales responded", ["speed"]),
     ("Did both sides keep the agreement", ["sla-week", "sla-owner", "sla-team", "commitment"]),
-    ("Why MQLs were rejected", ["rejections", "rejections-source", "rejections-campaign", "mql-definition"]),
+    (
+        "Why MQLs were rejected",
+        ["rejections", "rejections-source", "rejections-campaign", "mql-definition", "agreement-version"],
+    ),
     (
         "What made money: the closed loop",
         ["attribution-source", "attribution-campaign", "attribution-referrer"],

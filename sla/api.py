@@ -15,10 +15,11 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from leads import versions
 from leads.models import Team
-from smarketing.viewsets import ServiceWriteViewSet
+from leads.version_api import PROPOSED, ProposedWriteViewSet, proposed
 
-from . import calendars, commitments, policies
+from . import calendars, commitments
 from . import selectors as sla_selectors
 from .models import Clock, CommitmentWeek, MarketingCommitment, SlaPolicy, TeamCalendar
 from .policies import POLICY_FIELDS
@@ -150,14 +151,15 @@ class SlaPolicySerializer(serializers.ModelSerializer):
         read_only_fields = ["updated_at"]
 
 
-class SlaPolicyViewSet(ServiceWriteViewSet):
-    """SLA policies, first match by priority; managers change them (audited)."""
+class SlaPolicyViewSet(ProposedWriteViewSet):
+    """SLA policies, first match by priority. A manager's write proposes the change in the
+    agreement's proposed version; the policies in force apply until both managers confirm."""
 
     serializer_class = SlaPolicySerializer
     queryset = SlaPolicy.objects.select_related("campaign", "team")
     id_kwarg = "policy_id"
-    save_rule = staticmethod(policies.policy_save)
-    delete_rule = staticmethod(policies.policy_delete)
+    save_op = "sla_policy_save"
+    delete_op = "sla_policy_delete"
 
 
 class ClockSerializer(serializers.ModelSerializer):
@@ -291,9 +293,13 @@ class CommitmentView(APIView):
             )
         )
 
-    @extend_schema(request=CommitmentSerializer, responses=CommitmentSerializer)
+    @extend_schema(request=CommitmentSerializer, responses={202: PROPOSED})
     def put(self, request, team_id: int):
+        """Propose marketing's weekly commitment in the agreement's proposed version."""
         data = CommitmentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        commitment = commitments.commitment_update(actor=request.user, team_id=team_id, **data.validated_data)
-        return Response(_commitment_body(commitment))
+        return proposed(
+            versions.agreement_propose(
+                actor=request.user, op="commitment_update", team_id=team_id, **data.validated_data
+            )
+        )

@@ -45,7 +45,7 @@ def _as_dict(policy: SlaPolicy | None) -> dict[str, Any] | None:
     if policy is None:
         return None
     return {
-        k: (str(v) if isinstance(v, Decimal) else v)
+        k: (f"{v.normalize():f}" if isinstance(v, Decimal) else v)  # 4 and 4.000 are one value
         for k, v in model_to_dict(policy).items()
         if k not in ("id", "updated_at")
     }

@@ -12,13 +12,14 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from leads import versions
 from leads.errors import LeadActionError
 from leads.models import AgreementChange, Team
 from leads.roles import Role, can_edit_agreement, has_role, is_admin
 from smarketing.api import STATUS_BY_CODE
 from smarketing.pages import act_then_redirect, show_refusal_at_fields
 
-from . import calendars, commitments, policies
+from . import calendars, commitments
 from . import selectors as sla_selectors
 from .calendar import add_business_time, public_holidays
 from .forms import SlaPolicyForm
@@ -207,14 +208,17 @@ def policy_save(request, policy_id: int | None = None):
     if not form.is_valid():
         return _policy_page(request, form=form, editing=editing, status=400)
     try:
-        policy = policies.policy_save(actor=request.user, policy_id=policy_id, **form.cleaned_data)
+        version = versions.agreement_propose(
+            actor=request.user, op="sla_policy_save", policy_id=policy_id, **form.cleaned_data
+        )
     except LeadActionError as exc:
         error = "" if show_refusal_at_fields(form, exc) else exc.message
         return _policy_page(
             request, form=form, editing=editing, error=error, status=STATUS_BY_CODE.get(exc.code, 400)
         )
     messages.success(
-        request, f"Policy “{policy.name}” saved. New clocks use it; running ones keep their terms."
+        request,
+        versions.proposed_message(version) + " New clocks use it then; running ones keep their terms.",
     )
     return redirect("sla-policies")
 
@@ -225,8 +229,8 @@ def policy_delete(request, policy_id: int):
     return act_then_redirect(
         request,
         "sla-policies",
-        lambda: policies.policy_delete(actor=request.user, policy_id=policy_id),
-        "Policy removed.",
+        lambda: versions.agreement_propose(actor=request.user, op="sla_policy_delete", policy_id=policy_id),
+        versions.proposed_message,
     )
 
 
@@ -278,8 +282,9 @@ def commitment_save(request, team_id: int):
         return int(value) if value.strip().isdigit() else -1
 
     try:
-        commitments.commitment_update(
+        version = versions.agreement_propose(
             actor=request.user,
+            op="commitment_update",
             team_id=team_id,
             min_mqls=whole("min_mqls"),
             min_acceptance_percent=whole("min_acceptance_percent"),
@@ -288,5 +293,6 @@ def commitment_save(request, team_id: int):
     except LeadActionError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Marketing's commitment saved.")
-    return redirect("sla-overview")
+        messages.success(request, versions.proposed_message(version))
+    # The revenue-goal page proposes from its result and comes back to it.
+    return redirect("agreement-goal" if request.POST.get("back") == "goal" else "sla-overview")

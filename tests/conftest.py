@@ -91,6 +91,22 @@ def org(product_setup):
 
 
 @pytest.fixture
+def agree(org):
+    """Both managers confirm the proposed version of the agreement: what a manager proposed
+    through a page or the API is in force afterwards. Returns the version."""
+    from leads import versions
+
+    def confirm(note: str = "Agreed in the weekly meeting."):
+        version = versions.version_proposed()
+        assert version is not None, "nothing is proposed"
+        versions.version_note_update(actor=org.sales_manager, number=version.number, note=note)
+        versions.version_confirm(actor=org.sales_manager, number=version.number)
+        return versions.version_confirm(actor=org.marketing_manager, number=version.number)
+
+    return confirm
+
+
+@pytest.fixture
 def reasons(product_setup):
     def first(kind, **extra):
         return Reason.objects.filter(kind=kind, **extra).order_by("position").first()

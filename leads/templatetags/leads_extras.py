@@ -94,3 +94,12 @@ def unread_count(user) -> int:
 def get_item(mapping, key):
     """`{{ labels|get_item:code }}`: a dict lookup with a variable key."""
     return mapping.get(key, key) if hasattr(mapping, "get") else key
+
+
+@register.simple_tag
+def proposed_agreement_version():
+    """The proposed version of the agreement, if one waits for confirmation (the agreement
+    pages say so at the top: a change made there is not in force yet)."""
+    from leads.versions import version_proposed
+
+    return version_proposed()

@@ -233,6 +233,7 @@ SPECTACULAR_SETTINGS = {
         "TouchOutcomeEnum": "leads.models.TouchOutcome",
         "ImportRowOutcomeEnum": "leads.models.RowOutcome",
         "ImportPlanOutcomeEnum": ["create", "update", "skip", "fail"],
+        "AgreementVersionStatusEnum": "leads.models.VersionStatus",
     },
 }
 

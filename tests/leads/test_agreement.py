@@ -19,12 +19,16 @@ from leads.models import (
 )
 
 
-def test_gate_page_manager_changes_it_and_qualify_follows(client, org, make_lead):
+def test_gate_page_manager_changes_it_and_qualify_follows(client, org, make_lead, agree):
     client.force_login(org.marketing_manager)
     response = client.post(
         "/agreement/handoff/", {"required_fields": ["company", "phone"], "min_engagements": 2}
     )
     assert response.status_code == 302
+    # Proposed, not in force: the gate is what it was until both managers confirm.
+    assert HandoffGate.current().min_engagements == 1
+    assert not AgreementChange.objects.filter(area="handoff_gate").exists()
+    agree()
     gate = HandoffGate.current()
     assert (gate.required_fields, gate.min_engagements) == (["phone", "company"], 2)
     change = AgreementChange.objects.get(area="handoff_gate")
@@ -39,7 +43,7 @@ def test_gate_page_manager_changes_it_and_qualify_follows(client, org, make_lead
 def test_gate_page_refuses_others(client, org, who):
     client.force_login(getattr(org, who))
     page = client.get("/agreement/handoff/")
-    assert page.status_code == 200 and "Save the gate" not in page.content.decode()
+    assert page.status_code == 200 and "Propose the gate" not in page.content.decode()
     response = client.post("/agreement/handoff/", {"required_fields": [], "min_engagements": 0})
     assert response.status_code == 403
     assert "Only a manager" in response.content.decode()
@@ -155,7 +159,7 @@ def test_stage_untouched_by_agreement_pages(org, make_lead):
     assert lead.stage == Stage.LEAD
 
 
-def test_gate_and_routing_api(org):
+def test_gate_and_routing_api(org, agree):
     from rest_framework.test import APIClient
 
     api = APIClient()
@@ -173,7 +177,12 @@ def test_gate_and_routing_api(org):
     )
     assert bad.status_code == 400 and "shoe_size" in bad.json()["error"]["message"]
     ok = api.put("/api/handoff-gate/", {"required_fields": ["company"], "min_engagements": 0}, format="json")
-    assert ok.json() == {"required_fields": ["company"], "min_engagements": 0}
+    assert ok.status_code == 202 and ok.json()["changes"][0]["summary"] == (
+        "Hand-off gate: Company; at least 0 engagement(s)"
+    )
+    assert api.get("/api/handoff-gate/").json()["min_engagements"] == 1  # until both confirm
+    agree()
+    assert api.get("/api/handoff-gate/").json() == {"required_fields": ["company"], "min_engagements": 0}
     made = api.post(
         "/api/routing/rules/",
         {"name": "UK", "countries": "gb", "sources": ["event"], "team": org.other_sales.pk},
@@ -181,4 +190,12 @@ def test_gate_and_routing_api(org):
     )
     assert made.status_code == 201, made.json()
     assert RoutingRule.objects.get().countries == "GB" and made.json()["sources"] == ["event"]
-    assert AgreementChange.objects.count() == 2
+    # Proposed, confirmed by each side, the gate applied, the version in force; the routing rule.
+    assert list(AgreementChange.objects.order_by("id").values_list("area", flat=True)) == [
+        "agreement",
+        "agreement",
+        "agreement",
+        "handoff_gate",
+        "agreement",
+        "routing",
+    ]

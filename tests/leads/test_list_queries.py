@@ -37,9 +37,9 @@ def many(org, settings, tmp_path):
     "path, limit",
     [
         ("/imports/", 8),
-        ("/agreement/scoring/", 15),
-        ("/agreement/routing/", 12),
-        ("/agreement/inbound/", 9),
+        ("/agreement/scoring/", 16),
+        ("/agreement/routing/", 13),
+        ("/agreement/inbound/", 10),
         ("/api/imports/", 4),
         ("/api/scoring/", 4),
         ("/api/scoring/rules/", 4),

@@ -50,7 +50,7 @@ def test_others_read_but_cannot_change(client, org, default_rules, who):
 
 
 def test_manager_adds_a_rule_and_leads_are_rescored(
-    client, org, default_rules, django_capture_on_commit_callbacks
+    client, org, default_rules, django_capture_on_commit_callbacks, agree
 ):
     lead = scoring.lead_rescore(lead_id=LeadFactory(job_title="Analyst", company_size=20, country="BR").pk)
     assert lead.score == 0
@@ -69,6 +69,10 @@ def test_manager_adds_a_rule_and_leads_are_rescored(
             },
         )
     assert response.status_code == 302
+    lead.refresh_from_db()
+    assert lead.score == 0  # proposed: the rule counts once both managers confirm
+    with django_capture_on_commit_callbacks(execute=True):
+        agree()
     lead.refresh_from_db()
     assert lead.score == 7
     assert lead.score_receipt[0]["label"] == "Analysts"
@@ -96,7 +100,7 @@ def test_bad_rule_keeps_what_was_typed_and_says_why(client, org, default_rules):
     assert not ScoringRule.objects.filter(label="Big").exists()
 
 
-def test_scoring_api_reads_for_all_and_writes_for_managers(org, default_rules):
+def test_scoring_api_reads_for_all_and_writes_for_managers(org, default_rules, agree):
     from rest_framework.test import APIClient
 
     api = APIClient()
@@ -136,13 +140,24 @@ def test_scoring_api_reads_for_all_and_writes_for_managers(org, default_rules):
             "points": 4,
         },
     )
-    assert made.status_code == 201, made.json()
-    assert ScoringRule.objects.get(pk=made.json()["id"]).points == 4
+    assert made.status_code == 202, made.json()
+    assert made.json()["changes"][-1]["summary"].startswith("Added scoring rule “Germany” (+4)")
+    assert not ScoringRule.objects.filter(label="Germany").exists()  # proposed, not in force
     settings = api.put(
         "/api/scoring/", {"threshold": 70, "auto_qualify": False, "decay_half_life_days": None}, format="json"
     )
-    assert settings.status_code == 200
-    assert settings.json()["threshold"] == 70
-    assert settings.json()["version"] == default_rules.version + 2
-    assert api.delete(f"/api/scoring/rules/{made.json()['id']}/").status_code == 204
-    assert AgreementChange.objects.count() == 3
+    assert settings.status_code == 202
+    assert [change["op"] for change in settings.json()["changes"]] == [
+        "scoring_rule_save",
+        "scoring_definition_update",
+    ]
+    assert api.get("/api/scoring/").json()["threshold"] == 60
+    agree()
+    body = api.get("/api/scoring/").json()
+    assert body["threshold"] == 70 and body["version"] == default_rules.version + 2
+    germany = ScoringRule.objects.get(label="Germany")
+    assert germany.points == 4
+    assert api.delete(f"/api/scoring/rules/{germany.pk}/").status_code == 202
+    agree()
+    assert not ScoringRule.objects.filter(label="Germany").exists()
+    assert AgreementChange.objects.filter(area="scoring").count() == 3

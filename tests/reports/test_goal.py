@@ -72,7 +72,8 @@ def test_no_sample_is_refused_with_the_reason():
         plan(target=Decimal("1000"), weeks=4, measured=measure(W3, W3))
 
 
-def test_page_shows_the_arithmetic_and_a_manager_proposes_the_commitment(client, org):
+def test_page_shows_the_arithmetic_and_a_manager_proposes_the_commitment(client, org, agree):
+    from leads.models import AgreementVersion
     from sla.models import MarketingCommitment
 
     client.force_login(org.marketing_manager)
@@ -80,17 +81,23 @@ def test_page_shows_the_arithmetic_and_a_manager_proposes_the_commitment(client,
     html = client.get("/agreement/goal/", query).content.decode()
     assert "48 ÷ 62.5 % lead → MQL rate = 77; ÷ 4 weeks = 20 a week" in html
     assert "5 of 8" in html and "3 of 6" in html and "1 of 2" in html  # the samples
-    assert "Set Marketing's commitment to 12 MQLs a week" in html
+    assert "Propose 12 MQLs a week for Marketing in a new agreement version" in html
     response = client.post(
         f"/sla/commitments/{org.marketing.pk}/",
-        {"min_mqls": "12", "min_acceptance_percent": "50", "is_active": "on"},
+        {"min_mqls": "12", "min_acceptance_percent": "50", "is_active": "on", "back": "goal"},
     )
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.url == "/agreement/goal/"
+    proposal = AgreementVersion.objects.get(status="proposed")
+    assert [c["summary"] for c in proposal.changes] == [
+        "Marketing commitment of Marketing: 12 MQLs a week, 50% accepted"
+    ]
+    assert not MarketingCommitment.objects.filter(team=org.marketing).exists()  # not in force yet
+    agree()
     assert MarketingCommitment.objects.get(team=org.marketing).min_mqls == 12
     # A rep may read the calculator, not propose.
     client.force_login(org.rep)
     html = client.get("/agreement/goal/", query).content.decode()
-    assert "20 a week" in html and "Set Marketing" not in html
+    assert "20 a week" in html and "Propose 12 MQLs" not in html
     bad = client.get("/agreement/goal/", {"target": "-5", "weeks": "4", "window": "3"})
     assert bad.status_code == 400 and "greater than or equal to 0.01" in bad.content.decode()
 

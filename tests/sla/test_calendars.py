@@ -156,6 +156,6 @@ def test_calendar_page_query_count_is_constant(client, org, extra, django_assert
             actor=org.sales_manager, team_id=team.pk, date=dt.date(2026, 12, 24), reason="x"
         )
     client.force_login(org.sales_manager)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):
         page = client.get("/agreement/calendars/").content.decode()
     assert page.count('<h2 id="team-') == 3 + extra

@@ -83,7 +83,7 @@ def test_overview_query_count_is_constant(client, org, make_lead, rows, django_a
     assert page.count("<td>Respond to the MQL</td>") == rows  # each breach listed once
 
 
-def test_clocks_and_commitments_api(org, week):
+def test_clocks_and_commitments_api(org, week, agree):
     from rest_framework.test import APIClient
 
     api = APIClient()
@@ -105,12 +105,18 @@ def test_clocks_and_commitments_api(org, week):
             {"min_mqls": 2, "min_acceptance_percent": 40},
             format="json",
         )
-    assert made.status_code == 200, made.json()
-    assert made.json()["this_week"]["mqls"] == 3 and made.json()["this_week"]["on_track"] is True
+    assert made.status_code == 202, made.json()
+    assert made.json()["waiting_for"] == ["sales", "marketing"]
+    assert api.get(f"/api/sla/commitments/{org.marketing.pk}/").status_code == 404  # none in force yet
+    agree()
+    with time_machine.travel(MONDAY_10 + dt.timedelta(days=2), tick=False):
+        now = api.get(f"/api/sla/commitments/{org.marketing.pk}/").json()
+    assert now["min_mqls"] == 2
+    assert now["this_week"]["mqls"] == 3 and now["this_week"]["on_track"] is True
     assert api.get("/api/sla/commitments/").json()[0]["team_name"] == "Marketing"
 
 
-def test_managers_set_the_commitment_on_the_page(client, org):
+def test_managers_propose_the_commitment_on_the_page(client, org, agree):
     from sla.models import MarketingCommitment
 
     client.force_login(org.marketing_manager)
@@ -119,6 +125,8 @@ def test_managers_set_the_commitment_on_the_page(client, org):
         {"min_mqls": "40", "min_acceptance_percent": "55", "is_active": "on"},
     )
     assert response.status_code == 302
+    assert not MarketingCommitment.objects.exists()  # proposed: in force once both confirm
+    agree()
     commitment = MarketingCommitment.objects.get(team=org.marketing)
     assert (commitment.min_mqls, commitment.min_acceptance_percent, commitment.is_active) == (40, 55, True)
     bad = client.post(

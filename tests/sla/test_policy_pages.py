@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from leads.models import AgreementChange
+from leads.models import AgreementChange, AgreementVersion
 from sla.models import SlaPolicy
 
 FORM = {
@@ -23,10 +23,12 @@ FORM = {
 }
 
 
-def test_manager_adds_a_policy_and_everyone_previews(client, org):
+def test_manager_adds_a_policy_and_everyone_previews(client, org, agree):
     client.force_login(org.sales_manager)
     response = client.post("/agreement/sla/policies/", FORM)
     assert response.status_code == 302
+    assert not SlaPolicy.objects.filter(name="Enterprise").exists()  # proposed
+    agree()
     policy = SlaPolicy.objects.get(name="Enterprise")
     assert (policy.countries, policy.warn_percents, policy.on_breach) == ("DE,AT", [50, 90], "reassign")
     assert AgreementChange.objects.get(area="sla").summary == "Added SLA policy “Enterprise”"
@@ -70,11 +72,13 @@ def test_others_cannot_change_policies(client, org, who):
 def test_the_last_active_policy_cannot_be_removed(client, org):
     client.force_login(org.sales_manager)
     default = SlaPolicy.objects.get(name="Default")
-    client.post(f"/agreement/sla/policies/{default.pk}/delete/")
+    page = client.post(f"/agreement/sla/policies/{default.pk}/delete/", follow=True).content.decode()
+    assert "Keep at least one active policy" in page
     assert SlaPolicy.objects.filter(pk=default.pk).exists()
+    assert not AgreementVersion.objects.filter(status="proposed").exists()  # nothing proposed
 
 
-def test_policy_api(org):
+def test_policy_api(org, agree):
     api = APIClient()
     api.force_authenticate(org.rep)
     assert [p["name"] for p in api.get("/api/sla/policies/").json()] == ["Default"]
@@ -88,7 +92,17 @@ def test_policy_api(org):
     assert api.post("/api/sla/policies/", body, format="json").status_code == 403
     api.force_authenticate(org.sales_manager)
     made = api.post("/api/sla/policies/", body, format="json")
-    assert made.status_code == 201, made.json()
-    bad = api.patch(f"/api/sla/policies/{made.json()['id']}/", {"warn_percents": [0]}, format="json")
+    assert made.status_code == 202, made.json()
+    assert made.json()["changes"][0]["summary"] == "Added SLA policy “Enterprise”"
+    agree()
+    enterprise = SlaPolicy.objects.get(name="Enterprise")
+    bad = api.patch(f"/api/sla/policies/{enterprise.pk}/", {"warn_percents": [0]}, format="json")
     assert bad.status_code == 400 and "warn_percents" in bad.json()["error"]["fields"]
-    assert SlaPolicy.objects.get(pk=made.json()["id"]).warn_percents == [50, 90]
+    assert SlaPolicy.objects.get(pk=enterprise.pk).warn_percents == [50, 90]
+    assert not AgreementVersion.objects.filter(status="proposed").exists()
+    removed = api.delete(f"/api/sla/policies/{enterprise.pk}/")
+    assert (
+        removed.status_code == 202
+        and removed.json()["changes"][0]["summary"] == "Removed SLA policy “Enterprise”"
+    )
+    assert SlaPolicy.objects.filter(pk=enterprise.pk).exists()

@@ -32,9 +32,10 @@ from django.test import override_settings
 from django.utils import timezone
 from faker import Faker
 
-from leads import services
+from leads import services, versions
 from leads.errors import LeadActionError
 from leads.models import (
+    AgreementVersion,
     Campaign,
     Channel,
     Engagement,
@@ -45,6 +46,7 @@ from leads.models import (
     Notification,
     Reason,
     ReasonKind,
+    ScoringDefinition,
     Source,
     Stage,
     Team,
@@ -56,7 +58,7 @@ from leads.models import (
 from leads.roles import Role
 from reports.snapshots import freeze_finished_weeks
 from sla.commitments import commitments_close_weeks
-from sla.models import Clock, EnforcementRun, MarketingCommitment
+from sla.models import Clock, EnforcementRun, MarketingCommitment, SlaPolicy
 from sla.services import sla_enforce
 
 DEMO_PASSWORD = "smarketing-demo"  # noqa: S105 - the demo organisation's published password
@@ -134,6 +136,20 @@ class Action:
     kind: str = field(compare=False)
     lead_index: int = field(compare=False, default=-1)
     extra: dict = field(compare=False, default_factory=dict)
+
+
+DEMO_HOT_POLICY = {
+    "name": "Hot MQLs",
+    "priority": 10,
+    "min_score": 80,
+    "response_hours": Decimal("2"),
+    "follow_up_touches": 6,
+    "follow_up_days": Decimal("5"),
+    "warn_percents": [50, 80],
+    "on_breach": "reassign",
+    "escalate_to_manager": True,
+}
+DEMO_REASON = "Buys through a partner"
 
 
 class Command(BaseCommand):
@@ -237,6 +253,7 @@ class Command(BaseCommand):
             )
             self.campaigns.append((campaign, source, weight))
         self.reasons = {kind: list(Reason.objects.active().of_kind(kind)) for kind in ReasonKind.values}
+        versions.version_in_force()  # version 1 of the agreement: what the teams started with
 
     # --- the simulation ---------------------------------------------------------------------
 
@@ -263,6 +280,12 @@ class Command(BaseCommand):
             at = self.business_moment(at) if self.rng.random() < 0.8 else at
             if at < self.now:
                 self.push(at, "create", index)
+        # The agreement changes once in the history (a quarterly review, both confirm), and
+        # a further change is proposed yesterday, waiting for marketing.
+        review = self.business_moment(self.start + (self.now - self.start) * 0.45)
+        self.push(review, "agreement_review")
+        self.push(self.later(review, days=1), "confirm", who="manager.sales")
+        self.push(self.business_moment(self.now - dt.timedelta(days=1)), "agreement_proposal")
         moment = self.start
         while moment < self.now:
             self.push(moment, "enforce")
@@ -346,7 +369,8 @@ class Command(BaseCommand):
             if lead.stage != Stage.MQL:
                 return
             fit = action.extra.get("fit", 0)
-            if rng.random() < 0.66 + fit:
+            # MQLs handed off under the reviewed agreement are accepted a little more often.
+            if rng.random() < 0.66 + fit + (0.06 if (lead.agreement_version or 0) >= 2 else 0):
                 services.lead_accept(lead_id=lead.pk, actor=lead.owner)
                 for n in range(rng.choice([1, 2, 3, 3, 4, 5])):
                     self.push(
@@ -406,6 +430,8 @@ class Command(BaseCommand):
                 )
             else:  # still being worked: decided later
                 self.push(self.later(action.at, days=rng.uniform(10, 30)), "outcome", action.lead_index)
+        elif kind in ("agreement_review", "agreement_proposal", "confirm"):
+            self.agreement(kind, action)
         elif kind == "disqualify":
             lead = self.lead(action)
             if lead.stage != Stage.LEAD:
@@ -415,6 +441,58 @@ class Command(BaseCommand):
                 actor=rng.choice(self.marketers),
                 reason=rng.choice(self.reasons[ReasonKind.DISQUALIFICATION]),
             )
+
+    def agreement(self, kind: str, action: Action):
+        """Versions of the agreement, proposed and confirmed through the real services."""
+        marketing, sales = self.users["manager.marketing"], self.users["manager.sales"]
+        if kind == "confirm":
+            versions.version_confirm(
+                actor=self.users[action.extra["who"]], number=versions.version_proposed().number
+            )
+            return
+        if kind == "agreement_review":
+            team = Team.objects.get(name="Marketing")
+            versions.agreement_propose(
+                actor=marketing,
+                op="commitment_update",
+                team_id=team.pk,
+                min_mqls=80,
+                min_acceptance_percent=65,
+            )
+            versions.agreement_propose(actor=marketing, op="sla_policy_save", **DEMO_HOT_POLICY)
+            versions.agreement_propose(
+                actor=marketing,
+                op="reason_save",
+                kind=ReasonKind.REJECTION,
+                label=DEMO_REASON,
+                description="They buy through a reseller: route to the partner team.",
+                loss_outcome="",
+                is_active=True,
+                position=20,
+            )
+            proposer, note = (
+                marketing,
+                (
+                    "Quarterly review: sales answers hot MQLs within 2 business hours; marketing "
+                    "delivers 80 MQLs a week with 65 % accepted; a reason for leads that buy through partners."
+                ),
+            )
+        else:
+            definition = ScoringDefinition.current()
+            versions.agreement_propose(
+                actor=sales,
+                op="scoring_definition_update",
+                threshold=definition.threshold + 10,
+                auto_qualify=definition.auto_qualify,
+                decay_half_life_days=definition.decay_half_life_days,
+            )
+            proposer, note = (
+                sales,
+                ("Too many MQLs just over the threshold are rejected for bad timing: raise it by 10 points."),
+            )
+        number = versions.version_proposed().number
+        versions.version_note_update(actor=proposer, number=number, note=note)
+        versions.version_confirm(actor=proposer, number=number)
 
     def create(self, action: Action):
         rng, fake = self.rng, self.fake
@@ -484,6 +562,10 @@ class Command(BaseCommand):
         Lead.objects.all().delete()
         Campaign.objects.all().delete()
         Team.objects.all().delete()
+        # What the demo's agreement versions added, so that seeding again adds it again.
+        AgreementVersion.objects.all().delete()
+        SlaPolicy.objects.filter(name=DEMO_HOT_POLICY["name"]).delete()
+        Reason.objects.filter(kind=ReasonKind.REJECTION, label=DEMO_REASON).delete()
         get_user_model().objects.filter(username__in=DEMO_USERNAMES).delete()
         self.stdout.write("Deleted the existing product data.")
 
