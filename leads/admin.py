@@ -11,6 +11,7 @@ from . import services
 from .errors import LeadActionError
 from .models import (
     AgreementChange,
+    AgreementVersion,
     Campaign,
     Engagement,
     HandoffGate,
@@ -248,3 +249,12 @@ class AgreementChangeAdmin(ReadOnlyAdmin):
     list_display = ["occurred_at", "area", "summary", "actor"]
     list_filter = ["area"]
     list_select_related = ["actor"]
+
+
+@admin.register(AgreementVersion)
+class AgreementVersionAdmin(ReadOnlyAdmin):
+    """Read-only: versions are proposed, confirmed and withdrawn on /agreement/."""
+
+    list_display = ["number", "status", "proposed_by", "proposed_at", "in_force_from", "in_force_until"]
+    list_filter = ["status"]
+    list_select_related = ["proposed_by"]

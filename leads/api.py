@@ -29,6 +29,7 @@ from smarketing.viewsets import ServiceWriteViewSet
 from . import agreement, imports, inbound, selectors, services, versions
 from .filters import LeadFilter, ReasonFilter
 from .models import (
+    AgreementVersion,
     Campaign,
     HandoffGate,
     ImportJob,
@@ -40,6 +41,7 @@ from .models import (
     ScoringDefinition,
     ScoringRule,
     Team,
+    VersionStatus,
 )
 from .profile_api import LeadWriteMixin
 from .roles import can_import
@@ -78,7 +80,7 @@ from .serializers import (
     TouchSerializer,
     WinSerializer,
 )
-from .version_api import PROPOSED, ProposedWriteViewSet, proposed
+from .version_api import PROPOSED, AgreementVersionSerializer, ProposedWriteViewSet, proposed
 
 
 class LeadCursorPagination(CursorPagination):
@@ -562,10 +564,35 @@ class RecycledListView(generics.ListAPIView):
 
 class AgreementView(APIView):
     """The agreement both teams work to, in plain words, from the live configuration (what
-    the agreement page shows). Readable by every employee."""
+    the agreement page shows): the terms of the version in force, which version that is and
+    who confirmed it, and the proposed version waiting for confirmation, if any (its terms
+    and diff: /api/agreement/versions/{number}/). Readable by every employee."""
 
-    @extend_schema(responses=AgreementTermsSerializer)
+    @extend_schema(
+        responses=inline_serializer(
+            "Agreement",
+            {
+                "terms": AgreementTermsSerializer(),
+                "in_force": AgreementVersionSerializer(),
+                "proposed": AgreementVersionSerializer(allow_null=True),
+            },
+        )
+    )
     def get(self, request):
         from .terms import agreement_terms
 
-        return Response(AgreementTermsSerializer(agreement_terms()).data)
+        versions.version_in_force()  # version 1 from the first read
+        rows = {
+            version.status: version
+            for version in AgreementVersion.objects.filter(
+                status__in=[VersionStatus.IN_FORCE, VersionStatus.PROPOSED]
+            ).select_related("proposed_by", "sales_confirmed_by", "marketing_confirmed_by")
+        }
+        in_force, proposed_version = rows[VersionStatus.IN_FORCE], rows.get(VersionStatus.PROPOSED)
+        return Response(
+            {
+                "terms": AgreementTermsSerializer(agreement_terms()).data,
+                "in_force": AgreementVersionSerializer(in_force).data,
+                "proposed": AgreementVersionSerializer(proposed_version).data if proposed_version else None,
+            }
+        )

@@ -58,7 +58,17 @@ class CampaignSerializer(serializers.ModelSerializer):
 class ReasonSerializer(serializers.ModelSerializer):
     class Meta:
         model = Reason
-        fields = ["id", "kind", "code", "label", "description", "loss_outcome", "is_active"]
+        fields = ["id", "kind", "code", "label", "description", "loss_outcome", "is_active", "position"]
+        read_only_fields = ["code"]  # made from the label when the reason is added
+        validators: list = []  # the service checks the list (a label once per kind)
+        extra_kwargs = {"position": {"required": False}, "is_active": {"required": False}}
+
+    def validate(self, data):
+        if self.instance is not None and "kind" in data and data["kind"] != self.instance.kind:
+            raise serializers.ValidationError({"kind": "A reason keeps its kind: add a new reason instead."})
+        if self.instance is not None:
+            data.pop("kind", None)
+        return data
 
 
 class TeamSerializer(serializers.ModelSerializer):
@@ -112,6 +122,7 @@ class LeadSerializer(serializers.ModelSerializer):
             "score",
             "score_receipt",
             "scored_version",
+            "agreement_version",
             "recycle_count",
             "is_recycled",
             "deal_amount",

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from leads import agreement
+from leads import agreement, versions
 from leads.terms import agreement_terms, policy_in_words
 from sla import policies
 from sla.commitments import commitment_update
@@ -86,9 +86,12 @@ def _values(policy: SlaPolicy) -> dict:
 def test_api_returns_the_same_terms(org, hot_policy, django_assert_max_num_queries):
     api = APIClient()
     api.force_authenticate(org.rep)
-    with django_assert_max_num_queries(12):
-        data = api.get("/api/agreement/").json()
+    versions.version_in_force()  # (the first read makes version 1)
+    with django_assert_max_num_queries(13):
+        body = api.get("/api/agreement/").json()
+    data = body["terms"]
     assert data == agreement_terms()
     assert data["sla_policies"][0]["name"] == "Hot MQLs" and data["sla_policies"][0]["response_hours"] == "1"
     assert [stage["stage"] for stage in data["stages"]] == ["lead", "mql", "sql", "customer", "disqualified"]
+    assert (body["in_force"]["number"], body["in_force"]["status"], body["proposed"]) == (1, "in_force", None)
     assert APIClient().get("/api/agreement/").status_code == 401

@@ -317,3 +317,68 @@ def test_api_proposes_confirms_and_compares(org, hot):
     diff = api.get("/api/agreement/versions/1/diff/2/").json()
     assert (diff["before"], diff["after"], diff["changed"]) == (1, 2, 1)
     assert api.get("/api/agreement/versions/7/").status_code == 404
+
+
+def test_reasons_page_proposes_a_new_reason_and_retires_one(client, org, reasons, agree):
+    client.force_login(org.sales_manager)
+    page = client.get("/agreement/reasons/").content.decode()
+    assert reasons.rejection.label in page and "Propose the reason" in page
+    added = client.post(
+        "/agreement/reasons/add/",
+        {"kind": "rejection", "label": "Buys through a partner", "position": 5, "is_active": "on"},
+        follow=True,
+    )
+    assert "Proposed in version 2 of the agreement: Added rejection reason “Buys through a partner”" in (
+        added.content.decode()
+    )
+    duplicate = client.post(
+        "/agreement/reasons/add/",
+        {"kind": "rejection", "label": reasons.rejection.label.upper(), "position": 1},
+    )
+    assert duplicate.status_code == 400 and "is on the list already" in duplicate.content.decode()
+    no_outcome = client.post("/agreement/reasons/add/", {"kind": "loss", "label": "Too slow", "position": 1})
+    assert no_outcome.status_code == 400 and "recycled or disqualified" in no_outcome.content.decode()
+    retired = client.post(
+        f"/agreement/reasons/{reasons.rejection.pk}/",
+        {"kind": "loss", "label": reasons.rejection.label, "position": 0},  # the kind is not changeable
+    )
+    assert retired.status_code == 302
+    assert not Reason.objects.filter(label="Buys through a partner").exists()
+    version = agree()
+    assert [change["summary"] for change in version.changes] == [
+        "Added rejection reason “Buys through a partner”",
+        f"Retired rejection reason “{reasons.rejection.label}”",
+    ]
+    assert Reason.objects.get(label="Buys through a partner").code == "buys-through-a-partner"
+    retired_reason = Reason.objects.get(pk=reasons.rejection.pk)
+    assert retired_reason.kind == "rejection" and not retired_reason.is_active
+    client.force_login(org.rep)
+    assert (
+        client.post("/agreement/reasons/add/", {"kind": "rejection", "label": "X", "position": 1}).status_code
+        == 403
+    )
+    assert "Propose the reason" not in client.get("/agreement/reasons/").content.decode()
+
+
+def test_reasons_api_proposes(org, reasons, agree):
+    api = APIClient()
+    api.force_authenticate(org.marketing_manager)
+    made = api.post(
+        "/api/reasons/",
+        {"kind": "disqualification", "label": "Sanctioned country", "description": "Export rules."},
+        format="json",
+    )
+    assert made.status_code == 202, made.json()
+    assert made.json()["changes"][0]["summary"] == "Added disqualification reason “Sanctioned country”"
+    renamed = api.patch(
+        f"/api/reasons/{reasons.disqualification.pk}/", {"label": "Spam or a fake"}, format="json"
+    )
+    assert renamed.status_code == 202
+    assert api.delete(f"/api/reasons/{reasons.disqualification.pk}/").status_code == 405
+    agree()
+    labels = set(
+        Reason.objects.filter(kind="disqualification", is_active=True).values_list("label", flat=True)
+    )
+    assert {"Sanctioned country", "Spam or a fake"} <= labels
+    api.force_authenticate(org.rep)
+    assert api.post("/api/reasons/", {"kind": "rejection", "label": "X"}, format="json").status_code == 403

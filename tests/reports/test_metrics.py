@@ -230,6 +230,40 @@ def test_time_in_stage_is_stored_on_each_move_and_equals_recomputation(history):
     assert pairs() == written
 
 
+def test_acceptance_split_by_agreement_version(org, make_lead, reasons, history, agree):
+    """Reports split by agreement version: each hand-off counts under the version in force
+    when it was made, and a lead drilled to from a version is one handed off under it."""
+    from leads import versions
+
+    with time_machine.travel(at(W2, 13), tick=False):
+        versions.agreement_propose(
+            actor=org.marketing_manager,
+            op="commitment_update",
+            team_id=org.marketing.pk,
+            min_mqls=5,
+            min_acceptance_percent=50,
+        )
+        assert agree().number == 2
+    with time_machine.travel(at(W2, 14), tick=False):
+        new = make_lead(last_name="New")
+        services.lead_qualify(lead_id=new.pk, actor=org.marketer)
+    with time_machine.travel(at(W2, 15), tick=False):
+        services.lead_reject(lead_id=new.pk, actor=org.rep, reason=reasons.rejection)
+    rows = {row.pop("definition"): row for row in metrics.by_mql_definition(W1, W3, by="agreement_version")}
+    assert set(rows) == {1, 2}
+    assert (rows[1]["handoffs"], rows[1]["leads"], rows[1]["acceptance_rate"]) == (7, 5, 0.5)
+    assert rows[2] == {
+        "handoffs": 1,
+        "leads": 1,
+        "accepted": 0,
+        "rejected": 1,
+        "waiting": 0,
+        "acceptance_rate": 0.0,
+    }
+    assert list(metrics.handed_off_lead_ids(2, W1, W3, by="agreement_version")) == [{"lead_id": new.pk}]
+    assert metrics.handed_off_lead_ids(1, W1, W3, by="agreement_version").count() == 5
+
+
 def test_acceptance_split_by_mql_definition(org, make_lead, history):
     """Did the new MQL definition raise acceptance? Each hand-off counts under the scoring
     version it was made with, and with sales' answer to that hand-off (not a later one)."""
