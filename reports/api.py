@@ -11,6 +11,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from leads import versions
+from leads.version_api import PROPOSED, proposed
+
 from . import dashboard
 from .forms import AsOfForm, DashboardForm, GoalForm
 from .views import all_tables, can_read_reports
@@ -79,8 +82,8 @@ RANGE_PARAMETERS = [
 ]
 
 
-def _form(request, form_class):
-    form = form_class(request.query_params)
+def _form(request, form_class, data=None):
+    form = form_class(request.query_params if data is None else data)
     if not form.is_valid():
         raise ValidationError({name: [str(m) for m in messages] for name, messages in form.errors.items()})
     return form
@@ -178,9 +181,19 @@ class GoalSerializer(serializers.Serializer):
     steps = StepSerializer(many=True)
 
 
+class GoalProposalSerializer(serializers.Serializer):
+    target = serializers.DecimalField(max_digits=14, decimal_places=2)
+    weeks = serializers.IntegerField()
+    window = serializers.IntegerField()
+    average_deal = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
+    team = serializers.IntegerField(help_text="The marketing team whose commitment is proposed.")
+    min_acceptance_percent = serializers.IntegerField(min_value=0, max_value=100)
+
+
 class GoalView(APIView):
     """The revenue-goal calculator: customers, SQLs, MQLs and leads needed for a revenue
-    target, worked back with the conversion rates measured over the last finished weeks."""
+    target, worked back with the conversion rates measured over the last finished weeks.
+    POST proposes the result as marketing's weekly commitment in a new agreement version."""
 
     permission_classes = [CanReadReports]
 
@@ -196,11 +209,40 @@ class GoalView(APIView):
         responses={200: GoalSerializer, 422: OpenApiTypes.OBJECT},
     )
     def get(self, request):
+        worked = self._work(_form(request, GoalForm))
+        if isinstance(worked, Response):
+            return worked
+        return self._answer(*worked)
+
+    @extend_schema(
+        request=GoalProposalSerializer,
+        responses={202: PROPOSED, 422: OpenApiTypes.OBJECT},
+        description="Calculate as GET does, then propose the MQLs needed per week as the marketing "
+        "team's weekly commitment in the agreement's proposed version (managers).",
+    )
+    def post(self, request):
+        body = GoalProposalSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        worked = self._work(_form(request, GoalForm, data=request.data))
+        if isinstance(worked, Response):
+            return worked
+        return proposed(
+            versions.agreement_propose(
+                actor=request.user,
+                op="commitment_update",
+                team_id=body.validated_data["team"],
+                min_mqls=worked[3].step("mqls").per_week,
+                min_acceptance_percent=body.validated_data["min_acceptance_percent"],
+            )
+        )
+
+    @staticmethod
+    def _work(form):
+        """(window first week, last week, measured rates, plan), or the 422 answer."""
         from smarketing.api import error_body
 
         from .goal import GoalError, measure, plan
 
-        form = _form(request, GoalForm)
         first, last = form.window_weeks()
         measured = measure(first, last)
         try:
@@ -212,6 +254,10 @@ class GoalView(APIView):
             )
         except GoalError as exc:
             return Response(error_body("no_sample", str(exc)), status=422)
+        return first, last, measured, result
+
+    @staticmethod
+    def _answer(first, last, measured, result) -> Response:
         rates = [measured.lead_to_mql, measured.acceptance, measured.win]
         data = {
             "window_first_week": first,

@@ -122,3 +122,31 @@ def test_api_gives_the_same_plan_and_refuses_no_sample(org):
     refused = api.get("/api/agreement/goal/", {"target": "60000", "weeks": "4", "window": "1"})
     assert refused.status_code == 422 and "choose a longer window" in refused.json()["error"]["message"]
     assert api.get("/api/agreement/goal/", {"weeks": "4", "window": "3"}).status_code == 400
+
+
+def test_api_proposes_the_result_as_marketings_commitment(org, agree):
+    from sla.models import MarketingCommitment
+
+    api = APIClient()
+    body = {
+        "target": "60000",
+        "weeks": 4,
+        "window": 3,
+        "team": org.marketing.pk,
+        "min_acceptance_percent": 55,
+    }
+    api.force_authenticate(org.rep)
+    assert api.post("/api/agreement/goal/", body, format="json").status_code == 403
+    api.force_authenticate(org.marketing_manager)
+    assert api.post("/api/agreement/goal/", {**body, "window": 1}, format="json").status_code == 422
+    assert api.post("/api/agreement/goal/", {**body, "team": org.sales.pk}, format="json").status_code == 404
+    made = api.post("/api/agreement/goal/", body, format="json")
+    assert made.status_code == 202, made.json()
+    # The page's "12 MQLs a week" for the same target: the calculator's number, not the client's.
+    assert (
+        made.json()["changes"][0]["summary"]
+        == "Marketing commitment of Marketing: 12 MQLs a week, 55% accepted"
+    )
+    assert not MarketingCommitment.objects.exists()
+    agree()
+    assert MarketingCommitment.objects.get(team=org.marketing).min_mqls == 12
