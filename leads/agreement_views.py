@@ -103,16 +103,15 @@ def agreement_overview(request):
     )
 
 
+def _editing(request, model):
+    """The row `?edit=<id>` names (its form is filled with it), or None."""
+    value = request.GET.get("edit", "")
+    return model.objects.filter(pk=value).first() if value.isdigit() else None
+
+
 @login_required
 def agreement_scoring(request):
-    editing = None
-    if "edit" in request.GET:
-        editing = (
-            ScoringRule.objects.filter(pk=request.GET["edit"]).first()
-            if request.GET["edit"].isdigit()
-            else None
-        )
-    return _scoring_page(request, editing=editing)
+    return _scoring_page(request, editing=_editing(request, ScoringRule))
 
 
 @login_required
@@ -256,10 +255,7 @@ def _reasons_page(request, *, form=None, editing=None, error="", status=200):
 
 @login_required
 def agreement_reasons(request):
-    editing = None
-    if request.GET.get("edit", "").isdigit():
-        editing = Reason.objects.filter(pk=request.GET["edit"]).first()
-    return _reasons_page(request, editing=editing)
+    return _reasons_page(request, editing=_editing(request, Reason))
 
 
 @require_POST
@@ -323,10 +319,7 @@ def _routing_page(request, *, form=None, editing=None, error="", status=200):
 
 @login_required
 def agreement_routing(request):
-    editing = None
-    if request.GET.get("edit", "").isdigit():
-        editing = RoutingRule.objects.filter(pk=request.GET["edit"]).first()
-    return _routing_page(request, editing=editing)
+    return _routing_page(request, editing=_editing(request, RoutingRule))
 
 
 @require_POST
