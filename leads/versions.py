@@ -432,7 +432,7 @@ def _notify_waiting(version: AgreementVersion, actor) -> None:
     from .notifications import notify
 
     waiting = waiting_for(version)
-    key = f"agreement-{version.number}-{len(version.changes)}-{'-'.join(waiting)}"
+    key = f"agreement-{version.number}-{len(version.changes)}"  # once per person and change set
     for manager in _managers().exclude(pk=actor.pk):
         if side_of(manager) in waiting:
             notify(

@@ -99,9 +99,13 @@ def agree(org):
     def confirm(note: str = "Agreed in the weekly meeting."):
         version = versions.version_proposed()
         assert version is not None, "nothing is proposed"
-        versions.version_note_update(actor=org.sales_manager, number=version.number, note=note)
-        versions.version_confirm(actor=org.sales_manager, number=version.number)
-        return versions.version_confirm(actor=org.marketing_manager, number=version.number)
+        if not version.note:
+            versions.version_note_update(actor=org.sales_manager, number=version.number, note=note)
+        waiting = versions.waiting_for(version)
+        for side, manager in (("sales", org.sales_manager), ("marketing", org.marketing_manager)):
+            if side in waiting:
+                version = versions.version_confirm(actor=manager, number=version.number)
+        return version
 
     return confirm
 

@@ -181,6 +181,9 @@ def test_the_other_side_is_told_and_everyone_hears_when_a_version_is_in_force(or
     waiting = Notification.objects.filter(kind=NotificationKind.AGREEMENT)
     # The managers of both sides but the one who proposed it (omanager manages another sales team).
     assert set(waiting.values_list("recipient__username", flat=True)) == {"mmanager", "omanager"}
+    versions.version_note_update(actor=org.sales_manager, number=2, note="Faster.")
+    versions.version_confirm(actor=org.sales_manager, number=2)
+    assert waiting.filter(recipient=org.marketing_manager).count() == 1  # told once, not again
     agree()
     in_force = Notification.objects.filter(kind=NotificationKind.AGREEMENT, subject__contains="is in force")
     assert {"rep", "marketer", "smanager", "mmanager"} <= set(
