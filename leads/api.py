@@ -247,11 +247,16 @@ class TokenView(APIView):
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "POST" else [IsAuthenticated()]
 
-    @extend_schema(request=TokenRequestSerializer, responses={201: TokenSerializer})
+    @extend_schema(request=TokenRequestSerializer, responses={201: TokenSerializer, 429: OpenApiTypes.OBJECT})
     def post(self, request):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request, **data.validated_data)
+        # The Django request, so that a lockout (django-axes) is seen by its middleware.
+        user = authenticate(request._request, **data.validated_data)
+        if getattr(request._request, "axes_locked_out", False):
+            from smarketing.security import lockout_response
+
+            return lockout_response(request._request)
         if user is None or not user.is_active:
             from rest_framework.exceptions import AuthenticationFailed
 

@@ -13,3 +13,6 @@ urlpatterns = [
     path("", include("sla.urls")),
     path("", include("leads.urls")),
 ]
+
+handler404 = "smarketing.schema.not_found"
+handler500 = "smarketing.schema.failed"
