@@ -37,6 +37,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from smarketing.csvs import csv_lines
+from smarketing.queue import on_commit_enqueue
 
 from . import importing, roles, scoring, services
 from .errors import LeadActionError
@@ -198,7 +199,7 @@ def import_start(*, actor, job_id: int) -> ImportJob:
     job.save(update_fields=["mapping", "status"])
     from .tasks import import_run as task
 
-    transaction.on_commit(lambda: task.delay(job.pk))
+    on_commit_enqueue(task, job.pk)
     return job
 
 

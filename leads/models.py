@@ -816,6 +816,23 @@ class AgreementVersion(models.Model):
         return [{**change, "at": datetime.datetime.fromisoformat(change["at"])} for change in self.changes]
 
 
+class DeferredTask(models.Model):
+    """A task that could not be sent because the broker was down: kept here, sent again by
+    the beat job `leads.tasks.deferred_tasks_send` once the broker is back (see
+    `smarketing.queue`). Only task names and ids: no personal data."""
+
+    name = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.name}{tuple(self.args)}"
+
+
 # --- CSV imports ------------------------------------------------------------------------------
 
 

@@ -14,6 +14,8 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from smarketing.queue import on_commit_enqueue
+
 from .models import EventType, LeadEvent, Notification, NotificationKind
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,7 @@ def notify(
         return None
     from .tasks import notification_email
 
-    transaction.on_commit(lambda: notification_email.delay(notification.pk))
+    on_commit_enqueue(notification_email, notification.pk)
     return notification
 
 

@@ -27,6 +27,8 @@ from django.db.models import F
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
+from smarketing.queue import enqueue, on_commit_enqueue
+
 from . import roles
 from .errors import LeadActionError
 from .models import (
@@ -203,7 +205,7 @@ def auto_qualify_if_due(lead: Lead, scorer: Scorer) -> None:
     from .tasks import lead_auto_qualify
 
     lead_id = lead.pk
-    transaction.on_commit(lambda: lead_auto_qualify.delay(lead_id))
+    on_commit_enqueue(lead_auto_qualify, lead_id)
 
 
 def _pending(scorer: Scorer, now: dt.datetime):
@@ -333,7 +335,7 @@ def _bump(actor, summary: str, before: Any, after: Any) -> ScoringDefinition:
 def _queue_rescore(version: int) -> None:
     from .tasks import leads_rescore
 
-    leads_rescore.delay(version)
+    enqueue(leads_rescore, version)
 
 
 def _rule_dict(rule: ScoringRule | None) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from sla import services as sla_services
+from smarketing.queue import on_commit_enqueue
 
 from . import roles, scoring, versions
 from .errors import LeadActionError
@@ -129,7 +130,7 @@ def _after_commit_notify(event: LeadEvent) -> None:
     from .tasks import notifications_for_event
 
     event_id = event.pk
-    transaction.on_commit(lambda: notifications_for_event.delay(event_id))
+    on_commit_enqueue(notifications_for_event, event_id)
 
 
 def _clean_note(note: str | None) -> str:

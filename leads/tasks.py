@@ -3,6 +3,8 @@ import datetime as dt
 from celery import shared_task
 from django.utils import timezone
 
+from smarketing.queue import enqueue
+
 from . import notifications
 from .models import Notification
 
@@ -46,7 +48,7 @@ def leads_rescore(version: int) -> int:
 
     done = leads_rescore_batch(version=version)
     if done:
-        leads_rescore.delay(version)
+        enqueue(leads_rescore, version)
     return done
 
 
@@ -65,3 +67,11 @@ def import_run(job_id: int) -> int:
     from .imports import import_run as run
 
     return run(job_id=job_id).rows_done
+
+
+@shared_task
+def deferred_tasks_send() -> int:
+    """Beat job: send the tasks kept while the broker was down (smarketing.queue)."""
+    from smarketing.queue import deferred_send
+
+    return deferred_send()

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads.models import Lead, NotificationKind
+from smarketing.queue import enqueue
 
 from .calendar import BusinessCalendar, add_business_time, business_time_between
 from .models import BreachAction, Clock, EnforcementRun, Obligation, SlaPolicy, TeamCalendar
@@ -279,7 +280,7 @@ def _breach(clock_id: int, now: dt.datetime) -> bool:
 def _queue(name: str, *args) -> None:
     from . import tasks
 
-    getattr(tasks, name).delay(*args)
+    enqueue(getattr(tasks, name), *args)
 
 
 def sla_enforce(*, now: dt.datetime | None = None, batch_size: int | None = None) -> EnforcementRun:

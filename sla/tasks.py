@@ -1,5 +1,7 @@
 from celery import shared_task
 
+from smarketing.queue import enqueue
+
 from . import services
 
 
@@ -9,7 +11,7 @@ def sla_enforce() -> dict:
     outage) drains in bounded batches."""
     run = services.sla_enforce()
     if run.more_due:
-        sla_enforce.delay()
+        enqueue(sla_enforce)
     return {"warned": run.warned, "breached": run.breached}
 
 

@@ -200,6 +200,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 290},
     },
+    "deferred-tasks-send": {
+        "task": "leads.tasks.deferred_tasks_send",
+        "schedule": timedelta(seconds=60),
+        "options": {"expires": 55},
+    },
     "reports-freeze-weeks": {
         "task": "reports.tasks.reports_freeze_weeks",
         "schedule": crontab(minute=12),
