@@ -33,6 +33,22 @@ class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def paginate_queryset(self, queryset, request, view=None):
+        """A page that is not a whole number from 1 is bad input (400); a page past the end
+        is not found (404), saying which page is the last."""
+        from rest_framework.exceptions import NotFound, ValidationError
+
+        value = request.query_params.get(self.page_query_param, "1")
+        if value != "last" and not (value.isdigit() and int(value) >= 1):
+            raise ValidationError({self.page_query_param: ["A page is a whole number from 1."]})
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except NotFound:
+            page_size = self.get_page_size(request) or self.page_size
+            count = queryset.count()
+            last = max(1, -(-count // page_size))
+            raise NotFound(f"There is no page {value}: the last page is {last}.") from None
+
 
 def _first_message(detail) -> str:
     if isinstance(detail, dict):

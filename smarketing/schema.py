@@ -57,8 +57,11 @@ def document_errors(result, generator, request, public):
                 codes.add("404")
             if method in WRITES:
                 codes |= {"400", "409"}
-            if any(p.get("in") == "query" for p in operation.get("parameters", [])):
+            query = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
+            if query:
                 codes.add("400")
+            if "page" in query:
+                codes.add("404")  # a page past the last
             responses = operation.setdefault("responses", {})
             for code in sorted(codes):
                 responses.setdefault(

@@ -40,3 +40,22 @@ def test_out_of_range_input_is_a_clear_400(client, org, url, params):
         html = response.content.decode()
         messages = ("between 1900 and 2200", "valid", "No such", "less than or equal to")
         assert 'role="alert"' in html and any(message in html for message in messages)
+
+
+@pytest.mark.parametrize(
+    "page, status, message",
+    [
+        ("0", 400, "A page is a whole number from 1."),
+        ("x", 400, "A page is a whole number from 1."),
+        ("99", 404, "There is no page 99: the last page is 1."),
+    ],
+)
+def test_bad_pages_are_told_apart(org, page, status, message):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(org.rep)
+    response = api.get("/api/reasons/", {"page": page})
+    assert response.status_code == status
+    assert message in response.json()["error"]["message"]
+    assert api.get("/api/reasons/", {"page": "1"}).json()["count"] > 0
