@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -141,7 +142,8 @@ def fit_matches(rule: ScoringRule, lead: Lead) -> bool:
         return number >= limit if operator == FitOperator.GTE else number <= limit
     text = str(value).casefold()
     if operator == FitOperator.CONTAINS:
-        return any(v in text for v in _values(rule.value))
+        # Whole words: "CTO" is a title in "CTO" and "Acting CTO", not in "Director".
+        return any(re.search(rf"(?<!\w){re.escape(v)}(?!\w)", text) for v in _values(rule.value))
     if operator == FitOperator.EQUALS:
         return text == rule.value.strip().casefold()
     if operator == FitOperator.IN:

@@ -216,3 +216,19 @@ def test_bad_rules_are_refused_with_the_field(org, default_rules, values, field)
     assert field in refused.value.fields
     assert ScoringRule.objects.count() == count
     assert ScoringDefinition.current().version == default_rules.version
+
+
+@pytest.mark.parametrize(
+    "title, c_level",
+    [
+        ("CTO", True),
+        ("Acting CFO, EMEA", True),
+        ("Chief Revenue Officer", True),
+        ("Director of Operations", False),  # "cto" inside "Director" is not a CTO
+        ("Project Coordinator", False),  # nor is "coo" inside "Coordinator"
+        ("Micro-services Lead", False),
+    ],
+)
+def test_contains_matches_whole_words(org, default_rules, title, c_level):
+    lead = scoring.lead_rescore(lead_id=LeadFactory(job_title=title, company_size=5, country="BR").pk)
+    assert ("C-level title" in {line["label"] for line in lead.score_receipt}) is c_level
