@@ -20,6 +20,7 @@ rows stream from disk, and duplicate detection asks the database, not a growing 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import uuid
@@ -196,7 +197,8 @@ def import_start(*, actor, job_id: int) -> ImportJob:
         raise LeadActionError("This import has already started.", code=LeadActionError.WRONG_STAGE)
     job.mapping = _check_mapping(job.headers, job.mapping)
     job.status = ImportStatus.QUEUED
-    job.save(update_fields=["mapping", "status"])
+    job.heartbeat_at = timezone.now()
+    job.save(update_fields=["mapping", "status", "heartbeat_at"])
     from .tasks import import_run as task
 
     on_commit_enqueue(task, job.pk)
@@ -387,7 +389,7 @@ def import_run(*, job_id: int) -> ImportJob:
     worker): the job row is locked per chunk and rows already done are not redone."""
     claimed = ImportJob.objects.filter(
         pk=job_id, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]
-    ).update(status=ImportStatus.RUNNING, started_at=timezone.now())
+    ).update(status=ImportStatus.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now())
     job = ImportJob.objects.get(pk=job_id)
     if not claimed:
         return job
@@ -408,6 +410,26 @@ def import_run(*, job_id: int) -> ImportJob:
     )
     Path(job.stored_path).unlink(missing_ok=True)  # the failed rows keep their cells
     return ImportJob.objects.get(pk=job_id)
+
+
+def imports_resume_stalled(*, now: dt.datetime | None = None) -> list[int]:
+    """Queue again the imports a dead worker left behind: queued or running, with no sign
+    of life for IMPORT_STALLED_AFTER_SECONDS. The run resumes after the last committed
+    row; a run that is in fact alive loses nothing (chunks are locked and not redone)."""
+    from .tasks import import_run as task
+
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.IMPORT_STALLED_AFTER_SECONDS)
+    stalled = list(
+        ImportJob.objects.filter(
+            status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING], heartbeat_at__lt=cutoff
+        ).values_list("pk", flat=True)
+    )
+    for job_id in stalled:
+        # Claim the restart (another beat may look at the same moment), then queue it.
+        if ImportJob.objects.filter(pk=job_id, heartbeat_at__lt=cutoff).update(heartbeat_at=now):
+            on_commit_enqueue(task, job_id)
+    return stalled
 
 
 @transaction.atomic
@@ -442,6 +464,7 @@ def _run_chunk(job_id: int, chunk: list[tuple[int, dict[str, str]]], ctx: _Conte
             )
     ImportRow.objects.bulk_create(outcomes)
     ImportJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now(),
         last_row=chunk[-1][0],
         rows_done=F("rows_done") + len(chunk),
         created_count=F("created_count") + counts["create"],

@@ -871,6 +871,9 @@ class ImportJob(models.Model):
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life: queued, claimed, or a chunk committed."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

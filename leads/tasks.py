@@ -75,3 +75,11 @@ def deferred_tasks_send() -> int:
     from smarketing.queue import deferred_send
 
     return deferred_send()
+
+
+@shared_task
+def imports_resume_stalled() -> int:
+    """Beat job: queue again the imports a dead worker left running."""
+    from .imports import imports_resume_stalled as resume
+
+    return len(resume())

@@ -179,6 +179,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The beat schedule: code, in one place. Deadlines live in the database; these scans find
 # what is due, so a second run (two beats, a retry) finds nothing left to do.
+# An import with no sign of life for this long (its worker died) is queued again.
+IMPORT_STALLED_AFTER_SECONDS = env.int("IMPORT_STALLED_AFTER_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE = {
     "sla-enforce": {
         "task": "sla.tasks.sla_enforce",
@@ -199,6 +201,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "leads.tasks.notifications_deliver_pending",
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 290},
+    },
+    "imports-resume-stalled": {
+        "task": "leads.tasks.imports_resume_stalled",
+        "schedule": timedelta(seconds=env.int("IMPORT_WATCHDOG_EVERY_SECONDS", default=120)),
+        "options": {"expires": 110},
     },
     "deferred-tasks-send": {
         "task": "leads.tasks.deferred_tasks_send",

@@ -269,3 +269,38 @@ def test_bulk_created_leads_are_scored_and_audited_like_single_ones(org, default
     event = LeadEvent.objects.get(lead=lead, type=EventType.CREATED)
     assert (event.actor, event.to_stage, event.data["import_row"]) == (org.marketer, "lead", 2)
     assert job.created_count == 1
+
+
+def test_an_import_its_worker_died_on_is_resumed_by_the_watchdog(
+    org, settings, tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The worker was killed after the first chunk: the job stays "running" with no sign
+    of life; the beat job queues it again and it finishes, each row once."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    settings.SMARKETING_IMPORT_DIR = tmp_path
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    job = upload(org.marketer, "Email\n" + "".join(f"w{i}@acme.io\n" for i in range(5)))
+    imports.import_start(actor=org.marketer, job_id=job.pk)
+    real, calls = imports._run_chunk, {"n": 0}
+
+    def die_on_second(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise SystemExit("SIGKILL")  # the process is gone: nothing after this runs
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(imports, "_run_chunk", die_on_second)
+    with pytest.raises(SystemExit):
+        imports.import_run(job_id=job.pk)
+    monkeypatch.setattr(imports, "_run_chunk", real)
+    assert imports.imports_resume_stalled() == []  # alive a moment ago: left alone
+    later = timezone.now() + dt.timedelta(seconds=settings.IMPORT_STALLED_AFTER_SECONDS + 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert imports.imports_resume_stalled(now=later) == [job.pk]  # queued again (runs inline here)
+    job.refresh_from_db()
+    assert (job.status, job.rows_done, job.created_count) == (ImportStatus.DONE, 5, 5)
+    assert Lead.objects.filter(email__startswith="w").count() == 5
+    assert imports.imports_resume_stalled(now=later + dt.timedelta(hours=1)) == []  # done: left alone
