@@ -32,7 +32,7 @@ from .errors import LeadActionError
 from .models import AgreementChange, AgreementVersion, NotificationKind, TeamKind, VersionStatus
 
 FIRST_NOTE = "The agreement as it stood when versions began."
-AGREEMENT_AREAS = ("scoring", "handoff_gate", "sla", "reasons")
+MAX_CHANGES = 50  # per version: an agreement both sides read, not a change log
 
 
 def _operations() -> dict[str, Callable[..., Any]]:
@@ -236,9 +236,9 @@ class _RollBack(Exception):
     pass
 
 
-def _apply(changes: list[dict]) -> list[str]:
+def _apply(changes: list[dict]) -> list[list[str]]:
     """Make the changes for real (the caller's transaction decides whether they stay);
-    returns the audit summaries the services wrote."""
+    returns, per change, the audit summaries its service wrote."""
     operations = _operations()
     users = get_user_model()._default_manager.in_bulk({change["by"] for change in changes})
     summaries = []
@@ -246,15 +246,17 @@ def _apply(changes: list[dict]) -> list[str]:
         start = AgreementChange.objects.aggregate(n=models.Max("id"))["n"] or 0
         operation = operations[change["op"]]
         operation(actor=users.get(change["by"]), **decode(change["args"]))
-        summaries += list(
-            AgreementChange.objects.filter(pk__gt=start, actor_id=change["by"])
-            .order_by("id")
-            .values_list("summary", flat=True)
+        summaries.append(
+            list(
+                AgreementChange.objects.filter(pk__gt=start, actor_id=change["by"])
+                .order_by("id")
+                .values_list("summary", flat=True)
+            )
         )
     return summaries
 
 
-def _trial(changes: list[dict]) -> tuple[dict, list[str]]:
+def _trial(changes: list[dict]) -> tuple[dict, list[list[str]]]:
     """The terms the agreement would have with the changes made, and what each change did:
     applied inside a savepoint that is always rolled back (queued re-scores with it)."""
     outcome: dict[str, Any] = {}
@@ -296,11 +298,16 @@ def agreement_propose(*, actor, op: str, **args: Any) -> AgreementVersion:
             in_force.terms = live
         number = (AgreementVersion.objects.aggregate(n=models.Max("number"))["n"] or 0) + 1
         version = AgreementVersion(number=number, status=VersionStatus.PROPOSED, proposed_by=actor)
-    change = {"op": op, "args": encode(args), "by": actor.pk, "at": timezone.now().isoformat()}
     earlier = list(version.changes)
-    _, before = _trial(earlier) if earlier else (None, [])
+    if len(earlier) >= MAX_CHANGES:
+        raise LeadActionError(
+            f"Version {version.number} holds {MAX_CHANGES} changes already: have it confirmed, "
+            "or withdraw it, before proposing more.",
+            code=LeadActionError.CONFLICT,
+        )
+    change = {"op": op, "args": encode(args), "by": actor.pk, "at": timezone.now().isoformat()}
     terms, summaries = _trial([*earlier, change])  # a bad value is refused here, nothing stored
-    change["summary"] = "; ".join(summaries[len(before) :])
+    change["summary"] = "; ".join(summaries[-1])
     if not change["summary"]:
         raise LeadActionError("That is what the proposal says already: nothing changed.")
     change["by_name"] = actor.get_full_name() or actor.get_username()

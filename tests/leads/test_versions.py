@@ -385,3 +385,22 @@ def test_reasons_api_proposes(org, reasons, agree):
     assert {"Sanctioned country", "Spam or a fake"} <= labels
     api.force_authenticate(org.rep)
     assert api.post("/api/reasons/", {"kind": "rejection", "label": "X"}, format="json").status_code == 403
+
+
+def test_a_version_holds_a_bounded_number_of_changes(org, hot, monkeypatch):
+    monkeypatch.setattr(versions, "MAX_CHANGES", 2)
+    for hours in ("1", "2"):
+        versions.agreement_propose(
+            actor=org.sales_manager,
+            op="sla_policy_save",
+            policy_id=hot.pk,
+            **{**HOT, "response_hours": Decimal(hours)},
+        )
+    with pytest.raises(LeadActionError, match="holds 2 changes already"):
+        versions.agreement_propose(
+            actor=org.sales_manager,
+            op="sla_policy_save",
+            policy_id=hot.pk,
+            **{**HOT, "response_hours": Decimal("3")},
+        )
+    assert len(AgreementVersion.objects.get(status="proposed").changes) == 2
