@@ -30,13 +30,23 @@ def other_connection():
 
 
 def waiting_on_a_lock(table: str) -> bool:
+    """Another session waits to UPDATE a row of `table` (one we hold)."""
+    return _lock_waiters(f'UPDATE "{table}"%') > 0
+
+
+def waiting_on_a_lock_for(table: str) -> bool:
+    """Another session waits for a row of `table` (any statement naming it)."""
+    return _lock_waiters(f'%"{table}"%') > 0
+
+
+def _lock_waiters(pattern: str) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
             "AND wait_event_type = 'Lock' AND query ILIKE %s",
-            [f'UPDATE "{table}"%'],
+            [pattern],
         )
-        return cursor.fetchone()[0] > 0
+        return cursor.fetchone()[0]
 
 
 def test_worker_killed_mid_enforcement_loses_and_doubles_no_breach(
@@ -84,3 +94,48 @@ def test_worker_killed_mid_enforcement_loses_and_doubles_no_breach(
     assert all(len(people) == len(set(people)) for people in per_clock.values())  # none doubled
     assert len({len(people) for people in per_clock.values()}) == 1  # the same people for each
     assert not breach_notes.filter(email_claimed_at__isnull=True).exists()
+
+
+def test_worker_killed_mid_import_the_watchdog_resumes_it_each_row_once(
+    require_postgres, org, start_worker, monkeypatch, settings, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from leads import imports
+    from leads.models import ImportJob, ImportStatus, Lead
+
+    # The worker sees the same import folder; its watchdog looks every second and calls a
+    # job stalled after 3 s without a sign of life.
+    settings.SMARKETING_IMPORT_DIR = tmp_path
+    monkeypatch.setenv("SMARKETING_IMPORT_DIR", str(tmp_path))
+    monkeypatch.setenv("IMPORT_WATCHDOG_EVERY_SECONDS", "1")
+    monkeypatch.setenv("IMPORT_STALLED_AFTER_SECONDS", "3")
+    rows = 1800  # four chunks of 500 (the last one short)
+    text = "Email,Company\n" + "".join(f"k{i}@kill.example,Acme\n" for i in range(rows))
+    job = imports.import_upload(actor=org.marketer, uploaded=SimpleUploadedFile("big.csv", text.encode()))
+
+    def done_rows() -> int:
+        return ImportJob.objects.get(pk=job.pk).rows_done
+
+    first = start_worker()
+    blocker = other_connection()
+    imports.import_start(actor=org.marketer, job_id=job.pk)
+    wait_for(lambda: done_rows() >= 500, what="the first chunk")
+    # Hold the job row: the worker's next chunk commits its leads only after it gets it.
+    blocker.cursor().execute("SELECT id FROM leads_importjob WHERE id = %s FOR UPDATE", [job.pk])
+    wait_for(lambda: waiting_on_a_lock_for("leads_importjob"), what="the worker waiting on the job row")
+    first.kill()  # SIGKILL in the middle of the import
+    first.wait(timeout=10)
+    blocker.rollback()
+    blocker.close()
+    stuck = ImportJob.objects.get(pk=job.pk)
+    assert stuck.status == ImportStatus.RUNNING and 0 < stuck.rows_done < rows
+
+    start_worker()  # its watchdog finds the stalled job and queues it again
+    wait_for(
+        lambda: ImportJob.objects.get(pk=job.pk).status == ImportStatus.DONE, timeout=90, what="the import"
+    )
+    finished = ImportJob.objects.get(pk=job.pk)
+    assert (finished.rows_done, finished.created_count, finished.failed_count) == (rows, rows, 0)
+    emails = list(Lead.objects.filter(email__endswith="@kill.example").values_list("email", flat=True))
+    assert len(emails) == len(set(emails)) == rows  # every row once
