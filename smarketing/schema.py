@@ -39,7 +39,7 @@ WHY = {
     "403": "Logged in, but not allowed to do this.",
     "404": "No such object.",
     "409": "The object changed meanwhile, or is in a stage where this can't be done.",
-    "422": "The input is well formed but can't be worked out (see the message).",
+    "422": "Well formed, but it can't be done as things stand (the message says why).",
     "429": "Too many requests, or too many wrong passwords: try again later.",
 }
 WRITES = {"post", "put", "patch", "delete"}
@@ -56,7 +56,7 @@ def document_errors(result, generator, request, public):
             if "{" in path:
                 codes.add("404")
             if method in WRITES:
-                codes |= {"400", "409"}
+                codes |= {"400", "409", "422"}
             query = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
             if query:
                 codes.add("400")
