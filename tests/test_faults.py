@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from leads.models import Notification, NotificationKind
 from sla.models import Clock
-from tests.workers import wait_for
+from tests.workers import kill_worker, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -70,8 +70,7 @@ def test_worker_killed_mid_enforcement_loses_and_doubles_no_breach(
     blocker.cursor().execute("SELECT id FROM sla_clock WHERE id = %s FOR UPDATE", [ids[4]])
     first = start_worker()
     wait_for(lambda: breached() == 4 and waiting_on_a_lock("sla_clock"), what="four breaches, then the lock")
-    first.kill()  # SIGKILL, in the middle of the run
-    first.wait(timeout=10)
+    kill_worker(first)  # SIGKILL, in the middle of the run
     blocker.rollback()
     blocker.close()
 
@@ -124,8 +123,7 @@ def test_worker_killed_mid_import_the_watchdog_resumes_it_each_row_once(
     # Hold the job row: the worker's next chunk commits its leads only after it gets it.
     blocker.cursor().execute("SELECT id FROM leads_importjob WHERE id = %s FOR UPDATE", [job.pk])
     wait_for(lambda: waiting_on_a_lock_for("leads_importjob"), what="the worker waiting on the job row")
-    first.kill()  # SIGKILL in the middle of the import
-    first.wait(timeout=10)
+    kill_worker(first)  # SIGKILL in the middle of the import
     blocker.rollback()
     blocker.close()
     stuck = ImportJob.objects.get(pk=job.pk)

@@ -8,7 +8,9 @@ and SMARKETING_REQUIRE_SERVICES=1 makes a missing Redis a failure, not a skip.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -89,6 +91,7 @@ def start_worker(tmp_path):
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: beat's child goes with it
             )
         started.append((process, log))
         return process
@@ -103,14 +106,21 @@ def start_worker(tmp_path):
 
 
 def stop_worker(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # whatever is left of its group (beat)
+
+
+def kill_worker(process: subprocess.Popen) -> None:
+    """SIGKILL the worker and its embedded beat at once, as a crash or an OOM kill would."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
 
 
 @pytest.fixture
