@@ -113,6 +113,7 @@ class Processes:
                 str(threads),
                 "-b",
                 f"127.0.0.1:{port}",
+                "--no-control-socket",  # gunicorn 27's socket in ~/.gunicorn collides between servers
                 "--graceful-timeout",
                 "5",
             ],

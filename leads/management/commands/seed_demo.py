@@ -26,7 +26,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F
 from django.test import override_settings
 from django.utils import timezone
@@ -318,6 +318,11 @@ class Command(BaseCommand):
             sla_enforce(now=self.now)
             commitments_close_weeks(now=self.now)
             freeze_finished_weeks(now=self.now)  # as the weekly beat job would have
+        if connection.vendor == "postgresql":
+            # Fresh tables have no planner statistics until autovacuum gets to them; the
+            # dashboard's plans are 5-10x slower without them.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
         # People read their inbox: what is older than three days has been seen.
         Notification.objects.filter(created_at__lt=self.now - dt.timedelta(days=3)).update(
             read_at=F("created_at") + dt.timedelta(hours=2)

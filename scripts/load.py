@@ -1,0 +1,614 @@
+#!/usr/bin/env python3
+"""Load test: locust against gunicorn + PostgreSQL + the Celery worker, on loopback.
+
+    python3 scripts/load.py                          # 50 users for 60 s, 3,000 demo leads
+    python3 scripts/load.py --users 20 --seconds 20  # the short CI variant
+    python3 scripts/load.py --json var/load.json     # also write the results as JSON
+
+One command: creates a fresh PostgreSQL database (dropped first), migrates, collects the
+static files, seeds the demo organisation and ANALYZEs it, starts gunicorn (2 workers x 4
+threads, DEBUG off, keep-alive 75 s) and a Celery worker with beat (Redis broker, SLA
+enforcement every 15 s), runs scripts/load/locustfile.py headless, stops everything again
+(also on error or Ctrl-C), prints a table per request (requests, failures, p50, p95, max)
+with totals and where the CPU went, and exits 1 when any request failed, the server
+answered 5xx, or the worker logged an error. See scripts/load/README.md.
+
+Needs ./.venv (python3 scripts/dev.py test makes it), PostgreSQL and Redis. Logs of every
+process are kept in the run folder printed at the start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import hashlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+BIN = VENV / "bin"
+PY = BIN / "python"
+LOCUSTFILE = ROOT / "scripts" / "load" / "locustfile.py"
+DB_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def say(message: str) -> None:
+    print(f"\033[1m==> {message}\033[0m", flush=True)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--users", type=int, default=50, help="concurrent users (default 50)")
+    parser.add_argument("--seconds", type=int, default=60, help="how long the load runs (default 60)")
+    parser.add_argument("--spawn-rate", type=float, default=10, help="users started per second (default 10)")
+    parser.add_argument("--leads", type=int, default=3000, help="demo leads to seed (default 3000)")
+    parser.add_argument("--weeks", type=int, default=12, help="weeks of demo history (default 12)")
+    parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
+    parser.add_argument("--database", default="smarketing_load", help="database to (re)create")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("LOAD_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432"),
+        help="PostgreSQL server URL without a database (default: $LOAD_POSTGRES_URL or local)",
+    )
+    parser.add_argument(
+        "--broker",
+        default=os.environ.get("LOAD_BROKER_URL", "redis://127.0.0.1:6379/14"),
+        help="Celery broker; this Redis database is flushed first (default redis://127.0.0.1:6379/14)",
+    )
+    parser.add_argument(
+        "--keep-alive",
+        type=int,
+        default=75,
+        help="gunicorn's keep-alive seconds (default 75, above the users' think time; gunicorn's "
+        "own default of 2 races with clients reusing idle connections: resets under load)",
+    )
+    parser.add_argument(
+        "--login-each",
+        action="store_true",
+        help="every locust user logs in with the form (default: once per demo login, sessions shared)",
+    )
+    parser.add_argument(
+        "--no-analyze",
+        action="store_true",
+        help="skip ANALYZE after seeding (to see the plans of a database without statistics)",
+    )
+    parser.add_argument(
+        "--keep-db", action="store_true", help="keep the database afterwards (to look into it)"
+    )
+    parser.add_argument(
+        "--reuse-db",
+        action="store_true",
+        help="skip create/migrate/seed: use the database a --keep-db run left",
+    )
+    args = parser.parse_args()
+    if not DB_NAME.match(args.database):
+        parser.error("--database: lower-case letters, digits and underscores only")
+    if args.users < 1 or args.seconds < 1:
+        parser.error("--users and --seconds must be positive")
+    return args
+
+
+# --- processes ------------------------------------------------------------------------------------
+
+
+class Processes:
+    """The processes this run started, each in a session of its own: stopped by their ids."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.running: list[tuple[str, subprocess.Popen, int]] = []
+
+    def start(self, name: str, argv: list, env: dict, stop_signal: int = signal.SIGTERM) -> subprocess.Popen:
+        log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(
+            [str(a) for a in argv],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        self.running.append((name, process, stop_signal))
+        return process
+
+    def stop_all(self) -> None:
+        for name, process, stop_signal in reversed(self.running):
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, stop_signal)
+                except ProcessLookupError:
+                    continue
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    print(f"   {name} did not stop within 30 s: killed", flush=True)
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait(timeout=10)
+            # Stragglers of its group (a gunicorn worker, a celery child) get the same end.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+        self.running.clear()
+
+
+def run_step(name: str, argv: list, env: dict, folder: Path) -> float:
+    """Run one set-up command to completion, its output to a log (shown if it fails)."""
+    started = time.monotonic()
+    log_path = folder / f"{name}.log"
+    with open(log_path, "wb") as log:
+        result = subprocess.run(
+            [str(a) for a in argv], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    if result.returncode != 0:
+        sys.stdout.write(log_path.read_text(errors="replace")[-4000:])
+        raise SystemExit(f"{name} failed (exit {result.returncode}); log: {log_path}")
+    return time.monotonic() - started
+
+
+def static_root() -> Path:
+    """The collected static files, cached between runs: with DEBUG off the pages need the
+    manifest, and compressing the API docs' assets takes a minute or two. The folder's
+    name changes with the pins and the project's own static files."""
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    for path in sorted((ROOT / "static").rglob("*")):
+        if path.is_file():
+            stat = path.stat()
+            digest.update(f"{path.relative_to(ROOT)} {stat.st_size} {stat.st_mtime_ns}".encode())
+    return Path(tempfile.gettempdir()) / f"smarketing-load-static-{digest.hexdigest()[:12]}"
+
+
+def collect_static(env: dict, folder: Path) -> None:
+    if not (static_root() / "staticfiles.json").exists():
+        run_step("collectstatic", [PY, "manage.py", "collectstatic", "--noinput", "--clear"], env, folder)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, process: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the server exited (code {process.returncode}) before answering {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - our loopback server
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"no answer from {url} within {timeout:.0f} s")
+
+
+def wait_for_log(path: Path, needle: str, process: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{path.stem} exited (code {process.returncode}); log: {path}")
+        if path.exists() and needle in path.read_text(errors="replace"):
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"{path.stem} not ready within {timeout:.0f} s; log: {path}")
+
+
+# --- CPU: who used the two cores during the load ----------------------------------------------
+
+
+TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def group_cpu(pgid: int) -> float:
+    """CPU seconds of the live processes of a process group (Linux /proc; 0 elsewhere)."""
+    return sum(cpu for _, group, cpu in _processes() if group == pgid)
+
+
+def pids_cpu(pids: set[int]) -> float:
+    return sum(cpu for pid, _, cpu in _processes() if pid in pids)
+
+
+def machine_busy() -> float:
+    """CPU seconds all cores spent busy since boot (/proc/stat: all but idle and iowait)."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    return (sum(fields[:8]) - fields[3] - fields[4]) / TICK
+
+
+def _processes():
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        yield int(entry.name), int(fields[2]), (int(fields[11]) + int(fields[12])) / TICK
+
+
+def postgres_pids(server: str, name: str, env: dict) -> set[int]:
+    code = (
+        "import sys, psycopg2\n"
+        "c = psycopg2.connect(sys.argv[1] + '/postgres')\n"
+        "k = c.cursor(); k.execute('SELECT pid FROM pg_stat_activity WHERE datname = %s', [sys.argv[2]])\n"
+        "print(' '.join(str(r[0]) for r in k.fetchall()))\n"
+    )
+    result = subprocess.run([str(PY), "-c", code, server, name], env=env, capture_output=True, text=True)
+    return {int(pid) for pid in result.stdout.split()}
+
+
+# --- database and broker ------------------------------------------------------------------------
+
+
+def recreate_database(server: str, name: str, env: dict) -> None:
+    code = (
+        "import sys, psycopg2\n"
+        "c = psycopg2.connect(sys.argv[1] + '/postgres'); c.autocommit = True\n"
+        "k = c.cursor()\n"
+        "k.execute('DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)' % sys.argv[2])\n"
+        "if sys.argv[3] == 'create': k.execute('CREATE DATABASE \"%s\"' % sys.argv[2])\n"
+    )
+    subprocess.run([str(PY), "-c", code, server, name, "create"], check=True, env=env)
+
+
+def analyze_database(server: str, name: str, env: dict) -> None:
+    """Planner statistics for the freshly seeded tables (what autovacuum would do a minute
+    later; on a server with autovacuum off it never does, and the dashboard's correlated
+    subqueries then run ~10x slower)."""
+    code = (
+        "import sys, psycopg2\n"
+        "c = psycopg2.connect(sys.argv[1] + '/' + sys.argv[2]); c.autocommit = True\n"
+        "c.cursor().execute('ANALYZE')\n"
+    )
+    subprocess.run([str(PY), "-c", code, server, name], check=True, env=env)
+
+
+def drop_database(server: str, name: str, env: dict) -> None:
+    code = (
+        "import sys, psycopg2\n"
+        "c = psycopg2.connect(sys.argv[1] + '/postgres'); c.autocommit = True\n"
+        "c.cursor().execute('DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)' % sys.argv[2])\n"
+    )
+    subprocess.run([str(PY), "-c", code, server, name], check=False, env=env)
+
+
+def flush_broker(url: str, env: dict) -> None:
+    """Tasks left in the broker by an earlier run belong to a database that is gone."""
+    if url.startswith("redis://"):
+        code = "import sys, redis; redis.Redis.from_url(sys.argv[1]).flushdb()"
+        subprocess.run([str(PY), "-c", code, url], check=True, env=env)
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+def number(text: str) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def read_stats(prefix: Path) -> tuple[list[dict], dict]:
+    rows, total = [], {}
+    if not Path(f"{prefix}_stats.csv").exists():
+        return rows, total
+    with open(f"{prefix}_stats.csv", newline="") as stats:
+        for row in csv.DictReader(stats):
+            entry = {
+                "method": row["Type"],
+                "name": row["Name"],
+                "requests": int(number(row["Request Count"])),
+                "failures": int(number(row["Failure Count"])),
+                "rps": round(number(row["Requests/s"]), 2),
+                "p50_ms": number(row["50%"]),
+                "p95_ms": number(row["95%"]),
+                "p99_ms": number(row["99%"]),
+                "max_ms": round(number(row["Max Response Time"])),
+                "avg_ms": round(number(row["Average Response Time"]), 1),
+            }
+            if row["Name"] == "Aggregated":
+                total = entry
+            else:
+                rows.append(entry)
+    return rows, total
+
+
+def read_failures(prefix: Path) -> list[dict]:
+    path = Path(f"{prefix}_failures.csv")
+    if not path.exists():
+        return []
+    with open(path, newline="") as failures:
+        return [
+            {
+                "method": r["Method"],
+                "name": r["Name"],
+                "error": r["Error"],
+                "occurrences": int(r["Occurrences"]),
+            }
+            for r in csv.DictReader(failures)
+        ]
+
+
+def read_exceptions(prefix: Path) -> list[dict]:
+    path = Path(f"{prefix}_exceptions.csv")
+    if not path.exists():
+        return []
+    with open(path, newline="") as exceptions:
+        return [
+            {"count": int(r["Count"]), "message": r["Message"], "where": r["Traceback"][-300:]}
+            for r in csv.DictReader(exceptions)
+        ]
+
+
+def server_log_summary(access_log: Path) -> dict:
+    """Status classes and 5xx lines from gunicorn's access log: the server's own count."""
+    statuses: dict[str, int] = {}
+    errors = []
+    if access_log.exists():
+        for line in access_log.read_text(errors="replace").splitlines():
+            parts = line.split(" ", 3)
+            if len(parts) < 3 or not parts[0].isdigit():
+                continue
+            klass = parts[0][0] + "xx"
+            statuses[klass] = statuses.get(klass, 0) + 1
+            if parts[0].startswith("5"):
+                errors.append(line)
+    return {"status_classes": statuses, "server_errors": len(errors), "server_error_lines": errors[:20]}
+
+
+def error_lines(log: Path) -> list[str]:
+    if not log.exists():
+        return []
+    pattern = re.compile(r"\b(ERROR|CRITICAL)\b|Traceback \(most recent call last\)")
+    return [line for line in log.read_text(errors="replace").splitlines() if pattern.search(line)]
+
+
+def worker_summary(log: Path) -> dict:
+    text = log.read_text(errors="replace") if log.exists() else ""
+    succeeded: dict[str, int] = {}
+    for task in re.findall(r"Task ([\w.]+)\[[^\]]+\] succeeded", text):
+        succeeded[task] = succeeded.get(task, 0) + 1
+    return {
+        "tasks_succeeded": succeeded,
+        "errors": error_lines(log)[:20],
+        "error_count": len(error_lines(log)),
+    }
+
+
+def print_table(rows: list[dict], total: dict, seconds: float) -> None:
+    header = "| request | requests | failures | p50 ms | p95 ms | max ms |"
+    print(header)
+    print("|" + "|".join(["---"] + ["---:"] * 5) + "|")
+    for row in sorted(rows, key=lambda r: -r["requests"]):
+        print(
+            f"| {row['method']} {row['name']} | {row['requests']} | {row['failures']} | "
+            f"{row['p50_ms']:.0f} | {row['p95_ms']:.0f} | {row['max_ms']} |"
+        )
+    if total:
+        print(
+            f"| **total** ({total['requests'] / seconds:.1f} req/s) | **{total['requests']}** | "
+            f"**{total['failures']}** | **{total['p50_ms']:.0f}** | **{total['p95_ms']:.0f}** | "
+            f"**{total['max_ms']}** |"
+        )
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    args = parse_args()
+    if not PY.exists():
+        raise SystemExit(f"No virtual environment at {VENV}: run `python3 scripts/dev.py test` once first.")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that `finally` stops everything
+    started = time.monotonic()
+    folder = Path(tempfile.mkdtemp(prefix="smarketing-load-"))
+    say(f"Run folder (logs, locust CSVs): {folder}")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"{args.postgres.rstrip('/')}/{args.database}",
+        "DJANGO_SETTINGS_MODULE": "smarketing.settings.base",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_STATIC_ROOT": str(static_root()),
+        "SMARKETING_VAR_DIR": str(folder / "var"),
+        "CELERY_BROKER_URL": args.broker,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "SLA_ENFORCE_EVERY_SECONDS": "15",
+        "EMAIL_URL": "consolemail://",
+        "PYTHONUNBUFFERED": "1",
+    }
+    (folder / "var").mkdir()
+    phases: dict[str, float] = {}
+    processes = Processes(folder)
+    prefix = folder / "locust"
+    locust_exit = None
+    cpu: dict[str, float] = {}
+    try:
+        if not args.reuse_db:
+            say(f"Fresh database {args.database}")
+            phase = time.monotonic()
+            recreate_database(args.postgres.rstrip("/"), args.database, env)
+            run_step("migrate", [PY, "manage.py", "migrate", "--noinput"], env, folder)
+            collect_static(env, folder)
+            phases["database"] = time.monotonic() - phase
+            say(f"Seeding {args.leads:,} demo leads over {args.weeks} weeks (a few minutes for 3,000)")
+            phases["seed"] = run_step(
+                "seed",
+                [PY, "manage.py", "seed_demo", "--leads", args.leads, "--weeks", args.weeks, "--no-logins"],
+                env,
+                folder,
+            )
+            if not args.no_analyze:
+                analyze_database(args.postgres.rstrip("/"), args.database, env)
+        else:
+            run_step("migrate", [PY, "manage.py", "migrate", "--noinput"], env, folder)
+            collect_static(env, folder)
+        flush_broker(args.broker, env)
+
+        port = free_port()
+        host = f"http://127.0.0.1:{port}"
+        say(f"Starting gunicorn on {host} (2 workers x 4 threads) and the worker with beat")
+        phase = time.monotonic()
+        worker = processes.start(
+            "worker",
+            [BIN / "celery", "-A", "smarketing", "worker", "--beat", "--concurrency", "1", "--loglevel", "INFO",
+             "--hostname", "load@%h",
+             "--schedule", folder / "var" / "celerybeat-schedule"],
+            env,
+        )  # fmt: skip
+        server = processes.start(
+            "gunicorn",
+            [BIN / "gunicorn", "smarketing.wsgi", "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{port}",
+             "--access-logfile", folder / "access.log", "--access-logformat", "%(s)s %(m)s %(U)s %(L)s",
+             "--graceful-timeout", "10", "--keep-alive", args.keep_alive, "--no-control-socket"],
+            env,
+        )  # fmt: skip
+        wait_for_http(f"{host}/login/", server, timeout=60)
+        wait_for_log(folder / "worker.log", " ready.", worker, timeout=60)
+        phases["start"] = time.monotonic() - phase
+
+        say(f"Locust: {args.users} users ({args.spawn_rate:g}/s) for {args.seconds} s")
+        phase = time.monotonic()
+        before = {
+            "machine": machine_busy(),
+            "gunicorn": group_cpu(server.pid),
+            "worker": group_cpu(worker.pid),
+            "postgres": pids_cpu(postgres_pids(args.postgres.rstrip("/"), args.database, env)),
+        }
+        locust = processes.start(
+            "locust",
+            [BIN / "locust", "-f", LOCUSTFILE, "--host", host, "--headless", "-u", args.users,
+             "-r", args.spawn_rate, "-t", f"{args.seconds}s", "--stop-timeout", "10",
+             "--csv", prefix, "--only-summary", "--loglevel", "WARNING"],
+            {**env, "LOAD_EXTRA_JSON": str(folder / "extra.json"), "LOAD_LOGIN_EACH": "1" if args.login_each else ""},
+        )  # fmt: skip
+        deadline = time.monotonic() + args.seconds + 120
+        locust_cpu = 0.0
+        while locust.poll() is None and time.monotonic() < deadline:
+            locust_cpu = max(locust_cpu, group_cpu(locust.pid))  # read while it lives
+            time.sleep(1)
+        try:
+            locust_exit = locust.wait(timeout=max(deadline - time.monotonic(), 1))
+        except subprocess.TimeoutExpired:
+            print("   locust did not end in time: stopped", flush=True)
+        phases["load"] = time.monotonic() - phase
+        cpu = {
+            "gunicorn": group_cpu(server.pid) - before["gunicorn"],
+            "worker": group_cpu(worker.pid) - before["worker"],
+            "postgres": pids_cpu(postgres_pids(args.postgres.rstrip("/"), args.database, env))
+            - before["postgres"],
+            "locust": locust_cpu,
+        }
+        cpu["everything else on the machine"] = max(machine_busy() - before["machine"] - sum(cpu.values()), 0)
+        cpu = {k: round(v, 1) for k, v in cpu.items()}
+        if server.poll() is not None or worker.poll() is not None:
+            print("   gunicorn or the worker died during the run: see their logs", flush=True)
+    finally:
+        say("Stopping locust, gunicorn and the worker")
+        processes.stop_all()
+        if not args.keep_db and not args.reuse_db:
+            drop_database(args.postgres.rstrip("/"), args.database, env)
+
+    rows, total = read_stats(prefix)
+    failures = read_failures(prefix)
+    exceptions = read_exceptions(prefix)
+    extra = json.loads((folder / "extra.json").read_text()) if (folder / "extra.json").exists() else {}
+    server = server_log_summary(folder / "access.log")
+    server["error_log_lines"] = error_lines(folder / "gunicorn.log")[:20]
+    worker = worker_summary(folder / "worker.log")
+    runtime = time.monotonic() - started
+    client_5xx = sum(extra.get("server_errors", {}).values())
+    problems = []
+    if not total.get("requests"):
+        problems.append("no requests were made")
+    if total.get("failures"):
+        problems.append(f"{total['failures']} failed requests")
+    if client_5xx or server["server_errors"]:
+        problems.append(f"5xx answers: {max(client_5xx, server['server_errors'])}")
+    if exceptions:
+        problems.append(f"{sum(e['count'] for e in exceptions)} exceptions in the locustfile")
+    if worker["error_count"]:
+        problems.append(f"{worker['error_count']} error lines in the worker log")
+    if locust_exit not in (0, 1):  # 1 means failures, counted above
+        problems.append(f"locust exited with {locust_exit}" if locust_exit else "locust did not finish")
+
+    print()
+    print(f"### Load: {args.users} users for {args.seconds} s, {args.leads:,} demo leads\n")
+    print_table(rows, total, args.seconds)
+    print()
+    races = extra.get("races", {})
+    print(
+        "Expected races (refused as stale and counted as successes): "
+        + (", ".join(f"{k} {v}" for k, v in sorted(races.items())) or "none")
+    )
+    print(f"Server status classes (gunicorn access log): {server['status_classes']}")
+    print(
+        f"Worker tasks run: {worker['tasks_succeeded'] or 'none'}; worker error lines: {worker['error_count']}"
+    )
+    if cpu:
+        print(
+            f"CPU seconds during the load ({os.cpu_count()} cores x {phases['load']:.0f} s = "
+            f"{(os.cpu_count() or 1) * phases['load']:.0f} available): "
+            + ", ".join(f"{k} {v:g}" for k, v in cpu.items())
+        )
+    print("Phases: " + ", ".join(f"{k} {v:.0f} s" for k, v in phases.items()) + f"; total {runtime:.0f} s")
+    for failure in failures[:20]:
+        print(
+            f"FAILURE {failure['occurrences']}x {failure['method']} {failure['name']}: {failure['error'][:300]}"
+        )
+    for exception in exceptions[:10]:
+        print(f"EXCEPTION {exception['count']}x {exception['message'][:300]}")
+    for line in server["server_error_lines"][:10] + worker["errors"][:10]:
+        print(f"ERROR {line[:300]}")
+    print(f"Logs: {folder}")
+
+    result = {
+        "users": args.users,
+        "seconds": args.seconds,
+        "spawn_rate": args.spawn_rate,
+        "leads": args.leads,
+        "passed": not problems,
+        "problems": problems,
+        "requests": rows,
+        "total": total,
+        "requests_per_second": round(total.get("requests", 0) / args.seconds, 2),
+        "races": races,
+        "failures": failures,
+        "exceptions": exceptions,
+        "server": server,
+        "worker": worker,
+        "cpu_seconds": cpu,
+        "phases_seconds": {k: round(v, 1) for k, v in phases.items()},
+        "runtime_seconds": round(runtime, 1),
+        "logs": str(folder),
+    }
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"Results written to {args.json}")
+    if problems:
+        say("FAILED: " + "; ".join(problems))
+        return 1
+    say(f"PASSED: {total['requests']} requests, 0 failures, no 5xx")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
