@@ -923,12 +923,9 @@ def lead_merge(*, survivor_id: int, other_id: int, actor, note: str = "") -> Lea
             "The lead being merged away is a customer: keep it as the survivor instead.",
             code=LeadActionError.WRONG_STAGE,
         )
-    if (
-        other.stage in (Stage.MQL, Stage.SQL)
-        and not roles.acts_for_owner(actor, other)
-        and not roles.has_role(actor, roles.Role.MANAGER)
-    ):
-        raise _deny("merge away", "a manager, while it is with sales")
+    if other.stage in (Stage.MQL, Stage.SQL) and not roles.acts_for_owner(actor, other):
+        # Sales owns it: only its rep's manager (or an admin) may merge it away.
+        raise _deny("merge away", "the manager of its rep, while it is with sales")
     filled = {
         name: getattr(other, name)
         for name in PROFILE_FIELDS

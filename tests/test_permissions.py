@@ -125,6 +125,7 @@ MANAGERS = frozenset({"sales_manager", "other_manager", "marketing_manager", "ad
 CONFIRMERS = frozenset({"sales_manager", "other_manager", "marketing_manager"})  # versions.side_of
 REPORT_READERS = EVERYONE - {"employee"}  # reports.views.can_read_reports
 MERGERS = MARKETING | MANAGERS  # profile_views.can_merge
+OWNERS_MANAGER = frozenset({"sales_manager", "admin"})  # an MQL is merged away by its rep's manager
 PROFILE_EDITORS_MQL = MARKETING | OWNER_SIDE  # roles.can_edit_profile while with sales
 
 
@@ -1242,7 +1243,7 @@ PAGE_WRITES = [
         "lead-merge-post-mql-away",
         "post",
         lambda w: f"/leads/{w.ids['plain']}/merge/",
-        MANAGERS,
+        OWNERS_MANAGER,
         302,
         body=lambda w: {"other": w.ids[M], "survivor": "this"},
         ok_to=to_lead("plain"),
@@ -1842,7 +1843,7 @@ API_ACTIONS = [
         "merge-mql-away",
         "plain",
         "merge",
-        MANAGERS,
+        OWNERS_MANAGER,
         lambda w: {"other": w.ids[M]},
         merged(M),
         "You cannot merge",
