@@ -552,6 +552,8 @@ def lead_qualify(
 @transaction.atomic
 def lead_accept(*, lead_id: int, actor, expected_version: int | None = None, note: str = "") -> Lead:
     lead = _lock(lead_id)
+    if lead.stage != Stage.MQL:  # answered already (by someone else a moment ago, maybe): say so
+        check_stage("accept", lead.stage)
     if not roles.acts_for_owner(actor, lead):
         raise _deny("accept", "the assigned rep or their manager")
     check_stage("accept", lead.stage)
@@ -583,6 +585,8 @@ def lead_reject(
 ) -> Lead:
     """Send an MQL back to marketing as recycled, with a reason from the agreed list."""
     lead = _lock(lead_id)
+    if lead.stage != Stage.MQL:  # answered already (by someone else a moment ago, maybe): say so
+        check_stage("reject", lead.stage)
     if not roles.acts_for_owner(actor, lead):
         raise _deny("reject", "the assigned rep or their manager")
     check_stage("reject", lead.stage)

@@ -14,14 +14,20 @@ NOWHERE = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
 @pytest.fixture
 def broker_down():
     """The app's broker is an address nothing answers at; tasks are sent, not run inline."""
-    eager, url = app.conf.task_always_eager, app.conf.broker_url
-    app.conf.task_always_eager, app.conf.broker_url = False, NOWHERE
-    app._pool = None
+    eager, url = app.conf.task_always_eager, app.conf.broker_write_url
+
+    def forget_connections():  # pools made earlier (a real worker's tests) keep their broker
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    # Producers connect with broker_write_url (it defaults to the broker's URL).
+    app.conf.task_always_eager, app.conf.broker_write_url = False, NOWHERE
+    forget_connections()
     try:
         yield
     finally:
-        app.conf.task_always_eager, app.conf.broker_url = eager, url
-        app._pool = None
+        app.conf.task_always_eager, app.conf.broker_write_url = eager, url
+        forget_connections()
 
 
 def test_handoff_is_recorded_while_the_broker_is_down_and_its_notification_follows(

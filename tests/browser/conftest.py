@@ -38,3 +38,22 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+TEST_PASSWORD = "pass-for-tests-1"  # noqa: S105 - tests.factories.UserFactory's password
+
+
+def log_in(page, server, username, *, landing="/", password=TEST_PASSWORD):
+    """Log in through the form on `page`, and wait for the person's landing page."""
+    page.goto(f"{server.url}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{server.url}{landing}")
+    return page
+
+
+def open_as(browser, server, username, *, landing="/", width=1300, height=900):
+    """A new browser context (its own cookies) logged in as `username`."""
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    return log_in(page, server, username, landing=landing)

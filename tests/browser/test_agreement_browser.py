@@ -12,19 +12,10 @@ from leads.models import AgreementVersion, VersionStatus
 from sla import policies
 from sla.models import SlaPolicy
 
+from .conftest import open_as
 from .test_sales_journey import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def login(browser, server, username):
-    page = browser.new_context(viewport={"width": 1300, "height": 1000}).new_page()
-    page.goto(f"{server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("pass-for-tests-1")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/reports/$"))  # a manager's landing page
-    return page
 
 
 def test_manager_edits_the_sla_both_confirm_and_the_page_shows_terms_and_diff(
@@ -45,7 +36,7 @@ def test_manager_edits_the_sla_both_confirm_and_the_page_shows_terms_and_diff(
     ARTIFACTS.mkdir(exist_ok=True)
 
     # The sales manager proposes: hot MQLs answered within 1 business hour, not 4.
-    sales = login(browser, server, "smanager")
+    sales = open_as(browser, server, "smanager", landing="/reports/")
     sales.goto(f"{server.url}/agreement/sla/")
     sales.get_by_role("row", name=re.compile("Hot MQLs")).get_by_role("link", name="Change").click()
     sales.get_by_label("Respond within (business hours)").fill("1")
@@ -64,7 +55,7 @@ def test_manager_edits_the_sla_both_confirm_and_the_page_shows_terms_and_diff(
     sales.screenshot(path=str(ARTIFACTS / "agreement-proposed.png"), full_page=True)
 
     # The marketing manager reads the proposal and confirms: version 2 is in force.
-    marketing = login(browser, server, "mmanager")
+    marketing = open_as(browser, server, "mmanager", landing="/reports/")
     marketing.goto(f"{server.url}/agreement/")
     proposal = marketing.locator("section.proposal")
     assert "Hot leads go cold within the hour." in proposal.inner_text()

@@ -11,16 +11,10 @@ from django.core.management import call_command
 
 from leads.models import Source
 
+from .conftest import log_in
 from .test_sales_journey import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def demo_login(page, server, username):
-    page.goto(f"{server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("smarketing-demo")
-    page.get_by_role("button", name="Log in").click()
 
 
 def shown_count(page) -> int:
@@ -32,7 +26,7 @@ def test_manager_reads_filters_and_drills_down_on_demo_data(browser, server, pro
     call_command("seed_demo", "--leads", "400", "--weeks", "6", "--seed", "11", stdout=io.StringIO())
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    demo_login(page, server, "manager.sales")
+    log_in(page, server, "manager.sales", landing="/reports/", password="smarketing-demo")
     page.wait_for_url(f"{server.url}/reports/")  # a manager's landing page
 
     # The charts are drawn (server-side SVG, with their values as text) beside their tables.

@@ -12,21 +12,12 @@ import pytest
 
 from leads.models import EventType, LeadEvent, Notification, NotificationKind, Stage
 from sla.models import Clock, Obligation
+from tests.browser.conftest import open_as as login
 from tests.browser.test_rep_journey import open_action
 from tests.browser.test_sales_journey import ARTIFACTS
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def login(browser, server, username, landing="/"):
-    page = browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
-    page.goto(f"{server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("pass-for-tests-1")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{server.url}{landing}")
-    return page
 
 
 def name_people(org):

@@ -10,17 +10,11 @@ import pytest
 
 from leads.models import Lead, Stage
 
+from .conftest import log_in as login
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def login(page, server, username):
-    page.goto(f"{server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("pass-for-tests-1")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{server.url}/")
 
 
 def test_rep_accepts_and_rejects_then_marketer_sees_the_loop(browser, server, org, make_mql, reasons):

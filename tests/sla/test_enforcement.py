@@ -161,7 +161,7 @@ def test_merge_win_and_lose_end_running_clocks_and_manager_reassign_hands_them_o
 ):
     merged_away = make_mql(email="away@example.com")
     survivor = make_mql(email="stays@example.com")
-    services.lead_merge(survivor_id=survivor.pk, other_id=merged_away.pk, actor=org.marketing_manager)
+    services.lead_merge(survivor_id=survivor.pk, other_id=merged_away.pk, actor=org.sales_manager)
     assert Clock.objects.get(lead=merged_away).cancelled_at is not None
     assert Clock.objects.get(lead=survivor).is_running
 
