@@ -107,15 +107,21 @@ class AgreementVersionDetailSerializer(AgreementVersionSerializer):
         fields = [*AgreementVersionSerializer.Meta.fields, "terms", "compared_with", "diff"]
         read_only_fields = fields
 
+    def _against_previous(self, version) -> tuple:
+        """Looked up once per version serialized (both fields read it)."""
+        cache = self.context.setdefault("against_previous", {})
+        if version.pk not in cache:
+            cache[version.pk] = versions.against_previous(version)
+        return cache[version.pk]
+
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_compared_with(self, version) -> int | None:
-        previous = versions.previous_of(version)
+        previous, _ = self._against_previous(version)
         return previous.number if previous else None
 
     @extend_schema_field(DiffSectionSerializer(many=True))
     def get_diff(self, version) -> list[dict]:
-        previous = versions.previous_of(version)
-        return versions.diff(previous.terms if previous else {}, version.terms)
+        return self._against_previous(version)[1]
 
 
 class VersionNoteSerializer(serializers.Serializer):

@@ -26,8 +26,7 @@ def proposal_context(user) -> dict:
     proposal = _versions().filter(status="proposed").first()
     if proposal is None:
         return {"proposal": None}
-    previous = versions.previous_of(proposal)
-    rows = versions.diff(previous.terms if previous else {}, proposal.terms)
+    previous, rows = versions.against_previous(proposal)
     return {
         "proposal": proposal,
         "proposal_previous": previous,
@@ -58,8 +57,7 @@ def version_list(request):
 def version_detail(request, number: int):
     versions.version_in_force()
     version = get_object_or_404(_versions(), number=number)
-    previous = versions.previous_of(version)
-    rows = versions.diff(previous.terms if previous else {}, version.terms)
+    previous, rows = versions.against_previous(version)
     return render(
         request,
         "leads/agreement_version.html",

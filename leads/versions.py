@@ -163,6 +163,12 @@ def previous_of(version: AgreementVersion) -> AgreementVersion | None:
     )
 
 
+def against_previous(version: AgreementVersion) -> tuple[AgreementVersion | None, list[dict]]:
+    """The version before `version` (see `previous_of`) and the diff from it to `version`."""
+    previous = previous_of(version)
+    return previous, diff(previous.terms if previous else {}, version.terms)
+
+
 def proposed_message(version: AgreementVersion) -> str:
     """What a page says after a manager proposed a change."""
     return (
