@@ -26,7 +26,7 @@ from django.urls import reverse
 
 from leads.models import Lead, Stage
 
-from . import metrics
+from . import metrics, rollups
 
 STAGE_LABELS = dict(Stage.choices)
 FUNNEL_STAGES = [Stage.LEAD, Stage.MQL, Stage.SQL, Stage.CUSTOMER]
@@ -563,7 +563,8 @@ TABLES: dict[str, Callable[[Scope], Table]] = {
 def build(scope: Scope, only: Iterable[str] | None = None) -> dict[str, Table]:
     """The dashboard's tables by slug, in page order: all of them, or `only` those named."""
     wanted = None if only is None else set(only)
-    return {slug: make(scope) for slug, make in TABLES.items() if wanted is None or slug in wanted}
+    with rollups.reading():
+        return {slug: make(scope) for slug, make in TABLES.items() if wanted is None or slug in wanted}
 
 
 # --- plain values: what JSON and CSV carry -------------------------------------------------------

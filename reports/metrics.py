@@ -25,6 +25,10 @@ rejections, clocks, stays in a stage) the leads behind them are counted beside i
 
 Medians and percentiles are picked in the database with window functions (ROW_NUMBER and
 COUNT over a partition), one query for all weeks or stages: nothing is read row by row.
+
+For the whole organisation on PostgreSQL, the counts come from `reports.rollups` (kept
+exactly up to date; `_rolled_up` says when): the same figures without reading the event
+log. The event-log queries below stay the definition, and serve filtered scopes and SQLite.
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ from django.utils import timezone
 
 from leads.models import EventType, Lead, LeadEvent, Stage
 from smarketing.weeks import monday_of, org_tz, week_range
+
+from . import rollups
 
 # Outcome events counted per week beside the stages entered.
 OUTCOMES = {
@@ -90,6 +96,11 @@ def weeks_between(first: dt.date, last: dt.date) -> list[dt.date]:
     """The Mondays from `first`'s week to `last`'s, oldest first."""
     monday, end = monday_of(first), monday_of(last)
     return [monday + dt.timedelta(weeks=n) for n in range((end - monday).days // 7 + 1)]
+
+
+def _rolled_up(leads: QuerySet | None) -> bool:
+    """Read this figure from the rollup? For the whole organisation, when it is ready."""
+    return leads is None and rollups.is_ready()
 
 
 def _scoped(rows: QuerySet, leads: QuerySet | None, path: str = "lead") -> QuerySet:
@@ -173,6 +184,16 @@ def weekly_funnel(weeks: list[dt.date], leads: QuerySet | None = None) -> list[W
     rows = {monday: Week(monday) for monday in weeks}
     if not weeks:
         return []
+    if _rolled_up(leads):
+        names = {value: name for name, value in OUTCOMES.items()}
+        for (monday, stage), n in rollups.entered_by_week(weeks[0], weeks[-1]).items():
+            if monday in rows and stage in rows[monday].entered:
+                rows[monday].entered[stage] = n
+        for (monday, kind), (n, distinct) in rollups.outcomes_by_week(weeks[0], weeks[-1]).items():
+            if monday in rows and kind in names:
+                rows[monday].outcomes[names[kind]] = n
+                rows[monday].outcome_leads[names[kind]] = distinct
+        return [rows[monday] for monday in weeks]
     events = _events(weeks[0], weeks[-1], leads)
     entered = (
         events.filter(_moves_in())
@@ -203,6 +224,10 @@ def stage_totals(first: dt.date, last: dt.date, leads: QuerySet | None = None) -
     """Leads that entered each stage at any time in the weeks (each lead once per stage,
     however many weeks it entered it in): the funnel for the whole range. One query."""
     totals = dict.fromkeys(Stage.values, 0)
+    if _rolled_up(leads):
+        counted = rollups.entered_totals(monday_of(first), monday_of(last))
+        totals.update({stage: n for stage, n in counted.items() if stage in totals})
+        return totals
     rows = (
         _events(first, last, leads)
         .filter(_moves_in())
@@ -262,15 +287,22 @@ def speed_to_lead(weeks: list[dt.date], leads: QuerySet | None = None) -> list[S
     90th percentile (nearest rank). Two queries, whatever the number of weeks or leads."""
     if not weeks:
         return []
-    responses = _responses(weeks[0], weeks[-1], leads)
-    picks = {
-        _week_key(key): value
-        for key, value in _ranked(responses, partition="week", value="business_seconds").items()
-    }
-    counted = {
-        _week_key(row["week"]): row["n"]
-        for row in responses.values("week").annotate(n=Count("lead", distinct=True)).order_by()
-    }
+    if _rolled_up(leads):
+        picks = rollups.picks("SP", weeks[0], weeks[-1], per_week=True)
+        counted = {
+            week: distinct
+            for week, (_, distinct) in rollups.counted("SP", weeks[0], weeks[-1], per_week=True).items()
+        }
+    else:
+        responses = _responses(weeks[0], weeks[-1], leads)
+        picks = {
+            _week_key(key): value
+            for key, value in _ranked(responses, partition="week", value="business_seconds").items()
+        }
+        counted = {
+            _week_key(row["week"]): row["n"]
+            for row in responses.values("week").annotate(n=Count("lead", distinct=True)).order_by()
+        }
     result = []
     for monday in weeks:
         if monday not in picks:
@@ -320,6 +352,8 @@ def sla_compliance(first: dt.date, last: dt.date, *, by: str, leads: QuerySet | 
     """Per rep (`owner`), team, policy or `week`: clocks resolved in the weeks, how many were
     met on time and breached, the share met on time (`compliance`), and the distinct leads
     behind them. One query."""
+    if by in ("week", "owner", "team") and _rolled_up(leads):
+        return _sla_rolled_up(monday_of(first), monday_of(last), by)
     clocks = _resolved_clocks(first, last, leads)
     if by == "week":
         clocks = clocks.annotate(week=TruncWeek(Coalesce("breached_at", "met_at"), tzinfo=org_tz()))
@@ -348,6 +382,39 @@ def sla_compliance(first: dt.date, last: dt.date, *, by: str, leads: QuerySet | 
             row["name"] = row.pop("label") or "No team"
         row["compliance"] = row["met"] / row["resolved"] if row["resolved"] else None
         result.append(row)
+    return sorted(result, key=lambda r: r["key"] if by == "week" else r["name"])
+
+
+def _sla_rolled_up(first: dt.date, last: dt.date, by: str) -> list[dict]:
+    from django.contrib.auth import get_user_model
+
+    from leads.models import Team
+
+    rows = rollups.sla(first, last, by)
+    keys = [int(key) for key, *_ in rows if by != "week" and key != ""]
+    if by == "owner":
+        people = get_user_model().objects.filter(pk__in=keys)
+        names = {user.pk: f"{user.first_name} {user.last_name}".strip() or user.username for user in people}
+    elif by == "team":
+        names = dict(Team.objects.filter(pk__in=keys).values_list("pk", "name"))
+    result = []
+    for key, resolved, met, distinct in rows:
+        if by == "week":
+            name = key.isoformat()
+        else:
+            key = int(key) if key != "" else None
+            name = names.get(key) or "No team"
+        result.append(
+            {
+                "key": key,
+                "name": name,
+                "resolved": resolved,
+                "met": met,
+                "breached": resolved - met,
+                "leads": distinct,
+                "compliance": met / resolved if resolved else None,
+            }
+        )
     return sorted(result, key=lambda r: r["key"] if by == "week" else r["name"])
 
 
@@ -395,19 +462,21 @@ def attribution(
     weeks `first`..`last`: leads, how many ever became MQL, SQL and customer, revenue won,
     and for campaigns their cost, cost per customer and ROI ((revenue − cost) ÷ cost).
     One query."""
-    rows = (
-        _created_in(first, last, leads)
-        .annotate(**{f"was_{stage}": _reached(event) for stage, event in REACHED.items()})
-        .values(**ATTRIBUTION_KEYS[by])
-        .annotate(
-            leads=Count("id"),
-            mqls=Count("id", filter=Q(was_mql=True)),
-            sqls=Count("id", filter=Q(was_sql=True)),
-            customers=Count("id", filter=Q(was_customer=True)),
-            revenue=Sum("deal_amount", filter=Q(was_customer=True), default=Decimal(0)),
+    rows = _attribution_rolled_up(monday_of(first), monday_of(last), by) if _rolled_up(leads) else None
+    if rows is None:
+        rows = (
+            _created_in(first, last, leads)
+            .annotate(**{f"was_{stage}": _reached(event) for stage, event in REACHED.items()})
+            .values(**ATTRIBUTION_KEYS[by])
+            .annotate(
+                leads=Count("id"),
+                mqls=Count("id", filter=Q(was_mql=True)),
+                sqls=Count("id", filter=Q(was_sql=True)),
+                customers=Count("id", filter=Q(was_customer=True)),
+                revenue=Sum("deal_amount", filter=Q(was_customer=True), default=Decimal(0)),
+            )
+            .order_by("-revenue", "name")
         )
-        .order_by("-revenue", "name")
-    )
     result = []
     for row in rows:
         if by == "referrer" and row["key"] is None:
@@ -420,6 +489,41 @@ def attribution(
             row["roi"] = (row["revenue"] - cost) / cost if cost else None
         result.append(row)
     return result
+
+
+def _by_name(rows: list[dict], *, revenue: bool) -> list[dict]:
+    """The event-log query's order: most first (revenue or count), then name, no name last."""
+    first = "revenue" if revenue else "rejections"
+    return sorted(rows, key=lambda row: (-row[first], row["name"] is None, row["name"] or ""))
+
+
+def _attribution_rolled_up(first: dt.date, last: dt.date, by: str) -> list[dict]:
+    from django.contrib.auth import get_user_model
+
+    from leads.models import Campaign
+
+    rows = rollups.created(first, last, by)
+    keys = [int(key) for key, *_ in rows if by != "source" and key != ""]
+    if by == "campaign":
+        campaigns = {c.pk: c for c in Campaign.objects.filter(pk__in=keys)}
+    elif by == "referrer":
+        names = dict(get_user_model().objects.filter(pk__in=keys).values_list("pk", "username"))
+    result = []
+    for key, count, mqls, sqls, customers, revenue in rows:
+        row = {"leads": count, "mqls": mqls, "sqls": sqls, "customers": customers, "revenue": revenue}
+        if by == "source":
+            row.update(key=key, name=key)
+        elif by == "campaign":
+            campaign = campaigns.get(int(key)) if key != "" else None
+            row.update(
+                key=campaign.pk if campaign else None,
+                name=campaign.name if campaign else None,
+                cost=campaign.cost if campaign else None,
+            )
+        else:
+            row.update(key=int(key), name=names.get(int(key)))
+        result.append(row)
+    return _by_name(result, revenue=True)
 
 
 def reached_lead_ids(reached: str, first: dt.date, last: dt.date | None = None) -> QuerySet:
@@ -441,17 +545,10 @@ def rejection_reasons(
     """Rejections made in the weeks, by reason — a Pareto list (most first, with the
     cumulative share) — or by reason and the lead's `source` or `campaign`; with the
     distinct leads rejected for each (what a drill-down lists). One query."""
-    fields = {"reason_key": F("reason_id"), "reason_label": F("reason__label")}
-    if by == "source":
-        fields.update(by=F("lead__source"), by_key=F("lead__source"))
-    elif by == "campaign":
-        fields.update(by=F("lead__campaign__name"), by_key=F("lead__campaign_id"))
-    rows = list(
-        _rejections(first, last, leads)
-        .values(**fields)
-        .annotate(rejections=Count("id"), leads=Count("lead", distinct=True))
-        .order_by("-rejections", "reason_label", *(["by"] if by else []))
-    )
+    if _rolled_up(leads):
+        rows = _rejections_rolled_up(monday_of(first), monday_of(last), by)
+    else:
+        rows = _rejections_counted(first, last, by, leads)
     total = sum(row["rejections"] for row in rows)
     running = 0
     for row in rows:
@@ -459,6 +556,54 @@ def rejection_reasons(
         row["share"] = row["rejections"] / total
         row["cumulative"] = running / total
     return rows
+
+
+def _rejections_rolled_up(first: dt.date, last: dt.date, by: str | None) -> list[dict]:
+    from leads.models import Campaign, Reason
+
+    rows = rollups.rejections(first, last, by)
+    labels = dict(
+        Reason.objects.filter(pk__in=[int(r) for r, *_ in rows if r != ""]).values_list("pk", "label")
+    )
+    campaigns = {}
+    if by == "campaign":
+        keys = [int(key) for _, key, *_ in rows if key != ""]
+        campaigns = dict(Campaign.objects.filter(pk__in=keys).values_list("pk", "name"))
+    result = []
+    for reason, key, count, distinct in rows:
+        reason = int(reason) if reason != "" else None
+        row = {
+            "reason_key": reason,
+            "reason_label": labels.get(reason),
+            "rejections": count,
+            "leads": distinct,
+        }
+        if by == "source":
+            row.update(by=key, by_key=key)
+        elif by == "campaign":
+            key = int(key) if key != "" else None
+            row.update(by=campaigns.get(key), by_key=key)
+        result.append(row)
+
+    def order(row):
+        label, name = row["reason_label"], row.get("by")
+        return (-row["rejections"], label is None, label or "", name is None, name or "")
+
+    return sorted(result, key=order)
+
+
+def _rejections_counted(first: dt.date, last: dt.date, by: str | None, leads: QuerySet | None) -> list[dict]:
+    fields = {"reason_key": F("reason_id"), "reason_label": F("reason__label")}
+    if by == "source":
+        fields.update(by=F("lead__source"), by_key=F("lead__source"))
+    elif by == "campaign":
+        fields.update(by=F("lead__campaign__name"), by_key=F("lead__campaign_id"))
+    return list(
+        _rejections(first, last, leads)
+        .values(**fields)
+        .annotate(rejections=Count("id"), leads=Count("lead", distinct=True))
+        .order_by("-rejections", "reason_label", *(["by"] if by else []))
+    )
 
 
 # --- velocity and cohorts ------------------------------------------------------------------------
@@ -498,12 +643,23 @@ def velocity(
 ) -> dict[str, Velocity]:
     """Median days spent in each stage, for the leads that left it in the weeks (time from
     the event that moved the lead into the stage to the one that moved it out). Two queries."""
-    stays = _stays(first, last or first, leads)
-    picks = _ranked(stays, partition="from_stage", value="spent")
-    counted = {
-        row["from_stage"]: row["n"]
-        for row in stays.values("from_stage").annotate(n=Count("lead", distinct=True)).order_by()
-    }
+    if _rolled_up(leads):
+        first, last = monday_of(first), monday_of(last or first)
+        picks = {
+            stage: (n, {rank: dt.timedelta(microseconds=value) for rank, value in ranks.items()})
+            for stage, (n, ranks) in rollups.picks("V", first, last, per_week=False).items()
+        }
+        counted = {
+            stage: distinct
+            for stage, (_, distinct) in rollups.counted("V", first, last, per_week=False).items()
+        }
+    else:
+        stays = _stays(first, last or first, leads)
+        picks = _ranked(stays, partition="from_stage", value="spent")
+        counted = {
+            row["from_stage"]: row["n"]
+            for row in stays.values("from_stage").annotate(n=Count("lead", distinct=True)).order_by()
+        }
     result = {}
     for stage in Stage.values:
         if stage not in picks:
@@ -524,6 +680,11 @@ def cohorts(weeks: list[dt.date], leads: QuerySet | None = None) -> dict[dt.date
     sent back (rejected or lost to nurture), disqualified, or still waiting. One query."""
     result = {monday: dict.fromkeys(COHORT.values(), 0) for monday in weeks}
     if not weeks:
+        return result
+    if _rolled_up(leads):
+        for (monday, stage), n in rollups.cohorts(weeks[0], weeks[-1]).items():
+            if monday in result:
+                result[monday][COHORT[stage]] += n
         return result
     rows = (
         _events(weeks[0], weeks[-1], leads)
@@ -584,17 +745,34 @@ def by_mql_definition(
     """Per MQL definition (scoring) version, or per agreement version (`by`): hand-offs made
     in the weeks, the leads they were made on, and what sales answered to each — so a new
     definition's acceptance rate can be set against the old one's. One query."""
-    rows = (
-        _handoffs(first, last, leads, by)
-        .values("definition")
-        .annotate(
-            handoffs=Count("id"),
-            leads=Count("lead", distinct=True),
-            accepted=Count("id", filter=Q(response=EventType.ACCEPTED)),
-            rejected=Count("id", filter=Q(response=EventType.REJECTED)),
+    if by not in HANDOFF_VERSIONS:
+        raise ValueError(f"by is one of {HANDOFF_VERSIONS}")
+    if _rolled_up(leads):
+        rows = [
+            {
+                "definition": int(key) if key != "" else None,
+                "handoffs": handoffs,
+                "leads": distinct,
+                "accepted": accepted,
+                "rejected": rejected,
+            }
+            for key, handoffs, distinct, accepted, rejected in rollups.handoffs(
+                monday_of(first), monday_of(last), by
+            )
+        ]
+        rows.sort(key=lambda row: (row["definition"] is None, row["definition"] or 0))
+    else:
+        rows = (
+            _handoffs(first, last, leads, by)
+            .values("definition")
+            .annotate(
+                handoffs=Count("id"),
+                leads=Count("lead", distinct=True),
+                accepted=Count("id", filter=Q(response=EventType.ACCEPTED)),
+                rejected=Count("id", filter=Q(response=EventType.REJECTED)),
+            )
+            .order_by("definition")
         )
-        .order_by("definition")
-    )
     result = []
     for row in rows:
         answered = row["accepted"] + row["rejected"]

@@ -40,3 +40,86 @@ class DigestRun(models.Model):
 
     def __str__(self) -> str:
         return f"Digest of the week of {self.week_start}: {self.recipients} recipients"
+
+
+# --- rollups: the dashboard's counts kept up to date (PostgreSQL) -------------------------------
+
+
+class FunnelFact(models.Model):
+    """One lead's share of a rollup: a row per (lead, kind, week, keys), rebuilt from the
+    lead's events, clocks and record whenever any of them changes (reports.rollups).
+
+    `prev` is the week of the lead's previous fact of the same kind and keys (NO_PREV when
+    none), which is what lets the rollup count distinct leads over any range of weeks: a
+    lead counts in weeks first..last once, at its first fact in them — the one whose `prev`
+    lies before `first`."""
+
+    lead_id = models.BigIntegerField(db_index=True)  # no foreign key: a deleted lead's facts go on refresh
+    kind = models.CharField(max_length=4)
+    week = models.DateField()
+    prev = models.DateField()
+    k1 = models.CharField(max_length=64, blank=True)
+    k2 = models.CharField(max_length=64, blank=True)
+    n = models.IntegerField(default=0)  # events or clocks behind the fact
+    a = models.IntegerField(default=0)  # kind-specific counts (accepted, met on time, reached MQL …)
+    b = models.IntegerField(default=0)
+    c = models.IntegerField(default=0)
+    amount = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+
+    def __str__(self) -> str:
+        return f"{self.kind} lead {self.lead_id} week {self.week}"
+
+
+class FunnelRollup(models.Model):
+    """The sum of the facts with the same kind, week, prev and keys: what the dashboard
+    reads (a few thousand rows for two years, whatever the number of leads)."""
+
+    kind = models.CharField(max_length=4)
+    week = models.DateField()
+    prev = models.DateField()
+    k1 = models.CharField(max_length=64, blank=True)
+    k2 = models.CharField(max_length=64, blank=True)
+    leads = models.IntegerField(default=0)  # facts summed (each is one lead in one week)
+    n = models.IntegerField(default=0)
+    a = models.IntegerField(default=0)
+    b = models.IntegerField(default=0)
+    c = models.IntegerField(default=0)
+    amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "week", "prev", "k1", "k2"], name="rollup_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} week {self.week} since {self.prev} {self.k1} {self.k2}: {self.leads}"
+
+
+class FunnelValue(models.Model):
+    """One measured time behind a median (a response's business seconds, a stay's
+    microseconds in a stage), filed under its histogram bucket: the rollup counts values per
+    bucket, so a median or 90th percentile is found by reading only the one bucket it falls in."""
+
+    lead_id = models.BigIntegerField(db_index=True)
+    kind = models.CharField(max_length=4)
+    k1 = models.CharField(max_length=64, blank=True)
+    week = models.DateField()
+    bucket = models.IntegerField()
+    value = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "k1", "bucket", "week", "value"], name="funnelvalue_pick")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.k1} week {self.week}: {self.value}"
+
+
+class DirtyLead(models.Model):
+    """A lead whose facts are out of date: marked by database triggers in the same
+    transaction as the change (any event, clock or lead write), cleared by the refresh."""
+
+    lead_id = models.BigIntegerField(primary_key=True)
+    marked_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Lead {self.lead_id}, marked {self.marked_at:%Y-%m-%d %H:%M:%S}"

@@ -15,3 +15,14 @@ def reports_send_digest() -> int:
     from .digest import send_weekly_digest
 
     return send_weekly_digest()
+
+
+@shared_task
+def reports_rollups_catch_up() -> int:
+    """Every half minute: refresh the rollup for the leads changed since (normally a handful;
+    after a large import, all of them, in batches), so the dashboard rarely has to."""
+    from . import rollups
+
+    if not rollups.supported():
+        return 0
+    return rollups.catch_up() or 0

@@ -212,6 +212,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=60),
         "options": {"expires": 55},
     },
+    "reports-rollups": {
+        "task": "reports.tasks.reports_rollups_catch_up",
+        "schedule": timedelta(seconds=env.int("ROLLUPS_CATCH_UP_EVERY_SECONDS", default=30)),
+        "options": {"expires": 25},
+    },
     "reports-freeze-weeks": {
         "task": "reports.tasks.reports_freeze_weeks",
         "schedule": crontab(minute=12),
@@ -283,6 +288,10 @@ SLA_FOLLOW_UP_TOUCHES = env.int("SLA_FOLLOW_UP_TOUCHES", default=3)
 SLA_FOLLOW_UP_BUSINESS_DAYS = env.int("SLA_FOLLOW_UP_BUSINESS_DAYS", default=5)
 SLA_WARN_AT_PERCENT = env.int("SLA_WARN_AT_PERCENT", default=80)
 SLA_ENFORCE_BATCH_SIZE = env.int("SLA_ENFORCE_BATCH_SIZE", default=500)
+# The dashboard reads kept-up-to-date counts (reports.rollups) on PostgreSQL. With more leads
+# changed than this since the last refresh, a read counts from the event log instead.
+ROLLUPS_ENABLED = env.bool("ROLLUPS_ENABLED", default=True)
+ROLLUP_READ_REFRESH_LIMIT = env.int("ROLLUP_READ_REFRESH_LIMIT", default=2000)
 
 LOGGING = {
     "version": 1,
