@@ -439,28 +439,25 @@ def picks(kind: str, first: dt.date, last: dt.date, *, per_week: bool) -> dict:
                 before += n
         if not wanted:
             return {}
-        cursor.execute(
-            f"""SELECT {group}, bucket, rn, value FROM (
-                SELECT {group}, bucket, value,
-                       row_number() OVER (PARTITION BY {group}, bucket ORDER BY value) AS rn
-                FROM reports_funnelvalue
-                WHERE kind = %(kind)s AND week >= %(first)s AND week <= %(last)s
-                  AND ({group}, bucket) IN (SELECT * FROM unnest(%(keys)s, %(buckets)s))
-            ) AS ranked WHERE rn <= %(deepest)s""",  # noqa: S608 - fixed
-            {
-                "kind": kind,
-                "first": first,
-                "last": last,
-                "keys": [key for key, _ in wanted],
-                "buckets": [bucket for _, bucket in wanted],
-                "deepest": max(max(ranks) for ranks in wanted.values()),
-            },
-        )
+        # One ordered read per rank, each inside one bucket (and one week, for speed): the
+        # index (kind, k1, bucket, week, value) hands over just that bucket's rows.
+        parts, params = [], []
+        for (key, bucket), ranks in wanted.items():
+            for position, rank in ranks.items():
+                where = "week = %s" if per_week else "week >= %s AND week <= %s"
+                parts.append(
+                    "(SELECT %s::text AS key, %s AS rank, value FROM reports_funnelvalue "  # noqa: S608 - fixed text
+                    f"WHERE kind = %s AND k1 = %s AND bucket = %s AND {where} ORDER BY value OFFSET %s LIMIT 1)"
+                )
+                params += [str(key), rank, kind, "" if per_week else key, bucket]
+                params += [key] if per_week else [first, last]
+                params.append(position - 1)
+        cursor.execute(" UNION ALL ".join(parts), params)
+        keys = {str(key): key for key in sizes}
         result: dict = {}
-        for key, bucket, position, value in cursor.fetchall():
-            rank = wanted.get((key, bucket), {}).get(position)
-            if rank is not None:
-                result.setdefault(key, (sizes[key], {}))[1][rank] = value
+        for key, rank, value in cursor.fetchall():
+            key = keys[key]
+            result.setdefault(key, (sizes[key], {}))[1][rank] = value
     return result
 
 
