@@ -23,8 +23,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import queue
+import re
+import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,11 +36,12 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import EmailValidator
+from django.core.validators import EmailValidator, MaxLengthValidator
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import CharField, F
 from django.utils import timezone
 
+from smarketing import bulk
 from smarketing.csvs import csv_lines
 from smarketing.queue import on_commit_enqueue
 
@@ -57,10 +62,17 @@ from .models import (
 
 log = logging.getLogger(__name__)
 
-CHUNK_ROWS = 500
+CHUNK_ROWS = 1000
 PREVIEW_ROWS = 1000
 PROFILE_FIELDS = services.PROFILE_FIELDS
 _email_valid = EmailValidator()
+# The same checks with the patterns compiled now rather than looked up through Django's
+# lazy wrappers on every call (the validator runs on every row).
+_email_valid.user_regex = re.compile(EmailValidator.user_regex.pattern, EmailValidator.user_regex.flags)
+_email_valid.domain_regex = re.compile(EmailValidator.domain_regex.pattern, EmailValidator.domain_regex.flags)
+_email_valid.literal_regex = re.compile(
+    EmailValidator.literal_regex.pattern, EmailValidator.literal_regex.flags
+)
 
 
 # --- upload and mapping ----------------------------------------------------------------------
@@ -222,19 +234,129 @@ class RowPlan:
     fill: dict[str, Any] = field(default_factory=dict)
 
 
+class _Memo:
+    """A pure cell parser, remembered per distinct cell value: a file repeats its
+    countries, sources, stages and company sizes thousands of times. A ValueError is
+    remembered too (as its message). Bounded, so memory stays flat on any file."""
+
+    LIMIT = 5000
+
+    def __init__(self, parse: Callable[[str], Any]):
+        self.parse = parse
+        self.seen: dict[str, tuple[bool, Any]] = {}
+
+    def __call__(self, value: str) -> Any:
+        hit = self.seen.get(value)
+        if hit is None:
+            try:
+                hit = (True, self.parse(value))
+            except ValueError as exc:
+                hit = (False, str(exc))
+            if len(self.seen) >= self.LIMIT:
+                self.seen.clear()
+            self.seen[value] = hit
+        ok, result = hit
+        if not ok:
+            raise ValueError(result)
+        return result
+
+
 class _Context:
     """What a run needs besides the row: the job's choices and lookups done once."""
 
     def __init__(self, job: ImportJob):
         self.job = job
+        self.mapping = dict(job.mapping)
+        self.campaign = job.campaign
+        self.origin = {"import_job": job.pk}
         self.tz = ZoneInfo(settings.SMARKETING_TIME_ZONE)
         self.campaigns = {c.name.casefold(): c for c in Campaign.objects.all()}
+        self.company_size = _Memo(importing.parse_company_size)
+        self.country = _Memo(importing.parse_country)
+        self.stage = _Memo(importing.parse_stage)
+        self.source = _Memo(importing.parse_source)
+
+
+# The profile fields a row can fill, in the model's order (the order create validates in).
+_PROFILE_CHECKS = [f for f in Lead._meta.concrete_fields if f.name in PROFILE_FIELDS or f.name == "email"]
+
+
+def _plain_text(model_field) -> bool:
+    """A text field whose only check is its maximum length (names, phone, company, …)."""
+    return (
+        type(model_field) is CharField
+        and not model_field.choices
+        and [type(v) for v in model_field.validators] == [MaxLengthValidator]
+    )
+
+
+_PLAIN_TEXT = {f.name: f.max_length for f in _PROFILE_CHECKS if _plain_text(f)}
+_cleaned_before: dict[tuple[str, Any], tuple[bool, Any]] = {}
+
+
+def _field_clean(model_field, value: Any) -> Any:
+    """`model_field.clean(value, None)`, remembered per value (bounded): a file repeats
+    its websites and company sizes. Raises the field's ValidationError."""
+    key = (model_field.name, value)
+    hit = _cleaned_before.get(key)
+    if hit is None:
+        try:
+            hit = (True, model_field.clean(value, None))
+        except ValidationError as exc:
+            hit = (False, exc.messages)
+        if len(_cleaned_before) >= _Memo.LIMIT:
+            _cleaned_before.clear()
+        _cleaned_before[key] = hit
+    ok, result = hit
+    if not ok:
+        raise ValidationError(result)
+    return result
+
+
+def _profile_validate(values: dict[str, Any]) -> dict[str, Any]:
+    """`services.lead_profile_validate` for a row's values: the same cleaned values and
+    the same first error, checked field by field without building a Lead (the model's
+    other fields hold their defaults, which are valid). `values` holds the email,
+    normalised and already accepted by `_email_valid` (the same check as the email
+    field's own validator, so only its length is left to check), and non-blank profile
+    fields. A test holds the two to the same answers."""
+    cleaned = dict(values)
+    errors: dict[str, list[str]] = {}
+    if values.get("country"):
+        cleaned["country"] = country = str(values["country"]).strip().upper()
+        if len(country) != 2 or not country.isalpha():
+            errors["country"] = ["Use a two-letter ISO country code, for example DE or US."]
+    for model_field in _PROFILE_CHECKS:
+        name = model_field.name
+        if name not in cleaned:
+            continue
+        raw = cleaned[name]
+        if model_field.blank and raw in model_field.empty_values:
+            continue
+        limit = _PLAIN_TEXT.get(name)
+        if limit is not None and type(raw) is str and len(raw) <= limit:
+            continue  # what clean() would accept and return unchanged
+        if name == "email" and type(raw) is str and len(raw) <= model_field.max_length:
+            continue
+        try:
+            cleaned[name] = _field_clean(model_field, raw)
+        except ValidationError as exc:
+            errors.setdefault(name, []).extend(exc.messages)
+    if errors:
+        name, messages = next(iter(errors.items()))
+        raise LeadActionError(
+            f"{name.replace('_', ' ').capitalize()}: {messages[0]}",
+            code=LeadActionError.INVALID,
+            fields=errors,
+        )
+    return cleaned
 
 
 def _parse(row_number: int, cells: dict[str, str], ctx: _Context) -> RowPlan:
     """Parse and validate one row without touching leads. Fails with the first problem."""
     job = ctx.job
-    values = {job.mapping[h]: v for h, v in cells.items() if job.mapping.get(h) and v != ""}
+    mapping = ctx.mapping
+    values = {mapping[h]: v for h, v in cells.items() if v != "" and mapping.get(h)}
     plan = RowPlan(row_number=row_number, outcome="create")
     email = normalize_email(values.get("email", ""))
     plan.email = email
@@ -252,15 +374,15 @@ def _parse(row_number: int, cells: dict[str, str], ctx: _Context) -> RowPlan:
             if values.get(name):
                 profile[name] = values[name]
         if values.get("company_size"):
-            profile["company_size"] = importing.parse_company_size(values["company_size"])
+            profile["company_size"] = ctx.company_size(values["company_size"])
         if values.get("country"):
-            profile["country"] = importing.parse_country(values["country"])
+            profile["country"] = ctx.country(values["country"])
         if values.get("website"):
             website = values["website"]
             profile["website"] = website if "://" in website else f"https://{website}"
-        importing.parse_stage(values.get("stage", ""))
-        plan.source = importing.parse_source(values["source"]) if values.get("source") else job.default_source
-        plan.campaign = job.campaign
+        ctx.stage(values.get("stage", ""))
+        plan.source = ctx.source(values["source"]) if values.get("source") else job.default_source
+        plan.campaign = ctx.campaign
         if values.get("campaign"):
             plan.campaign = ctx.campaigns.get(values["campaign"].casefold())
             if plan.campaign is None:
@@ -272,12 +394,12 @@ def _parse(row_number: int, cells: dict[str, str], ctx: _Context) -> RowPlan:
         plan.outcome, plan.message = "fail", str(exc)
         return plan
     try:
-        cleaned = services.lead_profile_validate({"email": email, **profile})
+        cleaned = _profile_validate({"email": email, **profile})
         plan.profile = {k: v for k, v in cleaned.items() if k != "email" and v not in (None, "")}
     except LeadActionError as exc:
         plan.outcome, plan.message = "fail", exc.message
         return plan
-    plan.origin = {"import_job": job.pk, "import_row": row_number}
+    plan.origin = {**ctx.origin, "import_row": row_number}
     if original is not None:
         plan.origin["original_created_at"] = original.isoformat()
     if values.get("external_id"):
@@ -286,8 +408,9 @@ def _parse(row_number: int, cells: dict[str, str], ctx: _Context) -> RowPlan:
 
 
 def _plan_chunk(rows: list[tuple[int, dict[str, str]]], ctx: _Context) -> list[RowPlan]:
-    """Plans for a chunk of rows, duplicates resolved against the database and the file."""
-    plans = [_parse(n, cells, ctx) for n, cells in rows]
+    """Plans for a chunk of rows, duplicates resolved against the database and the file:
+    one look-up of the chunk's emails, one of the leads this import created among them."""
+    plans = getattr(rows, "plans", None) or [_parse(n, cells, ctx) for n, cells in rows]
     emails = {p.email for p in plans if p.outcome == "create"}
     existing: dict[str, Lead] = {}
     for lead in Lead.objects.filter(email__in=emails).select_related("merged_into"):
@@ -384,6 +507,58 @@ def import_preview(job: ImportJob, *, limit: int = PREVIEW_ROWS) -> Preview:
 # --- the background run ----------------------------------------------------------------------
 
 
+class _Chunk(list):
+    """Rows of one chunk, with their plans already parsed (see `_read_ahead`)."""
+
+    plans: list[RowPlan]
+
+
+_END = object()
+
+
+def _read_ahead(rows: Iterator[tuple[int, dict[str, str]]], ctx: _Context, size: int) -> Iterator[_Chunk]:
+    """The chunks of `rows`, each parsed and validated in a thread of its own while the
+    database works on the chunk before: reading and checking rows is pure Python (no
+    database), the database's part is mostly waiting, so the two overlap. At most two
+    chunks wait ahead, so memory stays flat. A file error (or any other) reaches the
+    caller in its place in the file, after the chunks before it."""
+    ahead: queue.Queue[Any] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for rows_of_chunk in _chunks(rows, size):
+                chunk = _Chunk(rows_of_chunk)
+                chunk.plans = [_parse(n, cells, ctx) for n, cells in chunk]
+                if not put(chunk):
+                    return
+            put(_END)
+        except BaseException as exc:  # handed over, raised by the consumer
+            put(exc)
+        finally:
+            rows.close()
+
+    reader = threading.Thread(target=read, name=f"import-{ctx.job.pk}-reader", daemon=True)
+    reader.start()
+    try:
+        while (item := ahead.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join()
+
+
 def import_run(*, job_id: int) -> ImportJob:
     """Import the rows after the last committed one. Safe to run again (a retry, a second
     worker): the job row is locked per chunk and rows already done are not redone."""
@@ -397,9 +572,10 @@ def import_run(*, job_id: int) -> ImportJob:
     scorer = scoring.Scorer.load()
     rows = ((n, cells) for n, cells in importing.iter_rows(job.stored_path, _fmt(job)) if n > job.last_row)
     try:
-        for chunk in _chunks(rows, CHUNK_ROWS):
-            if not _run_chunk(job.pk, chunk, ctx, scorer):
-                return ImportJob.objects.get(pk=job_id)  # another run got further
+        with closing(_read_ahead(rows, ctx, CHUNK_ROWS)) as chunks:
+            for chunk in chunks:
+                if not _run_chunk(job.pk, chunk, ctx, scorer):
+                    return ImportJob.objects.get(pk=job_id)  # another run got further
     except importing.ImportFileError as exc:
         ImportJob.objects.filter(pk=job_id).update(
             status=ImportStatus.FAILED, error=exc.message, finished_at=timezone.now()
@@ -440,29 +616,25 @@ def _run_chunk(job_id: int, chunk: list[tuple[int, dict[str, str]]], ctx: _Conte
     actor = job.created_by
     counts = {"create": 0, "update": 0, "skip": 0, "fail": 0}
     cells_by_row = dict(chunk)
-    outcomes: list[ImportRow] = []
     plans = _plan_chunk(chunk, ctx)
     _create_all(actor, [p for p in plans if p.outcome == "create"], scorer)
+    _fill_all(actor, [p for p in plans if p.outcome == "update"])
+    outcomes: list[dict[str, Any]] = []
     for plan in plans:
-        if plan.outcome == "update":
-            try:
-                services.lead_update(lead_id=plan.lead_id, actor=actor, **plan.fill)
-            except LeadActionError as exc:
-                plan.outcome, plan.message = "fail", exc.message
         counts[plan.outcome] += 1
         if plan.outcome in ("skip", "fail"):
             outcomes.append(
-                ImportRow(
-                    job=job,
-                    row_number=plan.row_number,
-                    outcome=RowOutcome.FAILED if plan.outcome == "fail" else RowOutcome.SKIPPED,
-                    message=plan.message[:500],
-                    email=plan.email[:254],
-                    lead_id=plan.lead_id,
-                    values=cells_by_row[plan.row_number],
-                )
+                {
+                    "job_id": job.pk,
+                    "row_number": plan.row_number,
+                    "outcome": RowOutcome.FAILED if plan.outcome == "fail" else RowOutcome.SKIPPED,
+                    "message": plan.message[:500],
+                    "email": plan.email[:254],
+                    "lead_id": plan.lead_id,
+                    "values": cells_by_row[plan.row_number],
+                }
             )
-    ImportRow.objects.bulk_create(outcomes)
+    bulk.insert_rows(ImportRow, outcomes)
     ImportJob.objects.filter(pk=job.pk).update(
         heartbeat_at=timezone.now(),
         last_row=chunk[-1][0],
@@ -500,8 +672,8 @@ def _create_all(actor, plans: list[RowPlan], scorer) -> None:
             plan.outcome, plan.message = "fail", exc.message
         return
     if created is not None:
-        for plan, lead in zip(plans, created, strict=True):
-            plan.lead_id = lead.pk
+        for plan, lead_id in zip(plans, created, strict=True):
+            plan.lead_id = lead_id
         return
     for plan in plans:
         try:
@@ -518,6 +690,23 @@ def _create_all(actor, plans: list[RowPlan], scorer) -> None:
             plan.lead_id = lead.pk
         except LeadActionError as exc:
             plan.outcome, plan.message = "fail", exc.message
+
+
+def _fill_all(actor, plans: list[RowPlan]) -> None:
+    """Fill the blank fields of the chunk's existing leads in one go. What is filled is
+    decided again on the locked leads: a field someone filled since the plan was made
+    is left alone (the row then says what it did fill, or that it had nothing new)."""
+    if not plans:
+        return
+    results = services.leads_fill_blanks(actor=actor, fills=[(p.lead_id, p.fill) for p in plans])
+    for plan, result in zip(plans, results, strict=True):
+        if isinstance(result, LeadActionError):
+            plan.outcome, plan.message = "fail", result.message
+        elif result:
+            plan.message = f"Filled {', '.join(k.replace('_', ' ') for k in result)} on lead {plan.lead_id}."
+        else:
+            plan.outcome = "skip"
+            plan.message = f"Already in Smarketing as lead {plan.lead_id}; nothing new in this row."
 
 
 # --- the failed rows, to fix and import again --------------------------------------------------

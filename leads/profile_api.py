@@ -158,8 +158,10 @@ class LeadWriteMixin:
             **{name: getattr(lead, name) for name in DUPLICATE_FIELDS}, exclude_id=lead.pk
         )
 
-    def _with_warnings(self, lead_id: int, warnings, status_code=status.HTTP_200_OK) -> Response:
-        lead = self.get_queryset().get(pk=lead_id)
+    def _with_warnings(self, lead: Lead | int, warnings, status_code=status.HTTP_200_OK) -> Response:
+        """The lead as saved, with `warnings`; given its id, it is read again first."""
+        if not isinstance(lead, Lead):
+            lead = self.get_queryset().get(pk=lead)
         lead.warnings = warnings
         return Response(LeadWithWarningsSerializer(lead).data, status=status_code)
 
@@ -171,7 +173,8 @@ class LeadWriteMixin:
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         lead = services.lead_create(actor=request.user, via="api", **values)
-        return self._with_warnings(lead.pk, self._likely_duplicates(lead), status.HTTP_201_CREATED)
+        # The service returns the row it wrote: no need to read it back.
+        return self._with_warnings(lead, self._likely_duplicates(lead), status.HTTP_201_CREATED)
 
     @extend_schema(request=LeadPatchSerializer, responses=LeadWithWarningsSerializer)
     def partial_update(self, request, *args, **kwargs):

@@ -14,6 +14,7 @@ Writes here belong to the service layer: managers edit the definition through
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import math
 import re
@@ -143,7 +144,8 @@ def fit_matches(rule: ScoringRule, lead: Lead) -> bool:
     text = str(value).casefold()
     if operator == FitOperator.CONTAINS:
         # Whole words: "CTO" is a title in "CTO" and "Acting CTO", not in "Director".
-        return any(re.search(rf"(?<!\w){re.escape(v)}(?!\w)", text) for v in _values(rule.value))
+        words = _whole_words(rule.value)
+        return words is not None and words.search(text) is not None
     if operator == FitOperator.EQUALS:
         return text == rule.value.strip().casefold()
     if operator == FitOperator.IN:
@@ -151,8 +153,19 @@ def fit_matches(rule: ScoringRule, lead: Lead) -> bool:
     return False
 
 
-def _values(text: str) -> set[str]:
-    return {v.strip().casefold() for v in text.split(",") if v.strip()}
+@functools.lru_cache(maxsize=256)
+def _values(text: str) -> frozenset[str]:
+    return frozenset(v.strip().casefold() for v in text.split(",") if v.strip())
+
+
+@functools.lru_cache(maxsize=256)
+def _whole_words(text: str) -> re.Pattern[str] | None:
+    """One pattern for "any of these values, as whole words" (None: no values). Rules are
+    few and applied to every lead an import creates: compiled once, not per lead."""
+    values = _values(text)
+    if not values:
+        return None
+    return re.compile(rf"(?<!\w)(?:{'|'.join(re.escape(v) for v in sorted(values))})(?!\w)")
 
 
 def _field_value(lead: Lead, field: str) -> Any:

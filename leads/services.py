@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -18,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from sla import services as sla_services
+from smarketing import bulk
 from smarketing.queue import on_commit_enqueue
 
 from . import roles, scoring, versions
@@ -201,7 +203,6 @@ def lead_find_duplicate(*, email: str) -> Lead | None:
     return lead
 
 
-@transaction.atomic
 def lead_create(
     *,
     actor,
@@ -228,56 +229,61 @@ def lead_create(
     if source not in Source.values:
         raise LeadActionError(f"“{source}” is not a known source.", field="source")
     cleaned = _validated_profile({"email": email, **profile})
-    existing = lead_find_duplicate(email=cleaned["email"])
-    if existing is not None:
+    scorer = scorer or scoring.Scorer.load()
+    now = timezone.now()
+    lead = Lead(
+        source=source,
+        campaign=campaign,
+        referrer=referrer,
+        stage=Stage.LEAD,
+        stage_entered_at=now,
+        created_at=now,
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+        scored_version=scorer.version,
+        scored_at=now,
+        **cleaned,
+    )
+    # A new lead has no engagements yet: its score is its profile's, known before the
+    # insert (one write of the row and its indexes, not an insert and then an update).
+    lead.score, lead.score_receipt = scorer.score(lead, [], now=now)
+    try:
+        # The unique email is the duplicate check: no look-up first, and a lead created
+        # with the same email a moment ago is refused the same way. The lead and its
+        # event are one transaction (a savepoint inside a caller's).
+        with transaction.atomic():
+            lead.save(force_insert=True)
+            event_record(
+                lead=lead,
+                type=EventType.CREATED,
+                actor=actor,
+                to_stage=Stage.LEAD,
+                data={
+                    "source": source,
+                    "campaign": campaign.pk if campaign else None,
+                    "referrer": referrer.pk if referrer else None,
+                    "via": via,
+                    **(origin or {}),
+                },
+            )
+            scoring.auto_qualify_if_due(lead, scorer)
+    except IntegrityError:
+        existing = lead_find_duplicate(email=cleaned["email"])
+        if existing is None:
+            raise
         raise LeadActionError(
             f"A lead with the email {cleaned['email']} already exists (lead {existing.pk}).",
             code=LeadActionError.DUPLICATE,
             field="email",
             data={"existing_id": existing.pk},
-        )
-    now = timezone.now()
-    try:
-        with transaction.atomic():
-            lead = Lead.objects.create(
-                source=source,
-                campaign=campaign,
-                referrer=referrer,
-                stage=Stage.LEAD,
-                stage_entered_at=now,
-                created_at=now,
-                created_by=actor if actor is not None and actor.is_authenticated else None,
-                **cleaned,
-            )
-    except IntegrityError:
-        # Someone created the same email between our check and our insert.
-        existing = lead_find_duplicate(email=cleaned["email"])
-        raise LeadActionError(
-            f"A lead with the email {cleaned['email']} already exists.",
-            code=LeadActionError.DUPLICATE,
-            field="email",
-            data={"existing_id": existing.pk if existing else None},
         ) from None
-    event_record(
-        lead=lead,
-        type=EventType.CREATED,
-        actor=actor,
-        to_stage=Stage.LEAD,
-        data={
-            "source": source,
-            "campaign": campaign.pk if campaign else None,
-            "referrer": referrer.pk if referrer else None,
-            "via": via,
-            **(origin or {}),
-        },
-    )
-    return scoring.lead_rescore(lead_id=lead.pk, scorer=scorer)
+    return lead
 
 
 @transaction.atomic
-def leads_create_many(*, actor, leads: list[dict[str, Any]], via: str, scorer: scoring.Scorer) -> list[Lead]:
-    """Create many new leads at once (an import's chunk): the same rules and the same
-    `created` events as `lead_create`, in a few statements instead of several per lead.
+def leads_create_many(*, actor, leads: list[dict[str, Any]], via: str, scorer: scoring.Scorer) -> list[int]:
+    """Create many new leads at once (an import's chunk): the same rules, scores and
+    `created` events as `lead_create`, in a few statements instead of several per lead
+    (COPY on PostgreSQL, see `smarketing.bulk`). Returns the new leads' ids, in order.
 
     Each item: email (normalised, checked new by the caller), source, campaign, origin
     and validated profile fields. A concurrent insert of one of the emails raises
@@ -286,47 +292,150 @@ def leads_create_many(*, actor, leads: list[dict[str, Any]], via: str, scorer: s
         raise _deny("create", "marketing")
     now = timezone.now()
     by = actor if actor is not None and actor.is_authenticated else None
-    objects = []
+    # What every new lead shares; each row adds its own email, first touch and profile.
+    same = {
+        **bulk.defaults(Lead),
+        "stage": Stage.LEAD,
+        "stage_entered_at": now,
+        "created_at": now,
+        "updated_at": now,
+        "created_by_id": by.pk if by else None,
+        "scored_version": scorer.version,
+        "scored_at": now,
+    }
+    own = ("id", "email", "source", "campaign_id", "score", "score_receipt", *PROFILE_FIELDS)
+    blank = {name: same.pop(name) for name in own}
+    rows: list[dict[str, Any]] = []
+    sources = set(Source.values)
     for item in leads:
-        if item["source"] not in Source.values:
+        if item["source"] not in sources:
             raise LeadActionError(f"“{item['source']}” is not a known source.", field="source")
-        lead = Lead(
-            email=normalize_email(item["email"]),
-            source=item["source"],
-            campaign=item.get("campaign"),
-            stage=Stage.LEAD,
-            stage_entered_at=now,
-            created_at=now,
-            created_by=by,
-            scored_version=scorer.version,
-            scored_at=now,
+        campaign = item.get("campaign")
+        row = {
+            **blank,
             **item.get("profile", {}),
-        )
-        lead.score, lead.score_receipt = scorer.score(lead, [], now=now)
-        objects.append(lead)
-    with transaction.atomic():
-        created = Lead.objects.bulk_create(objects)
-    LeadEvent.objects.bulk_create(
-        LeadEvent(
-            lead=lead,
-            type=EventType.CREATED,
-            actor=by,
-            from_stage="",
-            to_stage=Stage.LEAD,
-            occurred_at=now,
-            data={
-                "source": lead.source,
-                "campaign": lead.campaign_id,
-                "referrer": None,
-                "via": via,
-                **(item.get("origin") or {}),
-            },
-        )
-        for lead, item in zip(created, leads, strict=True)
+            "email": normalize_email(item["email"]),
+            "source": item["source"],
+            "campaign_id": campaign.pk if campaign else None,
+        }
+        # Scoring reads the lead's fields only: the values stand in for the model instance.
+        row["score"], row["score_receipt"] = scorer.score(SimpleNamespace(**same, **row), [], now=now)
+        rows.append(row)
+    if bulk.uses_copy():
+        for row, lead_id in zip(rows, bulk.next_ids(Lead, len(rows)), strict=True):
+            row["id"] = lead_id
+        bulk.insert_rows(Lead, rows, same)
+    else:
+        created = Lead.objects.bulk_create(Lead(**same, **row) for row in rows)
+        for row, lead in zip(rows, created, strict=True):
+            row["id"] = lead.pk
+    event = {
+        **bulk.defaults(LeadEvent),
+        "type": EventType.CREATED,
+        "actor_id": by.pk if by else None,
+        "to_stage": Stage.LEAD,
+        "occurred_at": now,
+    }
+    for name in ("id", "lead_id", "data"):
+        event.pop(name)
+    bulk.insert_rows(
+        LeadEvent,
+        [
+            {
+                "lead_id": row["id"],
+                "data": {
+                    "source": row["source"],
+                    "campaign": row["campaign_id"],
+                    "referrer": None,
+                    "via": via,
+                    **(item.get("origin") or {}),
+                },
+            }
+            for row, item in zip(rows, leads, strict=True)
+        ],
+        event,
     )
-    for lead in created:
+    for row in rows:
+        scoring.auto_qualify_if_due(SimpleNamespace(**same, **row, pk=row["id"]), scorer)
+    return [row["id"] for row in rows]
+
+
+@transaction.atomic
+def leads_fill_blanks(
+    *, actor, fills: list[tuple[int, dict[str, Any]]]
+) -> list[dict[str, Any] | LeadActionError]:
+    """Give existing leads the profile values they lack (an import's chunk). Each item
+    (lead id, values) is applied as `lead_update` would apply those of its values that
+    are still blank on the locked lead: same checks, version bump, `updated` event and
+    re-score, in a few statements for the whole list. Items are applied in order (two
+    for one lead: the second fills what the first left blank). Returns per item the
+    changes made ({field: [old, new]}; empty when nothing was blank any more) or the
+    error that refused it; a refused item changes nothing."""
+    locked = {lead.pk: lead for lead in Lead.objects.select_for_update().filter(pk__in={i for i, _ in fills})}
+    by = actor if actor is not None and actor.is_authenticated else None
+    now = timezone.now()
+    results: list[dict[str, Any] | LeadActionError] = []
+    changed: dict[int, Lead] = {}
+    events: list[LeadEvent] = []
+    for lead_id, values in fills:
+        lead = locked.get(lead_id)
+        try:
+            if lead is None or lead.merged_into_id is not None:
+                _lock(lead_id)  # raises the error lead_update gives
+            if not roles.can_edit_profile(actor, lead):
+                raise _deny("edit", "marketing, or the owner rep and their manager")
+            not_editable = set(values) - set(PROFILE_FIELDS)
+            if not_editable:
+                raise LeadActionError(f"These fields cannot be edited: {', '.join(sorted(not_editable))}.")
+            blank = {name: value for name, value in values.items() if getattr(lead, name) in (None, "")}
+            cleaned = _validated_profile(blank, instance=lead)
+        except LeadActionError as exc:
+            results.append(exc)
+            continue
+        diff = {
+            name: [_json(getattr(lead, name)), _json(value)]
+            for name, value in cleaned.items()
+            if getattr(lead, name) != value
+        }
+        results.append(diff)
+        if not diff:
+            continue
+        for name in diff:
+            setattr(lead, name, cleaned[name])
+        lead.version += 1  # one version per change, as lead_update counts them
+        changed[lead.pk] = lead
+        events.append(
+            LeadEvent(lead=lead, type=EventType.UPDATED, actor=by, occurred_at=now, data={"changes": diff})
+        )
+    if not changed:
+        return results
+    # The re-score `lead_update` does, for all of them: one read of their engagements.
+    scorer = scoring.Scorer.load()
+    engagements: dict[int, list[Engagement]] = {lead_id: [] for lead_id in changed}
+    for engagement in Engagement.objects.filter(lead_id__in=list(changed)).order_by(
+        "lead_id", "occurred_at", "id"
+    ):
+        engagements[engagement.lead_id].append(engagement)
+    stale: dict[str, list[int]] = {}
+    for lead in changed.values():
+        lead.score, lead.score_receipt = scorer.score(lead, engagements[lead.pk])
+        lead.scored_version, lead.scored_at, lead.updated_at = scorer.version, now, now
+        for kind in {e.type for e in engagements[lead.pk] if e.points != scorer.engagement_points(e.type)}:
+            stale.setdefault(kind, []).append(lead.pk)
+    names = {name for event in events for name in event.data["changes"]}
+    bulk.update_rows(
+        list(changed.values()),
+        [*sorted(names), "version", "updated_at", "score", "score_receipt", "scored_version", "scored_at"],
+    )
+    LeadEvent.objects.bulk_create(events)
+    # Each engagement shows what its type is worth under the current definition.
+    for kind, lead_ids in stale.items():
+        Engagement.objects.filter(lead_id__in=lead_ids, type=kind).update(
+            points=scorer.engagement_points(kind)
+        )
+    for lead in changed.values():
         scoring.auto_qualify_if_due(lead, scorer)
-    return created
+    return results
 
 
 @transaction.atomic

@@ -104,3 +104,49 @@ def test_schema_and_offline_docs(client, org):
     client.force_login(org.rep)
     html = client.get("/api/docs/").content.decode()
     assert "swagger-ui" in html and "cdn" not in html.lower()
+
+
+NEW_LEAD = {
+    "email": "Ann.Lee@Acme.example",
+    "first_name": "Ann",
+    "last_name": "Lee",
+    "phone": "+49 30 1234567",
+    "company": "Acme",
+    "job_title": "CTO",
+    "company_size": 250,
+    "country": "de",
+    "website": "https://acme.example",
+    "source": "website",
+}
+
+
+def test_create_answers_with_the_lead_as_stored(api, org):
+    """The create answers with the row it wrote (not read back): the same body as a read
+    of that lead, plus the likely-duplicate warnings; score and history are there."""
+    client = as_user(api, org.marketer)
+    created = client.post("/api/leads/", NEW_LEAD, format="json")
+    assert created.status_code == 201
+    body = created.json()
+    assert body.pop("warnings") == []
+    assert body == client.get(f"/api/leads/{body['id']}/").json()
+    assert body["email"] == "ann.lee@acme.example" and body["country"] == "DE"
+    assert body["score"] == sum(line["points"] for line in body["score_receipt"]) and body["scored_version"]
+    events = LeadEvent.objects.filter(lead_id=body["id"])
+    assert [(e.type, e.actor_id, e.data["via"]) for e in events] == [("created", org.marketer.pk, "api")]
+
+
+def test_create_runs_a_fixed_number_of_queries(api, org, django_assert_max_num_queries):
+    """Roles, the scoring definition and its rules, the lead and its event (in a savepoint
+    here: the test's transaction), the likely duplicates; no read-back, no second write of
+    the score, no look-up before the insert (the unique email refuses a duplicate)."""
+    client = as_user(api, org.marketer)
+    with django_assert_max_num_queries(8):
+        assert client.post("/api/leads/", NEW_LEAD, format="json").status_code == 201
+    again = client.post("/api/leads/", {**NEW_LEAD, "email": " ann.lee@ACME.example "}, format="json")
+    assert again.status_code == 409
+    error = again.json()["error"]
+    assert error["code"] == "duplicate" and error["existing_id"] == LeadEvent.objects.get().lead_id
+    assert (
+        error["message"]
+        == f"A lead with the email ann.lee@acme.example already exists (lead {error['existing_id']})."
+    )
