@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""The two set-up commands, with nothing but Python 3.11+ on the machine.
+"""The set-up commands, with nothing but Python 3.11+ on the machine.
 
     python3 scripts/dev.py run    # the app on the embedded default, demo data, SLA jobs running
     python3 scripts/dev.py test   # lint, checks and the whole test suite
+    python3 scripts/dev.py bench  # the performance benchmark at 100k and 1M leads (bench/README.md)
 
-Both create ./.venv and install the pinned dependencies from pyproject.toml on first use
+Each creates ./.venv and installs the pinned dependencies from pyproject.toml on first use
 (again only when the pins change). Only the standard library is used here.
 """
 
@@ -115,13 +116,22 @@ def test(argv: list[str]) -> int:
     return 0
 
 
+def bench(argv: list[str]) -> int:
+    ensure_venv()
+    process = subprocess.Popen([PY, "-m", "bench.run", *argv], cwd=ROOT)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:  # Ctrl-C reached the run too: it stops its step and reports
+        return process.wait()
+
+
 def deps(argv: list[str]) -> int:
     ensure_venv()
     return 0
 
 
 def main() -> int:
-    commands = {"run": run, "test": test, "deps": deps}
+    commands = {"run": run, "test": test, "bench": bench, "deps": deps}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2
