@@ -103,8 +103,10 @@ SORTS = {
 
 class LeadFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label="Search")
-    stage = django_filters.MultipleChoiceFilter(choices=Stage.choices)
-    source = django_filters.MultipleChoiceFilter(choices=Source.choices)
+    # Columns of the lead's own row: no join, so no duplicates, and no DISTINCT (which
+    # django-filter adds to a multiple choice by default) to sort every match by.
+    stage = django_filters.MultipleChoiceFilter(choices=Stage.choices, distinct=False)
+    source = django_filters.MultipleChoiceFilter(choices=Source.choices, distinct=False)
     campaign = IdFilter(queryset=Campaign.objects.all(), empty_label="Any campaign", null_label="No campaign")
     owner = id_number_filter(field_name="owner_id", label="Owner (user id)")
     team = IdFilter(queryset=Team.objects.all(), method="filter_team", label="Team")

@@ -6,12 +6,13 @@ Nothing here changes a lead's stage: every transition lives in `leads.services`.
 from __future__ import annotations
 
 import datetime
+import json
 import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
-from django.db import models
+from django.db import connections, models, transaction
 from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
@@ -207,25 +208,125 @@ class LeadQuerySet(models.QuerySet["Lead"]):
         """Every word must match a name, the email, the company, the campaign, or the title
         of something the lead did ("the June seminar") — case-insensitive.
 
-        Each word becomes `id IN (… UNION …)` of one simple query per column, so that on
-        PostgreSQL every part can use its trigram index (an OR across a join and a
-        subquery would scan the whole table)."""
-        queryset = self
-        for word in text.split()[:5]:
-            leads = Lead.objects.order_by()
-            parts = [
-                leads.filter(last_name__icontains=word).values("id"),
-                leads.filter(email__icontains=word).values("id"),
-                leads.filter(company__icontains=word).values("id"),
-                Engagement.objects.order_by().filter(title__icontains=word).values("lead_id"),
-            ]
-            # Campaigns are few: look them up first, so the planner sees a short id list.
-            campaigns = list(Campaign.objects.filter(name__icontains=word).values_list("id", flat=True)[:500])
-            if campaigns:
-                parts.append(leads.filter(campaign_id__in=campaigns).values("id"))
-            matching = leads.filter(first_name__icontains=word).values("id").union(*parts)
-            queryset = queryset.filter(pk__in=matching)
+        Two steps, so that rare and common words are both fast at a million leads without
+        the planner having to guess how many leads several words match:
+
+        1. A probe reads up to SEARCH_FEW + 1 candidate ids through the trigram index of
+           the lead's searchable text (every word in one index scan; `_bitmap_ids`), unless
+           the planner's statistics already say that the words match far more leads.
+        2. If that was all of them, the search is `id IN (those ids)` and the list's
+           filters, sort, keyset and count work on those few rows. If there are more, the
+           planner walks down the index of the page's sort with the words as a filter and
+           stops at the page's last row ("Hoffmann", 1 lead in 40: about 2,000 rows read),
+           instead of collecting and sorting every match.
+
+        Either way the words themselves are checked on `SearchText(indexed=False)`, which
+        no index serves (so the planner cannot pick a bitmap over every match of a common
+        word) but which has statistics of its own (migration 0016), so it estimates well."""
+        words = text.split()[:SEARCH_WORDS]
+        if not words:
+            return self
+        matches = [search_word(word) for word in words]
+        conditions = [match for match, _ in matches]
+        probes = [probe for _, probe in matches if probe is not None]
+        # The words are checked on every row that is read, even after the probe: that
+        # also tells the planner that few rows match, so it reads them by id and sorts.
+        queryset = self.alias(search_text=SearchText(indexed=False)).filter(*conditions)
+        everyone = Lead.objects.order_by().alias(search_text=SearchText(indexed=False)).filter(*conditions)
+        if probes and _estimated_rows(everyone) <= SEARCH_PROBE_ESTIMATE:
+            candidates = Lead.objects.order_by().alias(search_text=SearchText()).filter(*probes)
+            ids = _bitmap_ids(candidates.values_list("pk", flat=True)[: SEARCH_FEW + 1])
+            if len(ids) <= SEARCH_FEW:
+                return queryset.filter(pk__in=sorted(set(ids)))
         return queryset
+
+
+class SearchText(models.Func):
+    """A lead's names, email and company in one string, fields apart by a space (a search
+    word has none, so it matches within one field or not at all). Migration 0016 indexes
+    UPPER() of exactly this expression with trigrams, which `icontains` on it uses.
+
+    `indexed=False` appends an empty string: the same text in an expression the index
+    does not cover (migration 0016 gives it statistics instead)."""
+
+    template = "%(expressions)s"
+    arg_joiner = " || ' ' || "
+    output_field = models.TextField()
+
+    def __init__(self, *, indexed: bool = True, **extra):
+        if not indexed:
+            extra["template"] = "(%(expressions)s || '')"
+        super().__init__(*SEARCH_FIELDS, **extra)
+
+
+SEARCH_FIELDS = ("first_name", "last_name", "email", "company")
+SEARCH_WORDS = 5  # words after the fifth are ignored
+SEARCH_CAMPAIGNS = 500
+# A word in at most this many engagement titles has its leads looked up first, by id.
+SEARCH_FEW_ENGAGEMENTS = 1000
+# A search with at most this many candidates becomes `id IN (…)`; more walk the sort index.
+SEARCH_FEW = 3000
+# …and is not even tried when the planner expects five times that many matches.
+SEARCH_PROBE_ESTIMATE = 5 * SEARCH_FEW
+# The probe looks a long word up by its start only: the trigrams of its end are often in
+# every row ("….example", "gmail.com") and would make the index scan read all of them.
+SEARCH_PROBE_CHARS = 16
+
+
+def search_word(word: str) -> tuple[Q, Q | None]:
+    """One search word: the condition a matching lead meets (on a queryset with the
+    `search_text` alias), and the probe's condition for its candidates, or None when the
+    word cannot be probed by index.
+
+    Campaigns and engagement titles live in other tables, and an OR across a join or a
+    subquery can use no index. Campaigns are few: the matching ones are looked up first and
+    the lead matches by `campaign_id IN (…)`. Engagement titles are looked up the same way
+    while they are few, and the lead matches by `id IN (…)`; a word in more titles than
+    that matches by a correlated EXISTS, which only the walk can use."""
+    match = Q(search_text__icontains=word)
+    probe = Q(search_text__icontains=word[:SEARCH_PROBE_CHARS])
+    campaigns = list(
+        Campaign.objects.filter(name__icontains=word).values_list("id", flat=True)[:SEARCH_CAMPAIGNS]
+    )
+    if campaigns:
+        match |= Q(campaign_id__in=campaigns)
+        probe |= Q(campaign_id__in=campaigns)
+    titled = Engagement.objects.filter(title__icontains=word)
+    # No DISTINCT: it would read every match before the LIMIT. A lead with the same title
+    # twice counts twice here, which at worst sends a word down the EXISTS branch sooner.
+    did = list(titled.order_by().values_list("lead_id", flat=True)[: SEARCH_FEW_ENGAGEMENTS + 1])
+    if len(did) > SEARCH_FEW_ENGAGEMENTS:
+        # The redundant `<=` keeps the planner from hashing every matching engagement's
+        # lead up front (it hashes only pure equalities): on the walk, a probe per row read.
+        did_it = titled.filter(lead=models.OuterRef("pk"), lead__lte=models.OuterRef("pk"))
+        return match | Q(models.Exists(did_it)), None
+    if did:
+        match |= Q(pk__in=sorted(set(did)))
+        probe |= Q(pk__in=sorted(set(did)))
+    return match, probe
+
+
+def _estimated_rows(queryset) -> float:
+    """How many rows PostgreSQL's planner expects `queryset` to return (0 elsewhere)."""
+    if connections[queryset.db].vendor != "postgresql":
+        return 0
+    return json.loads(queryset.explain(format="json"))[0]["Plan"]["Plan Rows"]
+
+
+def _bitmap_ids(queryset) -> list:
+    """Evaluate `queryset` (a LIMITed probe) with PostgreSQL allowed bitmap scans only: the
+    trigram index finds the candidates and only the first few are read from the table.
+    Left to itself, the planner may scan the table hoping to reach the LIMIT early, which
+    for a word in 1 lead of 40 means reading 40 × SEARCH_FEW rows."""
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return list(queryset)
+    with transaction.atomic(using=queryset.db), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off")
+        try:
+            return list(queryset)
+        finally:  # for the rest of an enclosing transaction
+            cursor.execute("SET LOCAL enable_seqscan = DEFAULT; SET LOCAL enable_indexscan = DEFAULT")
 
 
 class Lead(models.Model):
@@ -308,7 +409,9 @@ class Lead(models.Model):
             models.Index(fields=["stage", "-stage_entered_at"], name="lead_stage_entered"),
             models.Index(fields=["owner", "stage"], name="lead_owner_stage"),
             models.Index(fields=["qualified_by", "stage"], name="lead_qualified_by_stage"),
-            models.Index(fields=["source", "stage"], name="lead_source_stage"),
+            # With created_at, a source (and stage) filter on the newest-first list reads
+            # its page in index order instead of walking past every other source.
+            models.Index(fields=["source", "stage", "-created_at"], name="lead_source_stage_created"),
             models.Index(fields=["campaign", "stage"], name="lead_campaign_stage"),
             models.Index(
                 fields=["recycle_count"],
@@ -321,7 +424,11 @@ class Lead(models.Model):
             models.Index(Upper("company"), Upper("last_name"), name="lead_company_name_ci"),
             models.Index(fields=["scored_version"], name="lead_scored_version"),
             models.Index(fields=["scored_at"], name="lead_scored_at"),
-            models.Index(fields=["-score"], name="lead_score"),
+            # The list's sorts by score, name and latest stage change, then id as the keyset
+            # does: a page is a short index walk, even inside a large tie.
+            models.Index(fields=["-score", "-id"], name="lead_score_sort"),
+            models.Index(fields=["last_name", "id"], name="lead_name_sort"),
+            models.Index(fields=["-stage_entered_at", "-id"], name="lead_stage_change_sort"),
         ]
         constraints = [
             models.CheckConstraint(

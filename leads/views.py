@@ -37,7 +37,7 @@ from .models import (
     TouchKind,
     TouchOutcome,
 )
-from .paging import keyset_page
+from .paging import COUNT_CAP, SEARCH_COUNT_CAP, keyset_page
 from .profile_views import profile_permissions
 from .roles import Role, actions_for, has_role, is_admin, is_marketing_side, role_names, team_of
 from .services import handoff_missing
@@ -97,8 +97,16 @@ def lead_list(request):
     sort = request.GET.get("sort", "newest")
     if sort not in SORTS:
         sort = "newest"
-    leads = filters.qs if filters.is_bound and filters.is_valid() else selectors.lead_list()
-    page = keyset_page(leads, order=SORTS[sort][0], cursor=request.GET.get("after"))
+    valid = filters.is_bound and filters.is_valid()
+    leads = filters.qs if valid else selectors.lead_list()
+    # A search counts its matches only to SEARCH_COUNT_CAP (see there).
+    searching = valid and bool((filters.form.cleaned_data.get("q") or "").split())
+    page = keyset_page(
+        leads,
+        order=SORTS[sort][0],
+        cursor=request.GET.get("after"),
+        count_cap=SEARCH_COUNT_CAP if searching else COUNT_CAP,
+    )
     kept = request.GET.copy()
     kept.pop("after", None)
     active = any(v for k, v in request.GET.items() if k not in ("sort", "after"))
