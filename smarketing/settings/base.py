@@ -94,6 +94,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # JIT compiles a query whose estimate is large (a million leads) before running it:
+        # 100-370 ms added to list queries that then read a few rows (bench/, docs/performance.md).
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+            "options", env.str("DATABASE_PG_OPTIONS", default="-c jit=off")
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -------------------------------------------------------------------------------
