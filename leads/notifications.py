@@ -8,10 +8,11 @@ second worker finds it claimed and sends nothing (at most once, never twice).
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from smarketing.queue import on_commit_enqueue
@@ -45,6 +46,70 @@ def notify(
 
     on_commit_enqueue(notification_email, notification.pk)
     return notification
+
+
+class Message(NamedTuple):
+    """One notification to create with `notify_many` (plain values: a batch of them is
+    cheap to build)."""
+
+    recipient_id: int
+    kind: str
+    lead_id: int | None
+    dedupe_key: str
+    subject: str
+    body: str
+
+
+# Rows per INSERT in notify_many (7 parameters each, well under SQLite's limit).
+INSERT_ROWS = 500
+
+
+def notify_many(messages: list[Message]) -> list[int]:
+    """`notify` for many at once: one INSERT creates the notifications, except those to
+    nobody active and those that exist already (same recipient, kind and dedupe key), and
+    their emails are queued as one task after commit. Returns the ids created."""
+    from django.contrib.auth import get_user_model
+
+    recipients = {m.recipient_id for m in messages if m.recipient_id is not None}
+    active = set(
+        get_user_model().objects.filter(pk__in=recipients, is_active=True).values_list("pk", flat=True)
+    )
+    fresh: dict[tuple, Message] = {}
+    for m in messages:
+        if m.recipient_id in active:
+            fresh.setdefault((m.recipient_id, m.kind, m.dedupe_key), m)
+    rows = list(fresh.values())
+    created_at = Notification._meta.get_field("created_at").get_db_prep_save(timezone.now(), connection)
+    table = connection.ops.quote_name(Notification._meta.db_table)
+    created: list[int] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), INSERT_ROWS):
+            chunk = rows[start : start + INSERT_ROWS]
+            # The unique key decides what is new, as in `notify`: an existing row is left alone.
+            cursor.execute(
+                f"INSERT INTO {table} (recipient_id, kind, lead_id, dedupe_key, subject, body, created_at) "  # noqa: S608
+                f"VALUES {', '.join(['(%s, %s, %s, %s, %s, %s, %s)'] * len(chunk))} "
+                "ON CONFLICT (recipient_id, kind, dedupe_key) DO NOTHING RETURNING id",
+                [v for m in chunk for v in (*m[:4], m.subject[:200], m.body, created_at)],
+            )
+            created += [pk for (pk,) in cursor.fetchall()]
+    if created:
+        from .tasks import notification_emails
+
+        on_commit_enqueue(notification_emails, created)
+    return created
+
+
+def notification_emails_send(notification_ids: list[int]) -> int:
+    """Send the emails of several notifications (each claimed, at most once); one that
+    fails is logged and does not hold up the others. Returns how many were sent."""
+    sent = 0
+    for notification_id in notification_ids:
+        try:
+            sent += notification_email_send(notification_id)
+        except Exception:
+            log.exception("notification %s: email failed", notification_id)
+    return sent
 
 
 def _lead_url(lead) -> str:

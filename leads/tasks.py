@@ -20,6 +20,12 @@ def notification_email(notification_id: int) -> bool:
     return notifications.notification_email_send(notification_id)
 
 
+@shared_task(acks_late=True)
+def notification_emails(notification_ids: list[int]) -> int:
+    """The emails of notifications created together (one message for a batch)."""
+    return notifications.notification_emails_send(notification_ids)
+
+
 @shared_task
 def notifications_deliver_pending(batch_size: int = 200) -> int:
     """Catch emails whose task never ran (the broker was down at commit time)."""

@@ -1,16 +1,19 @@
 """Starting, meeting, cancelling and enforcing SLA clocks.
 
 Clock changes are called by the lead services inside their transaction. Enforcement is
-idempotent by the data: a warning or a breach is recorded by a conditional UPDATE that
-only one worker can win, however many run at once.
+idempotent by the data: a warning or a breach is recorded by an UPDATE of due rows the
+run has locked, so only one worker records it, however many run at once; a run handles
+a whole batch of due clocks with a constant number of queries.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from leads.models import Lead, NotificationKind
@@ -18,6 +21,9 @@ from smarketing.queue import enqueue
 
 from .calendar import BusinessCalendar, add_business_time, business_time_between
 from .models import BreachAction, Clock, EnforcementRun, Obligation, SlaPolicy, TeamCalendar
+
+if TYPE_CHECKING:
+    from leads.notifications import Message
 
 
 def calendar_for(user) -> BusinessCalendar:
@@ -211,70 +217,172 @@ def clock_snooze(*, lead: Lead, until: dt.date, now: dt.datetime) -> tuple[Clock
 
 
 # --- enforcement -----------------------------------------------------------------------------
+#
+# One run handles a bounded batch of due clocks as sets, in one transaction: per kind
+# (breach, warning), one query finds the due clocks through their partial index, locks
+# them and loads what the messages need; one UPDATE records them. Then one INSERT
+# creates the notifications, and their emails and the breach actions are queued as one
+# message each after commit.
+#
+# Exactly once: the due-rows query locks the rows it returns (FOR NO KEY UPDATE) and
+# PostgreSQL re-checks the due condition on the latest version of a row it had to wait
+# for, so a clock that another run warned or breached, or that its rep met, meanwhile is
+# left out. The UPDATEs repeat the due condition, and a run whose UPDATE does not match
+# every row it selected records nothing (it cannot happen while the rows are locked; on
+# SQLite, one writing transaction runs at a time). A second run at the same time waits
+# for the first and finds nothing left to do.
+
+# What a warning or breach message needs to know about its clock, loaded with the due rows.
+MESSAGE_FIELDS = (
+    "id",
+    "obligation",
+    "due_at",
+    "lead_id",
+    "lead__first_name",
+    "lead__last_name",
+    "lead__email",
+    "lead__company",
+    "owner_id",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+    "owner__membership__team__manager_id",
+    "policy_id",
+    "policy__on_breach",
+    "policy__escalate_to_manager",
+)
+# … and what the next warning is computed from.
+SCHEDULE_FIELDS = ("started_at", "warn_percents", "warnings_sent")
 
 
-def _notify_clock(clock: Clock, kind: str, *, also_manager: bool, key: str) -> None:
-    from leads.notifications import notify
-
-    lead = clock.lead
-    what = clock.get_obligation_display().lower()
-    if kind == NotificationKind.SLA_WARNING:
-        subject = f"SLA: {what} for {lead} is due {timezone.localtime(clock.due_at):%a %d %b %H:%M}"
-    else:
-        subject = f"SLA breached: {what} for {lead} was due {timezone.localtime(clock.due_at):%a %d %b %H:%M}"
-    body = (
-        f"{subject}.\n\nLead: {lead} <{lead.email}>, {lead.company or 'no company'}.\n"
-        f"Owner: {clock.owner.get_full_name() or clock.owner.username}.\n"
-        f"Open the lead: {settings.SMARKETING_BASE_URL}/leads/{lead.pk}/"
-    )
-    recipients = [clock.owner]
-    membership = getattr(clock.owner, "membership", None)
-    if also_manager and membership and membership.team.manager_id:
-        recipients.append(membership.team.manager)
-    for recipient in recipients:
-        notify(recipient=recipient, kind=kind, lead=lead, dedupe_key=key, subject=subject, body=body)
+class EnforcementConflict(RuntimeError):
+    """A locked due clock changed under the run: nothing of the run is recorded."""
 
 
-def _warn(clock_id: int, now: dt.datetime) -> bool:
-    """Send the clock's next warning, once: the conditional UPDATE names the warning."""
-    clock = Clock.objects.filter(pk=clock_id).first()
-    if clock is None or clock.warn_at is None:
-        return False
-    schedule = _schedule(
-        clock.started_at, clock.due_at, clock.warn_percents or [settings.SLA_WARN_AT_PERCENT]
-    )
-    sent = clock.warnings_sent
-    later = [t for t in schedule[sent + 1 :] if t > now]
-    won = (
-        Clock.objects.warning_due(now)
-        .filter(pk=clock_id, warnings_sent=sent, warn_at=clock.warn_at)
+def _due_locked(due, order: str, limit: int, fields=MESSAGE_FIELDS) -> list[dict]:
+    """A bounded batch of the due clocks, locked for this transaction, in deadline order
+    (every run locks in the same order, so two runs cannot deadlock)."""
+    return list(due.select_for_update(no_key=True, of=("self",)).order_by(order).values(*fields)[:limit])
+
+
+def _recorded(updated: int, clocks: list[dict]) -> None:
+    if updated != len(clocks):
+        raise EnforcementConflict(f"{len(clocks)} clocks were due, {updated} still were")
+
+
+def _breaches_record(now: dt.datetime, limit: int) -> list[dict]:
+    """Record the breach of each due clock of the batch; returns the clocks."""
+    clocks = _due_locked(Clock.objects.breach_due(now), "due_at", limit)
+    ids = [clock["id"] for clock in clocks]
+    _recorded(Clock.objects.breach_due(now).filter(pk__in=ids).update(breached_at=now, warn_at=None), clocks)
+    return clocks
+
+
+def _warnings_record(now: dt.datetime, limit: int) -> list[dict]:
+    """Record the next warning of each clock of the batch whose warning time came; returns
+    the clocks, each with `sent`, the warning's place in the clock's schedule."""
+    clocks = _due_locked(Clock.objects.warning_due(now), "warn_at", limit, MESSAGE_FIELDS + SCHEDULE_FIELDS)
+    changes = []
+    for clock in clocks:
+        percents = clock["warn_percents"] or [settings.SLA_WARN_AT_PERCENT]
+        schedule = _schedule(clock["started_at"], clock["due_at"], percents)
+        clock["sent"] = clock["warnings_sent"]
         # Warnings already overtaken by time (after an outage) are not sent one after another.
-        .update(warnings_sent=len(schedule) - len(later), warned_at=now, warn_at=later[0] if later else None)
-    )
-    if won:
-        clock = Clock.objects.select_related("lead", "owner__membership__team").get(pk=clock_id)
-        _notify_clock(
-            clock, NotificationKind.SLA_WARNING, also_manager=False, key=f"clock:{clock_id}:warn:{sent}"
+        later = [t for t in schedule[clock["sent"] + 1 :] if t > now]
+        changes.append((clock["id"], len(schedule) - len(later), later[0] if later else None))
+    if changes:
+        _recorded(_warnings_update(now, changes), clocks)
+    return clocks
+
+
+def _warnings_update(now: dt.datetime, changes: list[tuple[int, int, dt.datetime | None]]) -> int:
+    """Set each clock's warnings sent and next warning time, (id, sent, warn at), in one
+    UPDATE of the clocks still due for a warning; returns how many it updated."""
+    ids = [pk for pk, _, _ in changes]
+    if connection.vendor == "postgresql":
+        # The new values joined as arrays: a CASE of hundreds of branches costs more than the update.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE sla_clock AS c SET warnings_sent = v.sent, warn_at = v.warn_at, warned_at = %s "
+                "FROM unnest(%s::bigint[], %s::smallint[], %s::timestamptz[]) AS v(id, sent, warn_at) "
+                # … of the clocks still due for a warning, as ClockQuerySet.warning_due says
+                "WHERE c.id = v.id AND c.met_at IS NULL AND c.cancelled_at IS NULL AND c.breached_at IS NULL "
+                "AND c.warn_at <= %s",
+                [now, ids, [sent for _, sent, _ in changes], [at for _, _, at in changes], now],
+            )
+            return cursor.rowcount
+    prep = Clock._meta.get_field("warn_at").get_db_prep_save
+    whens = " ".join(["WHEN %s THEN %s"] * len(changes))
+    return (
+        Clock.objects.warning_due(now)
+        .filter(pk__in=ids)
+        .update(
+            warnings_sent=RawSQL(  # noqa: S611 - placeholders only
+                f"CASE id {whens} ELSE warnings_sent END", [v for pk, sent, _ in changes for v in (pk, sent)]
+            ),
+            warn_at=RawSQL(  # noqa: S611
+                f"CASE id {whens} ELSE warn_at END",
+                [v for pk, _, at in changes for v in (pk, prep(at, connection))],
+            ),
+            warned_at=now,
         )
-    return bool(won)
-
-
-def _breach(clock_id: int, now: dt.datetime) -> bool:
-    won = Clock.objects.breach_due(now).filter(pk=clock_id).update(breached_at=now, warn_at=None)
-    if not won:
-        return False
-    clock = Clock.objects.select_related("lead", "policy", "owner__membership__team__manager").get(
-        pk=clock_id
     )
-    escalate = clock.policy.escalate_to_manager if clock.policy is not None else True
-    _notify_clock(clock, NotificationKind.SLA_BREACH, also_manager=escalate, key=f"clock:{clock_id}")
-    action = clock.policy.on_breach if clock.policy is not None else BreachAction.NOTIFY
-    lead_id, owner_id = clock.lead_id, clock.owner_id
+
+
+def _messages(clock: dict, kind: str, *, also_manager: bool, key: str, tz) -> list[Message]:
+    """The messages of a clock's warning or breach: to its owner, and to the owner's
+    manager when the breach escalates. Times are shown in `tz`."""
+    from leads.notifications import Message
+
+    # The lead's and the owner's names as str(lead) and get_full_name() give them.
+    lead = f"{clock['lead__first_name']} {clock['lead__last_name']}".strip() or clock["lead__email"]
+    what = Obligation(clock["obligation"]).label.lower()
+    due = f"{clock['due_at'].astimezone(tz):%a %d %b %H:%M}"
+    if kind == NotificationKind.SLA_WARNING:
+        subject = f"SLA: {what} for {lead} is due {due}"
+    else:
+        subject = f"SLA breached: {what} for {lead} was due {due}"
+    owner = f"{clock['owner__first_name']} {clock['owner__last_name']}".strip() or clock["owner__username"]
+    body = (
+        f"{subject}.\n\nLead: {lead} <{clock['lead__email']}>, {clock['lead__company'] or 'no company'}.\n"
+        f"Owner: {owner}.\n"
+        f"Open the lead: {settings.SMARKETING_BASE_URL}/leads/{clock['lead_id']}/"
+    )
+    recipients = [clock["owner_id"]]
+    if also_manager and clock["owner__membership__team__manager_id"]:
+        recipients.append(clock["owner__membership__team__manager_id"])
+    return [Message(r, kind, clock["lead_id"], key, subject, body) for r in recipients]
+
+
+def _breach_action(clock: dict) -> list | None:
+    """What the policy does on this breach besides telling people: [task, lead, owner, clock]."""
+    action = clock["policy__on_breach"] if clock["policy_id"] is not None else BreachAction.NOTIFY
     if action == BreachAction.REASSIGN:
-        transaction.on_commit(lambda: _queue("sla_reassign", lead_id, owner_id, clock_id))
-    elif action == BreachAction.RETURN and clock.obligation == Obligation.RESPONSE:
-        transaction.on_commit(lambda: _queue("sla_return", lead_id, owner_id, clock_id))
-    return True
+        return ["sla_reassign", clock["lead_id"], clock["owner_id"], clock["id"]]
+    if action == BreachAction.RETURN and clock["obligation"] == Obligation.RESPONSE:
+        return ["sla_return", clock["lead_id"], clock["owner_id"], clock["id"]]
+    return None
+
+
+def _tell(breached: list[dict], warned: list[dict]) -> None:
+    """Notify about the batch's breaches and warnings (one INSERT) and queue the breach
+    actions after commit (one message)."""
+    from leads.notifications import notify_many
+
+    messages, actions = [], []
+    tz = timezone.get_current_timezone()
+    for clock in breached:
+        escalate = clock["policy__escalate_to_manager"] if clock["policy_id"] is not None else True
+        key = f"clock:{clock['id']}"
+        messages += _messages(clock, NotificationKind.SLA_BREACH, also_manager=escalate, key=key, tz=tz)
+        if action := _breach_action(clock):
+            actions.append(action)
+    for clock in warned:
+        key = f"clock:{clock['id']}:warn:{clock['sent']}"
+        messages += _messages(clock, NotificationKind.SLA_WARNING, also_manager=False, key=key, tz=tz)
+    notify_many(messages)
+    if actions:
+        transaction.on_commit(lambda: _queue("sla_breach_actions", actions))
 
 
 def _queue(name: str, *args) -> None:
@@ -284,29 +392,22 @@ def _queue(name: str, *args) -> None:
 
 
 def sla_enforce(*, now: dt.datetime | None = None, batch_size: int | None = None) -> EnforcementRun:
-    """Record every warning and breach that has fallen due, each exactly once.
+    """Record every warning and breach that has fallen due, each exactly once, at most
+    `batch_size` of each kind per run (`more_due` says when a full batch was due).
 
     A deadline that passed while no worker ran is recorded on the next run: `due_at`
     keeps the true deadline and `breached_at` says when the breach was detected.
     """
     now = now or timezone.now()
     batch_size = batch_size or settings.SLA_ENFORCE_BATCH_SIZE
-    run = EnforcementRun.objects.create(started_at=now)
-    warned = breached = 0
-    due_for_breach = list(
-        Clock.objects.breach_due(now).order_by("due_at").values_list("id", flat=True)[:batch_size]
-    )
-    for clock_id in due_for_breach:
-        with transaction.atomic():
-            breached += _breach(clock_id, now)
-    due_for_warning = list(
-        Clock.objects.warning_due(now).order_by("warn_at").values_list("id", flat=True)[:batch_size]
-    )
-    for clock_id in due_for_warning:
-        with transaction.atomic():
-            warned += _warn(clock_id, now)
-    run.warned, run.breached, run.finished_at = warned, breached, timezone.now()
-    run.save(update_fields=["warned", "breached", "finished_at"])
-    EnforcementRun.objects.filter(started_at__lt=now - dt.timedelta(days=7)).delete()
-    run.more_due = len(due_for_breach) == batch_size or len(due_for_warning) == batch_size
+    with transaction.atomic():
+        breached = _breaches_record(now, batch_size)
+        warned = _warnings_record(now, batch_size)
+        if breached or warned:
+            _tell(breached, warned)
+        run = EnforcementRun.objects.create(
+            started_at=now, finished_at=timezone.now(), warned=len(warned), breached=len(breached)
+        )
+        EnforcementRun.objects.filter(started_at__lt=now - dt.timedelta(days=7)).delete()
+    run.more_due = len(breached) == batch_size or len(warned) == batch_size
     return run

@@ -1,8 +1,12 @@
+import logging
+
 from celery import shared_task
 
 from smarketing.queue import enqueue
 
 from . import services
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True)
@@ -13,6 +17,20 @@ def sla_enforce() -> dict:
     if run.more_due:
         enqueue(sla_enforce)
     return {"warned": run.warned, "breached": run.breached}
+
+
+@shared_task(acks_late=True)
+def sla_breach_actions(actions: list[list]) -> int:
+    """The breach actions of one enforcement run, one message for the batch: each is
+    [task name, lead id, owner id, clock id] (sla_reassign or sla_return), harmless to
+    repeat; one that fails is logged and does not hold up the others."""
+    done = 0
+    for name, lead_id, from_owner_id, clock_id in actions:
+        try:
+            done += ACTIONS[name](lead_id, from_owner_id, clock_id)
+        except Exception:
+            log.exception("SLA breach action %s on lead %s failed", name, lead_id)
+    return done
 
 
 @shared_task(acks_late=True)
@@ -31,6 +49,9 @@ def sla_return(lead_id: int, from_owner_id: int, clock_id: int) -> bool:
 
     note = f"SLA breach (clock {clock_id}): no response in time, returned to marketing."
     return lead_return_to_marketing(lead_id=lead_id, from_owner_id=from_owner_id, note=note) is not None
+
+
+ACTIONS = {"sla_reassign": sla_reassign, "sla_return": sla_return}
 
 
 @shared_task

@@ -65,11 +65,14 @@ def test_worker_killed_mid_enforcement_loses_and_doubles_no_breach(
     def breached() -> int:
         return Clock.objects.filter(pk__in=ids, breached_at__isnull=False).count()
 
-    # Hold the fifth clock's row: the worker records four breaches, then waits on it.
+    # Hold the fifth clock's row: the worker's run locks the batch in deadline order and
+    # waits on it, in the middle of its one transaction (nothing recorded yet).
     blocker = other_connection()
     blocker.cursor().execute("SELECT id FROM sla_clock WHERE id = %s FOR UPDATE", [ids[4]])
     first = start_worker()
-    wait_for(lambda: breached() == 4 and waiting_on_a_lock("sla_clock"), what="four breaches, then the lock")
+    wait_for(
+        lambda: waiting_on_a_lock_for("sla_clock") and breached() == 0, what="the run waiting on the lock"
+    )
     kill_worker(first)  # SIGKILL, in the middle of the run
     blocker.rollback()
     blocker.close()
