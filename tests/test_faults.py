@@ -112,7 +112,7 @@ def test_worker_killed_mid_import_the_watchdog_resumes_it_each_row_once(
     monkeypatch.setenv("SMARKETING_IMPORT_DIR", str(tmp_path))
     monkeypatch.setenv("IMPORT_WATCHDOG_EVERY_SECONDS", "1")
     monkeypatch.setenv("IMPORT_STALLED_AFTER_SECONDS", "3")
-    rows = 1800  # four chunks of 500 (the last one short)
+    rows = 4 * imports.CHUNK_ROWS - 200  # four chunks (the last one short)
     text = "Email,Company\n" + "".join(f"k{i}@kill.example,Acme\n" for i in range(rows))
     job = imports.import_upload(actor=org.marketer, uploaded=SimpleUploadedFile("big.csv", text.encode()))
 
@@ -122,7 +122,7 @@ def test_worker_killed_mid_import_the_watchdog_resumes_it_each_row_once(
     first = start_worker()
     blocker = other_connection()
     imports.import_start(actor=org.marketer, job_id=job.pk)
-    wait_for(lambda: done_rows() >= 500, what="the first chunk")
+    wait_for(lambda: done_rows() >= imports.CHUNK_ROWS, what="the first chunk")
     # Hold the job row: the worker's next chunk commits its leads only after it gets it.
     blocker.cursor().execute("SELECT id FROM leads_importjob WHERE id = %s FOR UPDATE", [job.pk])
     wait_for(lambda: waiting_on_a_lock_for("leads_importjob"), what="the worker waiting on the job row")

@@ -1,9 +1,10 @@
 """Mark a lead dirty, in the writer's own transaction, whenever something its dashboard facts
 are built from changes (reports.rollups); then build the rollup for the data already here.
 
-PostgreSQL only: the embedded SQLite demo counts from the event log. Inserts are marked by
-statement-level triggers (one INSERT … SELECT DISTINCT for a whole bulk insert or COPY);
-updates and deletes by row-level ones, updates only when a column the facts read changed.
+PostgreSQL only: the embedded SQLite demo counts from the event log. Inserts and clock
+updates are marked by statement-level triggers (one INSERT … SELECT DISTINCT for a whole
+bulk insert, COPY or SLA run); other updates and deletes by row-level ones, updates only
+when a column the facts read changed.
 """
 
 from django.db import migrations
@@ -22,6 +23,18 @@ BEGIN
     ELSE
         PERFORM smk_mark_dirty(ARRAY(SELECT lead_id FROM inserted));
     END IF;
+    RETURN NULL;
+END $$;
+
+-- Clocks are updated in batches (an SLA run breaches hundreds in one statement): one
+-- statement-level trigger marks the leads whose clocks changed in a way the facts read.
+CREATE OR REPLACE FUNCTION smk_dirty_clocks_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM smk_mark_dirty(ARRAY(
+        SELECT DISTINCT unnest(ARRAY[o.lead_id, n.lead_id]) FROM old o JOIN new n ON n.id = o.id
+        WHERE o.met_at IS DISTINCT FROM n.met_at OR o.breached_at IS DISTINCT FROM n.breached_at
+           OR o.owner_id IS DISTINCT FROM n.owner_id OR o.lead_id IS DISTINCT FROM n.lead_id
+    ));
     RETURN NULL;
 END $$;
 
@@ -62,10 +75,8 @@ CREATE TRIGGER smk_dirty_event_change AFTER UPDATE OR DELETE ON leads_leadevent 
 
 CREATE TRIGGER smk_dirty_clock_insert AFTER INSERT ON sla_clock
     REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION smk_dirty_inserted();
-CREATE TRIGGER smk_dirty_clock_update AFTER UPDATE ON sla_clock FOR EACH ROW
-    WHEN (OLD.met_at IS DISTINCT FROM NEW.met_at OR OLD.breached_at IS DISTINCT FROM NEW.breached_at
-          OR OLD.owner_id IS DISTINCT FROM NEW.owner_id OR OLD.lead_id IS DISTINCT FROM NEW.lead_id)
-    EXECUTE FUNCTION smk_dirty_row();
+CREATE TRIGGER smk_dirty_clock_update AFTER UPDATE ON sla_clock
+    REFERENCING OLD TABLE AS old NEW TABLE AS new FOR EACH STATEMENT EXECUTE FUNCTION smk_dirty_clocks_updated();
 CREATE TRIGGER smk_dirty_clock_delete AFTER DELETE ON sla_clock FOR EACH ROW EXECUTE FUNCTION smk_dirty_row();
 
 CREATE TRIGGER smk_dirty_membership AFTER INSERT OR UPDATE OR DELETE ON leads_membership FOR EACH ROW
@@ -83,6 +94,7 @@ DROP TRIGGER IF EXISTS smk_dirty_clock_update ON sla_clock;
 DROP TRIGGER IF EXISTS smk_dirty_clock_delete ON sla_clock;
 DROP TRIGGER IF EXISTS smk_dirty_membership ON leads_membership;
 DROP FUNCTION IF EXISTS smk_dirty_row();
+DROP FUNCTION IF EXISTS smk_dirty_clocks_updated();
 DROP FUNCTION IF EXISTS smk_dirty_inserted();
 DROP FUNCTION IF EXISTS smk_mark_dirty(bigint[]);
 """
