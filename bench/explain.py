@@ -15,7 +15,7 @@ import sys
 
 from bench.common import DATABASE, MANAGER, MARKETER, PG, django_setup
 
-SLOWEST = 2  # queries explained per page
+SLOWEST = 3  # queries explained per page
 
 
 def _explain(cursor, sql: str, params=None) -> str:
@@ -61,7 +61,7 @@ def plans() -> list[tuple[str, str, str]]:
             slowest = sorted(queries.captured_queries, key=lambda q: -float(q["time"]))[:SLOWEST]
             for query in slowest:
                 sql = query["sql"]
-                if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+                if not sql.lstrip().upper().startswith(("SELECT", "WITH", "(SELECT")):
                     continue
                 result.append((f"{what}: {url}", sql, _explain(cursor, sql)))
         now = timezone.now()
