@@ -459,12 +459,3 @@ def picks(kind: str, first: dt.date, last: dt.date, *, per_week: bool) -> dict:
             key = keys[key]
             result.setdefault(key, (sizes[key], {}))[1][rank] = value
     return result
-
-
-def totals_by_kind() -> dict[str, int]:
-    """Facts per kind (for checks and the benchmark's record)."""
-    counts: dict[str, int] = defaultdict(int)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT kind, count(*) FROM reports_funnelfact GROUP BY kind")
-        counts.update(cursor.fetchall())
-    return dict(counts)

@@ -29,11 +29,6 @@ def other_connection():
     )
 
 
-def waiting_on_a_lock(table: str) -> bool:
-    """Another session waits to UPDATE a row of `table` (one we hold)."""
-    return _lock_waiters(f'UPDATE "{table}"%') > 0
-
-
 def waiting_on_a_lock_for(table: str) -> bool:
     """Another session waits for a row of `table` (any statement naming it)."""
     return _lock_waiters(f'%"{table}"%') > 0
