@@ -88,8 +88,12 @@ class ClockQuerySet(models.QuerySet["Clock"]):
 
 class Clock(models.Model):
     obligation = models.CharField(max_length=20, choices=Obligation.choices)
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="clocks")
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sla_clocks")
+    # No single-column indexes on lead and owner: clock_lead and clock_owner_due start with
+    # them and serve the same lookups, and every index costs each enforcement UPDATE a write.
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="clocks", db_index=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sla_clocks", db_index=False
+    )
     started_at = models.DateTimeField()
     due_at = models.DateTimeField(help_text="Computed in business time when the clock starts.")
     policy = models.ForeignKey(
