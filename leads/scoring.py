@@ -24,11 +24,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import F
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
+from smarketing import rows
 from smarketing.queue import enqueue, on_commit_enqueue
 
 from . import roles
@@ -48,6 +49,7 @@ from .models import (
 log = logging.getLogger(__name__)
 
 RESCORE_BATCH = 500
+DEFINITION_ID = 1  # the one row (ScoringDefinition.current())
 RULE_FIELDS = (
     "kind",
     "label",
@@ -71,8 +73,29 @@ class Scorer:
 
     @classmethod
     def load(cls) -> Scorer:
-        definition = ScoringDefinition.current()
-        rules = list(ScoringRule.objects.filter(is_active=True))
+        """The definition in force with its active rules, read in one query whose SQL is
+        written once (each API create and each import chunk loads it). Nothing is kept
+        between loads: a change made anywhere is applied by the next one."""
+        connection = connections[router.db_for_read(ScoringDefinition)]
+        found = _definition_rows(connection)
+        if not found:
+            ScoringDefinition.current()  # the first read makes it, with its defaults
+            found = _definition_rows(connection)
+        return cls._from_rows(found, connection)
+
+    @classmethod
+    def _from_rows(cls, found: list[tuple], connection) -> Scorer:
+        reader, split = _DEFINITION_SQL[connection.vendor][1], len(ScoringDefinition._meta.concrete_fields)
+        using = connection.alias
+        definition: ScoringDefinition | None = None
+        rules: list[ScoringRule] = []
+        for row in found:
+            values = reader(row, connection)
+            if definition is None:
+                definition = rows.make(ScoringDefinition, values[:split], using)
+            if values[split] is not None:  # the rule's id: None when no rule is active
+                rules.append(rows.make(ScoringRule, values[split:], using))
+        assert definition is not None
         engagement_rules: dict[str, ScoringRule] = {}
         for rule in rules:
             if rule.kind == RuleKind.ENGAGEMENT:
@@ -126,6 +149,33 @@ class Scorer:
                     line["before_decay"] = points
             receipt.append(line)
         return sum(line["points"] for line in receipt), receipt
+
+
+_DEFINITION_SQL: dict[str, tuple[str, rows.Reader]] = {}
+
+
+def _definition_rows(connection) -> list[tuple]:
+    """The definition (`ScoringDefinition.current()`'s row) joined with its active rules
+    in their order, raw: one row per rule, or one with NULL rule columns when none is
+    active; no row when the definition was not made yet."""
+    found = _DEFINITION_SQL.get(connection.vendor)
+    if found is None:
+        q = connection.ops.quote_name
+        select = [
+            *rows.columns(ScoringDefinition, "d", connection),
+            *rows.columns(ScoringRule, "r", connection),
+        ]
+        sql = (
+            f"SELECT {', '.join(select)} FROM {q(ScoringDefinition._meta.db_table)} d "  # noqa: S608 - names from the models
+            f"LEFT JOIN {q(ScoringRule._meta.db_table)} r ON r.{q('is_active')} = %s "
+            f"WHERE d.{q('id')} = %s "
+            f"ORDER BY r.{q('kind')}, r.{q('position')}, r.{q('id')}"
+        )
+        reader = rows.Reader([*rows.fields(ScoringDefinition), *rows.fields(ScoringRule)], connection)
+        found = _DEFINITION_SQL[connection.vendor] = (sql, reader)
+    with connection.cursor() as cursor:
+        cursor.execute(found[0], [True, DEFINITION_ID])
+        return cursor.fetchall()
 
 
 def fit_matches(rule: ScoringRule, lead: Lead) -> bool:

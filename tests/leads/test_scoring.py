@@ -232,3 +232,76 @@ def test_bad_rules_are_refused_with_the_field(org, default_rules, values, field)
 def test_contains_matches_whole_words(org, default_rules, title, c_level):
     lead = scoring.lead_rescore(lead_id=LeadFactory(job_title=title, company_size=5, country="BR").pk)
     assert ("C-level title" in {line["label"] for line in lead.score_receipt}) is c_level
+
+
+# --- loading the definition ------------------------------------------------------------------
+
+
+def _as_orm_reads_it():
+    """What Scorer.load read before it had SQL of its own: the definition and the active
+    rules through the ORM, in the models' order."""
+    definition = ScoringDefinition.current()
+    rules = list(ScoringRule.objects.filter(is_active=True))
+    return definition, rules
+
+
+def _loaded(scorer):
+    return (
+        [(f.attname, getattr(scorer.definition, f.attname)) for f in ScoringDefinition._meta.concrete_fields],
+        [r.pk for r in scorer.fit_rules],
+        {kind: rule.pk for kind, rule in scorer.engagement_rules.items()},
+    )
+
+
+def test_the_scorer_is_read_in_one_query_with_the_models_values(
+    org, default_rules, django_assert_num_queries
+):
+    ScoringRule.objects.filter(label__startswith="Target").update(is_active=False)
+    # A second rule for a type: the first in the models' order counts.
+    first_webinar = ScoringRule.objects.filter(engagement_type=EngagementType.WEBINAR_ATTENDED).get()
+    ScoringRule.objects.create(
+        kind="engagement",
+        label="Webinar again",
+        engagement_type=EngagementType.WEBINAR_ATTENDED,
+        points=99,
+        position=first_webinar.position + 1,
+    )
+    with django_assert_num_queries(1):
+        scorer = scoring.Scorer.load()
+    definition, rules = _as_orm_reads_it()
+    assert _loaded(scorer) == (
+        [(f.attname, getattr(definition, f.attname)) for f in ScoringDefinition._meta.concrete_fields],
+        [r.pk for r in rules if r.kind == "fit"],
+        {r.engagement_type: r.pk for r in reversed(rules) if r.kind == "engagement"},  # first wins
+    )
+    assert scorer.engagement_points(EngagementType.WEBINAR_ATTENDED) == first_webinar.points
+    assert "Target market" not in {r.label for r in scorer.fit_rules}
+    assert scorer.definition.updated_at == definition.updated_at  # a datetime on every database
+
+
+def test_a_change_made_elsewhere_is_scored_by_the_next_create(org, default_rules):
+    """Another process (a manager's change, an admin, a migration) writes the rules and the
+    definition without this process hearing of it, not even a version bump: the next load
+    reads them all, so no lead is scored with rules that are no longer in force."""
+    lead = services.lead_create(actor=org.marketer, email="a@acme.io", job_title="VP Sales")
+    assert lines(lead) == {"Senior title (VP, Director, Head of)": 15}
+    ScoringRule.objects.filter(label__startswith="Senior title").update(points=40)
+    ScoringRule.objects.create(
+        kind="fit", label="Has a title", field="job_title", operator="is_set", points=1
+    )
+    ScoringDefinition.objects.update(auto_qualify=True, threshold=1000)  # same version
+    lead = services.lead_create(actor=org.marketer, email="b@acme.io", job_title="VP Sales")
+    assert lines(lead) == {"Senior title (VP, Director, Head of)": 40, "Has a title": 1}
+    assert scoring.Scorer.load().definition.threshold == 1000
+    ScoringRule.objects.all().delete()
+    lead = services.lead_create(actor=org.marketer, email="c@acme.io", job_title="VP Sales")
+    assert (lead.score, lead.score_receipt) == (0, [])
+    assert scoring.Scorer.load().fit_rules == ()
+
+
+def test_the_first_load_makes_the_definition(db):
+    ScoringRule.objects.all().delete()
+    ScoringDefinition.objects.all().delete()
+    scorer = scoring.Scorer.load()
+    assert ScoringDefinition.objects.get().pk == scorer.definition.pk == scoring.DEFINITION_ID
+    assert (scorer.version, scorer.fit_rules, scorer.engagement_rules) == (1, (), {})
