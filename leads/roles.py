@@ -25,11 +25,18 @@ def role_names(user) -> frozenset[str]:
         return frozenset()
     cached = getattr(user, "_smarketing_roles", None)
     if cached is None:
-        cached = frozenset(user.groups.values_list("name", flat=True))
-        if user.is_superuser:
-            cached |= {Role.ADMIN}
-        user._smarketing_roles = cached
+        roles_remember(user, user.groups.values_list("name", flat=True))
+        cached = user._smarketing_roles
     return cached
+
+
+def roles_remember(user, group_names) -> None:
+    """Keep the role names a read of the user brought along (the API's token look-up), so
+    that `role_names` does not ask again during the request."""
+    names = frozenset(group_names)
+    if user.is_superuser:
+        names |= {Role.ADMIN}
+    user._smarketing_roles = names
 
 
 def has_role(user, *roles: str) -> bool:
