@@ -87,6 +87,42 @@ def test_likely_duplicates_come_back_as_warnings_without_blocking(org, make_lead
     assert Lead.objects.filter(email="ann.lee@acme.example").exists()
 
 
+def test_the_apis_duplicate_read_finds_what_the_pages_find(org, make_lead, require_postgres):
+    """On PostgreSQL the API reads likely duplicates with SQL of its own: the same leads, in
+    the same order, with the same reasons as `likely_duplicates` (the pages')."""
+    from leads.profile_api import _likely_duplicates_postgresql
+    from leads.profile_forms import likely_duplicates
+
+    phone = "+49 30 5550101"
+    for n in range(7):  # more than the five shown, by phone and by name
+        make_lead(phone=phone if n % 2 else "", first_name="Jörg", last_name="Müller", company="Straße AG")
+    make_lead(phone=phone, first_name="jörg", last_name="MÜLLER", company="straße ag")
+    make_lead(phone="", first_name="Jörg", last_name="Müller", company="Other")
+    make_lead(phone="+49 30 5550102", first_name="Jörg", last_name="", company="Straße AG")
+    survivor = make_lead(phone=phone)
+    merged = make_lead(phone=phone)
+    services.lead_merge(survivor_id=survivor.pk, other_id=merged.pk, actor=org.marketer)
+    excluded = make_lead(phone=phone).pk
+    cases = [
+        {"phone": phone},
+        {"phone": f" {phone} "},
+        {"first_name": "JÖRG", "last_name": "müller", "company": "STRASSE AG"},
+        {"first_name": "JÖRG", "last_name": "müller", "company": "STRAßE AG"},
+        {"first_name": " Jörg ", "last_name": "Müller", "company": "Straße AG", "phone": phone},
+        {"first_name": "Jörg", "last_name": "", "company": "Straße AG"},
+        {"first_name": "Jörg", "last_name": "Müller", "company": "Other", "phone": "+49 30 5550102"},
+        {},
+    ]
+    for case in cases:
+        values = {name: case.get(name, "") for name in ("phone", "first_name", "last_name", "company")}
+        pages = likely_duplicates(**values, exclude_id=excluded)
+        api = _likely_duplicates_postgresql(**values, exclude_id=excluded)
+        assert [(w.lead.pk, w.reasons, w.message) for w in api] == [
+            (w.lead.pk, w.reasons, w.message) for w in pages
+        ], case
+    assert len(_likely_duplicates_postgresql(**cases[4], exclude_id=excluded)) == 5
+
+
 def test_invalid_input_is_refused_with_the_same_messages_as_the_page(org, client):
     response = client_for(org.marketer).post(
         LEADS, new_lead(email="ann-at-acme", country="Germany"), format="json"
