@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from leads import services
@@ -243,3 +244,53 @@ def test_a_search_counts_only_so_far(client, org, town, monkeypatch):
     assert count_line(client.get("/leads/", {"q": "rare"}).content.decode()) == "1 lead match."
     assert count_line(client.get("/leads/", {"stage": "lead"}).content.decode()) == "5+ leads match."
     assert count_line(client.get("/leads/").content.decode()) == "5+ leads."
+
+
+def test_rows_and_filters_render_what_the_lead_holds_escaped_and_chosen(client, org, make_mql):
+    """The rows and the filters' <select>s are rendered in Python (leads_extras.lead_rows,
+    select): every column says what the lead holds, markup in data is escaped, and the
+    options the request chose come back selected."""
+    campaign = Campaign.objects.create(name="Q3 <b>Webinar</b> & more")
+    lead = LeadFactory(
+        first_name="Zoë",
+        last_name="<script>x</script>",
+        email="zoe@example.com",
+        company="Müller & Söhne <GmbH>",
+        campaign=campaign,
+        source="event",
+    )
+    Lead.objects.filter(pk=lead.pk).update(score=42, recycle_count=2)
+    owned = make_mql()
+    client.force_login(org.marketer)
+    html = client.get(
+        "/leads/", {"stage": ["lead", "mql"], "campaign": campaign.pk, "recycled": "true"}
+    ).content
+    html = html.decode()
+    row = re.search(rf'<tr><td><a href="/leads/{lead.pk}/">(.*?)</tr>', html).group(0)
+    assert "Zoë &lt;script&gt;x&lt;/script&gt;" in row
+    assert "<script>x" not in html
+    assert '<span class="muted">zoe@example.com</span>' in row
+    assert "<td>Müller &amp; Söhne &lt;GmbH&gt;</td>" in row
+    assert '<span class="badge stage-lead">Lead</span> <span class="badge recycled">recycled ×2</span>' in row
+    assert '<td class="num">42</td>' in row
+    assert "<td>—</td>" in row  # no owner
+    assert "<td>Event</td>" in row
+    assert "<td>Q3 &lt;b&gt;Webinar&lt;/b&gt; &amp; more</td>" in row
+    assert f"<td>{timezone.localtime(lead.created_at):%d %b %Y}</td>" in row
+    assert owned.pk not in [int(pk) for pk in re.findall(r'href="/leads/(\d+)/"', html)]  # filtered out
+    stage = re.search(r'<select name="stage"[^>]*>.*?</select>', html).group(0)
+    assert 'id="id_stage"' in stage and " multiple" in stage
+    assert re.findall(r'<option value="(\w+)" selected>', stage) == ["lead", "mql"]
+    chosen = re.search(r'<select name="campaign"[^>]*>.*?</select>', html).group(0)
+    assert (
+        f'<option value="{campaign.pk}" selected>Q3 &lt;b&gt;Webinar&lt;/b&gt; &amp; more</option>' in chosen
+    )
+    assert '<option value="true" selected>Yes</option>' in html  # the yes/no widget renders itself
+
+    owner_row = client.get("/leads/", {"stage": "mql"}).content.decode()
+    assert f"<td>{owned.owner.get_full_name()}</td>" in owner_row
+
+    bad = client.get("/leads/", {"stage": "nonsense"})
+    assert bad.status_code == 400
+    invalid = re.search(r'<select name="stage"[^>]*>', bad.content.decode()).group(0)
+    assert 'aria-invalid="true"' in invalid and 'aria-describedby="id_stage_error"' in invalid
