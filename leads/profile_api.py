@@ -26,7 +26,7 @@ from .profile_forms import (
     MergeForm,
     likely_duplicates,
 )
-from .serializers import LeadSerializer
+from .serializers import FieldsOnceMixin, LeadSerializer
 
 DUPLICATE_FIELDS = ("phone", "first_name", "last_name", "company")
 
@@ -123,8 +123,9 @@ class LeadProfileSerializer(_StrictSerializer):
     website = _text(help_text="A full URL, for example https://example.com.")
 
 
-class LeadWriteSerializer(LeadProfileSerializer):
-    """A new lead: contact, company profile and first touch."""
+class LeadWriteSerializer(FieldsOnceMixin, LeadProfileSerializer):
+    """A new lead: contact, company profile and first touch. Its fields are built once
+    (FieldsOnceMixin): none needs the context, and a create is never partial."""
 
     email = serializers.CharField(
         help_text="Unique after normalisation (trimmed, case-folded); a duplicate is refused with 409.",

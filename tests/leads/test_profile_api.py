@@ -123,6 +123,22 @@ def test_the_apis_duplicate_read_finds_what_the_pages_find(org, make_lead, requi
     assert len(_likely_duplicates_postgresql(**cases[4], exclude_id=excluded)) == 5
 
 
+def test_the_create_serializers_share_fields_but_not_what_they_validate():
+    """LeadWriteSerializer builds its fields once per class (FieldsOnceMixin): two inputs
+    validated side by side keep their own data and errors."""
+    from leads.profile_api import LeadWriteSerializer
+
+    good = LeadWriteSerializer(data=new_lead(company_size="12"))
+    bad = LeadWriteSerializer(data=new_lead(email="", company_size="many", nickname="Annie"))
+    unknown = LeadWriteSerializer(data={"email": "x@acme.example", "nickname": "Annie"})
+    assert good.fields is bad.fields
+    assert not bad.is_valid() and good.is_valid() and not unknown.is_valid()
+    assert set(bad.errors) == {"email", "company_size"}
+    assert unknown.errors == {"non_field_errors": ["Unknown field(s): nickname."]}
+    assert good.validated_data["company_size"] == 12 and good.validated_data["campaign"] is None
+    assert good.errors == {}
+
+
 def test_invalid_input_is_refused_with_the_same_messages_as_the_page(org, client):
     response = client_for(org.marketer).post(
         LEADS, new_lead(email="ann-at-acme", country="Germany"), format="json"
