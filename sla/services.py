@@ -9,6 +9,7 @@ a whole batch of due clocks with a constant number of queries.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -329,14 +330,14 @@ def _warnings_update(now: dt.datetime, changes: list[tuple[int, int, dt.datetime
     )
 
 
-def _messages(clock: dict, kind: str, *, also_manager: bool, key: str, tz) -> list[Message]:
+def _messages(clock: dict, kind: str, *, also_manager: bool, key: str, tz, base_url: str) -> list[Message]:
     """The messages of a clock's warning or breach: to its owner, and to the owner's
-    manager when the breach escalates. Times are shown in `tz`."""
+    manager when the breach escalates. Times are shown in `tz`; links start `base_url`."""
     from leads.notifications import Message
 
     # The lead's and the owner's names as str(lead) and get_full_name() give them.
     lead = f"{clock['lead__first_name']} {clock['lead__last_name']}".strip() or clock["lead__email"]
-    what = Obligation(clock["obligation"]).label.lower()
+    what = _obligation_word(clock["obligation"])
     due = f"{clock['due_at'].astimezone(tz):%a %d %b %H:%M}"
     if kind == NotificationKind.SLA_WARNING:
         subject = f"SLA: {what} for {lead} is due {due}"
@@ -346,12 +347,18 @@ def _messages(clock: dict, kind: str, *, also_manager: bool, key: str, tz) -> li
     body = (
         f"{subject}.\n\nLead: {lead} <{clock['lead__email']}>, {clock['lead__company'] or 'no company'}.\n"
         f"Owner: {owner}.\n"
-        f"Open the lead: {settings.SMARKETING_BASE_URL}/leads/{clock['lead_id']}/"
+        f"Open the lead: {base_url}/leads/{clock['lead_id']}/"
     )
     recipients = [clock["owner_id"]]
     if also_manager and clock["owner__membership__team__manager_id"]:
         recipients.append(clock["owner__membership__team__manager_id"])
     return [Message(r, kind, clock["lead_id"], key, subject, body) for r in recipients]
+
+
+@functools.cache
+def _obligation_word(value: str) -> str:
+    """What a message calls an obligation: its label, lower case ("response")."""
+    return str(Obligation(value).label).lower()
 
 
 def _breach_action(clock: dict) -> list | None:
@@ -370,16 +377,20 @@ def _tell(breached: list[dict], warned: list[dict]) -> None:
     from leads.notifications import notify_many
 
     messages, actions = [], []
-    tz = timezone.get_current_timezone()
+    tz, base_url = timezone.get_current_timezone(), settings.SMARKETING_BASE_URL
     for clock in breached:
         escalate = clock["policy__escalate_to_manager"] if clock["policy_id"] is not None else True
         key = f"clock:{clock['id']}"
-        messages += _messages(clock, NotificationKind.SLA_BREACH, also_manager=escalate, key=key, tz=tz)
+        messages += _messages(
+            clock, NotificationKind.SLA_BREACH, also_manager=escalate, key=key, tz=tz, base_url=base_url
+        )
         if action := _breach_action(clock):
             actions.append(action)
     for clock in warned:
         key = f"clock:{clock['id']}:warn:{clock['sent']}"
-        messages += _messages(clock, NotificationKind.SLA_WARNING, also_manager=False, key=key, tz=tz)
+        messages += _messages(
+            clock, NotificationKind.SLA_WARNING, also_manager=False, key=key, tz=tz, base_url=base_url
+        )
     notify_many(messages)
     if actions:
         transaction.on_commit(lambda: _queue("sla_breach_actions", actions))
