@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from leads import services
-from leads.models import Campaign, EngagementType, Lead
+from leads.models import Campaign, EngagementType, Lead, probe_part
 from tests.factories import LeadFactory
 
 
@@ -201,6 +201,28 @@ def test_search_by_engagement_title_or_campaign_alone(client, org, town, monkeyp
     monkeypatch.setattr("leads.models.SEARCH_FEW_ENGAGEMENTS", 0)
     assert names(client.get("/leads/", {"q": "zeppelin"}).content.decode()) == ["Tim Titled"]
     assert names(client.get("/leads/", {"q": "ZEPPELIN vienna"}).content.decode()) == []
+
+
+def test_the_probe_looks_up_the_part_of_a_long_word_with_the_most_digits():
+    assert probe_part("vera.zimmermann.999047@initech53.example") == "999047@initech53"
+    assert probe_part("Gringotts Logistics Holding") == "Gringotts Logist"  # no digits: the start
+    assert probe_part("anna@x.io") == "anna@x.io"  # short: the whole word
+
+
+@pytest.mark.parametrize("few", [3000, 2], ids=["by ids", "walking the sort"])
+def test_a_long_email_is_found_by_its_rarest_part_and_matched_whole(client, org, monkeypatch, few):
+    monkeypatch.setattr("leads.models.SEARCH_FEW", few)
+    wanted = LeadFactory(
+        first_name="Vera", last_name="Zimmermann", email="vera.zimmermann.999047@initech53.example"
+    )
+    # Shares the probed part, not the whole email: the probe finds it, the match drops it.
+    LeadFactory(first_name="Other", last_name="Person", email="x.999047@initech53.example")
+    # Shares the start that the probe skips.
+    LeadFactory(first_name="Vera", last_name="Zimmermann", email="vera.zimmermann.1@initech53.example")
+    client.force_login(org.rep)
+    html = client.get("/leads/", {"q": "VERA.ZIMMERMANN.999047@initech53.example"}).content.decode()
+    assert names(html) == ["Vera Zimmermann"] and count_line(html) == "1 lead match."
+    assert f'href="/leads/{wanted.pk}/"' in html
 
 
 def test_search_escapes_like_wildcards(client, org):
