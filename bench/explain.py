@@ -42,12 +42,18 @@ def plans() -> list[tuple[str, str, str]]:
     marketer.force_login(users.get(username=MARKETER))
     lead = Lead.objects.filter(stage="customer").order_by("-id").first()
     name = Lead.objects.order_by("-id").values_list("last_name", flat=True).first()
-    company = Lead.objects.order_by("-id").values_list("company", flat=True).first().split()[0]
+    newest = Lead.objects.order_by("-id").values("company", "email", "owner_id").first()
+    company = newest["company"].split()[0]
+    two_words = "+".join(newest["company"].split()[:2])
+    rep = Lead.objects.filter(owner__isnull=False).values_list("owner_id", flat=True).first()
     pages = [
         ("weekly dashboard", manager, "/reports/"),
         ("lead list, newest first", marketer, "/leads/"),
         (f"search by name ({name})", marketer, f"/leads/?q={name}"),
         (f"search by company ({company})", marketer, f"/leads/?q={company}"),
+        (f"search by company, two words ({two_words})", marketer, f"/leads/?q={two_words}"),
+        ("search by email", marketer, f"/leads/?q={newest['email']}"),
+        ("filter: a rep's leads", marketer, f"/leads/?owner={rep}"),
         ("filter: source + stage", marketer, "/leads/?source=event&stage=mql"),
         ("lead page", manager, f"/leads/{lead.pk}/"),
         ("timeline (API)", manager, f"/api/leads/{lead.pk}/events/"),
