@@ -384,8 +384,9 @@ class Lead(models.Model):
 
     # First touch: recorded at creation, never overwritten.
     source = models.CharField(max_length=30, choices=Source.choices, default=Source.OTHER)
+    # No index of its own: lead_campaign_stage (campaign, stage) serves it (migration 0017).
     campaign = models.ForeignKey(
-        Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+        Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="leads", db_index=False
     )
     referrer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -398,12 +399,15 @@ class Lead(models.Model):
     # Funnel state: written only by leads.services.
     stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.LEAD)
     stage_entered_at = models.DateTimeField(default=timezone.now)
+    # Owner and qualified_by: no index of their own either; lead_owner_stage and
+    # lead_qualified_by_stage lead with them (migration 0017).
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="owned_leads",
+        db_index=False,
     )
     qualified_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -411,6 +415,7 @@ class Lead(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="qualified_leads",
+        db_index=False,
     )
     qualified_at = models.DateTimeField(null=True, blank=True)
     score = models.IntegerField(default=0)
