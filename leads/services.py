@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
-from types import SimpleNamespace
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -305,7 +304,11 @@ def leads_create_many(*, actor, leads: list[dict[str, Any]], via: str, scorer: s
     }
     own = ("id", "email", "source", "campaign_id", "score", "score_receipt", *PROFILE_FIELDS)
     blank = {name: same.pop(name) for name in own}
+    # Scoring and the auto hand-off read the lead's fields only: a NewLead stands in for
+    # the model instance, the shared values as class attributes, its own in its __dict__.
+    new_lead = type("NewLead", (), same)
     rows: list[dict[str, Any]] = []
+    views = []
     sources = set(Source.values)
     for item in leads:
         if item["source"] not in sources:
@@ -318,9 +321,11 @@ def leads_create_many(*, actor, leads: list[dict[str, Any]], via: str, scorer: s
             "source": item["source"],
             "campaign_id": campaign.pk if campaign else None,
         }
-        # Scoring reads the lead's fields only: the values stand in for the model instance.
-        row["score"], row["score_receipt"] = scorer.score(SimpleNamespace(**same, **row), [], now=now)
+        view = new_lead()
+        view.__dict__.update(row)
+        row["score"], row["score_receipt"] = view.score, view.score_receipt = scorer.score(view, [], now=now)
         rows.append(row)
+        views.append(view)
     if bulk.uses_copy():
         for row, lead_id in zip(rows, bulk.next_ids(Lead, len(rows)), strict=True):
             row["id"] = lead_id
@@ -355,8 +360,9 @@ def leads_create_many(*, actor, leads: list[dict[str, Any]], via: str, scorer: s
         ],
         event,
     )
-    for row in rows:
-        scoring.auto_qualify_if_due(SimpleNamespace(**same, **row, pk=row["id"]), scorer)
+    for row, view in zip(rows, views, strict=True):
+        view.id = view.pk = row["id"]
+        scoring.auto_qualify_if_due(view, scorer)
     return [row["id"] for row in rows]
 
 

@@ -54,6 +54,30 @@ def _text(value: Any) -> str:
     raise TypeError(f"No COPY form for {type(value).__name__}")
 
 
+def _column_text(values: list[Any], is_json: bool) -> list[str]:
+    """The COPY text of one column's values, in order. Column by column rather than row
+    by row: the checks and conversions run once per column where they can, and a JSON
+    value shared by many rows (a score receipt) is encoded once."""
+    if is_json:
+        encoded: dict[int, str] = {}
+        cells = []
+        for value in values:
+            if value is None:
+                cells.append("\\N")
+                continue
+            text = encoded.get(id(value))
+            if text is None:
+                text = encoded[id(value)] = json.dumps(value).translate(_ESCAPES)
+            cells.append(text)
+        return cells
+    if all(type(value) is str for value in values):
+        joined = "".join(values)
+        if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+            return [value.translate(_ESCAPES) for value in values]
+        return values
+    return [_text(value) for value in values]
+
+
 def insert_rows(
     model: type[models.Model], rows: list[dict[str, Any]], same: dict[str, Any] | None = None
 ) -> None:
@@ -68,38 +92,14 @@ def insert_rows(
         return
     names = list(rows[0])
     fields = [model._meta.get_field(name) for name in [*same, *names]]
-    json_columns = {
-        name
-        for name, field in zip(names, fields[len(same) :], strict=True)
-        if isinstance(field, models.JSONField)
-    }
-    prefix = "".join(
-        (
-            json.dumps(value).translate(_ESCAPES)
-            if isinstance(field, models.JSONField) and value is not None
-            else _text(value)
-        )
-        + "\t"
+    shared = "\t".join(
+        _column_text([value], isinstance(field, models.JSONField))[0]
         for field, value in zip(fields, same.values(), strict=False)
     )
-    escapes, text, dumps = _ESCAPES, _text, json.dumps
-    plain = [(name, name in json_columns) for name in names]
-
-    def line(row: dict[str, Any]) -> str:
-        cells = []
-        for name, is_json in plain:
-            value = row[name]
-            if type(value) is str and not is_json:
-                cells.append(value.translate(escapes))
-            elif is_json and value is not None:
-                cells.append(dumps(value).translate(escapes))
-            else:
-                cells.append(text(value))
-        return prefix + "\t".join(cells) + "\n"
-
-    buffer = StringIO()
-    buffer.writelines(map(line, rows))
-    buffer.seek(0)
+    columns = [[shared] * len(rows)] if same else []
+    for name, field in zip(names, fields[len(same) :], strict=True):
+        columns.append(_column_text([row[name] for row in rows], isinstance(field, models.JSONField)))
+    buffer = StringIO("\n".join(map("\t".join, zip(*columns, strict=True))) + "\n")
     column_list = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({column_list}) FROM STDIN"
     with connection.cursor() as cursor, connection.wrap_database_errors:
