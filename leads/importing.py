@@ -289,9 +289,9 @@ def iter_rows(path: str | Path, fmt: FileFormat) -> Iterator[tuple[int, dict[str
             next(reader, None)
             row_number = 1
             for row_number, cells in enumerate(reader, start=2):
-                if not cells or _is_blank(cells):
-                    continue
                 joined = "".join(cells)
+                if not joined.strip():  # a blank row (as `_is_blank`, on the joined cells)
+                    continue
                 if not joined.isascii() or "\x00" in joined:
                     _check_text(joined, row_number, fmt.encoding)
                 width = len(cells)
@@ -717,6 +717,7 @@ def parse_country(value: str) -> str:
 
 
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_AMBIGUOUS_DATE = re.compile(r"\d{1,2}[/.]\d{1,2}[/.]\d{2,4}(?:[ T].*)?")
 
 
 def parse_datetime(value: str, tz: ZoneInfo, *, now: datetime | None = None) -> datetime | None:
@@ -734,7 +735,7 @@ def parse_datetime(value: str, tz: ZoneInfo, *, now: datetime | None = None) -> 
     value = (value or "").strip()
     if not value:
         return None
-    if re.fullmatch(r"\d{1,2}[/.]\d{1,2}[/.]\d{2,4}(?:[ T].*)?", value):
+    if _AMBIGUOUS_DATE.fullmatch(value):
         raise ValueError(
             f"Date “{value}” is ambiguous (day and month order): use the form 2024-06-12 or 2024-06-12 14:03."
         )

@@ -234,3 +234,39 @@ def test_the_admin_searches_leads_and_their_events_with_the_list_search(admin_cl
     assert page.status_code == 200
     assert b"Annika" in page.content and b"Bert" not in page.content
     assert admin_client.get("/admin/leads/lead/", {"q": " "}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "ann@acme.io",
+        "ann.o'neil+tag@sub.acme.co.uk",
+        "ann@localhost",
+        "ann@[127.0.0.1]",
+        "ann@[IPv6:::1]",
+        "ann@[300.1.1.1]",
+        "ann@-acme.io",
+        "ann@acme",
+        "ann@acme..io",
+        "ann@müller.de",
+        "ann@@acme.io",
+        "@acme.io",
+        "ann@",
+        "ann",
+        "",
+        "a" * 64 + "@" + "b" * 250 + ".io",
+        "a" * 65 + "@acme.io",
+        '"quoted name"@acme.io',
+        "ann@acme.io.",
+    ],
+)
+def test_the_remembering_email_check_answers_as_the_validator_does(email):
+    from django.core.exceptions import ValidationError
+
+    try:
+        imports._email_valid(email)
+        expected = True
+    except ValidationError:
+        expected = False
+    assert imports._email_ok(email) is expected
+    assert imports._email_ok(email) is expected  # and again, from what it remembered
