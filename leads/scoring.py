@@ -74,14 +74,21 @@ class Scorer:
     @classmethod
     def load(cls) -> Scorer:
         """The definition in force with its active rules, read in one query whose SQL is
-        written once (each API create and each import chunk loads it). Nothing is kept
-        between loads: a change made anywhere is applied by the next one."""
+        written once (each API create and each import chunk loads it). The scorer made
+        from the last read is given again while a read returns exactly the same rows
+        (every column of the definition and of each active rule): a change made anywhere,
+        with or without a version bump, is applied by the next load in every process."""
         connection = connections[router.db_for_read(ScoringDefinition)]
         found = _definition_rows(connection)
         if not found:
             ScoringDefinition.current()  # the first read makes it, with its defaults
             found = _definition_rows(connection)
-        return cls._from_rows(found, connection)
+        kept = _kept.get(connection.alias)
+        if kept is not None and kept[0] == found:
+            return kept[1]
+        scorer = cls._from_rows(found, connection)
+        _kept[connection.alias] = (found, scorer)  # replaced whole: safe to read from threads
+        return scorer
 
     @classmethod
     def _from_rows(cls, found: list[tuple], connection) -> Scorer:
@@ -152,6 +159,10 @@ class Scorer:
 
 
 _DEFINITION_SQL: dict[str, tuple[str, rows.Reader]] = {}
+# By database alias: the rows of the last load and the scorer made from them. Scorers are
+# read-only (a frozen dataclass whose models nothing writes to), so one may serve many
+# requests and threads.
+_kept: dict[str, tuple[list[tuple], Scorer]] = {}
 
 
 def _definition_rows(connection) -> list[tuple]:

@@ -305,3 +305,27 @@ def test_the_first_load_makes_the_definition(db):
     scorer = scoring.Scorer.load()
     assert ScoringDefinition.objects.get().pk == scorer.definition.pk == scoring.DEFINITION_ID
     assert (scorer.version, scorer.fit_rules, scorer.engagement_rules) == (1, (), {})
+
+
+def test_the_scorer_is_kept_only_while_every_row_is_the_same(org, default_rules, django_assert_num_queries):
+    """Scorer.load keeps the scorer it made, for the next load that reads exactly the same
+    rows. Each load still reads them: a change in another process (no version bump, no
+    message to this one) is seen by the next load, as a new process would see it."""
+    first = scoring.Scorer.load()
+    with django_assert_num_queries(1):
+        assert scoring.Scorer.load() is first
+
+    def senior(scorer):
+        return next(r.points for r in scorer.fit_rules if r.label.startswith("Senior title"))
+
+    ScoringRule.objects.filter(label__startswith="Senior title").update(points=40)  # "another process"
+    changed = scoring.Scorer.load()
+    assert changed is not first and (senior(first), senior(changed)) == (15, 40)
+    ScoringDefinition.objects.update(threshold=99)  # same version
+    assert scoring.Scorer.load().definition.threshold == 99
+    ScoringRule.objects.filter(label__startswith="Senior title").update(is_active=False)
+    assert "Senior title (VP, Director, Head of)" not in {r.label for r in scoring.Scorer.load().fit_rules}
+    kept = scoring.Scorer.load()
+    scoring._kept.clear()  # a new process: nothing kept
+    fresh = scoring.Scorer.load()
+    assert fresh is not kept and _loaded(fresh) == _loaded(kept)
