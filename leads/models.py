@@ -475,6 +475,20 @@ class Lead(models.Model):
             models.Index(fields=["-score", "-id"], name="lead_score_sort"),
             models.Index(fields=["last_name", "id"], name="lead_name_sort"),
             models.Index(fields=["-stage_entered_at", "-id"], name="lead_stage_change_sort"),
+            # The list's two commonest filters, a rep's leads and a stage, newest first and
+            # over live leads only (as the list is): the page is the first rows of the index
+            # and its count an index-only scan, instead of walking the created_at index past
+            # every other rep's or stage's leads and counting on the table.
+            models.Index(  # unowned leads (every imported one) are never listed by owner
+                fields=["owner", "-created_at", "-id"],
+                name="lead_owner_newest",
+                condition=Q(merged_into__isnull=True, owner__isnull=False),
+            ),
+            models.Index(
+                fields=["stage", "-created_at", "-id"],
+                name="lead_stage_newest",
+                condition=Q(merged_into__isnull=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -686,8 +700,9 @@ class Notification(models.Model):
     is set in the same conditional update that claims the row for sending.
     """
 
+    # No index of its own: notification_once_per_event and notification_unread begin with it.
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", db_index=False
     )
     kind = models.CharField(max_length=30, choices=NotificationKind.choices)
     lead = models.ForeignKey(
