@@ -124,8 +124,10 @@ class LeadProfileSerializer(_StrictSerializer):
 
 
 class LeadWriteSerializer(FieldsOnceMixin, LeadProfileSerializer):
-    """A new lead: contact, company profile and first touch. Its fields are built once
-    (FieldsOnceMixin): none needs the context, and a create is never partial."""
+    """A new lead: contact, company profile and first touch."""
+
+    # Fields built once per class (FieldsOnceMixin): none needs the context, and a create
+    # is never partial.
 
     email = serializers.CharField(
         help_text="Unique after normalisation (trimmed, case-folded); a duplicate is refused with 409.",

@@ -91,20 +91,24 @@ class ScoreLineSerializer(serializers.Serializer):
 
 
 class FieldsOnceMixin:
-    """Build a serializer's fields once per class, not once per instance.
+    """Build a read-only serializer's fields once per class, not once per response.
 
-    A serializer deep-copies its declared fields on every instantiation, and a
-    ModelSerializer builds them from the model (about a millisecond for a lead with its
-    nested people and campaign: more than the rest of a create's response; half a
-    millisecond for the ten fields of a new lead's input). For a serializer whose fields
-    only read the instance or the data they are given, and never the context, the request
-    or the serializer's own state, that work is the same every time: the fields are built
-    once, bound to a bare instance (so that no request or object is kept), and shared by
-    every later instance of the class (thread-safe: fields keep nothing of what they
-    serialize or validate; errors and validated data are the serializer's). An input
-    serializer qualifies when it is never `partial` (the bare instance is not) and no field
-    needs the context (CurrentUserDefault, HiddenField, a queryset per request). Not for
-    serializers whose fields depend on the context."""
+    A ModelSerializer builds its fields from the model on every instantiation (about a
+    millisecond for a lead with its nested people and campaign: more than the rest of a
+    create's response). For a serializer whose fields only read the instance they are
+    given, and never the context, the request or the serializer's own state, that work is
+    the same every time: the fields are built once, bound to a bare instance (so that no
+    request or object is kept), and shared by every later instance of the class (reading
+    them is thread-safe; nothing writes to them). Not for serializers that validate input
+    or whose fields depend on the context."""
+
+    # (The docstring above is also the OpenAPI description of serializers without one of
+    # their own, such as LeadSerializer: it is kept as published.) An input serializer may
+    # use this too when it is never `partial` (the bare instance is not) and no field needs
+    # the context (CurrentUserDefault, HiddenField, a queryset per request): validating
+    # keeps nothing on the fields (errors and validated data are the serializer's), and
+    # deep-copying the declared fields per request costs about half a millisecond for the
+    # ten of a new lead (profile_api.LeadWriteSerializer).
 
     @property
     def fields(self):
