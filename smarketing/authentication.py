@@ -73,6 +73,3 @@ class TokenAuthentication(authentication.TokenAuthentication):
 # The schema's "tokenAuth" scheme is the same for DRF's class and this one (the keyword is
 # the same): while both are in use, that is no naming collision.
 set_override(TokenAuthentication, "suppress_collision_warning", True)
-
-# REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] with this token authentication.
-API_AUTHENTICATION = [TokenAuthentication, authentication.SessionAuthentication]

@@ -240,7 +240,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an API client without credentials gets 401 with a WWW-Authenticate
         # header (not 403), and a revoked token is told so.
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's token authentication, with the user's roles read in the same query.
+        "smarketing.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
