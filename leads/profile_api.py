@@ -8,7 +8,6 @@ API and the pages refuse the same input with the same messages.
 
 from __future__ import annotations
 
-from django.db import connections, router
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -18,77 +17,15 @@ from . import services
 from .models import Campaign, Lead, Source
 from .profile_forms import (
     EMAIL_REQUIRED,
-    LIKELY_DUPLICATE_LIMIT,
     UNKNOWN_CAMPAIGN,
     UNKNOWN_SOURCE,
     WHOLE_NUMBER,
-    LikelyDuplicate,
     MergeForm,
     likely_duplicates,
 )
 from .serializers import FieldsOnceMixin, LeadSerializer
 
 DUPLICATE_FIELDS = ("phone", "first_name", "last_name", "company")
-
-
-# `likely_duplicates`' query as the ORM writes it on PostgreSQL (the same plan: the
-# `lead_phone` and `lead_company_name_ci` indexes), with only the columns a warning shows,
-# for each way a lead can match: by phone, by name and company, or either.
-_DUPLICATE_COLUMNS = ("id", "first_name", "last_name", "email", "phone", "company")
-_SAME_PHONE = '"phone" = %s'
-_SAME_NAME = (
-    '(UPPER("company"::text) = UPPER(%s) AND UPPER("first_name"::text) = UPPER(%s) '
-    'AND UPPER("last_name"::text) = UPPER(%s))'
-)
-_DUPLICATES_SQL = {
-    (by_phone, by_name): (
-        'SELECT "id", "first_name", "last_name", "email", "phone", "company" FROM "leads_lead" '  # noqa: S608 - constants only
-        f'WHERE "merged_into_id" IS NULL AND ({" OR ".join(match)}) AND NOT ("id" = %s) '
-        f'ORDER BY "created_at" DESC, "id" DESC LIMIT {LIKELY_DUPLICATE_LIMIT}'
-    )
-    for by_phone, by_name, match in (
-        (True, False, [_SAME_PHONE]),
-        (False, True, [_SAME_NAME]),
-        (True, True, [_SAME_PHONE, _SAME_NAME]),
-    )
-}
-
-
-def _likely_duplicates_postgresql(
-    *, phone: str, first_name: str, last_name: str, company: str, exclude_id: int
-) -> list[LikelyDuplicate]:
-    """`profile_forms.likely_duplicates` for the API's create and edit, on PostgreSQL: the
-    same leads, in the same order, with the same reasons (tests.leads.test_profile_api
-    compares the two), from SQL written once instead of a query built on every request (a
-    millisecond or more of CPU, a third of a create's). Each lead has only the fields a
-    warning shows; the others are deferred."""
-    phone, first_name, last_name, company = (
-        (value or "").strip() for value in (phone, first_name, last_name, company)
-    )
-    by_phone, by_name = bool(phone), bool(first_name and last_name and company)
-    if not (by_phone or by_name):
-        return []
-    params = [phone] if by_phone else []
-    if by_name:
-        params += [company, first_name, last_name]
-    using = router.db_for_read(Lead)
-    with connections[using].cursor() as cursor:
-        cursor.execute(_DUPLICATES_SQL[by_phone, by_name], [*params, exclude_id])
-        found = cursor.fetchall()
-    name = (first_name.casefold(), last_name.casefold(), company.casefold())
-    warnings = []
-    for row in found:
-        lead = Lead.from_db(using, _DUPLICATE_COLUMNS, row)
-        reasons = []
-        if by_phone and lead.phone == phone:
-            reasons.append("same phone")
-        if (
-            by_name
-            and (lead.first_name.casefold(), lead.last_name.casefold(), lead.company.casefold()) == name
-        ):
-            reasons.append("same name and company")
-        warnings.append(LikelyDuplicate(lead=lead, reasons=reasons))
-    return warnings
 
 
 class _StrictSerializer(serializers.Serializer):
@@ -220,10 +157,9 @@ class LeadWriteMixin:
 
     def _likely_duplicates(self, lead: Lead):
         """Other live leads like the saved one (its stored, normalised values)."""
-        values = {name: getattr(lead, name) for name in DUPLICATE_FIELDS}
-        if connections[router.db_for_read(Lead)].vendor == "postgresql":
-            return _likely_duplicates_postgresql(**values, exclude_id=lead.pk)
-        return likely_duplicates(**values, exclude_id=lead.pk)
+        return likely_duplicates(
+            **{name: getattr(lead, name) for name in DUPLICATE_FIELDS}, exclude_id=lead.pk
+        )
 
     def _with_warnings(self, lead: Lead | int, warnings, status_code=status.HTTP_200_OK) -> Response:
         """The lead as saved, with `warnings`; given its id, it is read again first."""

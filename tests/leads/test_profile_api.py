@@ -87,11 +87,18 @@ def test_likely_duplicates_come_back_as_warnings_without_blocking(org, make_lead
     assert Lead.objects.filter(email="ann.lee@acme.example").exists()
 
 
-def test_the_apis_duplicate_read_finds_what_the_pages_find(org, make_lead, require_postgres):
-    """On PostgreSQL the API reads likely duplicates with SQL of its own: the same leads, in
-    the same order, with the same reasons as `likely_duplicates` (the pages')."""
-    from leads.profile_api import _likely_duplicates_postgresql
+def test_the_written_once_duplicate_read_finds_what_the_orm_finds(
+    org, make_lead, require_postgres, monkeypatch
+):
+    """On PostgreSQL `likely_duplicates` reads with SQL written once: the same leads, in
+    the same order, with the same reasons as its ORM query (used elsewhere)."""
+    from leads import profile_forms
     from leads.profile_forms import likely_duplicates
+
+    def _likely_duplicates_orm(**values):
+        with monkeypatch.context() as patched:
+            patched.setattr(profile_forms, "_duplicates_sql", profile_forms._duplicates_orm)
+            return likely_duplicates(**values)
 
     phone = "+49 30 5550101"
     for n in range(7):  # more than the five shown, by phone and by name
@@ -115,12 +122,14 @@ def test_the_apis_duplicate_read_finds_what_the_pages_find(org, make_lead, requi
     ]
     for case in cases:
         values = {name: case.get(name, "") for name in ("phone", "first_name", "last_name", "company")}
-        pages = likely_duplicates(**values, exclude_id=excluded)
-        api = _likely_duplicates_postgresql(**values, exclude_id=excluded)
-        assert [(w.lead.pk, w.reasons, w.message) for w in api] == [
-            (w.lead.pk, w.reasons, w.message) for w in pages
+        orm = _likely_duplicates_orm(**values, exclude_id=excluded)
+        sql = likely_duplicates(**values, exclude_id=excluded)
+        assert [(w.lead.pk, w.reasons, w.message) for w in sql] == [
+            (w.lead.pk, w.reasons, w.message) for w in orm
         ], case
-    assert len(_likely_duplicates_postgresql(**cases[4], exclude_id=excluded)) == 5
+        unexcluded = [w.lead.pk for w in likely_duplicates(**values)]
+        assert unexcluded == [w.lead.pk for w in _likely_duplicates_orm(**values)], case
+    assert len(likely_duplicates(**cases[4], exclude_id=excluded)) == 5
 
 
 def test_the_create_serializers_share_fields_but_not_what_they_validate():
