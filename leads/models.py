@@ -746,6 +746,8 @@ class Notification(models.Model):
 class ScoringDefinition(models.Model):
     """The agreed definition of a warm lead. One row; every change bumps `version`."""
 
+    ONE = 1  # the primary key of the one row
+
     threshold = models.IntegerField(
         default=60, help_text="A lead at or above this score is sales-ready (MQL)."
     )
@@ -771,7 +773,7 @@ class ScoringDefinition(models.Model):
 
     @classmethod
     def current(cls) -> ScoringDefinition:
-        definition, _ = cls.objects.get_or_create(pk=1)
+        definition, _ = cls.objects.get_or_create(pk=cls.ONE)
         return definition
 
 

@@ -49,7 +49,6 @@ from .models import (
 log = logging.getLogger(__name__)
 
 RESCORE_BATCH = 500
-DEFINITION_ID = 1  # the one row (ScoringDefinition.current())
 RULE_FIELDS = (
     "kind",
     "label",
@@ -185,7 +184,7 @@ def _definition_rows(connection) -> list[tuple]:
         reader = rows.Reader([*rows.fields(ScoringDefinition), *rows.fields(ScoringRule)], connection)
         found = _DEFINITION_SQL[connection.vendor] = (sql, reader)
     with connection.cursor() as cursor:
-        cursor.execute(found[0], [True, DEFINITION_ID])
+        cursor.execute(found[0], [True, ScoringDefinition.ONE])
         return cursor.fetchall()
 
 

@@ -303,7 +303,7 @@ def test_the_first_load_makes_the_definition(db):
     ScoringRule.objects.all().delete()
     ScoringDefinition.objects.all().delete()
     scorer = scoring.Scorer.load()
-    assert ScoringDefinition.objects.get().pk == scorer.definition.pk == scoring.DEFINITION_ID
+    assert ScoringDefinition.objects.get().pk == scorer.definition.pk == ScoringDefinition.ONE
     assert (scorer.version, scorer.fit_rules, scorer.engagement_rules) == (1, (), {})
 
 
