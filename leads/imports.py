@@ -39,12 +39,13 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, MaxLengthValidator
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import CharField, F
 from django.utils import timezone
 
 from smarketing import bulk
 from smarketing.csvs import csv_lines
+from smarketing.lookups import Values
 from smarketing.queue import on_commit_enqueue
 
 from . import importing, roles, scoring, services
@@ -525,15 +526,11 @@ def _plan_chunk(rows: list[tuple[int, dict[str, str]]], ctx: _Context) -> list[R
 
 def _ids_of_emails(emails: set[str]) -> list[int]:
     """The ids of the leads with these (normalised) emails; a chunk's emails are mostly
-    new, so only the few found are then loaded. On PostgreSQL the emails go as one array
-    parameter (`= ANY`), not as a thousand placeholders the ORM would build and bind."""
+    new, so only the few found are then loaded. The emails go as one array parameter
+    (smarketing.lookups), not as a thousand placeholders."""
     if not emails:
         return []
-    if connection.vendor != "postgresql":
-        return list(Lead.objects.filter(email__in=emails).values_list("pk", flat=True))
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id FROM {Lead._meta.db_table} WHERE email = ANY(%s)", [list(emails)])  # noqa: S608
-        return [row[0] for row in cursor.fetchall()]
+    return list(Lead.objects.filter(email__any=Values(emails)).values_list("pk", flat=True))
 
 
 def _chunks(

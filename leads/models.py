@@ -12,10 +12,12 @@ import zoneinfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
-from django.db import connection, connections, models, transaction
+from django.db import connections, models, transaction
 from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
+
+from smarketing.lookups import Values
 
 
 def normalize_email(value: str) -> str:
@@ -320,31 +322,9 @@ def search_word(word: str) -> tuple[Q, Q | None]:
     return match, probe
 
 
-class IdsIn(models.Lookup):
-    """`pk__ids_in="{1,2,3}"` on PostgreSQL: `id = ANY('{1,2,3}'::bigint[])`, the ids as one
-    array literal (see `_ids_in`). A search's few thousand candidate ids as `IN (%s, %s, …)`
-    cost more than the query itself: a parameter each to resolve and render, and a list
-    item each to parse and plan."""
-
-    lookup_name = "ids_in"
-    prepare_rhs = False
-
-    def as_sql(self, compiler, connection):
-        lhs, params = self.process_lhs(compiler, connection)
-        return f"{lhs} = ANY(%s::bigint[])", [*params, self.rhs]
-
-
-models.BigAutoField.register_lookup(IdsIn)
-
-
 def _ids_in(ids) -> Q:
-    """Lead ids as a condition: one array literal on PostgreSQL (built here, once: a list
-    would be walked item by item each time the query is cloned or compiled), an IN list
-    elsewhere."""
-    ids = sorted({int(pk) for pk in ids})
-    if connection.vendor == "postgresql":
-        return Q(pk__ids_in="{" + ",".join(map(str, ids)) + "}")
-    return Q(pk__in=ids)
+    """Lead ids as a condition, sent as one array (smarketing.lookups)."""
+    return Q(pk__any=Values(int(pk) for pk in ids))
 
 
 def _estimated_rows(queryset) -> float:
