@@ -680,13 +680,24 @@ class Notification(models.Model):
     is set in the same conditional update that claims the row for sending.
     """
 
+    # Loose keys (no database constraint, migration 0020): an SLA run writes ~1,500
+    # notifications at once, and each constraint was a checked, locking query per row.
     # No index of its own: notification_once_per_event and notification_unread begin with it.
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", db_index=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,
+        db_constraint=False,
     )
     kind = models.CharField(max_length=30, choices=NotificationKind.choices)
     lead = models.ForeignKey(
-        Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+        Lead,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_constraint=False,
     )
     dedupe_key = models.CharField(max_length=100)
     subject = models.CharField(max_length=200)

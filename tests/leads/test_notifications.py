@@ -74,3 +74,32 @@ def test_processing_an_event_twice_creates_and_sends_nothing_new(org, make_mql, 
     assert notification_email_send(note.pk) is True
     assert notification_email_send(note.pk) is False  # claimed by the first send: never twice
     assert len(mailoutbox) == 1
+
+
+def test_notifications_never_point_nowhere_though_their_keys_are_loose(org):
+    """The lead and recipient are loose keys in the database (migration 0020). Deleting a
+    person through Django still deletes their notifications; a lead cannot be deleted at
+    all once it has a history (its immutable events protect it), so its stay valid."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import ProtectedError
+
+    from tests.factories import LeadFactory, UserFactory
+
+    lead = LeadFactory(email="kept@example.com")
+    leaver = UserFactory(username="leaver")
+    for recipient in (org.rep, leaver):
+        Notification.objects.create(
+            recipient=recipient,
+            kind=NotificationKind.MQL_ASSIGNED,
+            lead=lead,
+            dedupe_key="t",
+            subject="s",
+            body="b",
+        )
+    get_user_model().objects.filter(pk=leaver.pk).delete()
+    assert list(Notification.objects.values_list("recipient__username", "lead__email")) == [
+        ("rep", "kept@example.com")
+    ]
+    with pytest.raises(ProtectedError):
+        lead.delete()
+    assert Notification.objects.get().lead == lead
