@@ -15,6 +15,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from smarketing.lookups import array_literal
 from smarketing.queue import on_commit_enqueue
 
 from .models import EventType, LeadEvent, Notification, NotificationKind
@@ -87,8 +88,8 @@ def notify_many(messages: list[Message]) -> list[int]:
     created: list[int] = []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and rows:
-            # The rows as one array per column: one short statement whatever the batch size,
-            # where a VALUES list costs the server a parse of every cell.
+            # The rows as one array literal per column: one short statement whatever the
+            # batch size, where a VALUES list (or psycopg2's ARRAY[…]) costs a parse per cell.
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) "  # noqa: S608
                 "SELECT v.recipient_id, v.kind, v.lead_id, v.dedupe_key, v.subject, v.body, %s "
@@ -96,12 +97,12 @@ def notify_many(messages: list[Message]) -> list[int]:
                 f"AS v(recipient_id, kind, lead_id, dedupe_key, subject, body) {conflict}",
                 [
                     created_at,
-                    [m.recipient_id for m in rows],
-                    [m.kind for m in rows],
-                    [m.lead_id for m in rows],
-                    [m.dedupe_key for m in rows],
-                    [m.subject[:200] for m in rows],
-                    [m.body for m in rows],
+                    array_literal(m.recipient_id for m in rows),
+                    array_literal(m.kind for m in rows),
+                    array_literal(m.lead_id for m in rows),
+                    array_literal(m.dedupe_key for m in rows),
+                    array_literal(m.subject[:200] for m in rows),
+                    array_literal(m.body for m in rows),
                 ],
             )
             created = [pk for (pk,) in cursor.fetchall()]

@@ -18,6 +18,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from leads.models import Lead, NotificationKind
+from smarketing.lookups import Values, array_literal
 from smarketing.queue import enqueue
 
 from .calendar import BusinessCalendar, add_business_time, business_time_between
@@ -275,7 +276,8 @@ def _breaches_record(now: dt.datetime, limit: int) -> list[dict]:
     """Record the breach of each due clock of the batch; returns the clocks."""
     clocks = _due_locked(Clock.objects.breach_due(now), "due_at", limit)
     ids = [clock["id"] for clock in clocks]
-    _recorded(Clock.objects.breach_due(now).filter(pk__in=ids).update(breached_at=now, warn_at=None), clocks)
+    recorded = Clock.objects.breach_due(now).filter(pk__any=Values(ids)).update(breached_at=now, warn_at=None)
+    _recorded(recorded, clocks)
     return clocks
 
 
@@ -301,7 +303,8 @@ def _warnings_update(now: dt.datetime, changes: list[tuple[int, int, dt.datetime
     UPDATE of the clocks still due for a warning; returns how many it updated."""
     ids = [pk for pk, _, _ in changes]
     if connection.vendor == "postgresql":
-        # The new values joined as arrays: a CASE of hundreds of branches costs more than the update.
+        # The new values joined as arrays (one literal each): a CASE of hundreds of branches
+        # costs more than the update.
         with connection.cursor() as cursor:
             cursor.execute(
                 "UPDATE sla_clock AS c SET warnings_sent = v.sent, warn_at = v.warn_at, warned_at = %s "
@@ -309,7 +312,13 @@ def _warnings_update(now: dt.datetime, changes: list[tuple[int, int, dt.datetime
                 # … of the clocks still due for a warning, as ClockQuerySet.warning_due says
                 "WHERE c.id = v.id AND c.met_at IS NULL AND c.cancelled_at IS NULL AND c.breached_at IS NULL "
                 "AND c.warn_at <= %s",
-                [now, ids, [sent for _, sent, _ in changes], [at for _, _, at in changes], now],
+                [
+                    now,
+                    array_literal(ids),
+                    array_literal(sent for _, sent, _ in changes),
+                    array_literal(at for _, _, at in changes),
+                    now,
+                ],
             )
             return cursor.rowcount
     prep = Clock._meta.get_field("warn_at").get_db_prep_save

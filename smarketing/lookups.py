@@ -32,11 +32,23 @@ class Values:
     def literal(self) -> str:
         """The PostgreSQL array literal: '{1,2}' or '{"a@x.io","b\\"c"}'."""
         if self._literal is None:
-            self._literal = "{" + ",".join(_element(value) for value in self.items) + "}"
+            self._literal = array_literal(self.items)
         return self._literal
 
 
+def array_literal(values: Iterable[Any]) -> str:
+    """A PostgreSQL array literal of `values` in their order, None as NULL, for a
+    `%s::type[]` parameter: '{1,NULL,3}', '{"a b","c\\"d"}', '{"2026-11-30 09:00:00+00:00"}'.
+
+    psycopg2 sends a Python list as ARRAY[v1, v2, …], one parsed constant per value: for
+    thousands of values that costs the client and the server more than the statement's
+    work. A literal is one string, quoted once and read by the array type's input."""
+    return "{" + ",".join(_element(value) for value in values) + "}"
+
+
 def _element(value: Any) -> str:
+    if value is None:
+        return "NULL"
     if isinstance(value, int):
         return str(value)
     text = str(value).replace("\\", "\\\\").replace('"', '\\"')

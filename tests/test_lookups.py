@@ -1,12 +1,17 @@
 """`field__any=Values(…)` (smarketing.lookups): the same rows as `field__in`, whatever the
-values hold, on PostgreSQL (one array literal) and elsewhere (an IN list)."""
+values hold, on PostgreSQL (one array literal) and elsewhere (an IN list); and
+`array_literal`, which sends a column of values as one parameter."""
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
+
 import pytest
+from django.db import connection
 
 from leads.models import Lead
-from smarketing.lookups import Values
+from smarketing.lookups import Values, array_literal
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,3 +38,20 @@ def test_any_of_no_values_is_nothing_and_combines():
     assert not Lead.objects.filter(pk__any=Values([])).exists()
     assert Lead.objects.exclude(pk__any=Values([])).count() == 1
     assert Lead.objects.filter(pk__any=Values([])) | Lead.objects.filter(email="one@x.io")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="array literals are PostgreSQL's")
+def test_array_literal_reads_back_as_the_same_values_in_order():
+    texts = ['a"b', "c\\d", "e,f", "g{h}", "i j", "", "NULL", "null", "é ✓", "line\nbreak", None]
+    ints = [3, None, -1, 2**40]
+    when = dt.datetime(2026, 11, 30, 9, 15, 30, 123456, tzinfo=dt.UTC)
+    times = [when, None, when.astimezone(zoneinfo.ZoneInfo("Europe/Berlin"))]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT %s::text[], %s::bigint[], %s::timestamptz[]",
+            [array_literal(texts), array_literal(ints), array_literal(times)],
+        )
+        got_texts, got_ints, got_times = cursor.fetchone()
+    assert got_texts == texts  # the strings "NULL" and "null" stay strings; None is NULL
+    assert got_ints == ints
+    assert got_times == [when, None, when]
