@@ -259,9 +259,17 @@ def _person(user) -> str:
     return (user.get_full_name() or user.username) if user is not None else "System"
 
 
-def lead_story(lead: Lead, events: list[LeadEvent] | None = None) -> list[TimelineEntry]:
+def lead_story(
+    lead: Lead,
+    events: list[LeadEvent] | None = None,
+    *,
+    engagements: list | None = None,
+    clocks: list | None = None,
+) -> list[TimelineEntry]:
     """Everything that happened to a lead — stage changes, assignments, engagements,
-    touches, SLA warnings and breaches — oldest first. Four queries, whatever the length."""
+    touches, SLA warnings and breaches — oldest first. Four queries, whatever the length,
+    fewer when the caller has already loaded the events, engagements or clocks (with
+    their owners)."""
     entries: list[TimelineEntry] = []
     for event in lead_timeline(lead) if events is None else events:
         detail = []
@@ -293,7 +301,7 @@ def lead_story(lead: Lead, events: list[LeadEvent] | None = None) -> list[Timeli
                 f"event-{event.type}",
             )
         )
-    for engagement in lead.engagements.all():
+    for engagement in lead.engagements.all() if engagements is None else engagements:
         entries.append(
             TimelineEntry(
                 engagement.occurred_at,
@@ -317,7 +325,7 @@ def lead_story(lead: Lead, events: list[LeadEvent] | None = None) -> list[Timeli
                 "touch",
             )
         )
-    for clock in lead.clocks.select_related("owner"):
+    for clock in lead.clocks.select_related("owner") if clocks is None else clocks:
         what = clock.get_obligation_display().lower()
         if clock.warned_at:
             entries.append(

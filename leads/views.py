@@ -134,7 +134,10 @@ def lead_detail(request, lead_id: int, bound=None, bound_name=None, status=200):
     except Lead.DoesNotExist:
         raise Http404("No such lead.") from None
     events = list(selectors.lead_timeline(lead))
-    story = selectors.lead_story(lead, events)
+    # Read once for both the story and their own sections of the page.
+    engagements = list(lead.engagements.all())
+    clocks = list(lead.clocks.select_related("owner").order_by("-started_at"))
+    story = selectors.lead_story(lead, events, engagements=engagements, clocks=clocks)
     actions = actions_for(request.user, lead)
     context = {
         "lead": lead,
@@ -143,8 +146,8 @@ def lead_detail(request, lead_id: int, bound=None, bound_name=None, status=200):
             (e.note for e in reversed(events) if e.type == EventType.QUALIFIED and e.note), ""
         ),
         "sent_back": [e for e in events if e.type in (EventType.REJECTED, EventType.LOST)],
-        "engagements": lead.engagements.all(),
-        "clocks": lead.clocks.select_related("owner").order_by("-started_at"),
+        "engagements": engagements,
+        "clocks": clocks,
         "handoff_missing": handoff_missing(lead) if lead.stage == Stage.LEAD else [],
         "threshold": ScoringDefinition.current().threshold,
         "action_forms": _action_forms(lead, actions, request.user, bound, bound_name),

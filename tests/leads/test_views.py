@@ -134,6 +134,24 @@ def test_lead_detail_shows_timeline_of_both_merged_leads(login, org, make_lead, 
     assert html.count("<strong>Created</strong>") == 2
 
 
+def test_lead_page_reads_engagements_and_clocks_once_for_timeline_and_sections(login, org, make_sql):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    lead = make_sql(email="once@example.com")
+    services.engagement_log(lead_id=lead.pk, actor=org.marketer, type="event_attended", title="June seminar")
+    client = login(org.sales_manager)
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(reverse("lead-detail", args=[lead.pk])).content.decode()
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert sum('FROM "leads_engagement"' in sql for sql in reads) == 1
+    assert sum('FROM "sla_clock"' in sql for sql in reads) == 1
+    # Both places still show them: the timeline and the page's own sections.
+    assert "Event attended: June seminar</td>" in html  # the engagements section
+    assert "June seminar (+" in html  # the timeline
+    assert "<td>Respond to the MQL</td>" in html and "<td>Follow up the SQL</td>" in html
+
+
 def _pin_queries(client, url, django_assert_max_num_queries, bound):
     with django_assert_max_num_queries(bound):
         assert client.get(url).status_code == 200
