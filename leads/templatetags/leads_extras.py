@@ -6,10 +6,12 @@ import datetime as dt
 
 from django import forms, template
 from django.urls import reverse
-from django.utils import dateformat, timezone
+from django.utils import timezone
+from django.utils.dates import MONTHS_3
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
+from leads.models import Source, Stage
 from leads.roles import role_names
 from sla.calendar import business_time_between
 from sla.models import EnforcementRun
@@ -61,12 +63,14 @@ def due(moment, soon_hours: int = 2, calendar=None):
 
 @register.simple_tag
 def stage_badge(lead):
-    extra = ""
-    if getattr(lead, "stage", None) == "lead" and getattr(lead, "recycle_count", 0):
-        extra = format_html(' <span class="badge recycled">recycled ×{}</span>', lead.recycle_count)
-    return format_html(
-        '<span class="badge stage-{}">{}</span>{}', lead.stage, lead.get_stage_display(), extra
-    )
+    return _stage_badge(lead.stage, lead.get_stage_display(), getattr(lead, "recycle_count", 0))
+
+
+def _stage_badge(stage: str, label: str, recycle_count: int) -> str:
+    html = f'<span class="badge stage-{escape(stage)}">{escape(label)}</span>'
+    if stage == "lead" and recycle_count:
+        html += f' <span class="badge recycled">recycled ×{int(recycle_count)}</span>'
+    return mark_safe(html)  # noqa: S308 - every value above is escaped
 
 
 @register.simple_tag
@@ -118,17 +122,22 @@ def lead_rows(leads) -> str:
     """The list's <tr>s: name and email (linked), company, stage, score, owner, source,
     campaign, created (in the viewer's time zone)."""
     detail = reverse("lead-detail", args=[0])[: -len("0/")]
+    # What get_FOO_display() and the date format "d M Y" give, looked up once per page.
+    stages, sources = dict(Stage.choices), dict(Source.choices)
+    months = {month: MONTHS_3[month].title() for month in MONTHS_3}
     html = []
     for lead in leads:
         owner = (lead.owner.get_full_name() if lead.owner is not None else "") or "—"
         campaign = str(lead.campaign) if lead.campaign is not None else "—"
-        created = dateformat.format(timezone.localtime(lead.created_at), "d M Y")
+        local = timezone.localtime(lead.created_at)
+        stage = _stage_badge(lead.stage, stages.get(lead.stage, lead.stage), lead.recycle_count)
         html.append(
             f'<tr><td><a href="{detail}{lead.pk}/">{escape(str(lead))}</a><br>'
             f'<span class="muted">{escape(lead.email)}</span></td>'
-            f"<td>{escape(lead.company)}</td><td>{stage_badge(lead)}</td>"
+            f"<td>{escape(lead.company)}</td><td>{stage}</td>"
             f'<td class="num">{lead.score}</td><td>{escape(owner)}</td>'
-            f"<td>{escape(lead.get_source_display())}</td><td>{escape(campaign)}</td><td>{created}</td></tr>"
+            f"<td>{escape(sources.get(lead.source, lead.source))}</td><td>{escape(campaign)}</td>"
+            f"<td>{local.day:02d} {months[local.month]} {local.year:04d}</td></tr>"
         )
     return mark_safe("".join(html))  # noqa: S308 - every value above is escaped
 
