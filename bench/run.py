@@ -15,7 +15,8 @@ Across sizes: the SLA enforcement run at the largest size must be within ±20% o
 smallest, and every figure measured at two sizes gets its growth factor.
 
 Writes OUT/latest.json (every figure, the machine, the run) and OUT/latest.md (a table per
-size, the cross-size checks, the growth table) and prints the markdown. Exits 0 only if
+size, the cross-size checks, the growth table) and prints the markdown. With the web area,
+it then writes OUT/explain.md: the hot queries' plans at the largest size (bench.explain). Exits 0 only if
 every target was met and no area failed.
 """
 
@@ -223,6 +224,19 @@ def floor_check(run: Run, size: int) -> None:
         [str(PY), "-m", "bench.floors", "--database-url", run.args.database_url, "--check"], "  floors"
     )
     run.step(size, "floor check", time.monotonic() - started, "ok" if status == 0 else "failed")
+
+
+def plans(run: Run, size: int) -> None:
+    """The hot queries' plans at the largest size (bench.explain), beside the results."""
+    say(f"{size_label(size)}: the hot queries' plans (bench.explain)")
+    started = time.monotonic()
+    out = run.args.out / "explain.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    status = stream(
+        [str(PY), "-m", "bench.explain", "--database-url", run.args.database_url, "--out", str(out)],
+        "  explain",
+    )
+    run.step(size, "plans", time.monotonic() - started, "ok" if status == 0 else "failed", str(out))
 
 
 def area(run: Run, size: int, name: str) -> None:
@@ -482,6 +496,9 @@ def main() -> int:
                     floor_check(run, size)
                 area(run, size, name)
                 write(run)
+        if previous and "web" in args.areas:
+            plans(run, previous)
+            write(run)
     except KeyboardInterrupt:
         interrupted = True
         run.problems.append("interrupted (Ctrl-C)")
