@@ -13,7 +13,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connections, router
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.drainage import set_override
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
@@ -68,8 +67,3 @@ class TokenAuthentication(authentication.TokenAuthentication):
         token.user = user
         roles_remember(user, [row[-1] for row in found if row[-1] is not None])
         return user, token
-
-
-# The schema's "tokenAuth" scheme is the same for DRF's class and this one (the keyword is
-# the same): while both are in use, that is no naming collision.
-set_override(TokenAuthentication, "suppress_collision_warning", True)
