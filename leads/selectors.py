@@ -260,18 +260,14 @@ def _person(user) -> str:
 
 
 def lead_story(
-    lead: Lead,
-    events: list[LeadEvent] | None = None,
-    *,
-    engagements: list | None = None,
-    clocks: list | None = None,
+    lead: Lead, events: list[LeadEvent], *, engagements: list, clocks: list
 ) -> list[TimelineEntry]:
     """Everything that happened to a lead — stage changes, assignments, engagements,
-    touches, SLA warnings and breaches — oldest first. Four queries, whatever the length,
-    fewer when the caller has already loaded the events, engagements or clocks (with
-    their owners)."""
+    touches, SLA warnings and breaches — oldest first. The page has read the events
+    (`lead_timeline`), engagements and clocks (with their owners) for its own sections:
+    they are given; the touches are one query, whatever the length."""
     entries: list[TimelineEntry] = []
-    for event in lead_timeline(lead) if events is None else events:
+    for event in events:
         detail = []
         if event.to_stage and event.from_stage != event.to_stage:
             detail.append(f"{event.from_stage or '—'} → {event.to_stage}")
@@ -301,7 +297,7 @@ def lead_story(
                 f"event-{event.type}",
             )
         )
-    for engagement in lead.engagements.all() if engagements is None else engagements:
+    for engagement in engagements:
         entries.append(
             TimelineEntry(
                 engagement.occurred_at,
@@ -325,7 +321,7 @@ def lead_story(
                 "touch",
             )
         )
-    for clock in lead.clocks.select_related("owner") if clocks is None else clocks:
+    for clock in clocks:
         what = clock.get_obligation_display().lower()
         if clock.warned_at:
             entries.append(
