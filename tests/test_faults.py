@@ -107,7 +107,9 @@ def test_worker_killed_mid_import_the_watchdog_resumes_it_each_row_once(
     monkeypatch.setenv("SMARKETING_IMPORT_DIR", str(tmp_path))
     monkeypatch.setenv("IMPORT_WATCHDOG_EVERY_SECONDS", "1")
     monkeypatch.setenv("IMPORT_STALLED_AFTER_SECONDS", "3")
-    rows = 4 * imports.CHUNK_ROWS - 200  # four chunks (the last one short)
+    # Twenty chunks (the last one short): enough that the import cannot finish between its
+    # first chunk and the moment the blocker below takes the job row.
+    rows = 20 * imports.CHUNK_ROWS - 200
     text = "Email,Company\n" + "".join(f"k{i}@kill.example,Acme\n" for i in range(rows))
     job = imports.import_upload(actor=org.marketer, uploaded=SimpleUploadedFile("big.csv", text.encode()))
 
@@ -119,11 +121,13 @@ def test_worker_killed_mid_import_the_watchdog_resumes_it_each_row_once(
     imports.import_start(actor=org.marketer, job_id=job.pk)
     wait_for(lambda: done_rows() >= imports.CHUNK_ROWS, what="the first chunk")
     # Hold the job row: the worker's next chunk commits its leads only after it gets it.
-    blocker.cursor().execute("SELECT id FROM leads_importjob WHERE id = %s FOR UPDATE", [job.pk])
-    wait_for(lambda: waiting_on_a_lock_for("leads_importjob"), what="the worker waiting on the job row")
-    kill_worker(first)  # SIGKILL in the middle of the import
-    blocker.rollback()
-    blocker.close()
+    try:
+        blocker.cursor().execute("SELECT id FROM leads_importjob WHERE id = %s FOR UPDATE", [job.pk])
+        wait_for(lambda: waiting_on_a_lock_for("leads_importjob"), what="the worker waiting on the job row")
+        kill_worker(first)  # SIGKILL in the middle of the import
+    finally:
+        blocker.rollback()
+        blocker.close()
     stuck = ImportJob.objects.get(pk=job.pk)
     assert stuck.status == ImportStatus.RUNNING and 0 < stuck.rows_done < rows
 
