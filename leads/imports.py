@@ -26,6 +26,7 @@ import hashlib
 import logging
 import queue
 import re
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -66,6 +67,7 @@ from .models import (
 log = logging.getLogger(__name__)
 
 CHUNK_ROWS = 1000
+READ_AHEAD_SWITCH = 0.0005  # seconds (see _read_ahead)
 PREVIEW_ROWS = 1000
 PROFILE_FIELDS = services.PROFILE_FIELDS
 _email_valid = EmailValidator()
@@ -591,20 +593,57 @@ def import_preview(job: ImportJob, *, limit: int = PREVIEW_ROWS) -> Preview:
 
 
 class _Chunk(list):
-    """Rows of one chunk, with their plans already parsed (see `_read_ahead`)."""
+    """Rows of one chunk, with their plans already parsed and the new leads among them
+    prepared (see `_read_ahead`)."""
 
     plans: list[RowPlan]
+    # The plans that would create a lead, and those leads checked, scored and rendered
+    # for the database (or the error that refuses them all).
+    creating: list[RowPlan]
+    new: services.NewLeads | LeadActionError
+
+
+def _create_items(plans: list[RowPlan]) -> list[dict[str, Any]]:
+    """What `services.leads_create_many` (or `leads_prepare`) takes for these plans' leads."""
+    return [
+        {
+            "email": p.email,
+            "source": p.source,
+            "campaign": p.campaign,
+            "origin": p.origin,
+            "profile": p.profile,
+        }
+        for p in plans
+    ]
+
+
+def _prepared(chunk: _Chunk, scorer) -> _Chunk:
+    """The chunk with its new leads prepared (`services.leads_prepare`): no database, so
+    the reader thread does it while the database writes the chunk before."""
+    chunk.creating = [p for p in chunk.plans if p.outcome == "create"]
+    try:
+        chunk.new = services.leads_prepare(_create_items(chunk.creating), via="import", scorer=scorer)
+    except LeadActionError as exc:
+        chunk.new = exc
+    return chunk
 
 
 _END = object()
 
 
-def _read_ahead(rows: Iterator[tuple[int, dict[str, str]]], ctx: _Context, size: int) -> Iterator[_Chunk]:
-    """The chunks of `rows`, each parsed and validated in a thread of its own while the
-    database works on the chunk before: reading and checking rows is pure Python (no
-    database), the database's part is mostly waiting, so the two overlap. At most two
-    chunks wait ahead, so memory stays flat. A file error (or any other) reaches the
-    caller in its place in the file, after the chunks before it."""
+def _read_ahead(
+    rows: Iterator[tuple[int, dict[str, str]]], ctx: _Context, size: int, scorer
+) -> Iterator[_Chunk]:
+    """The chunks of `rows`, each parsed, validated, and its new leads scored and
+    rendered for COPY in a thread of its own while the database works on the chunk
+    before: that is pure Python (no database), and the main thread mostly waits for the
+    database, so the two overlap. At most two chunks wait ahead, so memory stays flat. A
+    file error (or any other) reaches the caller in its place in the file, after the
+    chunks before it.
+
+    While it runs, the interpreter hands over between threads every READ_AHEAD_SWITCH
+    seconds rather than every 5 ms: each time the database answers, the main thread
+    waits for the reader to hand over, a dozen times per chunk."""
     ahead: queue.Queue[Any] = queue.Queue(maxsize=2)
     stop = threading.Event()
 
@@ -622,7 +661,7 @@ def _read_ahead(rows: Iterator[tuple[int, dict[str, str]]], ctx: _Context, size:
             for rows_of_chunk in _chunks(rows, size):
                 chunk = _Chunk(rows_of_chunk)
                 chunk.plans = [_parse(n, cells, ctx) for n, cells in chunk]
-                if not put(chunk):
+                if not put(_prepared(chunk, scorer)):
                     return
             put(_END)
         except BaseException as exc:  # handed over, raised by the consumer
@@ -631,6 +670,8 @@ def _read_ahead(rows: Iterator[tuple[int, dict[str, str]]], ctx: _Context, size:
             rows.close()
 
     reader = threading.Thread(target=read, name=f"import-{ctx.job.pk}-reader", daemon=True)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch, READ_AHEAD_SWITCH))
     reader.start()
     try:
         while (item := ahead.get()) is not _END:
@@ -640,6 +681,7 @@ def _read_ahead(rows: Iterator[tuple[int, dict[str, str]]], ctx: _Context, size:
     finally:
         stop.set()
         reader.join()
+        sys.setswitchinterval(switch)
 
 
 def import_run(*, job_id: int) -> ImportJob:
@@ -655,7 +697,7 @@ def import_run(*, job_id: int) -> ImportJob:
     scorer = _NewLeadScorer.of(scoring.Scorer.load())
     rows = ((n, cells) for n, cells in importing.iter_rows(job.stored_path, _fmt(job)) if n > job.last_row)
     try:
-        with closing(_read_ahead(rows, ctx, CHUNK_ROWS)) as chunks:
+        with closing(_read_ahead(rows, ctx, CHUNK_ROWS, scorer)) as chunks:
             for chunk in chunks:
                 if not _run_chunk(job.pk, chunk, ctx, scorer):
                     return ImportJob.objects.get(pk=job_id)  # another run got further
@@ -692,7 +734,7 @@ def imports_resume_stalled(*, now: dt.datetime | None = None) -> list[int]:
 
 
 @transaction.atomic
-def _run_chunk(job_id: int, chunk: list[tuple[int, dict[str, str]]], ctx: _Context, scorer) -> bool:
+def _run_chunk(job_id: int, chunk: _Chunk | list[tuple[int, dict[str, str]]], ctx: _Context, scorer) -> bool:
     # The importer comes with the job (one query less per chunk); only the job row is locked.
     job = ImportJob.objects.select_for_update(of=("self",)).select_related("created_by").get(pk=job_id)
     if job.status != ImportStatus.RUNNING or chunk[0][0] <= job.last_row:
@@ -701,7 +743,10 @@ def _run_chunk(job_id: int, chunk: list[tuple[int, dict[str, str]]], ctx: _Conte
     counts = {"create": 0, "update": 0, "skip": 0, "fail": 0}
     cells_by_row = dict(chunk)
     plans = _plan_chunk(chunk, ctx)
-    _create_all(actor, [p for p in plans if p.outcome == "create"], scorer)
+    new = getattr(chunk, "new", None)
+    if isinstance(new, services.NewLeads):  # prepared ahead: keep the leads still to create
+        new = new.only([p.outcome == "create" for p in chunk.creating])
+    _create_all(actor, [p for p in plans if p.outcome == "create"], scorer, new)
     _fill_all(actor, [p for p in plans if p.outcome == "update"])
     outcomes: list[dict[str, Any]] = []
     for plan in plans:
@@ -731,24 +776,24 @@ def _run_chunk(job_id: int, chunk: list[tuple[int, dict[str, str]]], ctx: _Conte
     return True
 
 
-def _create_all(actor, plans: list[RowPlan], scorer) -> None:
-    """Create the chunk's new leads in one go; if someone created one of the emails
-    meanwhile, go lead by lead so that only that row is refused."""
+def _create_all(
+    actor, plans: list[RowPlan], scorer, new: services.NewLeads | LeadActionError | None = None
+) -> None:
+    """Create the chunk's new leads in one go (`new`: those leads prepared ahead, or the
+    error that refused them); if someone created one of the emails meanwhile, go lead by
+    lead so that only that row is refused."""
     if not plans:
         return
-    items = [
-        {
-            "email": p.email,
-            "source": p.source,
-            "campaign": p.campaign,
-            "origin": p.origin,
-            "profile": p.profile,
-        }
-        for p in plans
-    ]
     try:
+        if isinstance(new, LeadActionError):
+            raise new
         with transaction.atomic():
-            created = services.leads_create_many(actor=actor, leads=items, via="import", scorer=scorer)
+            created = services.leads_create_many(
+                actor=actor,
+                leads=new if new is not None else _create_items(plans),
+                via="import",
+                scorer=scorer,
+            )
     except IntegrityError:
         created = None
     except LeadActionError as exc:  # e.g. the importer lost the marketing role meanwhile

@@ -275,11 +275,18 @@ def _due_for_auto_qualify(lead: Lead, definition: ScoringDefinition) -> bool:
 
 def auto_qualify_if_due(lead: Lead, scorer: Scorer) -> None:
     """Queue the automatic hand-off (after commit) when the definition asks for it."""
-    if not _due_for_auto_qualify(lead, scorer.definition):
-        return
+    if auto_qualify_due(lead, scorer):
+        auto_qualify_queue(lead.pk)
+
+
+def auto_qualify_due(lead: Lead, scorer: Scorer) -> bool:
+    return _due_for_auto_qualify(lead, scorer.definition)
+
+
+def auto_qualify_queue(lead_id: int) -> None:
+    """The automatic hand-off of this lead, queued after commit."""
     from .tasks import lead_auto_qualify
 
-    lead_id = lead.pk
     on_commit_enqueue(lead_auto_qualify, lead_id)
 
 

@@ -9,6 +9,7 @@ Each transition: one database transaction, the lead row locked, the rules of
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -299,20 +300,117 @@ def _lead_insert(lead: Lead, event: LeadEvent) -> None:
         event.save(force_insert=True)
 
 
+# A new lead's own columns, in the order they are written; every other column is shared
+# by the leads created together (`leads_create_many`).
+_NEW_LEAD_COLUMNS = ("email", "source", "campaign_id", "score", "score_receipt", *PROFILE_FIELDS)
+
+
+@dataclass
+class NewLeads:
+    """New leads checked and scored, not yet written (`leads_prepare`)."""
+
+    rows: list[dict[str, Any]]  # each lead's own columns (_NEW_LEAD_COLUMNS), no id yet
+    events: list[dict[str, Any]]  # the data of each one's `created` event
+    due: list[bool]  # each one's automatic hand-off is due (queued once it is written)
+    scored_version: int
+    # With COPY: the rows and the events' data as COPY text (smarketing.bulk.render).
+    lines: list[str] | None = None
+    event_lines: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def only(self, keep: list[bool]) -> NewLeads:
+        """The leads whose `keep` is true, in order."""
+
+        def kept(values):
+            return None if values is None else [v for v, k in zip(values, keep, strict=True) if k]
+
+        return NewLeads(
+            rows=kept(self.rows),
+            events=kept(self.events),
+            due=kept(self.due),
+            scored_version=self.scored_version,
+            lines=kept(self.lines),
+            event_lines=kept(self.event_lines),
+        )
+
+
+def leads_prepare(leads: list[dict[str, Any]], *, via: str, scorer: scoring.Scorer) -> NewLeads:
+    """The part of `leads_create_many` that needs no database and no person: each item's
+    checks, normalised email, score and receipt, its `created` event's data, and (with
+    COPY) the text of both. An import prepares the next chunk this way in a thread of its
+    own while the database writes the chunk before.
+
+    Each item: email (normalised, checked new by the caller), source, campaign, origin
+    and validated profile fields. An unknown source raises LeadActionError."""
+    sources = set(Source.values)
+    defaults = bulk.defaults(Lead)
+    blank = {name: defaults[name] for name in _NEW_LEAD_COLUMNS}
+    # Scoring and the auto hand-off read the lead's fields only: a NewLead stands in for
+    # the model instance, what every new lead shares as class attributes, its own in its
+    # __dict__.
+    new_lead = type("NewLead", (), {**defaults, "stage": Stage.LEAD, "scored_version": scorer.version})
+    rows: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    due: list[bool] = []
+    for item in leads:
+        if item["source"] not in sources:
+            raise LeadActionError(f"“{item['source']}” is not a known source.", field="source")
+        profile = item.get("profile", {})
+        if not_profile := set(profile) - set(PROFILE_FIELDS):
+            raise LeadActionError(
+                f"These fields are not part of a profile: {', '.join(sorted(not_profile))}."
+            )
+        campaign = item.get("campaign")
+        row = {
+            **blank,
+            **profile,
+            "email": normalize_email(item["email"]),
+            "source": item["source"],
+            "campaign_id": campaign.pk if campaign else None,
+        }
+        view = new_lead()
+        view.__dict__.update(row)
+        row["score"], row["score_receipt"] = view.score, view.score_receipt = scorer.score(view, [])
+        rows.append(row)
+        due.append(scoring.auto_qualify_due(view, scorer))
+        events.append(
+            {
+                "data": {
+                    "source": row["source"],
+                    "campaign": row["campaign_id"],
+                    "referrer": None,
+                    "via": via,
+                    **(item.get("origin") or {}),
+                }
+            }
+        )
+    new = NewLeads(rows=rows, events=events, due=due, scored_version=scorer.version)
+    if bulk.uses_copy():
+        new.lines, new.event_lines = bulk.render(Lead, rows), bulk.render(LeadEvent, events)
+    return new
+
+
 @transaction.atomic
-def leads_create_many(*, actor, leads: list[dict[str, Any]], via: str, scorer: scoring.Scorer) -> list[int]:
+def leads_create_many(
+    *, actor, leads: list[dict[str, Any]] | NewLeads, via: str, scorer: scoring.Scorer
+) -> list[int]:
     """Create many new leads at once (an import's chunk): the same rules, scores and
     `created` events as `lead_create`, in a few statements instead of several per lead
     (COPY on PostgreSQL, see `smarketing.bulk`). Returns the new leads' ids, in order.
 
-    Each item: email (normalised, checked new by the caller), source, campaign, origin
-    and validated profile fields. A concurrent insert of one of the emails raises
-    IntegrityError for the whole batch; the caller then goes lead by lead."""
+    `leads`: items as `leads_prepare` takes them, or what it made of them. A concurrent
+    insert of one of the emails raises IntegrityError for the whole batch; the caller
+    then goes lead by lead."""
     if actor is not None and not roles.is_marketing_side(actor):
         raise _deny("create", "marketing")
+    new = leads if isinstance(leads, NewLeads) else leads_prepare(leads, via=via, scorer=scorer)
+    if not new.rows:
+        return []
     now = timezone.now()
     by = actor if actor is not None and actor.is_authenticated else None
-    # What every new lead shares; each row adds its own email, first touch and profile.
+    # What every new lead shares; each row has its own email, first touch, profile and score.
     same = {
         **bulk.defaults(Lead),
         "stage": Stage.LEAD,
@@ -320,41 +418,11 @@ def leads_create_many(*, actor, leads: list[dict[str, Any]], via: str, scorer: s
         "created_at": now,
         "updated_at": now,
         "created_by_id": by.pk if by else None,
-        "scored_version": scorer.version,
+        "scored_version": new.scored_version,
         "scored_at": now,
     }
-    own = ("id", "email", "source", "campaign_id", "score", "score_receipt", *PROFILE_FIELDS)
-    blank = {name: same.pop(name) for name in own}
-    # Scoring and the auto hand-off read the lead's fields only: a NewLead stands in for
-    # the model instance, the shared values as class attributes, its own in its __dict__.
-    new_lead = type("NewLead", (), same)
-    rows: list[dict[str, Any]] = []
-    views = []
-    sources = set(Source.values)
-    for item in leads:
-        if item["source"] not in sources:
-            raise LeadActionError(f"“{item['source']}” is not a known source.", field="source")
-        campaign = item.get("campaign")
-        row = {
-            **blank,
-            **item.get("profile", {}),
-            "email": normalize_email(item["email"]),
-            "source": item["source"],
-            "campaign_id": campaign.pk if campaign else None,
-        }
-        view = new_lead()
-        view.__dict__.update(row)
-        row["score"], row["score_receipt"] = view.score, view.score_receipt = scorer.score(view, [], now=now)
-        rows.append(row)
-        views.append(view)
-    if bulk.uses_copy():
-        for row, lead_id in zip(rows, bulk.next_ids(Lead, len(rows)), strict=True):
-            row["id"] = lead_id
-        bulk.insert_rows(Lead, rows, same)
-    else:
-        created = Lead.objects.bulk_create(Lead(**same, **row) for row in rows)
-        for row, lead in zip(rows, created, strict=True):
-            row["id"] = lead.pk
+    for name in ("id", *_NEW_LEAD_COLUMNS):
+        same.pop(name)
     event = {
         **bulk.defaults(LeadEvent),
         "type": EventType.CREATED,
@@ -364,27 +432,32 @@ def leads_create_many(*, actor, leads: list[dict[str, Any]], via: str, scorer: s
     }
     for name in ("id", "lead_id", "data"):
         event.pop(name)
-    bulk.insert_rows(
-        LeadEvent,
-        [
-            {
-                "lead_id": row["id"],
-                "data": {
-                    "source": row["source"],
-                    "campaign": row["campaign_id"],
-                    "referrer": None,
-                    "via": via,
-                    **(item.get("origin") or {}),
-                },
-            }
-            for row, item in zip(rows, leads, strict=True)
-        ],
-        event,
-    )
-    for row, view in zip(rows, views, strict=True):
-        view.id = view.pk = row["id"]
-        scoring.auto_qualify_if_due(view, scorer)
-    return [row["id"] for row in rows]
+    if bulk.uses_copy():
+        ids = bulk.next_ids(Lead, len(new))
+        lines = new.lines if new.lines is not None else bulk.render(Lead, new.rows)
+        bulk.insert_rendered(
+            Lead,
+            ["id", *_NEW_LEAD_COLUMNS],
+            [f"{i}\t{line}" for i, line in zip(ids, lines, strict=True)],
+            same,
+        )
+        event_lines = new.event_lines if new.event_lines is not None else bulk.render(LeadEvent, new.events)
+        bulk.insert_rendered(
+            LeadEvent,
+            ["lead_id", "data"],
+            [f"{i}\t{line}" for i, line in zip(ids, event_lines, strict=True)],
+            event,
+        )
+    else:
+        created = Lead.objects.bulk_create(Lead(**same, **row) for row in new.rows)
+        ids = [lead.pk for lead in created]
+        bulk.insert_rows(
+            LeadEvent, [{"lead_id": i, **e} for i, e in zip(ids, new.events, strict=True)], event
+        )
+    for lead_id, due in zip(ids, new.due, strict=True):
+        if due:
+            scoring.auto_qualify_queue(lead_id)
+    return ids
 
 
 @transaction.atomic

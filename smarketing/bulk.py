@@ -86,24 +86,48 @@ def insert_rows(
     shares (written once, not per row). Constraint violations raise `IntegrityError`."""
     if not rows:
         return
-    same = same or {}
     if not uses_copy():
-        model.objects.bulk_create(model(**same, **row) for row in rows)
+        model.objects.bulk_create(model(**(same or {}), **row) for row in rows)
         return
-    names = list(rows[0])
+    insert_rendered(model, list(rows[0]), render(model, rows), same)
+
+
+def render(model: type[models.Model], rows: list[dict[str, Any]]) -> list[str]:
+    """Each row's values (a dict by attribute name, every row the same keys, in the same
+    order) as its COPY text, for `insert_rendered`: the Python part of an insert, which a
+    caller can do ahead, e.g. in a thread of its own while the database writes the rows
+    before. PostgreSQL only."""
+    if not rows:
+        return []
+    columns = [
+        _column_text([row[name] for row in rows], isinstance(model._meta.get_field(name), models.JSONField))
+        for name in rows[0]
+    ]
+    return list(map("\t".join, zip(*columns, strict=True)))
+
+
+def insert_rendered(
+    model: type[models.Model], names: list[str], lines: list[str], same: dict[str, Any] | None = None
+) -> None:
+    """Insert rows given as COPY text (`render`; a caller may put more columns in front,
+    e.g. ids it drew since): each line holds the columns `names` (attribute names), and
+    `same` the values every row shares. PostgreSQL only."""
+    if not lines:
+        return
+    same = same or {}
     fields = [model._meta.get_field(name) for name in [*same, *names]]
     shared = "\t".join(
         _column_text([value], isinstance(field, models.JSONField))[0]
         for field, value in zip(fields, same.values(), strict=False)
     )
-    columns = [[shared] * len(rows)] if same else []
-    for name, field in zip(names, fields[len(same) :], strict=True):
-        columns.append(_column_text([row[name] for row in rows], isinstance(field, models.JSONField)))
-    buffer = StringIO("\n".join(map("\t".join, zip(*columns, strict=True))) + "\n")
+    text = "\n".join(f"{shared}\t{line}" for line in lines) if same else "\n".join(lines)
     column_list = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({column_list}) FROM STDIN"
+    text += "\n"
     with connection.cursor() as cursor, connection.wrap_database_errors:
-        cursor.cursor.copy_expert(sql, buffer)
+        # All the text in one read: psycopg2 reads the file 8 kB at a time by default, and
+        # each read waits for the interpreter lock, held by any other busy thread.
+        cursor.cursor.copy_expert(sql, StringIO(text), size=len(text))
 
 
 def update_rows(objs: list[models.Model], fields: list[str]) -> None:
