@@ -107,9 +107,9 @@ def test_worker_killed_mid_import_the_watchdog_resumes_it_each_row_once(
     monkeypatch.setenv("SMARKETING_IMPORT_DIR", str(tmp_path))
     monkeypatch.setenv("IMPORT_WATCHDOG_EVERY_SECONDS", "1")
     monkeypatch.setenv("IMPORT_STALLED_AFTER_SECONDS", "3")
-    # Twenty chunks (the last one short): enough that the import cannot finish between its
+    # Twelve chunks (the last one short): enough that the import cannot finish between its
     # first chunk and the moment the blocker below takes the job row.
-    rows = 20 * imports.CHUNK_ROWS - 200
+    rows = 12 * imports.CHUNK_ROWS - 200
     text = "Email,Company\n" + "".join(f"k{i}@kill.example,Acme\n" for i in range(rows))
     job = imports.import_upload(actor=org.marketer, uploaded=SimpleUploadedFile("big.csv", text.encode()))
 
