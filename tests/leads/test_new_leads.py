@@ -14,14 +14,7 @@ from leads.errors import LeadActionError
 from leads.models import Campaign, EventType, HandoffGate, Lead, LeadEvent, ScoringDefinition, Source, Stage
 
 COMPARED = (
-    "first_name",
-    "last_name",
-    "phone",
-    "company",
-    "job_title",
-    "company_size",
-    "country",
-    "website",
+    *services.PROFILE_FIELDS,
     "source",
     "campaign_id",
     "stage",
