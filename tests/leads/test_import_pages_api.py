@@ -56,6 +56,28 @@ def test_page_journey_upload_preview_start_result(client, org, django_capture_on
     assert progress["HX-Refresh"] == "true"
 
 
+def test_large_counts_are_shown_with_thousands_separators(client, org):
+    client.force_login(org.marketer)
+    client.post("/imports/", {"file": SimpleUploadedFile("big.csv", CSV.encode())})
+    job = ImportJob.objects.get()
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportStatus.RUNNING,
+        rows_done=12000,
+        rows_estimate=250000,
+        created_count=11500,
+        updated_count=1200,
+        skipped_count=0,
+        failed_count=1300,
+    )
+    progress = client.get(f"/imports/{job.pk}/progress/", HTTP_HX_REQUEST="true").content.decode()
+    assert "12,000 of about 250,000 rows imported" in progress
+    assert "11,500 created · 1,200 updated · 0 skipped as duplicate · 1,300 failed" in progress
+    page = client.get(f"/imports/{job.pk}/").content.decode()
+    assert "12,000 of about 250,000 rows imported" in page
+    listed = client.get("/imports/").content.decode()
+    assert '<td class="num">11,500</td><td class="num">1,200</td>' in listed
+
+
 def test_page_upload_errors_are_shown(client, org):
     client.force_login(org.marketer)
     response = client.post("/imports/", {"file": SimpleUploadedFile("empty.csv", b"")})
