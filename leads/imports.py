@@ -606,7 +606,7 @@ class _Chunk(list):
 
 
 def _create_items(plans: list[RowPlan]) -> list[dict[str, Any]]:
-    """What `services.leads_create_many` (or `leads_prepare`) takes for these plans' leads."""
+    """What `services.leads_prepare` takes for these plans' leads."""
     return [
         {
             "email": p.email,
@@ -736,7 +736,7 @@ def imports_resume_stalled(*, now: dt.datetime | None = None) -> list[int]:
 
 
 @transaction.atomic
-def _run_chunk(job_id: int, chunk: _Chunk | list[tuple[int, dict[str, str]]], ctx: _Context, scorer) -> bool:
+def _run_chunk(job_id: int, chunk: _Chunk, ctx: _Context, scorer) -> bool:
     # The importer comes with the job (one query less per chunk); only the job row is locked.
     job = ImportJob.objects.select_for_update(of=("self",)).select_related("created_by").get(pk=job_id)
     if job.status != ImportStatus.RUNNING or chunk[0][0] <= job.last_row:
@@ -745,8 +745,8 @@ def _run_chunk(job_id: int, chunk: _Chunk | list[tuple[int, dict[str, str]]], ct
     counts = {"create": 0, "update": 0, "skip": 0, "fail": 0}
     cells_by_row = dict(chunk)
     plans = _plan_chunk(chunk, ctx)
-    new = getattr(chunk, "new", None)
-    if isinstance(new, services.NewLeads):  # prepared ahead: keep the leads still to create
+    new = chunk.new
+    if isinstance(new, services.NewLeads):  # keep the leads still to create after the look-up
         new = new.only([p.outcome == "create" for p in chunk.creating])
     _create_all(actor, [p for p in plans if p.outcome == "create"], scorer, new)
     _fill_all(actor, [p for p in plans if p.outcome == "update"])
@@ -778,9 +778,7 @@ def _run_chunk(job_id: int, chunk: _Chunk | list[tuple[int, dict[str, str]]], ct
     return True
 
 
-def _create_all(
-    actor, plans: list[RowPlan], scorer, new: services.NewLeads | LeadActionError | None = None
-) -> None:
+def _create_all(actor, plans: list[RowPlan], scorer, new: services.NewLeads | LeadActionError) -> None:
     """Create the chunk's new leads in one go (`new`: those leads prepared ahead, or the
     error that refused them); if someone created one of the emails meanwhile, go lead by
     lead so that only that row is refused."""
@@ -790,12 +788,7 @@ def _create_all(
         if isinstance(new, LeadActionError):
             raise new
         with transaction.atomic():
-            created = services.leads_create_many(
-                actor=actor,
-                leads=new if new is not None else _create_items(plans),
-                via="import",
-                scorer=scorer,
-            )
+            created = services.leads_create_many(actor=actor, leads=new, via="import", scorer=scorer)
     except IntegrityError:
         created = None
     except LeadActionError as exc:  # e.g. the importer lost the marketing role meanwhile

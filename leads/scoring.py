@@ -280,6 +280,7 @@ def auto_qualify_if_due(lead: Lead, scorer: Scorer) -> None:
 
 
 def auto_qualify_due(lead: Lead, scorer: Scorer) -> bool:
+    """Whether the definition hands this lead to sales now (`_due_for_auto_qualify`)."""
     return _due_for_auto_qualify(lead, scorer.definition)
 
 

@@ -313,7 +313,8 @@ class NewLeads:
     events: list[dict[str, Any]]  # the data of each one's `created` event
     due: list[bool]  # each one's automatic hand-off is due (queued once it is written)
     scored_version: int
-    # With COPY: the rows and the events' data as COPY text (smarketing.bulk.render).
+    # With COPY (always, where the database takes it): the rows and the events' data as
+    # COPY text (smarketing.bulk.render).
     lines: list[str] | None = None
     event_lines: list[str] | None = None
 
@@ -434,18 +435,16 @@ def leads_create_many(
         event.pop(name)
     if bulk.uses_copy():
         ids = bulk.next_ids(Lead, len(new))
-        lines = new.lines if new.lines is not None else bulk.render(Lead, new.rows)
         bulk.insert_rendered(
             Lead,
             ["id", *_NEW_LEAD_COLUMNS],
-            [f"{i}\t{line}" for i, line in zip(ids, lines, strict=True)],
+            [f"{i}\t{line}" for i, line in zip(ids, new.lines, strict=True)],
             same,
         )
-        event_lines = new.event_lines if new.event_lines is not None else bulk.render(LeadEvent, new.events)
         bulk.insert_rendered(
             LeadEvent,
             ["lead_id", "data"],
-            [f"{i}\t{line}" for i, line in zip(ids, event_lines, strict=True)],
+            [f"{i}\t{line}" for i, line in zip(ids, new.event_lines, strict=True)],
             event,
         )
     else:
