@@ -190,7 +190,7 @@ SQL: dict[str, str] = {
 def _params(scope) -> dict:
     from django.conf import settings
 
-    from smarketing.weeks import week_range
+    from smarketing.core.weeks import week_range
 
     if scope.leads is not None:
         raise ValueError("the floors are for the whole organisation (a scope without filters)")
@@ -312,7 +312,7 @@ def _expect_rejections(rows, scope) -> dict:
 
 def _expect_matrix(by: str) -> Callable:
     def expect(rows, scope) -> dict:
-        from leads.models import Source
+        from smarketing.org.models import Source
 
         names = dict(Source.choices)
         result: dict = {}
@@ -344,7 +344,7 @@ def _expect_definition(rows, scope) -> dict:
 
 def _expect_attribution(by: str) -> Callable:
     def expect(rows, scope) -> dict:
-        from leads.models import Source
+        from smarketing.org.models import Source
 
         names = dict(Source.choices)
         result = {}

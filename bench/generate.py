@@ -244,8 +244,9 @@ def _organisation(env: dict) -> dict:
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Group
 
-    from leads.models import Campaign, Membership, Reason, Team, TeamKind
-    from leads.roles import Role
+    from smarketing.agreement.models import Reason
+    from smarketing.org.models import Campaign, Membership, Team, TeamKind
+    from smarketing.org.roles import Role
 
     User = get_user_model()
     password = make_password(PASSWORD)
@@ -595,7 +596,7 @@ def generate(
     from django.db import connection
     from django.utils import timezone
 
-    from smarketing.weeks import org_tz
+    from smarketing.core.weeks import org_tz
 
     day = until or timezone.localdate()
     end = dt.datetime.combine(day, dt.time(18), tzinfo=org_tz())

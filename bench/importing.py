@@ -1,6 +1,6 @@
 """Import: a 100,000-row HubSpot-style CSV through the real import path.
 
-The file is uploaded with `leads.imports.import_upload` as bench.marketer, started with
+The file is uploaded with `smarketing.intake.imports.import_upload` as bench.marketer, started with
 `import_start`, and run in this process by the body of the Celery task
 (`leads.tasks.import_run`) — the code a user's upload and the worker run. About 1% of the
 rows are invalid, 0.5% repeat an email from earlier in the file and 2% carry the email of
@@ -26,6 +26,7 @@ import unicodedata
 from pathlib import Path
 
 from bench.common import MARKETER, PASSWORD, Figure, area_main, django_setup
+from smarketing.intake import tasks
 
 ROWS = 100_000
 TARGET_ROWS_PER_S = 10_000
@@ -172,7 +173,7 @@ def marketer():
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
-    from leads.roles import Role
+    from smarketing.org.roles import Role
 
     user, created = get_user_model().objects.get_or_create(username=MARKETER)
     if created:
@@ -203,7 +204,9 @@ def clean_up(job_id: int, before: dict, snapshot: list[dict]) -> None:
     """Remove what the import added; put back the profiles of the leads it filled."""
     from django.db import connection, transaction
 
-    from leads.models import ImportJob, Lead, LeadEvent, Notification
+    from leads.models import Lead, LeadEvent
+    from smarketing.intake.models import ImportJob
+    from smarketing.notifications.models import Notification
 
     # Rows pointing at events before the events, events before leads.
     order = sorted(before, key=lambda m: (m is Lead, m is LeadEvent, m is not Notification))
@@ -224,8 +227,9 @@ def measure(size: int, database_url: str) -> list[Figure]:
     from django.core.files import File
     from django.db import connection
 
-    from leads import imports, tasks
-    from leads.models import ImportJob, ImportStatus, Lead, LeadEvent
+    from leads.models import Lead, LeadEvent
+    from smarketing.intake import imports
+    from smarketing.intake.models import ImportJob, ImportStatus
 
     user = marketer()
     work = Path(tempfile.mkdtemp(prefix="smk-bench-import-"))

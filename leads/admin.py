@@ -7,25 +7,10 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from . import services
-from .errors import LeadActionError
-from .models import (
-    AgreementChange,
-    AgreementVersion,
-    Campaign,
-    Engagement,
-    HandoffGate,
-    Lead,
-    LeadEvent,
-    Membership,
-    Notification,
-    Reason,
-    RoutingRule,
-    ScoringDefinition,
-    ScoringRule,
-    Team,
-    Touch,
-)
+from leads import services
+from leads.models import Engagement, Lead, LeadEvent, Touch
+from smarketing.core.admin import ReadOnlyAdmin
+from smarketing.core.errors import ActionError
 
 # Django 6 assumes https for scheme-less URLs; say so now, the same on both versions.
 URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
@@ -38,47 +23,6 @@ def search_by_lead(queryset, search_term: str):
     trigram index it used. (With other fields beside it, as for engagements, the OR across
     the join read every lead anyway.)"""
     return queryset.filter(lead__in=Lead.objects.search(search_term).order_by().values("pk"))
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class MembershipInline(admin.TabularInline):
-    model = Membership
-    extra = 0
-    autocomplete_fields = ["user"]
-    readonly_fields = ["assigned_count"]
-
-
-@admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "time_zone", "manager"]
-    list_select_related = ["manager"]
-    inlines = [MembershipInline]
-
-
-@admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
-    list_display = ["name", "channel", "cost", "starts_on", "ends_on"]
-    list_filter = ["channel"]
-    search_fields = ["name"]
-
-
-@admin.register(Reason)
-class ReasonAdmin(ReadOnlyAdmin):
-    """Read-only: the reasons are part of the agreement, changed on /agreement/reasons/ in a
-    version both managers confirm."""
-
-    list_display = ["label", "kind", "code", "loss_outcome", "is_active", "position"]
-    list_filter = ["kind", "is_active"]
 
 
 class LeadEventInline(admin.TabularInline):
@@ -161,7 +105,7 @@ class LeadAdmin(admin.ModelAdmin):
                     via="admin",
                     **fields,
                 )
-        except LeadActionError as exc:
+        except ActionError as exc:
             raise ValidationError(exc.message) from exc
         obj.pk = saved.pk
         obj.refresh_from_db()
@@ -215,67 +159,3 @@ class TouchAdmin(ReadOnlyAdmin):
     list_display = ["occurred_at", "lead", "kind", "outcome", "by"]
     list_filter = ["kind", "outcome"]
     list_select_related = ["lead", "by"]
-
-
-@admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "recipient", "kind", "subject", "read_at", "emailed_at"]
-    list_filter = ["kind"]
-    list_select_related = ["recipient"]
-
-
-# The agreement is edited on its own pages (/agreement/...), through services that audit
-# each change and re-score leads; the admin shows it read-only.
-
-
-@admin.register(ScoringDefinition)
-class ScoringDefinitionAdmin(ReadOnlyAdmin):
-    list_display = [
-        "version",
-        "threshold",
-        "auto_qualify",
-        "decay_half_life_days",
-        "updated_at",
-        "updated_by",
-    ]
-
-
-@admin.register(ScoringRule)
-class ScoringRuleAdmin(ReadOnlyAdmin):
-    list_display = ["label", "kind", "field", "operator", "value", "engagement_type", "points", "is_active"]
-    list_filter = ["kind", "is_active"]
-
-
-@admin.register(HandoffGate)
-class HandoffGateAdmin(ReadOnlyAdmin):
-    list_display = ["required_fields", "min_engagements", "updated_at", "updated_by"]
-
-
-@admin.register(RoutingRule)
-class RoutingRuleAdmin(ReadOnlyAdmin):
-    list_display = [
-        "position",
-        "name",
-        "countries",
-        "min_company_size",
-        "max_company_size",
-        "team",
-        "is_active",
-    ]
-    list_select_related = ["team"]
-
-
-@admin.register(AgreementChange)
-class AgreementChangeAdmin(ReadOnlyAdmin):
-    list_display = ["occurred_at", "area", "summary", "actor"]
-    list_filter = ["area"]
-    list_select_related = ["actor"]
-
-
-@admin.register(AgreementVersion)
-class AgreementVersionAdmin(ReadOnlyAdmin):
-    """Read-only: versions are proposed, confirmed and withdrawn on /agreement/."""
-
-    list_display = ["number", "status", "proposed_by", "proposed_at", "in_force_from", "in_force_until"]
-    list_filter = ["status"]
-    list_select_related = ["proposed_by"]

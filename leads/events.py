@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.db.models import OuterRef, QuerySet
 from django.utils import timezone
 
-from .models import Lead, LeadEvent, Reason
+from leads.models import Lead, LeadEvent
+from smarketing.agreement.models import Reason
 
 
 def entered_events(lead, stage, before) -> QuerySet[LeadEvent]:

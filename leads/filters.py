@@ -6,12 +6,13 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
-from reports import metrics
-from reports.selectors import leads_as_of
-from smarketing.inputs import DateFilter, IdFilter, id_number_filter
-from smarketing.weeks import monday_of, org_tz
-
-from .models import Campaign, Lead, Reason, ReasonKind, ScoringDefinition, Source, Stage, Team, TeamKind
+from leads.hooks import drilldown_lead_ids
+from leads.models import Lead, Stage
+from leads.selectors import leads_as_of
+from smarketing.agreement.models import Reason, ScoringDefinition
+from smarketing.core.inputs import DateFilter, IdFilter, id_number_filter
+from smarketing.core.weeks import monday_of, org_tz
+from smarketing.org.models import Campaign, Source, Team, TeamKind
 
 
 class AnyYesNo(django_filters.widgets.BooleanWidget):
@@ -245,42 +246,42 @@ class LeadFilter(django_filters.FilterSet):
             return f"leads that were {stage[data['stage_then']]} at the end of {data['as_of']:%d %b %Y}"
         return None
 
-    def _drill(self, queryset, lead_ids):
-        return queryset.filter(pk__in=lead_ids)
+    def _drill_ids(self, drill: str, value, **extra):
+        """The ids of the leads behind a report figure (its definition: `reports.metrics`)."""
+        first, last = self.drill_weeks()
+        return drilldown_lead_ids(drill=drill, value=value, first=first, last=last, extra=extra)
+
+    def _drill(self, queryset, drill: str, value, **extra):
+        return queryset.filter(pk__in=self._drill_ids(drill, value, **extra))
 
     def filter_entered(self, queryset, name, value):
-        return self._drill(queryset, metrics.entered_lead_ids(value, *self.drill_weeks()))
+        return self._drill(queryset, "entered", value)
 
     def filter_outcome(self, queryset, name, value):
-        reason = self.form.cleaned_data.get("reason")
-        return self._drill(queryset, metrics.event_lead_ids(value, *self.drill_weeks(), reason=reason))
+        return self._drill(queryset, "outcome", value, reason=self.form.cleaned_data.get("reason"))
 
     def filter_left(self, queryset, name, value):
-        return self._drill(queryset, metrics.left_lead_ids(value, *self.drill_weeks()))
+        return self._drill(queryset, "left", value)
 
     def filter_responded(self, queryset, name, value):
-        ids = metrics.responded_lead_ids(*self.drill_weeks())
+        ids = self._drill_ids("responded", True)
         return queryset.filter(pk__in=ids) if value else queryset.exclude(pk__in=ids)
 
     def filter_reached(self, queryset, name, value):
-        return self._drill(queryset, metrics.reached_lead_ids(value, *self.drill_weeks()))
+        return self._drill(queryset, "reached", value)
 
     def filter_sla(self, queryset, name, value):
         data = self.form.cleaned_data
-        ids = metrics.clock_lead_ids(
-            value, *self.drill_weeks(), owner=data.get("clock_owner"), team=data.get("clock_team")
-        )
-        return self._drill(queryset, ids)
+        return self._drill(queryset, "sla", value, owner=data.get("clock_owner"), team=data.get("clock_team"))
 
     def filter_mql_version(self, queryset, name, value):
-        return self._drill(queryset, metrics.handed_off_lead_ids(int(value), *self.drill_weeks()))
+        return self._drill(queryset, "handed_off", int(value))
 
     def filter_agreement_version(self, queryset, name, value):
-        ids = metrics.handed_off_lead_ids(int(value), *self.drill_weeks(), by="agreement_version")
-        return self._drill(queryset, ids)
+        return self._drill(queryset, "handed_off_agreement", int(value))
 
     def filter_stage_then(self, queryset, name, value):
-        return self._drill(queryset, as_of_ids(self.form.cleaned_data["as_of"], value))
+        return queryset.filter(pk__in=as_of_ids(self.form.cleaned_data["as_of"], value))
 
     def filter_score_band(self, queryset, name, value):
         threshold = ScoringDefinition.current().threshold
@@ -301,11 +302,3 @@ def end_of_day(day: dt.date) -> dt.datetime:
 
 def as_of_ids(day: dt.date, stage: str):
     return leads_as_of(end_of_day(day)).filter(stage_then=stage).values("pk")
-
-
-class ReasonFilter(django_filters.FilterSet):
-    kind = django_filters.ChoiceFilter(choices=ReasonKind.choices)
-
-    class Meta:
-        model = Reason
-        fields = ["kind", "is_active"]

@@ -1,27 +1,166 @@
-"""Forms for the sales actions. They parse and type the input; the rules live in the
-services, whose refusal is shown next to the form with what the user typed kept."""
+"""Forms for creating, editing and merging leads, and the likely-duplicate lookup that
+the pages and the API share.
+
+The forms only parse and type the input. The rules (what a valid email, country or
+website is, who may write, the unique email) live in `leads.services`; their refusal is
+shown next to the field with what the user typed kept, so the page and the API give the
+same messages.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django import forms
 from django.utils import timezone
 
-from .models import (
-    Campaign,
-    EngagementType,
-    FitField,
-    FitOperator,
-    LossOutcome,
-    Reason,
-    ReasonKind,
-    RuleKind,
-    Source,
-    Team,
-    TouchKind,
-    TouchOutcome,
-)
-from .roles import Role, has_role, is_admin
-from .routing import available_reps
+from leads.models import Lead, TouchKind, TouchOutcome
+from leads.selectors import find_lead
+from leads.services import PROFILE_FIELDS
+from smarketing.agreement.models import Reason, ReasonKind
+from smarketing.agreement.routing import available_reps
+from smarketing.org.models import Campaign, EngagementType, Source
+from smarketing.org.roles import Role, has_role, is_admin
+
+# Messages the form and the API serializer share (the service's own where it has one).
+EMAIL_REQUIRED = "An email address is required."
+WHOLE_NUMBER = "Enter a whole number."
+UNKNOWN_SOURCE = "“{value}” is not a known source."
+UNKNOWN_CAMPAIGN = "That campaign does not exist."
+NO_SUCH_LEAD = "No lead has that email or id."
+
+
+# --- create and edit --------------------------------------------------------------------------
+
+
+def _text(name: str, **kwargs) -> forms.CharField:
+    model_field = Lead._meta.get_field(name)
+    return forms.CharField(
+        label=str(model_field.verbose_name).capitalize(),
+        max_length=model_field.max_length,
+        required=False,
+        **kwargs,
+    )
+
+
+class LeadForm(forms.Form):
+    """A lead's contact and company profile; on create also its first touch.
+
+    Pass `lead=` to edit: the first touch is not editable, and the version the user
+    loaded travels in a hidden field so that a stale form is refused.
+    """
+
+    email = forms.CharField(
+        label="Email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+        error_messages={"required": EMAIL_REQUIRED},
+    )
+    first_name = _text("first_name")
+    last_name = _text("last_name")
+    phone = _text("phone", widget=forms.TextInput(attrs={"type": "tel"}))
+    company = _text("company")
+    job_title = _text("job_title")
+    company_size = forms.IntegerField(
+        label="Company size (people)", required=False, error_messages={"invalid": WHOLE_NUMBER}
+    )
+    country = forms.CharField(
+        label="Country (two-letter code, e.g. DE)",
+        required=False,
+        max_length=50,
+        widget=forms.TextInput(attrs={"size": 4}),
+    )
+    website = _text("website", widget=forms.URLInput)
+    source = forms.ChoiceField(
+        label="Source (first touch)",
+        choices=Source.choices,
+        initial=Source.OTHER,
+        error_messages={"invalid_choice": UNKNOWN_SOURCE.replace("{value}", "%(value)s")},
+    )
+    campaign = forms.ModelChoiceField(
+        label="Campaign (first touch)",
+        queryset=Campaign.objects.order_by("-starts_on", "name"),
+        required=False,
+        empty_label="No campaign",
+        error_messages={"invalid_choice": UNKNOWN_CAMPAIGN},
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    confirm_duplicate = forms.BooleanField(
+        label="Yes, save it anyway: this is a different person",
+        required=False,
+        widget=forms.HiddenInput,
+    )
+
+    def __init__(self, data=None, *args, lead: Lead | None = None, **kwargs):
+        if lead is not None and data is None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "email": lead.email,
+                    "version": lead.version,
+                    **{name: getattr(lead, name) for name in PROFILE_FIELDS},
+                },
+            )
+        super().__init__(data, *args, **kwargs)
+        self.lead = lead
+        if lead is None:
+            del self.fields["version"]
+        else:
+            del self.fields["source"]
+            del self.fields["campaign"]
+
+    def show_confirm(self) -> None:
+        """Offer the “save anyway” checkbox, first in the form, after a likely-duplicate warning."""
+        self.fields["confirm_duplicate"].widget = forms.CheckboxInput()
+        self.order_fields(["confirm_duplicate"])
+
+    def profile_values(self) -> dict[str, Any]:
+        """Email and profile fields, as the services take them."""
+        data = self.cleaned_data
+        return {"email": data["email"], **{name: data[name] for name in PROFILE_FIELDS}}
+
+    def duplicate_check_needed(self) -> bool:
+        """Whether to look for likely duplicates before saving: not when the user confirmed,
+        and on edit only when the phone, name or company changed."""
+        if self.cleaned_data.get("confirm_duplicate"):
+            return False
+        if self.lead is None:
+            return True
+        return any(
+            (self.cleaned_data.get(name) or "") != (getattr(self.lead, name) or "")
+            for name in ("phone", "first_name", "last_name", "company")
+        )
+
+
+class MergeForm(forms.Form):
+    """Which lead to merge with this one, and which of the two survives."""
+
+    SURVIVOR_CHOICES = [("this", "Keep this lead"), ("other", "Keep the other lead")]
+
+    other = forms.CharField(
+        label="The other lead: its email or id",
+        max_length=254,
+        error_messages={"required": "Enter the other lead's email or id."},
+    )
+    survivor = forms.ChoiceField(
+        label="Which lead survives?",
+        choices=SURVIVOR_CHOICES,
+        initial="this",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose which lead survives."},
+    )
+    note = forms.CharField(
+        label="Note (why they are the same person)",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean_other(self) -> Lead:
+        lead = find_lead(self.cleaned_data["other"])
+        if lead is None:
+            raise forms.ValidationError(NO_SUCH_LEAD)
+        return lead
 
 
 class ActionForm(forms.Form):
@@ -161,91 +300,3 @@ class ReferralForm(forms.Form):
     company = forms.CharField(max_length=200, required=False)
     phone = forms.CharField(max_length=40, required=False)
     job_title = forms.CharField(max_length=200, required=False)
-
-
-# --- the agreement (managers) ----------------------------------------------------------------
-
-
-class ScoringDefinitionForm(forms.Form):
-    threshold = forms.IntegerField(label="MQL threshold (points)", min_value=-1000, max_value=10000)
-    auto_qualify = forms.BooleanField(
-        required=False, label="Hand leads to sales automatically when they reach the threshold"
-    )
-    decay_half_life_days = forms.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=3650,
-        label="Engagement points halve every … days (empty: no decay)",
-    )
-
-
-class ScoringRuleForm(forms.Form):
-    kind = forms.ChoiceField(choices=RuleKind.choices, label="Kind")
-    label = forms.CharField(max_length=120, label="Label (shown on the receipt)")
-    field = forms.ChoiceField(choices=[("", "—")] + FitField.choices, required=False, label="Fit: field")
-    operator = forms.ChoiceField(choices=[("", "—")] + FitOperator.choices, required=False, label="Fit: test")
-    value = forms.CharField(max_length=500, required=False, label="Fit: value (commas separate several)")
-    engagement_type = forms.ChoiceField(
-        choices=[("", "—")] + EngagementType.choices, required=False, label="Engagement: type"
-    )
-    points = forms.IntegerField(min_value=-1000, max_value=1000, label="Points")
-    is_active = forms.BooleanField(required=False, initial=True, label="Active")
-
-
-class HandoffGateForm(forms.Form):
-    required_fields = forms.MultipleChoiceField(
-        choices=[],
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        label="Profile fields a lead must have",
-    )
-    min_engagements = forms.IntegerField(min_value=0, max_value=20, label="At least this many engagements")
-
-    def __init__(self, *args, **kwargs):
-        from .agreement import GATE_FIELDS
-
-        super().__init__(*args, **kwargs)
-        self.fields["required_fields"].choices = list(GATE_FIELDS.items())
-
-
-class ReasonForm(forms.Form):
-    """A reason on the agreed list: a new one (with its kind), or a change to one."""
-
-    kind = forms.ChoiceField(choices=ReasonKind.choices, label="Kind")
-    label = forms.CharField(max_length=120, label="Reason, as reps and marketers read it")
-    description = forms.CharField(
-        required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}), label="When it applies"
-    )
-    loss_outcome = forms.ChoiceField(
-        choices=[("", "—"), *LossOutcome.choices],
-        required=False,
-        label="A lead lost for it is (loss reasons only)",
-    )
-    position = forms.IntegerField(min_value=0, max_value=999, initial=0, label="Order on the list")
-    is_active = forms.BooleanField(required=False, initial=True, label="On the list (untick to retire it)")
-
-
-class RoutingRuleForm(forms.Form):
-    name = forms.CharField(max_length=120, label="Name (recorded on each assignment)")
-    position = forms.IntegerField(min_value=0, initial=0, label="Order (lower goes first)")
-    countries = forms.CharField(max_length=500, required=False, label="Countries (two-letter codes, commas)")
-    min_company_size = forms.IntegerField(min_value=0, required=False, label="Company size from")
-    max_company_size = forms.IntegerField(min_value=0, required=False, label="Company size up to")
-    sources = forms.MultipleChoiceField(
-        choices=Source.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        label="Sources (none: any)",
-    )
-    team = forms.ModelChoiceField(queryset=Team.objects.filter(kind="sales"), label="Sales team")
-    is_active = forms.BooleanField(required=False, initial=True, label="Active")
-
-
-class InboundSourceForm(forms.Form):
-    name = forms.CharField(max_length=100, label="Name (e.g. Website contact form)")
-    source = forms.ChoiceField(
-        choices=Source.choices, initial=Source.WEBSITE, label="Source of the leads it sends"
-    )
-    campaign = forms.ModelChoiceField(
-        queryset=Campaign.objects.all(), required=False, label="Campaign (optional)"
-    )

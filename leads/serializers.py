@@ -1,4 +1,10 @@
-"""API representations. Read-only here; writes go through leads.services."""
+"""Create, edit and merge leads through the API: parse, call one service, serialize.
+
+`LeadWriteMixin` goes in front of `leads.api.LeadViewSet`'s bases, which gives
+`POST /api/leads/`, `PATCH /api/leads/{id}/` and `POST /api/leads/{id}/merge/`.
+The serializers only type the input; what is valid is decided by the services, so the
+API and the pages refuse the same input with the same messages.
+"""
 
 from __future__ import annotations
 
@@ -7,87 +13,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.utils.serializer_helpers import BindingDict
 
-from .agreement import ROUTING_RULE_FIELDS
-from .models import (
-    Campaign,
-    EngagementType,
-    ImportJob,
-    ImportRow,
-    Lead,
-    LeadEvent,
-    Notification,
-    Reason,
-    RoutingRule,
-    ScoringDefinition,
-    ScoringRule,
-    Source,
-    Stage,
-    Team,
-    Touch,
-    TouchKind,
-    TouchOutcome,
-)
-from .roles import role_names
-from .scoring import RULE_FIELDS
+from leads.forms import EMAIL_REQUIRED, UNKNOWN_CAMPAIGN, UNKNOWN_SOURCE, WHOLE_NUMBER, MergeForm
+from leads.models import Lead, LeadEvent, Stage, Touch, TouchKind, TouchOutcome
+from smarketing.agreement.serializers import ReasonSerializer, ScoreLineSerializer
+from smarketing.org.models import Campaign, Source
+from smarketing.org.serializers import CampaignMiniSerializer, UserMiniSerializer
 
 User = get_user_model()
-
-
-class UserMiniSerializer(serializers.ModelSerializer):
-    name = serializers.SerializerMethodField()
-
-    class Meta:
-        model = User
-        fields = ["id", "username", "name"]
-
-    def get_name(self, user) -> str:
-        return user.get_full_name() or user.username
-
-
-class CampaignMiniSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Campaign
-        fields = ["id", "name", "channel"]
-
-
-class CampaignSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Campaign
-        fields = ["id", "name", "channel", "cost", "starts_on", "ends_on"]
-
-
-class ReasonSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Reason
-        fields = ["id", "kind", "code", "label", "description", "loss_outcome", "is_active", "position"]
-        read_only_fields = ["code"]  # made from the label when the reason is added
-        validators: list = []  # the service checks the list (a label once per kind)
-        extra_kwargs = {"position": {"required": False}, "is_active": {"required": False}}
-
-    def validate(self, data):
-        if self.instance is not None and "kind" in data and data["kind"] != self.instance.kind:
-            raise serializers.ValidationError({"kind": "A reason keeps its kind: add a new reason instead."})
-        if self.instance is not None:
-            data.pop("kind", None)
-        return data
-
-
-class TeamSerializer(serializers.ModelSerializer):
-    manager = UserMiniSerializer(read_only=True, allow_null=True)
-
-    class Meta:
-        model = Team
-        fields = ["id", "name", "kind", "time_zone", "manager"]
-
-
-class ScoreLineSerializer(serializers.Serializer):
-    rule = serializers.IntegerField()
-    kind = serializers.CharField()
-    label = serializers.CharField()
-    points = serializers.IntegerField()
-    detail = serializers.CharField(required=False)
-    engagement = serializers.IntegerField(required=False)
-    before_decay = serializers.IntegerField(required=False)
 
 
 class FieldsOnceMixin:
@@ -203,32 +135,6 @@ class LeadEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MeSerializer(serializers.ModelSerializer):
-    roles = serializers.SerializerMethodField()
-    team = serializers.SerializerMethodField()
-
-    class Meta:
-        model = User
-        fields = ["id", "username", "first_name", "last_name", "email", "roles", "team"]
-
-    def get_roles(self, user) -> list[str]:
-        return sorted(role_names(user))
-
-    @extend_schema_field(TeamSerializer(allow_null=True))
-    def get_team(self, user):
-        membership = getattr(user, "membership", None)
-        return TeamSerializer(membership.team).data if membership else None
-
-
-class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
-
-
-class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField()
-
-
 # --- actions ----------------------------------------------------------------------------------
 
 
@@ -279,13 +185,6 @@ class TouchSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class NotificationSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Notification
-        fields = ["id", "kind", "lead", "subject", "body", "created_at", "read_at"]
-        read_only_fields = fields
-
-
 class HandoffSerializer(serializers.Serializer):
     """One hand-off I made and what became of it."""
 
@@ -300,158 +199,6 @@ class HandoffSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_null=True)
     note = serializers.CharField(allow_blank=True)
     amount = serializers.CharField(allow_null=True)
-
-
-class ScoringRuleSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = ScoringRule
-        fields = ["id", *RULE_FIELDS]
-
-
-class ScoringDefinitionSerializer(serializers.ModelSerializer):
-    rules = serializers.SerializerMethodField()
-
-    class Meta:
-        model = ScoringDefinition
-        fields = ["version", "threshold", "auto_qualify", "decay_half_life_days", "updated_at", "rules"]
-
-    @extend_schema_field(ScoringRuleSerializer(many=True))
-    def get_rules(self, obj):
-        return ScoringRuleSerializer(ScoringRule.objects.all(), many=True).data
-
-
-class ScoringSettingsSerializer(serializers.Serializer):
-    threshold = serializers.IntegerField(min_value=-1000, max_value=10000)
-    auto_qualify = serializers.BooleanField()
-    decay_half_life_days = serializers.IntegerField(min_value=1, max_value=3650, allow_null=True)
-
-
-class ImportRowSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = ImportRow
-        fields = ["row_number", "outcome", "message", "email", "lead", "values"]
-
-
-class ImportPlanSerializer(serializers.Serializer):
-    row_number = serializers.IntegerField()
-    outcome = serializers.ChoiceField(choices=["create", "update", "skip", "fail"])
-    message = serializers.CharField()
-    email = serializers.CharField()
-    lead_id = serializers.IntegerField(allow_null=True)
-
-
-class ImportPreviewSerializer(serializers.Serializer):
-    counts = serializers.DictField(child=serializers.IntegerField())
-    truncated = serializers.BooleanField(help_text="True when only the first rows were checked.")
-    error = serializers.CharField()
-    rows = ImportPlanSerializer(many=True, source="plans")
-
-
-class ImportJobSerializer(serializers.ModelSerializer):
-    created_by = UserMiniSerializer(read_only=True, allow_null=True)
-    percent = serializers.IntegerField(read_only=True)
-    fields_available = serializers.SerializerMethodField()
-
-    class Meta:
-        model = ImportJob
-        fields = [
-            "id",
-            "file_name",
-            "file_size",
-            "created_by",
-            "created_at",
-            "status",
-            "encoding",
-            "delimiter",
-            "headers",
-            "mapping",
-            "fields_available",
-            "default_source",
-            "campaign",
-            "rows_estimate",
-            "rows_done",
-            "percent",
-            "created_count",
-            "updated_count",
-            "skipped_count",
-            "failed_count",
-            "error",
-            "started_at",
-            "finished_at",
-        ]
-        read_only_fields = fields
-
-    @extend_schema_field(serializers.DictField(child=serializers.CharField()))
-    def get_fields_available(self, obj) -> dict:
-        from .importing import FIELDS
-
-        return FIELDS
-
-
-class ImportUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(
-        allow_empty_file=True, help_text="A CSV file: UTF-8 (with or without BOM) or Latin-1; , ; or tab."
-    )
-
-
-class ImportConfigureSerializer(serializers.Serializer):
-    mapping = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
-    default_source = serializers.ChoiceField(choices=Source.choices, required=False)
-    campaign = serializers.IntegerField(required=False, allow_null=True)
-
-
-class ProfileFieldsSerializer(serializers.Serializer):
-    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
-    company = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    job_title = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    company_size = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    country = serializers.CharField(max_length=2, required=False, allow_blank=True)
-    website = serializers.URLField(max_length=300, required=False, allow_blank=True)
-
-
-class EngagementIngestSerializer(ProfileFieldsSerializer):
-    email = serializers.EmailField()
-    type = serializers.ChoiceField(choices=EngagementType.choices)
-    occurred_at = serializers.DateTimeField(required=False, allow_null=True)
-    title = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    url = serializers.URLField(max_length=500, required=False, allow_blank=True)
-    origin = serializers.SlugField(max_length=50, required=False, default="api")
-    external_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    source = serializers.ChoiceField(choices=Source.choices, required=False, default=Source.WEBSITE)
-    campaign = serializers.PrimaryKeyRelatedField(
-        queryset=Campaign.objects.all(), required=False, allow_null=True
-    )
-
-
-class InboundFormSerializer(ProfileFieldsSerializer):
-    email = serializers.EmailField()
-    form = serializers.CharField(
-        max_length=300, required=False, allow_blank=True, help_text="The form's name"
-    )
-    page_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
-    type = serializers.ChoiceField(choices=EngagementType.choices, required=False, default="form_submit")
-
-
-class IngestResultSerializer(serializers.Serializer):
-    lead = serializers.IntegerField()
-    engagement = serializers.IntegerField()
-    lead_created = serializers.BooleanField()
-    engagement_created = serializers.BooleanField()
-
-
-class HandoffGateSerializer(serializers.Serializer):
-    required_fields = serializers.ListField(child=serializers.CharField(), allow_empty=True)
-    min_engagements = serializers.IntegerField(min_value=0, max_value=20)
-
-
-class RoutingRuleSerializer(serializers.ModelSerializer):
-    sources = serializers.ListField(child=serializers.ChoiceField(choices=Source.choices), required=False)
-
-    class Meta:
-        model = RoutingRule
-        fields = ["id", *ROUTING_RULE_FIELDS]
 
 
 class RecycledLeadSerializer(serializers.ModelSerializer):
@@ -487,54 +234,120 @@ class SnoozeSerializer(ActionSerializer):
     reason = serializers.CharField(max_length=500)
 
 
-# --- the agreement in plain words (leads.terms) ---------------------------------------------------
+DUPLICATE_FIELDS = ("phone", "first_name", "last_name", "company")
 
 
-class StageTermSerializer(serializers.Serializer):
-    stage = serializers.CharField()
-    words = serializers.CharField()
+class _StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know, in the service's words, instead of ignoring them."""
+
+    unknown_message = "Unknown field(s): {names}."
+
+    def validate(self, attrs):
+        unknown = set(getattr(self, "initial_data", {}) or {}) - set(self.fields)
+        if unknown:
+            raise serializers.ValidationError(self.unknown_message.format(names=", ".join(sorted(unknown))))
+        return attrs
 
 
-class ScoringRuleTermSerializer(serializers.Serializer):
-    label = serializers.CharField()
-    kind = serializers.CharField()
-    words = serializers.CharField()
+def _text(**kwargs) -> serializers.CharField:
+    return serializers.CharField(required=False, allow_blank=True, **kwargs)
 
 
-class GateTermSerializer(serializers.Serializer):
-    required_fields = serializers.ListField(child=serializers.CharField())
-    min_engagements = serializers.IntegerField()
+class LeadProfileSerializer(_StrictSerializer):
+    """The contact and company profile as loose types: lengths and formats are checked
+    by the service, which gives the same messages as the pages."""
+
+    first_name = _text()
+    last_name = _text()
+    phone = _text()
+    company = _text()
+    job_title = _text()
+    company_size = serializers.IntegerField(
+        required=False, allow_null=True, error_messages={"invalid": WHOLE_NUMBER}
+    )
+    country = _text(help_text="ISO 3166-1 alpha-2 code, for example DE.")
+    website = _text(help_text="A full URL, for example https://example.com.")
 
 
-class MqlDefinitionSerializer(serializers.Serializer):
-    scoring_version = serializers.IntegerField()
-    threshold = serializers.IntegerField()
-    auto_qualify = serializers.BooleanField()
-    rules = ScoringRuleTermSerializer(many=True)
-    gate = GateTermSerializer()
-    words = serializers.CharField()
+class LeadWriteSerializer(FieldsOnceMixin, LeadProfileSerializer):
+    """A new lead: contact, company profile and first touch."""
+
+    # Fields built once per class (FieldsOnceMixin): none needs the context, and a create
+    # is never partial.
+
+    email = serializers.CharField(
+        help_text="Unique after normalisation (trimmed, case-folded); a duplicate is refused with 409.",
+        error_messages={"required": EMAIL_REQUIRED, "blank": EMAIL_REQUIRED, "null": EMAIL_REQUIRED},
+    )
+    source = serializers.ChoiceField(
+        choices=Source.choices,
+        required=False,
+        default=Source.OTHER,
+        error_messages={"invalid_choice": UNKNOWN_SOURCE.replace("{value}", "{input}")},
+        help_text="First touch; never changed later.",
+    )
+    campaign = serializers.PrimaryKeyRelatedField(
+        queryset=Campaign.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        error_messages={"does_not_exist": UNKNOWN_CAMPAIGN, "incorrect_type": UNKNOWN_CAMPAIGN},
+        help_text="First touch; never changed later.",
+    )
 
 
-class SlaTermSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    priority = serializers.IntegerField()
-    response_hours = serializers.CharField(help_text="Business hours, as a decimal string.")
-    follow_up_touches = serializers.IntegerField()
-    follow_up_days = serializers.CharField(help_text="Business days, as a decimal string.")
-    on_breach = serializers.CharField()
-    words = serializers.CharField()
+class LeadPatchSerializer(LeadProfileSerializer):
+    """Changes to a lead's contact and company profile; send only what changes."""
+
+    unknown_message = "These fields cannot be edited: {names}."
+
+    version = serializers.IntegerField(
+        required=False, min_value=1, help_text="The lead version you saw; a stale one is refused with 409."
+    )
+    email = serializers.CharField(
+        required=False,
+        help_text="Unique after normalisation; another lead's email is refused with 409.",
+        error_messages={"blank": EMAIL_REQUIRED, "null": EMAIL_REQUIRED},
+    )
 
 
-class CommitmentTermSerializer(serializers.Serializer):
-    team = serializers.CharField()
-    min_mqls = serializers.IntegerField()
-    min_acceptance_percent = serializers.IntegerField()
-    words = serializers.CharField()
+class LeadMergeSerializer(serializers.Serializer):
+    other = serializers.PrimaryKeyRelatedField(
+        queryset=Lead.objects.all(),
+        help_text="Id of the other lead: the same person as this one.",
+        error_messages={
+            "does_not_exist": "No lead has the id {pk_value}.",
+            "incorrect_type": "Give the other lead's id as a number.",
+        },
+    )
+    survivor = serializers.ChoiceField(
+        choices=MergeForm.SURVIVOR_CHOICES,
+        default="this",
+        help_text="Which lead survives: `this` (the one in the URL) or `other`.",
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class AgreementTermsSerializer(serializers.Serializer):
-    stages = StageTermSerializer(many=True)
-    mql_definition = MqlDefinitionSerializer()
-    sla_policies = SlaTermSerializer(many=True)
-    reasons = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
-    commitments = CommitmentTermSerializer(many=True)
+class LikelyDuplicateSerializer(serializers.Serializer):
+    code = serializers.SerializerMethodField()
+    message = serializers.CharField()
+    lead = serializers.IntegerField(source="lead.pk", help_text="Id of the lead that looks the same.")
+    reasons = serializers.ListField(
+        child=serializers.CharField(), help_text="“same phone” and/or “same name and company”."
+    )
+
+    def get_code(self, obj) -> str:
+        return "likely_duplicate"
+
+
+class LeadWithWarningsSerializer(LeadSerializer):
+    warnings = LikelyDuplicateSerializer(
+        many=True,
+        read_only=True,
+        help_text="Leads that are probably the same person (same phone, or same name and company). "
+        "Nothing is refused: merge them if they are.",
+    )
+
+    class Meta(LeadSerializer.Meta):
+        fields = [*LeadSerializer.Meta.fields, "warnings"]
+        read_only_fields = fields

@@ -1,8 +1,7 @@
 from django.contrib import admin
 
-from leads.admin import ReadOnlyAdmin
-
-from .models import DigestRun, WeekSnapshot
+from reports.models import DigestRun, WeekSnapshot
+from smarketing.core.admin import ReadOnlyAdmin
 
 
 @admin.register(WeekSnapshot)

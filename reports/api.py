@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -11,12 +12,83 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from leads import versions
-from leads.version_api import PROPOSED, proposed
+from reports import commitments, dashboard
+from reports.forms import AsOfForm, DashboardForm, GoalForm
+from reports.goal import GoalError, measure, plan
+from reports.models import CommitmentWeek, MarketingCommitment
+from reports.views import all_tables, can_read_reports
+from smarketing.agreement import versions
+from smarketing.agreement.api import PROPOSED, proposed
+from smarketing.core.api import error_body
 
-from . import dashboard
-from .forms import AsOfForm, DashboardForm, GoalForm
-from .views import all_tables, can_read_reports
+
+class CommitmentSerializer(serializers.Serializer):
+    team = serializers.IntegerField(read_only=True)
+    team_name = serializers.CharField(read_only=True)
+    min_mqls = serializers.IntegerField(min_value=0)
+    min_acceptance_percent = serializers.IntegerField(min_value=0, max_value=100)
+    is_active = serializers.BooleanField(required=False, default=True)
+    this_week = serializers.DictField(read_only=True)
+    finished_weeks = serializers.ListField(child=serializers.DictField(), read_only=True)
+
+
+def _commitment_body(commitment: MarketingCommitment) -> dict:
+    status = commitments.week_status(commitment, commitments.week_start())
+    return {
+        "team": commitment.team_id,
+        "team_name": commitment.team.name,
+        "min_mqls": commitment.min_mqls,
+        "min_acceptance_percent": commitment.min_acceptance_percent,
+        "is_active": commitment.is_active,
+        "this_week": {
+            "week_start": status.week_start,
+            "mqls": status.mqls,
+            "accepted": status.accepted,
+            "rejected": status.rejected,
+            "acceptance_percent": status.acceptance_percent,
+            "on_track": status.met,
+        },
+        "finished_weeks": [
+            {
+                "week_start": w.week_start,
+                "mqls": w.mqls,
+                "accepted": w.accepted,
+                "rejected": w.rejected,
+                "acceptance_percent": w.acceptance_percent,
+                "met": w.met,
+            }
+            for w in CommitmentWeek.objects.filter(team=commitment.team)[:12]
+        ],
+    }
+
+
+class CommitmentListView(APIView):
+    """Marketing's weekly commitments, with this week's status and the finished weeks."""
+
+    @extend_schema(responses=CommitmentSerializer(many=True))
+    def get(self, request):
+        return Response([_commitment_body(c) for c in MarketingCommitment.objects.select_related("team")])
+
+
+class CommitmentView(APIView):
+    @extend_schema(responses=CommitmentSerializer)
+    def get(self, request, team_id: int):
+        return Response(
+            _commitment_body(
+                get_object_or_404(MarketingCommitment.objects.select_related("team"), team_id=team_id)
+            )
+        )
+
+    @extend_schema(request=CommitmentSerializer, responses={202: PROPOSED})
+    def put(self, request, team_id: int):
+        """Propose marketing's weekly commitment in the agreement's proposed version."""
+        data = CommitmentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return proposed(
+            versions.agreement_propose(
+                actor=request.user, op="commitment_update", team_id=team_id, **data.validated_data
+            )
+        )
 
 
 class CanReadReports(IsAuthenticated):
@@ -239,9 +311,6 @@ class GoalView(APIView):
     @staticmethod
     def _work(form):
         """(window first week, last week, measured rates, plan), or the 422 answer."""
-        from smarketing.api import error_body
-
-        from .goal import GoalError, measure, plan
 
         first, last = form.window_weeks()
         measured = measure(first, last)

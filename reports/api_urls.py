@@ -1,10 +1,12 @@
 from django.urls import path
 
-from . import api
+from reports import api
 
 urlpatterns = [
     path("reports/dashboard/", api.DashboardView.as_view(), name="dashboard"),
     path("reports/dashboard/<slug:slug>/", api.DashboardTableView.as_view(), name="dashboard-table"),
     path("reports/funnel-as-of/", api.FunnelAsOfView.as_view(), name="funnel-as-of"),
     path("agreement/goal/", api.GoalView.as_view(), name="agreement-goal"),
+    path("sla/commitments/", api.CommitmentListView.as_view(), name="sla-commitments"),
+    path("sla/commitments/<int:team_id>/", api.CommitmentView.as_view(), name="sla-commitment"),
 ]

@@ -20,13 +20,17 @@ from decimal import Decimal
 from functools import lru_cache, partial
 from urllib.parse import quote_plus
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import QueryDict
 from django.urls import get_script_prefix, reverse
 
+from leads.filters import LeadFilter, end_of_day
 from leads.models import Lead, Stage
-
-from . import metrics, rollups
+from leads.selectors import funnel_as_of
+from reports import metrics, rollups
+from reports.commitments import week_status
+from reports.models import CommitmentWeek, MarketingCommitment
+from smarketing.org.models import Source
 
 STAGE_LABELS = dict(Stage.choices)
 FUNNEL_STAGES = [Stage.LEAD, Stage.MQL, Stage.SQL, Stage.CUSTOMER]
@@ -94,7 +98,6 @@ class Scope:
 
 def scope_for(first: dt.date, last: dt.date, params: dict[str, str] | None = None) -> Scope:
     """A scope whose `leads` come from the lead list's FilterSet given the same parameters."""
-    from leads.filters import LeadFilter
 
     params = {key: str(value) for key, value in (params or {}).items() if key in SCOPE_PARAMS and value}
     leads = None
@@ -245,8 +248,6 @@ def sla_table(scope: Scope, by: str) -> Table:
 def commitment_table(scope: Scope) -> Table:
     """Marketing's weekly commitment per marketing team: target against actual (the
     recorded figures for finished weeks, live figures for this week)."""
-    from sla.commitments import week_status
-    from sla.models import CommitmentWeek, MarketingCommitment
 
     table = Table(
         "commitment",
@@ -382,7 +383,6 @@ def pareto_table(scope: Scope) -> Table:
 def rejection_matrix(scope: Scope, by: str) -> Table:
     """The same reasons across sources or campaigns: a row per source or campaign, a column
     per reason in Pareto order (most rejections first)."""
-    from leads.models import Source
 
     sources = dict(Source.choices)
     rows: dict = {}
@@ -472,7 +472,6 @@ REACHED_COUNTS = (("leads", "lead"), ("mqls", "mql"), ("sqls", "sql"), ("custome
 
 
 def attribution_table(scope: Scope, by: str) -> Table:
-    from leads.models import Source
 
     title, param = ATTRIBUTION_BY[by]
     columns = [
@@ -521,11 +520,6 @@ def attribution_table(scope: Scope, by: str) -> Table:
 
 def as_of_table(day: dt.date, scope: Scope) -> Table:
     """Each stage's leads at the end of `day`, rebuilt from the event log, beside today's."""
-    from django.db.models import Count
-
-    from leads.filters import end_of_day
-
-    from .selectors import funnel_as_of
 
     then = funnel_as_of(end_of_day(day), scope.leads)
     now = dict.fromkeys(Stage.values, 0)

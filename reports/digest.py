@@ -18,13 +18,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from leads.models import Lead, NotificationKind, Stage
-from leads.roles import Role
-from leads.templatetags.leads_extras import span
-from smarketing.weeks import monday_of, org_tz, week_range
-
-from . import dashboard
-from .models import DigestRun
+from leads.models import Lead, Stage
+from reports import dashboard
+from reports.models import DigestRun
+from smarketing.core.templatetags.core_tags import span
+from smarketing.core.weeks import monday_of, org_tz, week_range
+from smarketing.notifications.models import NotificationKind
+from smarketing.notifications.services import notify
+from smarketing.org.roles import Role
 
 SEND_FROM = dt.time(7)  # Monday, org time
 RECIPIENT_ROLES = (Role.MANAGER, Role.MARKETER, Role.SALES_REP)
@@ -149,7 +150,6 @@ def send_weekly_digest(*, now: dt.datetime | None = None) -> int:
     """Send the finished week's digest, once, to every active manager, marketer and sales
     rep — from Monday 07:00 org time, or later that week when it was missed. Nothing for a
     week before the first lead. Returns how many notifications were created."""
-    from leads.notifications import notify
 
     monday = digest_week(now or timezone.now())
     if monday is None or DigestRun.objects.filter(week_start=monday).exists():

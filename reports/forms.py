@@ -10,12 +10,11 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from leads.filters import Segment
-from leads.models import Campaign, Source, Team
-from leads.roles import Role
-from smarketing.inputs import BoundedDateField, IdChoiceField
-from smarketing.weeks import monday_of, org_tz
-
-from .dashboard import Scope, scope_for
+from reports.dashboard import Scope, scope_for
+from smarketing.core.inputs import BoundedDateField, IdChoiceField
+from smarketing.core.weeks import monday_of, org_tz
+from smarketing.org.models import Campaign, Source, Team
+from smarketing.org.roles import Role
 
 DEFAULT_WEEKS = 12
 MAX_WEEKS = 104

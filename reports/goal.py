@@ -25,9 +25,8 @@ from decimal import ROUND_CEILING, Decimal
 from django.db.models import Avg, Count
 
 from leads.models import EventType, Lead, LeadEvent, Stage
-from smarketing.weeks import week_range
-
-from . import metrics
+from reports import metrics
+from smarketing.core.weeks import week_range
 
 
 class GoalError(ValueError):

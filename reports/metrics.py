@@ -37,6 +37,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.db.models import (
     BooleanField,
     Case,
@@ -59,9 +60,11 @@ from django.db.models.functions import Coalesce, RowNumber, TruncWeek
 from django.utils import timezone
 
 from leads.models import EventType, Lead, LeadEvent, Stage
-from smarketing.weeks import monday_of, org_tz, week_range
-
-from . import rollups
+from reports import rollups
+from sla.models import Clock, Obligation
+from smarketing.agreement.models import Reason
+from smarketing.core.weeks import monday_of, org_tz, week_range
+from smarketing.org.models import Campaign, Team
 
 # Outcome events counted per week beside the stages entered.
 OUTCOMES = {
@@ -268,7 +271,6 @@ class Speed:
 
 
 def _responses(first: dt.date, last: dt.date, leads: QuerySet | None = None) -> QuerySet:
-    from sla.models import Clock, Obligation
 
     start, end = week_range(first, last)
     clocks = Clock.objects.filter(
@@ -325,7 +327,6 @@ _MET_ON_TIME = Q(met_at__isnull=False, breached_at__isnull=True)
 
 def _resolved_clocks(first: dt.date, last: dt.date, leads: QuerySet | None = None) -> QuerySet:
     """Clocks resolved in the weeks: met (on time or late) or breached (DESIGN: SLA compliance)."""
-    from sla.models import Clock
 
     start, end = week_range(first, last)
     clocks = Clock.objects.filter(
@@ -386,9 +387,6 @@ def sla_compliance(first: dt.date, last: dt.date, *, by: str, leads: QuerySet | 
 
 
 def _sla_rolled_up(first: dt.date, last: dt.date, by: str) -> list[dict]:
-    from django.contrib.auth import get_user_model
-
-    from leads.models import Team
 
     rows = rollups.sla(first, last, by)
     keys = [int(key) for key, *_ in rows if by != "week" and key != ""]
@@ -498,9 +496,6 @@ def _by_name(rows: list[dict], *, revenue: bool) -> list[dict]:
 
 
 def _attribution_rolled_up(first: dt.date, last: dt.date, by: str) -> list[dict]:
-    from django.contrib.auth import get_user_model
-
-    from leads.models import Campaign
 
     rows = rollups.created(first, last, by)
     keys = [int(key) for key, *_ in rows if by != "source" and key != ""]
@@ -559,7 +554,6 @@ def rejection_reasons(
 
 
 def _rejections_rolled_up(first: dt.date, last: dt.date, by: str | None) -> list[dict]:
-    from leads.models import Campaign, Reason
 
     rows = rollups.rejections(first, last, by)
     labels = dict(
@@ -788,3 +782,25 @@ def handed_off_lead_ids(
     """The leads handed off in the weeks under version `definition` of the MQL definition
     (scoring) or of the agreement (`by`)."""
     return _handoffs(first, last or first, by=by).filter(definition=definition).values("lead_id").distinct()
+
+
+def drilldown_lead_ids(*, drill: str, value, first: dt.date, last: dt.date, extra: dict) -> QuerySet:
+    """The leads behind a figure, by the name the lead list's drill-down gives it
+    (`leads.hooks.drilldown_lead_ids`): each the `*_lead_ids` beside its count above."""
+    if drill == "entered":
+        return entered_lead_ids(value, first, last)
+    if drill == "outcome":
+        return event_lead_ids(value, first, last, reason=extra.get("reason"))
+    if drill == "left":
+        return left_lead_ids(value, first, last)
+    if drill == "responded":
+        return responded_lead_ids(first, last)
+    if drill == "reached":
+        return reached_lead_ids(value, first, last)
+    if drill == "sla":
+        return clock_lead_ids(value, first, last, owner=extra.get("owner"), team=extra.get("team"))
+    if drill == "handed_off":
+        return handed_off_lead_ids(value, first, last)
+    if drill == "handed_off_agreement":
+        return handed_off_lead_ids(value, first, last, by="agreement_version")
+    raise ValueError(f"No drill-down called {drill!r}.")

@@ -8,6 +8,51 @@ from django.db import models
 from django.utils import timezone
 
 
+class MarketingCommitment(models.Model):
+    """Marketing's side of the agreement, per marketing team: each week at least
+    `min_mqls` MQLs handed off, with at least `min_acceptance_percent` accepted by sales."""
+
+    team = models.OneToOneField("org.Team", on_delete=models.CASCADE, related_name="commitment")
+    min_mqls = models.PositiveIntegerField(default=20)
+    min_acceptance_percent = models.PositiveSmallIntegerField(default=60)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "sla_marketingcommitment"  # its table since it lived in sla (docs/architecture.md)
+
+    def __str__(self) -> str:
+        return f"{self.team}: {self.min_mqls} MQLs a week, {self.min_acceptance_percent}% accepted"
+
+
+class CommitmentWeek(models.Model):
+    """A finished ISO week of a marketing team's commitment, recorded once after it ends."""
+
+    team = models.ForeignKey("org.Team", on_delete=models.CASCADE, related_name="commitment_weeks")
+    week_start = models.DateField(help_text="Monday of the ISO week, in the organisation's time zone.")
+    mqls = models.PositiveIntegerField()
+    accepted = models.PositiveIntegerField()
+    rejected = models.PositiveIntegerField()
+    min_mqls = models.PositiveIntegerField()
+    min_acceptance_percent = models.PositiveSmallIntegerField()
+    met = models.BooleanField()
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "sla_commitmentweek"  # its table since it lived in sla (docs/architecture.md)
+        ordering = ["-week_start", "team"]
+        constraints = [models.UniqueConstraint(fields=["team", "week_start"], name="commitment_week_once")]
+
+    def __str__(self) -> str:
+        return f"{self.team}, week of {self.week_start}: {'met' if self.met else 'breached'}"
+
+    @property
+    def acceptance_percent(self) -> int | None:
+        answered = self.accepted + self.rejected
+        return round(100 * self.accepted / answered) if answered else None
+
+
 class WeekSnapshot(models.Model):
     """A finished ISO week's row of the per-week dashboard tables, frozen when it ended:
     the numbers shown at the meeting, to hold against today's recomputation (late data)."""

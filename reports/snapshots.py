@@ -21,11 +21,10 @@ from django.db.models import Min
 from django.utils import timezone
 
 from leads.models import Lead
-from smarketing.weeks import monday_of
-
-from . import dashboard
-from .dashboard import Column, Scope, Table
-from .models import WeekSnapshot
+from reports import dashboard
+from reports.dashboard import Column, Scope, Table
+from reports.models import WeekSnapshot
+from smarketing.core.weeks import monday_of
 
 WEEKS_BACK = 8  # how far back a late run still freezes finished weeks
 # The per-week tables, in page order, by slug: the column holding the week's Monday.

@@ -1,10 +1,28 @@
+"""The reports' beat jobs: freeze finished weeks, send Monday's digest, keep the rollups
+up to date, record marketing's finished weeks."""
+
+import logging
+
 from celery import shared_task
+
+from reports import rollups
+from reports.commitments import commitments_close_weeks as close
+from reports.digest import send_weekly_digest
+from reports.snapshots import freeze_finished_weeks
+
+log = logging.getLogger(__name__)
+
+
+@shared_task
+def commitments_close_weeks() -> int:
+    """Hourly: record marketing's finished weeks (once each) and flag those that fell short."""
+
+    return close()
 
 
 @shared_task
 def reports_freeze_weeks() -> int:
     """Hourly: freeze each finished week's dashboard figures (once each), for late data."""
-    from .snapshots import freeze_finished_weeks
 
     return freeze_finished_weeks()
 
@@ -12,7 +30,6 @@ def reports_freeze_weeks() -> int:
 @shared_task
 def reports_send_digest() -> int:
     """Hourly: send last week's digest once, from Monday 07:00 org time."""
-    from .digest import send_weekly_digest
 
     return send_weekly_digest()
 
@@ -21,7 +38,6 @@ def reports_send_digest() -> int:
 def reports_rollups_catch_up() -> int:
     """Every half minute: refresh the rollup for the leads changed since (normally a handful;
     after a large import, all of them, in batches), so the dashboard rarely has to."""
-    from . import rollups
 
     if not rollups.supported():
         return 0

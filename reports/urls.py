@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from reports import views
 
 urlpatterns = [
     path("reports/", views.dashboard_page, name="dashboard"),
@@ -8,4 +8,6 @@ urlpatterns = [
     path("reports/funnel/", views.funnel_as_of_page, name="funnel-as-of"),
     path("reports/funnel/export.csv", views.funnel_as_of_csv, name="funnel-as-of-csv"),
     path("agreement/goal/", views.goal_page, name="agreement-goal"),
+    path("sla/", views.sla_overview, name="sla-overview"),
+    path("sla/commitments/<int:team_id>/", views.commitment_save, name="commitment-save"),
 ]

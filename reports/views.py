@@ -5,21 +5,95 @@ Every figure comes from `reports.dashboard`; this module only formats and draws 
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from html import escape  # Django's escape, without its lazy-string wrapper (thousands of calls)
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
 
-from leads.roles import Role, has_role, is_admin
-from smarketing.csvs import csv_download, csv_lines
+from reports import charts, commitments, dashboard
+from reports.forms import AsOfForm, DashboardForm, GoalForm
+from reports.goal import GoalError, measure, plan
+from reports.models import CommitmentWeek, MarketingCommitment
+from reports.selectors import compliance_by
+from reports.snapshots import PER_WEEK, late_data_table
+from sla import selectors
+from smarketing.agreement import versions
+from smarketing.core.csvs import csv_download, csv_lines
+from smarketing.core.errors import ActionError
+from smarketing.org.models import Team, TeamKind
+from smarketing.org.roles import Role, can_edit_agreement, has_role, is_admin
 
-from . import charts, dashboard
-from .forms import AsOfForm, DashboardForm, GoalForm
+# --- the manager's SLA page -----------------------------------------------------------------
+
+
+@login_required
+def sla_overview(request):
+    """Clocks at risk now, this week's breaches by rep and policy, and both sides' scoreboard."""
+    if not (has_role(request.user, Role.MANAGER) or is_admin(request.user)):
+        return render(
+            request,
+            "core/refused.html",
+            {"message": "The SLA page is for managers. Your own deadlines are on your home page."},
+            status=403,
+        )
+    try:
+        monday = (
+            dt.date.fromisoformat(request.GET["week"])
+            if request.GET.get("week")
+            else commitments.week_start()
+        )
+    except ValueError:
+        monday = commitments.week_start()
+    monday -= dt.timedelta(days=monday.weekday())
+    active = MarketingCommitment.objects.filter(is_active=True).select_related("team")
+    context = {
+        "monday": monday,
+        "previous": monday - dt.timedelta(days=7),
+        "next": monday + dt.timedelta(days=7) if monday < commitments.week_start() else None,
+        "at_risk": selectors.at_risk()[:100],
+        "breaches": selectors.breaches(monday)[:100],
+        "by_rep": compliance_by("owner", monday),
+        "by_team": compliance_by("team", monday),
+        "by_policy": compliance_by("policy", monday),
+        "marketing": [commitments.week_status(c, monday) for c in active],
+        "can_edit": can_edit_agreement(request.user),
+        "marketing_teams": Team.objects.filter(kind="marketing").select_related("commitment"),
+        "recorded": CommitmentWeek.objects.select_related("team")[:16],
+    }
+    return render(request, "reports/sla_overview.html", context)
+
+
+@require_POST
+@login_required
+def commitment_save(request, team_id: int):
+    def whole(name: str) -> int:
+        value = request.POST.get(name, "")
+        return int(value) if value.strip().isdigit() else -1
+
+    try:
+        version = versions.agreement_propose(
+            actor=request.user,
+            op="commitment_update",
+            team_id=team_id,
+            min_mqls=whole("min_mqls"),
+            min_acceptance_percent=whole("min_acceptance_percent"),
+            is_active=request.POST.get("is_active") == "on",
+        )
+    except ActionError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, versions.proposed_message(version))
+    # The revenue-goal page proposes from its result and comes back to it.
+    return redirect("agreement-goal" if request.POST.get("back") == "goal" else "sla-overview")
+
 
 READERS = (Role.MANAGER, Role.MARKETER, Role.SALES_REP)
 
@@ -31,7 +105,7 @@ def can_read_reports(user) -> bool:
 def _refused(request):
     return render(
         request,
-        "leads/refused.html",
+        "core/refused.html",
         {"message": "The funnel dashboard is for marketing, sales and their managers."},
         status=403,
     )
@@ -237,7 +311,6 @@ SECTIONS = [
 def all_tables(scope: dashboard.Scope, only: set[str] | None = None) -> dict[str, dashboard.Table]:
     """The dashboard's tables, with late data (built from the per-week tables): all of them,
     or `only` those named (a CSV export or the API builds just what it returns)."""
-    from .snapshots import PER_WEEK, late_data_table
 
     needed = None if only is None else (only | set(PER_WEEK) if "late-data" in only else only)
     tables = dashboard.build(scope, needed)
@@ -345,11 +418,6 @@ def funnel_as_of_csv(request):
 def goal_page(request):
     """Work back from a revenue target to the leads, MQLs and SQLs needed per week, with the
     conversion rates measured in the event log (and their sample sizes)."""
-    from leads.models import Team, TeamKind
-    from leads.roles import can_edit_agreement
-    from sla.models import MarketingCommitment
-
-    from .goal import GoalError, measure, plan
 
     if not can_read_reports(request.user):
         return _refused(request)

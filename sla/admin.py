@@ -1,8 +1,7 @@
 from django.contrib import admin
 
-from leads.admin import ReadOnlyAdmin
-
-from .models import CalendarClosure, Clock, EnforcementRun, TeamCalendar
+from sla.models import CalendarClosure, Clock, EnforcementRun, TeamCalendar
+from smarketing.core.admin import ReadOnlyAdmin
 
 
 @admin.register(Clock)

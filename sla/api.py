@@ -15,15 +15,12 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from leads import versions
-from leads.models import Team
-from leads.version_api import PROPOSED, ProposedWriteViewSet, proposed
-
-from . import calendars, commitments
-from . import selectors as sla_selectors
-from .models import Clock, CommitmentWeek, MarketingCommitment, SlaPolicy, TeamCalendar
-from .policies import POLICY_FIELDS
-from .services import calendar_from, calendar_of_team
+from sla import calendars, selectors
+from sla.models import Clock, SlaPolicy, TeamCalendar
+from sla.policies import POLICY_FIELDS
+from sla.services import calendar_from, calendar_of_team
+from smarketing.agreement.api import ProposedWriteViewSet
+from smarketing.org.models import Team
 
 
 class ClosureSerializer(serializers.Serializer):
@@ -222,8 +219,8 @@ class ClockListView(generics.ListAPIView):
             "running": lambda: (
                 Clock.objects.running().select_related("lead", "owner", "policy").order_by("due_at")
             ),
-            "at_risk": lambda: sla_selectors.at_risk(),
-            "breached": lambda: sla_selectors.breaches(monday),
+            "at_risk": lambda: selectors.at_risk(),
+            "breached": lambda: selectors.breaches(monday),
             "all": lambda: Clock.objects.select_related("lead", "owner", "policy").order_by("-started_at"),
         }.get(state)
         if clocks is None:
@@ -234,72 +231,3 @@ class ClockListView(generics.ListAPIView):
         if lead is not None:
             queryset = queryset.filter(lead_id=lead)
         return queryset
-
-
-class CommitmentSerializer(serializers.Serializer):
-    team = serializers.IntegerField(read_only=True)
-    team_name = serializers.CharField(read_only=True)
-    min_mqls = serializers.IntegerField(min_value=0)
-    min_acceptance_percent = serializers.IntegerField(min_value=0, max_value=100)
-    is_active = serializers.BooleanField(required=False, default=True)
-    this_week = serializers.DictField(read_only=True)
-    finished_weeks = serializers.ListField(child=serializers.DictField(), read_only=True)
-
-
-def _commitment_body(commitment: MarketingCommitment) -> dict:
-    status = commitments.week_status(commitment, commitments.week_start())
-    return {
-        "team": commitment.team_id,
-        "team_name": commitment.team.name,
-        "min_mqls": commitment.min_mqls,
-        "min_acceptance_percent": commitment.min_acceptance_percent,
-        "is_active": commitment.is_active,
-        "this_week": {
-            "week_start": status.week_start,
-            "mqls": status.mqls,
-            "accepted": status.accepted,
-            "rejected": status.rejected,
-            "acceptance_percent": status.acceptance_percent,
-            "on_track": status.met,
-        },
-        "finished_weeks": [
-            {
-                "week_start": w.week_start,
-                "mqls": w.mqls,
-                "accepted": w.accepted,
-                "rejected": w.rejected,
-                "acceptance_percent": w.acceptance_percent,
-                "met": w.met,
-            }
-            for w in CommitmentWeek.objects.filter(team=commitment.team)[:12]
-        ],
-    }
-
-
-class CommitmentListView(APIView):
-    """Marketing's weekly commitments, with this week's status and the finished weeks."""
-
-    @extend_schema(responses=CommitmentSerializer(many=True))
-    def get(self, request):
-        return Response([_commitment_body(c) for c in MarketingCommitment.objects.select_related("team")])
-
-
-class CommitmentView(APIView):
-    @extend_schema(responses=CommitmentSerializer)
-    def get(self, request, team_id: int):
-        return Response(
-            _commitment_body(
-                get_object_or_404(MarketingCommitment.objects.select_related("team"), team_id=team_id)
-            )
-        )
-
-    @extend_schema(request=CommitmentSerializer, responses={202: PROPOSED})
-    def put(self, request, team_id: int):
-        """Propose marketing's weekly commitment in the agreement's proposed version."""
-        data = CommitmentSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return proposed(
-            versions.agreement_propose(
-                actor=request.user, op="commitment_update", team_id=team_id, **data.validated_data
-            )
-        )

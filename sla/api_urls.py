@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import api
+from sla import api
 
 router = SimpleRouter()
 router.register("sla/policies", api.SlaPolicyViewSet, basename="sla-policy")
@@ -9,8 +9,6 @@ router.register("sla/policies", api.SlaPolicyViewSet, basename="sla-policy")
 urlpatterns = [
     *router.urls,
     path("sla/clocks/", api.ClockListView.as_view(), name="sla-clocks"),
-    path("sla/commitments/", api.CommitmentListView.as_view(), name="sla-commitments"),
-    path("sla/commitments/<int:team_id>/", api.CommitmentView.as_view(), name="sla-commitment"),
     path("calendars/", api.CalendarListView.as_view(), name="calendars"),
     path("calendars/<int:team_id>/", api.CalendarView.as_view(), name="calendar"),
     path("calendars/<int:team_id>/closures/", api.ClosureListView.as_view(), name="calendar-closures"),

@@ -9,12 +9,12 @@ import holidays
 from django.db import transaction
 from django.utils import timezone
 
-from leads import roles
-from leads.errors import LeadActionError
-from leads.models import AgreementChange, Team
-
-from .calendar import BusinessCalendar, add_business_time
-from .models import CalendarClosure, TeamCalendar
+from sla.calendar import BusinessCalendar, add_business_time
+from sla.models import CalendarClosure, TeamCalendar
+from smarketing.agreement.models import AgreementChange
+from smarketing.core.errors import ActionError
+from smarketing.org import roles
+from smarketing.org.models import Team
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 DEFAULT_HOURS = {str(day): ["09:00", "17:00"] for day in range(5)}
@@ -31,11 +31,9 @@ def _may_edit(actor, team: Team) -> bool:
 def _team(actor, team_id: int, *, lock: bool = True) -> tuple[Team, TeamCalendar]:
     team = Team.objects.filter(pk=team_id).first()
     if team is None:
-        raise LeadActionError("No such team.", code=LeadActionError.NOT_FOUND)
+        raise ActionError("No such team.", code=ActionError.NOT_FOUND)
     if not _may_edit(actor, team):
-        raise LeadActionError(
-            f"Only the manager of {team} can change its calendar.", code=LeadActionError.FORBIDDEN
-        )
+        raise ActionError(f"Only the manager of {team} can change its calendar.", code=ActionError.FORBIDDEN)
     calendar, _ = TeamCalendar.objects.get_or_create(team=team, defaults={"hours": DEFAULT_HOURS})
     if lock:
         calendar = TeamCalendar.objects.select_for_update().get(pk=calendar.pk)
@@ -49,19 +47,17 @@ def _clean_hours(hours: dict[Any, Any]) -> dict[str, list[str]]:
             weekday = int(day)
             opens, closes = (dt.time.fromisoformat(str(v)) for v in span)
         except (TypeError, ValueError):
-            raise LeadActionError(
+            raise ActionError(
                 "Working hours are a weekday (0 = Monday) with an opening and a closing time like 09:00.",
                 field="hours",
             ) from None
         if not 0 <= weekday <= 6:
-            raise LeadActionError("Weekdays go from 0 (Monday) to 6 (Sunday).", field="hours")
+            raise ActionError("Weekdays go from 0 (Monday) to 6 (Sunday).", field="hours")
         if closes <= opens:
-            raise LeadActionError(
-                f"On {WEEKDAYS[weekday]} the team must close after it opens.", field="hours"
-            )
+            raise ActionError(f"On {WEEKDAYS[weekday]} the team must close after it opens.", field="hours")
         cleaned[str(weekday)] = [opens.strftime("%H:%M"), closes.strftime("%H:%M")]
     if not cleaned:
-        raise LeadActionError("A calendar needs at least one working day.", field="hours")
+        raise ActionError("A calendar needs at least one working day.", field="hours")
     return dict(sorted(cleaned.items()))
 
 
@@ -75,11 +71,11 @@ def team_calendar_update(
     subdivision = (holiday_subdivision or "").strip().upper()
     supported = holidays.list_supported_countries()
     if country and country not in supported:
-        raise LeadActionError(
+        raise ActionError(
             f"“{country}” is not a country whose public holidays are known.", field="holiday_country"
         )
     if subdivision and (not country or subdivision not in supported[country]):
-        raise LeadActionError(
+        raise ActionError(
             f"“{subdivision}” is not a region of {country or 'the chosen country'} (e.g. BY or BE for Germany).",
             field="holiday_subdivision",
         )
@@ -109,9 +105,9 @@ def calendar_closure_add(*, actor, team_id: int, date: dt.date, reason: str) -> 
     team, calendar = _team(actor, team_id)
     reason = (reason or "").strip()
     if not reason:
-        raise LeadActionError("Say why the team is closed that day.", field="reason")
+        raise ActionError("Say why the team is closed that day.", field="reason")
     if calendar.closures.filter(date=date).exists():
-        raise LeadActionError(f"{date:%d %b %Y} is already a closure.", field="date")
+        raise ActionError(f"{date:%d %b %Y} is already a closure.", field="date")
     closure = CalendarClosure.objects.create(calendar=calendar, date=date, reason=reason[:200])
     AgreementChange.objects.create(
         area="calendar",
@@ -127,7 +123,7 @@ def calendar_closure_remove(*, actor, team_id: int, closure_id: int) -> None:
     team, calendar = _team(actor, team_id)
     closure = calendar.closures.filter(pk=closure_id).first()
     if closure is None:
-        raise LeadActionError("No such closure.", code=LeadActionError.NOT_FOUND)
+        raise ActionError("No such closure.", code=ActionError.NOT_FOUND)
     before = {"date": closure.date.isoformat(), "reason": closure.reason}
     closure.delete()
     AgreementChange.objects.create(

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from django import forms
 
-from leads.models import Campaign, Source, Team
-
-from .models import BreachAction
+from sla.models import BreachAction
+from smarketing.org.models import Campaign, Source, Team
 
 
 class PercentListField(forms.CharField):

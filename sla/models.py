@@ -8,8 +8,6 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from leads.models import Lead
-
 
 class Obligation(models.TextChoices):
     RESPONSE = "response", "Respond to the MQL"
@@ -38,10 +36,10 @@ class SlaPolicy(models.Model):
     max_score = models.IntegerField(null=True, blank=True)
     sources = models.JSONField(default=list, blank=True)
     campaign = models.ForeignKey(
-        "leads.Campaign", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "org.Campaign", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     team = models.ForeignKey(
-        "leads.Team",
+        "org.Team",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -90,7 +88,7 @@ class Clock(models.Model):
     obligation = models.CharField(max_length=20, choices=Obligation.choices)
     # No single-column indexes on lead and owner: clock_lead and clock_owner_due start with
     # them and serve the same lookups, and every index costs each enforcement UPDATE a write.
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="clocks", db_index=False)
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="clocks", db_index=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sla_clocks", db_index=False
     )
@@ -188,7 +186,7 @@ class TeamCalendar(models.Model):
     """A team's business calendar: working hours per weekday, the country (and region)
     whose public holidays close it, and other closures. The time zone is the team's."""
 
-    team = models.OneToOneField("leads.Team", on_delete=models.CASCADE, related_name="calendar")
+    team = models.OneToOneField("org.Team", on_delete=models.CASCADE, related_name="calendar")
     # {"0": ["09:00", "17:00"], …}: weekday (Monday = 0) → opens, closes; a missing day is closed.
     hours = models.JSONField(default=dict)
     holiday_country = models.CharField(max_length=2, blank=True)
@@ -212,44 +210,3 @@ class CalendarClosure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date}: {self.reason}"
-
-
-class MarketingCommitment(models.Model):
-    """Marketing's side of the agreement, per marketing team: each week at least
-    `min_mqls` MQLs handed off, with at least `min_acceptance_percent` accepted by sales."""
-
-    team = models.OneToOneField("leads.Team", on_delete=models.CASCADE, related_name="commitment")
-    min_mqls = models.PositiveIntegerField(default=20)
-    min_acceptance_percent = models.PositiveSmallIntegerField(default=60)
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self) -> str:
-        return f"{self.team}: {self.min_mqls} MQLs a week, {self.min_acceptance_percent}% accepted"
-
-
-class CommitmentWeek(models.Model):
-    """A finished ISO week of a marketing team's commitment, recorded once after it ends."""
-
-    team = models.ForeignKey("leads.Team", on_delete=models.CASCADE, related_name="commitment_weeks")
-    week_start = models.DateField(help_text="Monday of the ISO week, in the organisation's time zone.")
-    mqls = models.PositiveIntegerField()
-    accepted = models.PositiveIntegerField()
-    rejected = models.PositiveIntegerField()
-    min_mqls = models.PositiveIntegerField()
-    min_acceptance_percent = models.PositiveSmallIntegerField()
-    met = models.BooleanField()
-    recorded_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-week_start", "team"]
-        constraints = [models.UniqueConstraint(fields=["team", "week_start"], name="commitment_week_once")]
-
-    def __str__(self) -> str:
-        return f"{self.team}, week of {self.week_start}: {'met' if self.met else 'breached'}"
-
-    @property
-    def acceptance_percent(self) -> int | None:
-        answered = self.accepted + self.rejected
-        return round(100 * self.accepted / answered) if answered else None

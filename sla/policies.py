@@ -11,11 +11,11 @@ from django.db import transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from leads import roles
-from leads.errors import LeadActionError
-from leads.models import AgreementChange, Source, TeamKind
-
-from .models import SlaPolicy
+from sla.models import SlaPolicy
+from smarketing.agreement.models import AgreementChange
+from smarketing.core.errors import ActionError
+from smarketing.org import roles
+from smarketing.org.models import Source, TeamKind
 
 POLICY_FIELDS = (
     "name",
@@ -38,7 +38,7 @@ POLICY_FIELDS = (
 
 def _require_manager(actor) -> None:
     if not roles.can_edit_agreement(actor):
-        raise LeadActionError("Only a manager can change SLA policies.", code=LeadActionError.FORBIDDEN)
+        raise ActionError("Only a manager can change SLA policies.", code=ActionError.FORBIDDEN)
 
 
 def _as_dict(policy: SlaPolicy | None) -> dict[str, Any] | None:
@@ -90,7 +90,7 @@ def _clean(policy: SlaPolicy) -> None:
     if problems:
         name, messages = next(iter(problems.items()))
         label = "" if name == "__all__" else f"{name.replace('_', ' ').capitalize()}: "
-        raise LeadActionError(f"{label}{messages[0]}", fields=problems)
+        raise ActionError(f"{label}{messages[0]}", fields=problems)
 
 
 @transaction.atomic
@@ -98,14 +98,14 @@ def policy_save(*, actor, policy_id: int | None = None, **values: Any) -> SlaPol
     _require_manager(actor)
     unknown = set(values) - set(POLICY_FIELDS)
     if unknown:
-        raise LeadActionError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+        raise ActionError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
     policy = (
         SlaPolicy()
         if policy_id is None
         else SlaPolicy.objects.select_for_update().filter(pk=policy_id).first()
     )
     if policy is None:
-        raise LeadActionError(f"SLA policy {policy_id} does not exist.", code=LeadActionError.NOT_FOUND)
+        raise ActionError(f"SLA policy {policy_id} does not exist.", code=ActionError.NOT_FOUND)
     before = _as_dict(policy) if policy_id else None
     for name, value in values.items():
         setattr(policy, name, value)
@@ -126,11 +126,16 @@ def policy_delete(*, actor, policy_id: int) -> None:
     _require_manager(actor)
     policy = SlaPolicy.objects.select_for_update().filter(pk=policy_id).first()
     if policy is None:
-        raise LeadActionError(f"SLA policy {policy_id} does not exist.", code=LeadActionError.NOT_FOUND)
+        raise ActionError(f"SLA policy {policy_id} does not exist.", code=ActionError.NOT_FOUND)
     if not SlaPolicy.objects.exclude(pk=policy_id).filter(is_active=True).exists():
-        raise LeadActionError("Keep at least one active policy: deactivate or change this one instead.")
+        raise ActionError("Keep at least one active policy: deactivate or change this one instead.")
     before, name = _as_dict(policy), policy.name
     policy.delete()  # its clocks keep their deadlines (policy set to empty)
     AgreementChange.objects.create(
         area="sla", summary=f"Removed SLA policy “{name}”", actor=actor, before=before
     )
+
+
+def version_operations() -> dict:
+    """The changes a version of the agreement may make here (connected in `SlaConfig.ready`)."""
+    return {"sla_policy_save": policy_save, "sla_policy_delete": policy_delete}

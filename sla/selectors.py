@@ -8,14 +8,13 @@ import datetime as dt
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from smarketing.weeks import week_range as org_week_range
-
-from .commitments import week_start
-from .models import Clock
+from sla.models import Clock
+from smarketing.core.weeks import monday_of
+from smarketing.core.weeks import week_range as org_week_range
 
 
 def week_range(monday: dt.date | None = None) -> tuple[dt.datetime, dt.datetime]:
-    return org_week_range(monday or week_start())
+    return org_week_range(monday or monday_of())
 
 
 def at_risk(*, within: dt.timedelta = dt.timedelta(hours=4), team=None) -> QuerySet[Clock]:
@@ -33,15 +32,3 @@ def breaches(monday: dt.date | None = None) -> QuerySet[Clock]:
         .select_related("lead", "owner", "policy")
         .order_by("-breached_at")
     )
-
-
-def compliance_by(field: str, monday: dt.date | None = None) -> list[dict]:
-    """Per rep (`owner`), `team` or `policy`: clocks resolved in the week, how many were met
-    on time, and the share as a whole percent — the dashboard's figures for one week."""
-    from reports.metrics import sla_compliance
-
-    monday = monday or week_start()
-    rows = sla_compliance(monday, monday, by=field)
-    for row in rows:
-        row["percent"] = round(100 * row["compliance"]) if row["compliance"] is not None else None
-    return rows

@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Model
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from leads.models import Lead, NotificationKind
-from smarketing.lookups import Values, array_literal
-from smarketing.queue import enqueue
-
-from .calendar import BusinessCalendar, add_business_time, business_time_between
-from .models import BreachAction, Clock, EnforcementRun, Obligation, SlaPolicy, TeamCalendar
-
-if TYPE_CHECKING:
-    from leads.notifications import Message
+from sla import tasks
+from sla.calendar import BusinessCalendar, add_business_time, business_time_between
+from sla.models import BreachAction, Clock, EnforcementRun, Obligation, SlaPolicy, TeamCalendar
+from smarketing.core.lookups import Values, array_literal
+from smarketing.core.queue import enqueue
+from smarketing.notifications.models import NotificationKind
+from smarketing.notifications.services import Message, notify_many
 
 
 def calendar_for(user) -> BusinessCalendar:
@@ -58,7 +56,7 @@ def calendar_from(team, stored: TeamCalendar | None) -> BusinessCalendar:
     )
 
 
-def _policy_matches(policy: SlaPolicy, lead: Lead, owner) -> bool:
+def _policy_matches(policy: SlaPolicy, lead: Model, owner) -> bool:
     if policy.min_score is not None and lead.score < policy.min_score:
         return False
     if policy.max_score is not None and lead.score > policy.max_score:
@@ -75,7 +73,7 @@ def _policy_matches(policy: SlaPolicy, lead: Lead, owner) -> bool:
     return not codes or (lead.country or "").upper() in codes
 
 
-def policy_for(lead: Lead, owner) -> SlaPolicy | None:
+def policy_for(lead: Model, owner) -> SlaPolicy | None:
     """The first active policy (by priority) that matches the lead and its owner."""
     return next(
         (p for p in SlaPolicy.objects.filter(is_active=True) if _policy_matches(p, lead, owner)), None
@@ -87,7 +85,7 @@ def _schedule(started_at: dt.datetime, due_at: dt.datetime, percents: list[int])
 
 
 def _start(
-    *, obligation: str, lead: Lead, owner, started_at: dt.datetime, duration: dt.timedelta, policy
+    *, obligation: str, lead: Model, owner, started_at: dt.datetime, duration: dt.timedelta, policy
 ) -> Clock:
     due_at = add_business_time(started_at, duration, calendar_for(owner))
     percents = list(policy.warn_percents) if policy is not None else [settings.SLA_WARN_AT_PERCENT]
@@ -115,7 +113,7 @@ def follow_up_span(policy) -> dt.timedelta:
     return dt.timedelta(hours=8 * float(days))
 
 
-def clock_start_response(*, lead: Lead, owner, started_at: dt.datetime) -> Clock:
+def clock_start_response(*, lead: Model, owner, started_at: dt.datetime) -> Clock:
     """Sales must respond (accept or reject) within the policy's business hours."""
     policy = policy_for(lead, owner)
     return _start(
@@ -128,7 +126,7 @@ def clock_start_response(*, lead: Lead, owner, started_at: dt.datetime) -> Clock
     )
 
 
-def clock_start_follow_up(*, lead: Lead, owner, started_at: dt.datetime) -> Clock:
+def clock_start_follow_up(*, lead: Model, owner, started_at: dt.datetime) -> Clock:
     """After acceptance: at least N touches within D business days."""
     policy = policy_for(lead, owner)
     return _start(
@@ -141,7 +139,7 @@ def clock_start_follow_up(*, lead: Lead, owner, started_at: dt.datetime) -> Cloc
     )
 
 
-def clock_meet_response(*, lead: Lead, met_at: dt.datetime) -> Clock | None:
+def clock_meet_response(*, lead: Model, met_at: dt.datetime) -> Clock | None:
     """Accept or reject meets the running response clock; met late is recorded as a breach."""
     clock = Clock.objects.running().filter(lead=lead, obligation=Obligation.RESPONSE).first()
     if clock is None:
@@ -163,7 +161,7 @@ def _meet(clock: Clock, met_at: dt.datetime) -> None:
     clock.save(update_fields=fields)
 
 
-def clock_touch_logged(*, lead: Lead, touch) -> Clock | None:
+def clock_touch_logged(*, lead: Model, touch) -> Clock | None:
     """The Nth touch since acceptance meets the follow-up clock."""
     clock = Clock.objects.running().filter(lead=lead, obligation=Obligation.FOLLOW_UP).first()
     if clock is None:
@@ -175,17 +173,17 @@ def clock_touch_logged(*, lead: Lead, touch) -> Clock | None:
     return clock
 
 
-def clocks_cancel(*, lead: Lead, at: dt.datetime) -> int:
+def clocks_cancel(*, lead: Model, at: dt.datetime) -> int:
     """Stop every running clock of the lead (disqualified, lost, won, merged)."""
     return Clock.objects.running().filter(lead=lead).update(cancelled_at=at)
 
 
-def clocks_transfer(*, lead: Lead, new_owner) -> int:
+def clocks_transfer(*, lead: Model, new_owner) -> int:
     """Running clocks follow a reassigned lead, keeping their deadline."""
     return Clock.objects.running().filter(lead=lead).update(owner=new_owner)
 
 
-def clocks_restart(*, lead: Lead, new_owner, at: dt.datetime) -> int:
+def clocks_restart(*, lead: Model, new_owner, at: dt.datetime) -> int:
     """After an SLA reassignment: the first owner's clocks end where they are (a breach
     stays on their record) and the new owner gets fresh clocks under their own policy."""
     running = list(Clock.objects.running().filter(lead=lead))
@@ -196,7 +194,7 @@ def clocks_restart(*, lead: Lead, new_owner, at: dt.datetime) -> int:
     return len(running)
 
 
-def clock_snooze(*, lead: Lead, until: dt.date, now: dt.datetime) -> tuple[Clock, dt.datetime]:
+def clock_snooze(*, lead: Model, until: dt.date, now: dt.datetime) -> tuple[Clock, dt.datetime]:
     """Move the running follow-up clock's deadline: the business time that was left now
     starts counting on `until` (the day agreed with the lead). Returns the clock and its
     old deadline. The caller (the lead service) checks the person and writes the event."""
@@ -342,7 +340,6 @@ def _warnings_update(now: dt.datetime, changes: list[tuple[int, int, dt.datetime
 def _messages(clock: dict, kind: str, *, also_manager: bool, key: str, tz, base_url: str) -> list[Message]:
     """The messages of a clock's warning or breach: to its owner, and to the owner's
     manager when the breach escalates. Times are shown in `tz`; links start `base_url`."""
-    from leads.notifications import Message
 
     # The lead's and the owner's names as str(lead) and get_full_name() give them.
     lead = f"{clock['lead__first_name']} {clock['lead__last_name']}".strip() or clock["lead__email"]
@@ -383,7 +380,6 @@ def _breach_action(clock: dict) -> list | None:
 def _tell(breached: list[dict], warned: list[dict]) -> None:
     """Notify about the batch's breaches and warnings (one INSERT) and queue the breach
     actions after commit (one message)."""
-    from leads.notifications import notify_many
 
     messages, actions = [], []
     tz, base_url = timezone.get_current_timezone(), settings.SMARKETING_BASE_URL
@@ -406,8 +402,6 @@ def _tell(breached: list[dict], warned: list[dict]) -> None:
 
 
 def _queue(name: str, *args) -> None:
-    from . import tasks
-
     enqueue(getattr(tasks, name), *args)
 
 

@@ -1,10 +1,14 @@
+"""SLA enforcement's Celery tasks: the beat scan, and the breach actions it queues.
+
+Each takes ids, calls one service (or, for an action on the lead, the funnel through
+`sla.hooks`) and is harmless to run twice."""
+
 import logging
 
 from celery import shared_task
 
-from smarketing.queue import enqueue
-
-from . import services
+from sla import hooks, services
+from smarketing.core.queue import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -36,27 +40,15 @@ def sla_breach_actions(actions: list[list]) -> int:
 @shared_task(acks_late=True)
 def sla_reassign(lead_id: int, from_owner_id: int, clock_id: int) -> bool:
     """On breach, when the policy says so: the lead goes to the next available rep."""
-    from leads.services import lead_sla_reassign
-
     note = f"SLA breach (clock {clock_id}): reassigned automatically."
-    return lead_sla_reassign(lead_id=lead_id, from_owner_id=from_owner_id, note=note) is not None
+    return hooks.breach_reassign(lead_id=lead_id, from_owner_id=from_owner_id, note=note) is not None
 
 
 @shared_task(acks_late=True)
 def sla_return(lead_id: int, from_owner_id: int, clock_id: int) -> bool:
     """On breach, when the policy says so: the MQL goes back to marketing."""
-    from leads.services import lead_return_to_marketing
-
     note = f"SLA breach (clock {clock_id}): no response in time, returned to marketing."
-    return lead_return_to_marketing(lead_id=lead_id, from_owner_id=from_owner_id, note=note) is not None
+    return hooks.breach_return(lead_id=lead_id, from_owner_id=from_owner_id, note=note) is not None
 
 
 ACTIONS = {"sla_reassign": sla_reassign, "sla_return": sla_return}
-
-
-@shared_task
-def commitments_close_weeks() -> int:
-    """Hourly: record marketing's finished weeks (once each) and flag those that fell short."""
-    from .commitments import commitments_close_weeks as close
-
-    return close()

@@ -1,10 +1,8 @@
 from django.urls import path
 
-from . import views
+from sla import views
 
 urlpatterns = [
-    path("sla/", views.sla_overview, name="sla-overview"),
-    path("sla/commitments/<int:team_id>/", views.commitment_save, name="commitment-save"),
     path("agreement/sla/", views.policy_list, name="sla-policies"),
     path("agreement/sla/policies/", views.policy_save, name="sla-policy-add"),
     path("agreement/sla/policies/<int:policy_id>/", views.policy_save, name="sla-policy-save"),

@@ -12,20 +12,19 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from leads import versions
-from leads.errors import LeadActionError
-from leads.models import AgreementChange, Team
-from leads.roles import Role, can_edit_agreement, has_role, is_admin
-from smarketing.api import STATUS_BY_CODE
-from smarketing.pages import act_then_redirect, show_refusal_at_fields
-
-from . import calendars, commitments
-from . import selectors as sla_selectors
-from .calendar import add_business_time, public_holidays
-from .forms import SlaPolicyForm
-from .models import CommitmentWeek, MarketingCommitment, SlaPolicy
-from .policies import POLICY_FIELDS
-from .services import calendar_from, calendar_of_team, follow_up_span, response_hours
+from sla import calendars
+from sla.calendar import add_business_time, public_holidays
+from sla.forms import SlaPolicyForm
+from sla.models import SlaPolicy
+from sla.policies import POLICY_FIELDS
+from sla.services import calendar_from, calendar_of_team, follow_up_span, response_hours
+from smarketing.agreement import versions
+from smarketing.agreement.models import AgreementChange
+from smarketing.core.api import STATUS_BY_CODE
+from smarketing.core.errors import ActionError
+from smarketing.core.pages import act_then_redirect, show_refusal_at_fields
+from smarketing.org.models import Team
+from smarketing.org.roles import can_edit_agreement
 
 
 def _card(team, user, preview_at: dt.datetime | None):
@@ -84,7 +83,7 @@ def calendar_list(request):
     return render(request, "sla/calendars.html", context, status=400 if error else 200)
 
 
-def _refuse(request, exc: LeadActionError):
+def _refuse(request, exc: ActionError):
     messages.error(request, exc.message)
     return redirect("calendars")
 
@@ -104,7 +103,7 @@ def calendar_save(request, team_id: int):
             holiday_country=request.POST.get("holiday_country", ""),
             holiday_subdivision=request.POST.get("holiday_subdivision", ""),
         )
-    except LeadActionError as exc:
+    except ActionError as exc:
         return _refuse(request, exc)
     messages.success(request, "Calendar saved. New clocks use it; running ones keep their deadline.")
     return redirect("calendars")
@@ -122,7 +121,7 @@ def closure_add(request, team_id: int):
         calendars.calendar_closure_add(
             actor=request.user, team_id=team_id, date=date, reason=request.POST.get("reason", "")
         )
-    except LeadActionError as exc:
+    except ActionError as exc:
         return _refuse(request, exc)
     messages.success(request, f"Closed on {date:%d %b %Y}.")
     return redirect("calendars")
@@ -211,7 +210,7 @@ def policy_save(request, policy_id: int | None = None):
         version = versions.agreement_propose(
             actor=request.user, op="sla_policy_save", policy_id=policy_id, **form.cleaned_data
         )
-    except LeadActionError as exc:
+    except ActionError as exc:
         error = "" if show_refusal_at_fields(form, exc) else exc.message
         return _policy_page(
             request, form=form, editing=editing, error=error, status=STATUS_BY_CODE.get(exc.code, 400)
@@ -232,67 +231,3 @@ def policy_delete(request, policy_id: int):
         lambda: versions.agreement_propose(actor=request.user, op="sla_policy_delete", policy_id=policy_id),
         versions.proposed_message,
     )
-
-
-# --- the manager's SLA page -----------------------------------------------------------------
-
-
-@login_required
-def sla_overview(request):
-    """Clocks at risk now, this week's breaches by rep and policy, and both sides' scoreboard."""
-    if not (has_role(request.user, Role.MANAGER) or is_admin(request.user)):
-        return render(
-            request,
-            "leads/refused.html",
-            {"message": "The SLA page is for managers. Your own deadlines are on your home page."},
-            status=403,
-        )
-    try:
-        monday = (
-            dt.date.fromisoformat(request.GET["week"])
-            if request.GET.get("week")
-            else commitments.week_start()
-        )
-    except ValueError:
-        monday = commitments.week_start()
-    monday -= dt.timedelta(days=monday.weekday())
-    active = MarketingCommitment.objects.filter(is_active=True).select_related("team")
-    context = {
-        "monday": monday,
-        "previous": monday - dt.timedelta(days=7),
-        "next": monday + dt.timedelta(days=7) if monday < commitments.week_start() else None,
-        "at_risk": sla_selectors.at_risk()[:100],
-        "breaches": sla_selectors.breaches(monday)[:100],
-        "by_rep": sla_selectors.compliance_by("owner", monday),
-        "by_team": sla_selectors.compliance_by("team", monday),
-        "by_policy": sla_selectors.compliance_by("policy", monday),
-        "marketing": [commitments.week_status(c, monday) for c in active],
-        "can_edit": can_edit_agreement(request.user),
-        "marketing_teams": Team.objects.filter(kind="marketing").select_related("commitment"),
-        "recorded": CommitmentWeek.objects.select_related("team")[:16],
-    }
-    return render(request, "sla/overview.html", context)
-
-
-@require_POST
-@login_required
-def commitment_save(request, team_id: int):
-    def whole(name: str) -> int:
-        value = request.POST.get(name, "")
-        return int(value) if value.strip().isdigit() else -1
-
-    try:
-        version = versions.agreement_propose(
-            actor=request.user,
-            op="commitment_update",
-            team_id=team_id,
-            min_mqls=whole("min_mqls"),
-            min_acceptance_percent=whole("min_acceptance_percent"),
-            is_active=request.POST.get("is_active") == "on",
-        )
-    except LeadActionError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, versions.proposed_message(version))
-    # The revenue-goal page proposes from its result and comes back to it.
-    return redirect("agreement-goal" if request.POST.get("back") == "goal" else "sla-overview")

@@ -1,18 +1,27 @@
+"""Every address, assembled from the apps' own URL modules (pages, then the API)."""
+
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+# Lowest layer first, as in INSTALLED_APPS; no two apps share an address.
+APPS = (
+    ("smarketing.org", "org"),
+    ("smarketing.notifications", "notifications"),
+    ("smarketing.agreement", "agreement"),
+    ("sla", "sla"),
+    ("leads", "leads"),
+    ("smarketing.intake", "intake"),
+    ("reports", "reports"),
+)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/", include("leads.api_urls")),
-    path("api/", include(("sla.api_urls", "sla-api"))),
-    path("api/", include(("reports.api_urls", "reports-api"))),
-    path("", include("reports.urls")),
-    path("", include("sla.urls")),
-    path("", include("leads.urls")),
+    *(path("api/", include((f"{app}.api_urls", f"{label}-api"))) for app, label in APPS),
+    *(path("", include(f"{app}.urls")) for app, _ in APPS),
 ]
 
-handler404 = "smarketing.schema.not_found"
-handler500 = "smarketing.schema.failed"
+handler404 = "smarketing.core.schema.not_found"
+handler500 = "smarketing.core.schema.failed"

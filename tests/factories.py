@@ -6,7 +6,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from leads.models import Campaign, Lead, Membership, Source, Team, TeamKind
+from leads.models import Lead
+from smarketing.org.models import Campaign, Membership, Source, Team, TeamKind
 
 User = get_user_model()
 

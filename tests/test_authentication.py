@@ -1,4 +1,4 @@
-"""API token authentication (smarketing.authentication): the token, its user and the
+"""API token authentication (smarketing.org.authentication): the token, its user and the
 user's roles in one read, with DRF's answers for a bad token or an inactive user, and
 nothing kept from one request to the next."""
 
@@ -13,8 +13,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from leads.models import Lead
-from leads.roles import Role
-from smarketing.authentication import TokenAuthentication
+from smarketing.org.authentication import TokenAuthentication
+from smarketing.org.roles import Role
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from leads.models import DeferredTask, LeadEvent, Notification, NotificationKind, Stage
+from leads.models import LeadEvent, Stage
 from smarketing.celery import app
+from smarketing.core.models import DeferredTask
+from smarketing.notifications.models import Notification, NotificationKind
 
 NOWHERE = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
 
@@ -46,7 +48,7 @@ def test_handoff_is_recorded_while_the_broker_is_down_and_its_notification_follo
     assert not Notification.objects.filter(kind=NotificationKind.MQL_ASSIGNED).exists()
 
     # Still down: the beat job sends nothing and keeps the rows, counting the attempt.
-    from smarketing.queue import deferred_send
+    from smarketing.core.queue import deferred_send
 
     assert deferred_send() == 0
     assert DeferredTask.objects.get(args=[event.pk]).attempts == 1

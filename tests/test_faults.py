@@ -10,8 +10,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from leads.models import Notification, NotificationKind
 from sla.models import Clock
+from smarketing.notifications.models import Notification, NotificationKind
 from tests.workers import kill_worker, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -98,8 +98,9 @@ def test_worker_killed_mid_import_the_watchdog_resumes_it_each_row_once(
 ):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from leads import imports
-    from leads.models import ImportJob, ImportStatus, Lead
+    from leads.models import Lead
+    from smarketing.intake import imports
+    from smarketing.intake.models import ImportJob, ImportStatus
 
     # The worker sees the same import folder; its watchdog looks every second and calls a
     # job stalled after 3 s without a sign of life.

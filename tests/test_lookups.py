@@ -1,4 +1,4 @@
-"""`field__any=Values(…)` (smarketing.lookups): the same rows as `field__in`, whatever the
+"""`field__any=Values(…)` (smarketing.core.lookups): the same rows as `field__in`, whatever the
 values hold, on PostgreSQL (one array literal) and elsewhere (an IN list); and
 `array_literal`, which sends a column of values as one parameter."""
 
@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 
 from leads.models import Lead
-from smarketing.lookups import Values, array_literal
+from smarketing.core.lookups import Values, array_literal
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db

@@ -62,36 +62,32 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from leads import agreement, imports, inbound, services, versions
-from leads.models import (
+from leads import services
+from leads.models import Engagement, EventType, Lead, LeadEvent, Stage, Touch
+from reports import commitments
+from reports.models import MarketingCommitment
+from sla import calendars, policies
+from sla.models import CalendarClosure, Clock, SlaPolicy, TeamCalendar
+from smarketing.agreement import services as agreement
+from smarketing.agreement import versions
+from smarketing.agreement.models import (
     AgreementVersion,
-    Engagement,
-    EngagementType,
-    EventType,
     HandoffGate,
-    ImportJob,
-    InboundSource,
-    Lead,
-    LeadEvent,
-    Membership,
-    Notification,
-    NotificationKind,
     Reason,
     ReasonKind,
     RoutingRule,
     ScoringDefinition,
     ScoringRule,
-    Source,
-    Stage,
-    TeamKind,
-    Touch,
     VersionStatus,
 )
-from leads.notifications import notify
-from leads.roles import Role
-from sla import calendars, commitments, policies
-from sla.models import CalendarClosure, Clock, MarketingCommitment, SlaPolicy, TeamCalendar
-from smarketing.weeks import monday_of, org_tz
+from smarketing.core.weeks import monday_of, org_tz
+from smarketing.intake import imports, inbound
+from smarketing.intake.models import ImportJob, InboundSource
+from smarketing.notifications.models import Notification, NotificationKind
+from smarketing.notifications.services import notify
+from smarketing.org.models import EngagementType, Membership, Source, TeamKind
+from smarketing.org.roles import Role
+from tests.conftest import LiveApps
 from tests.factories import CampaignFactory, LeadFactory, MembershipFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -163,10 +159,10 @@ def _build_world(import_dir: str) -> SimpleNamespace:
     an import, an inbound source, notifications and tokens; and a session per role."""
     # Roles, reasons, scoring rules and the default SLA policy as the migrations make them
     # (a transactional test elsewhere may have flushed them), as conftest's fixtures do.
-    importlib.import_module("leads.migrations.0002_roles_and_reasons").forwards(django_apps, None)
+    importlib.import_module("leads.migrations.0002_roles_and_reasons").forwards(LiveApps(), None)
     ScoringRule.objects.all().delete()
-    importlib.import_module("leads.migrations.0004_default_scoring_definition").forwards(django_apps, None)
-    importlib.import_module("sla.migrations.0004_default_policy").forwards(django_apps, None)
+    importlib.import_module("leads.migrations.0004_default_scoring_definition").forwards(LiveApps(), None)
+    importlib.import_module("sla.migrations.0004_default_policy").forwards(LiveApps(), None)
     HandoffGate.current()
     ScoringDefinition.current()
 
@@ -348,11 +344,15 @@ def _django_db_helper(world):
 # --- "nothing changed": a fingerprint of every product table ----------------------------------------
 
 
+def _product_apps() -> list[str]:
+    """The labels of the product's own apps (docs/architecture.md)."""
+    ours = ("leads", "sla", "reports", "smarketing")
+    return [config.label for config in django_apps.get_app_configs() if config.name.split(".")[0] in ours]
+
+
 def _tables() -> list[tuple[str, str]]:
     models = [
-        model
-        for label in ("leads", "sla", "reports")
-        for model in django_apps.get_app_config(label).get_models()
+        model for label in _product_apps() for model in django_apps.get_app_config(label).get_models()
     ] + [Token]
     # The dashboard's rollups are a cache of the event log that any read of a figure brings
     # up to date (reports.rollups): not state a request may or may not change.

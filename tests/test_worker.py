@@ -9,12 +9,13 @@ import pytest
 from django.utils import timezone
 
 from leads import services
-from leads.models import Lead, Notification, NotificationKind
+from leads.models import Lead
 from reports.digest import digest_week
 from reports.models import DigestRun, WeekSnapshot
 from reports.tasks import reports_freeze_weeks, reports_send_digest
 from sla.models import EnforcementRun
-from smarketing.weeks import monday_of
+from smarketing.core.weeks import monday_of
+from smarketing.notifications.models import Notification, NotificationKind
 from tests.workers import wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]

@@ -3,7 +3,7 @@
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
-import leads.models
+import smarketing.core.validators
 from django.conf import settings
 from django.db import migrations, models
 
@@ -157,7 +157,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=100, unique=True)),
                 ('kind', models.CharField(choices=[('marketing', 'Marketing'), ('sales', 'Sales')], max_length=20)),
-                ('time_zone', models.CharField(default='Europe/Berlin', max_length=64, validators=[leads.models.validate_time_zone])),
+                ('time_zone', models.CharField(default='Europe/Berlin', max_length=64, validators=[smarketing.core.validators.validate_time_zone])),
                 ('manager', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='managed_teams', to=settings.AUTH_USER_MODEL)),
                 ('members', models.ManyToManyField(blank=True, related_name='teams', through='leads.Membership', to=settings.AUTH_USER_MODEL)),
             ],

@@ -38,9 +38,17 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
-    "leads",
+    # The product's apps, lowest layer first (docs/architecture.md): each imports only
+    # the ones listed before it.
+    "smarketing.core",
+    "smarketing.org",
+    "smarketing.notifications",
+    "smarketing.agreement",
     "sla",
+    "leads",
+    "smarketing.intake",
     "reports",
+    "smarketing.demo",
 ]
 
 MIDDLEWARE = [
@@ -51,7 +59,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "leads.middleware.ViewerTimeZoneMiddleware",
+    "smarketing.org.middleware.ViewerTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: turns a locked-out login attempt into the lockout answer.
     "axes.middleware.AxesMiddleware",
@@ -71,7 +79,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "leads.context_processors.roles",
+                "smarketing.org.context_processors.roles",
             ],
         },
     },
@@ -122,7 +130,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-AXES_LOCKOUT_CALLABLE = "smarketing.security.lockout_response"
+AXES_LOCKOUT_CALLABLE = "smarketing.org.security.lockout_response"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -194,7 +202,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 55},
     },
     "sla-commitments": {
-        "task": "sla.tasks.commitments_close_weeks",
+        "task": "reports.tasks.commitments_close_weeks",
         "schedule": crontab(minute=7),
         "options": {"expires": 3500},
     },
@@ -204,17 +212,17 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 590},
     },
     "notifications-deliver": {
-        "task": "leads.tasks.notifications_deliver_pending",
+        "task": "smarketing.notifications.tasks.notifications_deliver_pending",
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 290},
     },
     "imports-resume-stalled": {
-        "task": "leads.tasks.imports_resume_stalled",
+        "task": "smarketing.intake.tasks.imports_resume_stalled",
         "schedule": timedelta(seconds=env.int("IMPORT_WATCHDOG_EVERY_SECONDS", default=120)),
         "options": {"expires": 110},
     },
     "deferred-tasks-send": {
-        "task": "leads.tasks.deferred_tasks_send",
+        "task": "smarketing.core.tasks.deferred_tasks_send",
         "schedule": timedelta(seconds=60),
         "options": {"expires": 55},
     },
@@ -241,7 +249,7 @@ REST_FRAMEWORK = {
         # Token first: an API client without credentials gets 401 with a WWW-Authenticate
         # header (not 403), and a revoked token is told so.
         # DRF's token authentication, with the user's roles read in the same query.
-        "smarketing.authentication.TokenAuthentication",
+        "smarketing.org.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -249,10 +257,10 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "smarketing.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "smarketing.core.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "smarketing.api.exception_handler",
+    "EXCEPTION_HANDLER": "smarketing.core.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"anon": "60/minute"},
 }
 SPECTACULAR_SETTINGS = {
@@ -266,20 +274,20 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "smarketing.schema.document_errors",
+        "smarketing.core.schema.document_errors",
     ],
     "ENUM_NAME_OVERRIDES": {
         "StageEnum": "leads.models.Stage",
-        "TeamKindEnum": "leads.models.TeamKind",
-        "ReasonKindEnum": "leads.models.ReasonKind",
+        "TeamKindEnum": "smarketing.org.models.TeamKind",
+        "ReasonKindEnum": "smarketing.agreement.models.ReasonKind",
         "TouchKindEnum": "leads.models.TouchKind",
-        "NotificationKindEnum": "leads.models.NotificationKind",
-        "SourceEnum": "leads.models.Source",
-        "EngagementTypeEnum": "leads.models.EngagementType",
+        "NotificationKindEnum": "smarketing.notifications.models.NotificationKind",
+        "SourceEnum": "smarketing.org.models.Source",
+        "EngagementTypeEnum": "smarketing.org.models.EngagementType",
         "TouchOutcomeEnum": "leads.models.TouchOutcome",
-        "ImportRowOutcomeEnum": "leads.models.RowOutcome",
+        "ImportRowOutcomeEnum": "smarketing.intake.models.RowOutcome",
         "ImportPlanOutcomeEnum": ["create", "update", "skip", "fail"],
-        "AgreementVersionStatusEnum": "leads.models.VersionStatus",
+        "AgreementVersionStatusEnum": "smarketing.agreement.models.VersionStatus",
     },
 }
 

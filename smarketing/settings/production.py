@@ -1,7 +1,7 @@
 """Production settings: the base settings hardened. `manage.py check --deploy` is clean."""
 
-from .base import *  # noqa: F403
-from .base import env
+from smarketing.settings.base import *  # noqa: F403
+from smarketing.settings.base import env
 
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")  # required: no default in production

@@ -4,8 +4,8 @@ Which database and broker the tests use still comes from the environment, so the
 suite runs on the embedded default and, in CI, on PostgreSQL + Redis + a real worker.
 """
 
-from .base import *  # noqa: F403
-from .base import env
+from smarketing.settings.base import *  # noqa: F403
+from smarketing.settings.base import env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

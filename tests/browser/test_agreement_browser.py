@@ -8,12 +8,11 @@ from decimal import Decimal
 
 import pytest
 
-from leads.models import AgreementVersion, VersionStatus
 from sla import policies
 from sla.models import SlaPolicy
-
-from .conftest import open_as
-from .test_sales_journey import ARTIFACTS
+from smarketing.agreement.models import AgreementVersion, VersionStatus
+from tests.browser.conftest import open_as
+from tests.browser.test_sales_journey import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -9,10 +9,9 @@ import re
 import pytest
 from django.core.management import call_command
 
-from leads.models import Source
-
-from .conftest import log_in
-from .test_sales_journey import ARTIFACTS
+from smarketing.org.models import Source
+from tests.browser.conftest import log_in
+from tests.browser.test_sales_journey import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from leads.models import EventType, ImportJob, ImportStatus, Lead, LeadEvent, Stage
+from leads import services
+from leads.models import EventType, Lead, LeadEvent, Stage
+from smarketing.intake.models import ImportJob, ImportStatus
 from tests.browser.test_sales_journey import ARTIFACTS, login
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -80,8 +82,7 @@ def test_import_watch_progress_read_receipt_and_hand_off(browser, server, org, d
     assert f"Score\t{vera.score}" in receipt.replace("  ", "\t") or str(vera.score) in receipt
 
     # It needs an engagement before the gate opens; hand it off once it has one.
-    from leads import services
-    from leads.models import EngagementType
+    from smarketing.org.models import EngagementType
 
     services.engagement_log(
         lead_id=vera.pk, actor=org.marketer, type=EngagementType.DEMO_REQUEST, title="Demo form"

@@ -10,8 +10,9 @@ import re
 
 import pytest
 
-from leads.models import EventType, LeadEvent, Notification, NotificationKind, Stage
+from leads.models import EventType, LeadEvent, Stage
 from sla.models import Clock, Obligation
+from smarketing.notifications.models import Notification, NotificationKind
 from tests.browser.conftest import open_as as login
 from tests.browser.test_rep_journey import open_action
 from tests.browser.test_sales_journey import ARTIFACTS

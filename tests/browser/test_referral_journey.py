@@ -13,16 +13,9 @@ import pytest
 from django.utils import timezone
 
 from leads import services
-from leads.models import (
-    EngagementType,
-    EventType,
-    Lead,
-    LeadEvent,
-    Notification,
-    NotificationKind,
-    Source,
-    Stage,
-)
+from leads.models import EventType, Lead, LeadEvent, Stage
+from smarketing.notifications.models import Notification, NotificationKind
+from smarketing.org.models import EngagementType, Source
 from tests.browser.conftest import open_as as login
 from tests.browser.test_sales_journey import ARTIFACTS
 

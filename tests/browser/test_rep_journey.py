@@ -13,16 +13,9 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from leads.models import (
-    EventType,
-    LeadEvent,
-    Notification,
-    NotificationKind,
-    Stage,
-    TouchKind,
-    TouchOutcome,
-)
+from leads.models import EventType, LeadEvent, Stage, TouchKind, TouchOutcome
 from sla.models import Clock, Obligation
+from smarketing.notifications.models import Notification, NotificationKind
 from tests.browser.test_sales_journey import ARTIFACTS, login
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

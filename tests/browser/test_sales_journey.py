@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from leads.models import Lead, Stage
-
-from .conftest import log_in as login
+from tests.browser.conftest import log_in as login
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

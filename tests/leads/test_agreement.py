@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from leads import agreement, services
-from leads.errors import LeadActionError
-from leads.models import (
-    AgreementChange,
-    EventType,
-    HandoffGate,
-    InboundSource,
-    LeadEvent,
-    RoutingRule,
-    Source,
-    Stage,
-)
+from leads import services
+from leads.models import EventType, LeadEvent, Stage
+from smarketing.agreement import services as agreement
+from smarketing.agreement.models import AgreementChange, HandoffGate, RoutingRule
+from smarketing.core.errors import ActionError
+from smarketing.intake.models import InboundSource
+from smarketing.org.models import Source
 
 
 def test_gate_page_manager_changes_it_and_qualify_follows(client, org, make_lead, agree):
@@ -34,7 +29,7 @@ def test_gate_page_manager_changes_it_and_qualify_follows(client, org, make_lead
     change = AgreementChange.objects.get(area="handoff_gate")
     assert change.actor == org.marketing_manager and change.after["min_engagements"] == 2
     lead = make_lead(phone="")
-    with pytest.raises(LeadActionError) as refused:
+    with pytest.raises(ActionError) as refused:
         services.lead_qualify(lead_id=lead.pk, actor=org.marketer)
     assert refused.value.data["missing"] == ["phone", "at least 2 engagements"]
 
@@ -100,9 +95,9 @@ def test_routing_rule_validation(client, org):
     assert response.status_code == 400
     assert "two-letter country codes" in response.content.decode()
     assert not RoutingRule.objects.exists()
-    with pytest.raises(LeadActionError, match="sales team"):
+    with pytest.raises(ActionError, match="sales team"):
         agreement.routing_rule_save(actor=org.sales_manager, name="X", team=org.marketing)
-    with pytest.raises(LeadActionError, match="largest company size"):
+    with pytest.raises(ActionError, match="largest company size"):
         agreement.routing_rule_save(
             actor=org.sales_manager, name="X", team=org.sales, min_company_size=50, max_company_size=5
         )

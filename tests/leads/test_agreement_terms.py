@@ -7,11 +7,13 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from leads import agreement, versions
-from leads.terms import agreement_terms, policy_in_words
+from reports.commitments import commitment_update
 from sla import policies
-from sla.commitments import commitment_update
 from sla.models import SlaPolicy
+from sla.terms import policy_in_words
+from smarketing.agreement import services as agreement
+from smarketing.agreement import versions
+from smarketing.agreement.terms import agreement_terms
 
 pytestmark = pytest.mark.usefixtures("default_rules")
 

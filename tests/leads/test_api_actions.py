@@ -8,7 +8,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from leads import services
-from leads.models import EventType, Lead, LeadEvent, Notification, NotificationKind, Stage
+from leads.models import EventType, Lead, LeadEvent, Stage
+from smarketing.notifications.models import Notification, NotificationKind
 
 pytestmark = pytest.mark.django_db
 
@@ -130,7 +131,7 @@ def test_bad_amount_is_refused(org, make_sql):
 
 def test_inbox_read_and_read_all(org, make_mql, reasons):
     lead = make_mql()
-    from leads.notifications import notifications_for_event
+    from leads.event_notifications import notifications_for_event
 
     notifications_for_event(LeadEvent.objects.get(lead=lead, type="qualified").pk)
     client = APIClient()

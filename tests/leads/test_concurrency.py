@@ -11,8 +11,8 @@ import pytest
 from django.db import connection
 
 from leads import services
-from leads.errors import LeadActionError
 from leads.models import EventType, Lead, LeadEvent
+from smarketing.core.errors import ActionError
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -48,9 +48,9 @@ def test_owner_and_manager_accepting_at_once_give_one_success(require_postgres, 
         ]
     )
     successes = [r for r in results if isinstance(r, Lead)]
-    refusals = [r for r in results if isinstance(r, LeadActionError)]
+    refusals = [r for r in results if isinstance(r, ActionError)]
     assert len(successes) == 1 and len(refusals) == 1, results
-    assert refusals[0].code == LeadActionError.WRONG_STAGE
+    assert refusals[0].code == ActionError.WRONG_STAGE
     assert LeadEvent.objects.filter(lead=lead, type=EventType.ACCEPTED).count() == 1
     assert Lead.objects.get(pk=lead.pk).version == lead.version + 1
 
@@ -70,7 +70,7 @@ def test_ten_racing_service_calls_make_exactly_one_transition(require_postgres, 
             )
     results = race(calls)
     assert sum(isinstance(r, Lead) for r in results) == 1, results
-    assert all(isinstance(r, (Lead, LeadActionError)) for r in results), results
+    assert all(isinstance(r, (Lead, ActionError)) for r in results), results
     moves = LeadEvent.objects.filter(lead=lead, type__in=[EventType.ACCEPTED, EventType.REJECTED])
     assert moves.count() == 1
 
@@ -83,8 +83,8 @@ def test_two_creates_with_the_same_email_make_one_lead(require_postgres, org):
         ]
     )
     assert sum(isinstance(r, Lead) for r in results) == 1, results
-    duplicate = next(r for r in results if isinstance(r, LeadActionError))
-    assert duplicate.code == LeadActionError.DUPLICATE
+    duplicate = next(r for r in results if isinstance(r, ActionError))
+    assert duplicate.code == ActionError.DUPLICATE
     assert Lead.objects.filter(email="same@example.com").count() == 1
     assert LeadEvent.objects.filter(type=EventType.CREATED).count() == 1
 
@@ -122,7 +122,7 @@ def test_two_overlapping_imports_at_once_create_no_duplicate_lead(require_postgr
     email ends up as exactly one lead, and the two jobs' counts add up."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from leads import imports
+    from smarketing.intake import imports
 
     settings.SMARKETING_IMPORT_DIR = tmp_path
     header = "First Name,Last Name,Email,Company\n"

@@ -12,18 +12,12 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from leads import imports, scoring
-from leads.models import (
-    FitField,
-    FitOperator,
-    ImportJob,
-    ImportRow,
-    Lead,
-    RowOutcome,
-    RuleKind,
-    ScoringRule,
-)
-from smarketing import bulk
+from leads.models import Lead
+from smarketing.agreement import scoring
+from smarketing.agreement.models import FitField, FitOperator, RuleKind, ScoringRule
+from smarketing.core import bulk
+from smarketing.intake import imports
+from smarketing.intake.models import ImportJob, ImportRow, RowOutcome
 from tests.factories import LeadFactory
 
 TRICKY = [

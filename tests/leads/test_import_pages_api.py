@@ -6,7 +6,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from leads.models import ImportJob, ImportStatus, Lead
+from leads.models import Lead
+from smarketing.intake.models import ImportJob, ImportStatus
 
 CSV = (
     "FirstName,LastName,Email,Company,Title,LeadSource,Status\n"

@@ -8,18 +8,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from leads.importing import (
-    FIELD_SIZE_LIMIT,
+from smarketing.intake.reading import FIELD_SIZE_LIMIT, ImportFileError, iter_rows, sniff
+from smarketing.intake.values import (
     FIELDS,
-    ImportFileError,
     guess_mapping,
-    iter_rows,
     parse_company_size,
     parse_country,
     parse_datetime,
     parse_source,
     parse_stage,
-    sniff,
     split_full_name,
 )
 

@@ -7,22 +7,13 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from leads import imports
-from leads.errors import LeadActionError
-from leads.models import (
-    Campaign,
-    EventType,
-    HandoffGate,
-    ImportJob,
-    ImportRow,
-    ImportStatus,
-    Lead,
-    LeadEvent,
-    RowOutcome,
-    ScoringDefinition,
-    Source,
-    Stage,
-)
+from leads import services
+from leads.models import EventType, Lead, LeadEvent, Stage
+from smarketing.agreement.models import HandoffGate, ScoringDefinition
+from smarketing.core.errors import ActionError
+from smarketing.intake import imports
+from smarketing.intake.models import ImportJob, ImportRow, ImportStatus, RowOutcome
+from smarketing.org.models import Campaign, Source
 from tests.factories import LeadFactory
 
 BAD_CSV = """First Name,Last Name,Email,Company Name,Job Title,Phone Number,Original Source,Lifecycle Stage,Create Date,Number of Employees,Country/Region
@@ -132,7 +123,7 @@ def test_second_import_of_the_same_file_changes_nothing(org, known, settings, tm
 )
 def test_whole_file_problems_are_refused_and_nothing_is_kept(org, settings, tmp_path, content, message):
     settings.SMARKETING_IMPORT_DIR = tmp_path
-    with pytest.raises(LeadActionError) as refused:
+    with pytest.raises(ActionError) as refused:
         imports.import_upload(actor=org.marketer, uploaded=SimpleUploadedFile("x.csv", content))
     assert message in refused.value.message
     assert refused.value.fields == {"file": [refused.value.message]}
@@ -145,7 +136,7 @@ def test_no_email_column_is_refused_at_start(org, settings, tmp_path):
     job = upload(org.marketer, "Name;Company\nAnn Archer;Acme\n")
     assert job.delimiter == ";"
     assert imports.import_preview(job).error.startswith("Map a column to Email")
-    with pytest.raises(LeadActionError) as refused:
+    with pytest.raises(ActionError) as refused:
         imports.import_start(actor=org.marketer, job_id=job.pk)
     assert "No column is mapped to Email" in refused.value.message and "“Name”" in refused.value.message
     job.refresh_from_db()
@@ -178,11 +169,11 @@ def test_mapping_is_adjustable_and_checked(org, settings, tmp_path):
         job_id=job.pk,
         mapping={"Mail": "email", "Firma": "company", "Work phone": "phone"},
     )
-    with pytest.raises(LeadActionError, match="Both"):
+    with pytest.raises(ActionError, match="Both"):
         imports.import_configure(
             actor=org.marketer, job_id=job.pk, mapping={"Mail": "email", "Firma": "email"}
         )
-    with pytest.raises(LeadActionError, match="no column"):
+    with pytest.raises(ActionError, match="no column"):
         imports.import_configure(actor=org.marketer, job_id=job.pk, mapping={"Nope": "email"})
     job = run(job)
     lead = Lead.objects.get(email="ann@acme.io")
@@ -191,11 +182,11 @@ def test_mapping_is_adjustable_and_checked(org, settings, tmp_path):
 
 def test_reps_cannot_import(org, settings, tmp_path):
     settings.SMARKETING_IMPORT_DIR = tmp_path
-    with pytest.raises(LeadActionError) as refused:
+    with pytest.raises(ActionError) as refused:
         upload(org.rep, "Email\nann@acme.io\n")
-    assert refused.value.code == LeadActionError.FORBIDDEN
+    assert refused.value.code == ActionError.FORBIDDEN
     job = upload(org.marketer, "Email\nann@acme.io\n")
-    with pytest.raises(LeadActionError):
+    with pytest.raises(ActionError):
         imports.import_start(actor=org.rep, job_id=job.pk)
     assert ImportJob.objects.get().status == ImportStatus.MAPPING
 
@@ -497,15 +488,14 @@ def test_a_file_error_in_a_later_chunk_keeps_the_chunks_before(org, settings, tm
     ],
 )
 def test_the_rows_profile_check_answers_as_the_service_does(values):
-    from leads import services
 
     try:
         expected: object = services.lead_profile_validate(values)
-    except LeadActionError as exc:
+    except ActionError as exc:
         expected = ("error", exc.message, exc.fields)
     try:
         got: object = imports._profile_validate(values)
         got = {k: v for k, v in got.items() if k in expected or k == "email"}  # type: ignore[operator]
-    except LeadActionError as exc:
+    except ActionError as exc:
         got = ("error", exc.message, exc.fields)
     assert got == expected

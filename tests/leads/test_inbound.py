@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from leads import inbound
-from leads.errors import LeadActionError
-from leads.models import Campaign, Engagement, EventType, IdempotencyRecord, Lead, LeadEvent, Source
+from leads.models import Engagement, EventType, Lead, LeadEvent
+from smarketing.core.errors import ActionError
+from smarketing.intake import inbound
+from smarketing.intake.models import IdempotencyRecord
+from smarketing.org.models import Campaign, Source
 
 
 @pytest.fixture
@@ -133,6 +135,6 @@ def test_revoked_key_is_refused(org, key):
 
 
 def test_only_marketing_makes_keys(org):
-    with pytest.raises(LeadActionError) as refused:
+    with pytest.raises(ActionError) as refused:
         inbound.inbound_source_create(actor=org.rep, name="Sneaky")
-    assert refused.value.code == LeadActionError.FORBIDDEN
+    assert refused.value.code == ActionError.FORBIDDEN

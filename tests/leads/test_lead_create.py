@@ -1,5 +1,5 @@
 """services.lead_create's write: the lead and its `created` event, all or nothing, as
-`save()` writes them (on PostgreSQL in one statement, smarketing.rows.insert_pair)."""
+`save()` writes them (on PostgreSQL in one statement, smarketing.core.rows.insert_pair)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from django.db import connection, transaction
 from django.db.models import signals
 from django.test.utils import CaptureQueriesContext
 
-from leads import scoring, services
-from leads.errors import LeadActionError
-from leads.models import EventType, Lead, LeadEvent, Source, Stage
+from leads import services
+from leads.models import EventType, Lead, LeadEvent, Stage
+from smarketing.agreement import scoring
+from smarketing.core.errors import ActionError
+from smarketing.org.models import Source
 from tests.factories import CampaignFactory
 
 PROFILE = {
@@ -83,9 +85,9 @@ def test_a_create_writes_what_save_writes(org, default_rules):
 def test_a_duplicate_inside_a_transaction_leaves_it_usable(org, default_rules):
     services.lead_create(actor=org.marketer, email="ann@acme.example")
     with transaction.atomic():
-        with pytest.raises(LeadActionError) as refused:
+        with pytest.raises(ActionError) as refused:
             services.lead_create(actor=org.marketer, email="ANN@acme.example", **PROFILE)
-        assert refused.value.code == LeadActionError.DUPLICATE
+        assert refused.value.code == ActionError.DUPLICATE
         assert Lead.objects.count() == LeadEvent.objects.count() == 1  # the transaction goes on
 
 
@@ -96,6 +98,6 @@ def test_outside_a_transaction_one_statement_writes_both_or_neither(org, default
         lead = services.lead_create(actor=None, email="ann@acme.example", scorer=scorer, **PROFILE)
     assert [q["sql"].split()[0] for q in queries.captured_queries] == ["WITH"]  # no BEGIN, no COMMIT
     assert LeadEvent.objects.get().lead_id == lead.pk and lead.created_by is None
-    with pytest.raises(LeadActionError):
+    with pytest.raises(ActionError):
         services.lead_create(actor=None, email="Ann@Acme.example", scorer=scorer)
     assert Lead.objects.count() == LeadEvent.objects.count() == 1

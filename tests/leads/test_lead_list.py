@@ -11,7 +11,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from leads import services
-from leads.models import Campaign, EngagementType, Lead, probe_part
+from leads.models import Lead, probe_part
+from smarketing.org.models import Campaign, EngagementType
 from tests.factories import LeadFactory
 
 
@@ -64,7 +65,7 @@ def test_filters_and_sort(client, org, crowd):
 
 
 def test_keyset_pages_cover_every_lead_once(client, org, settings, monkeypatch):
-    from leads import paging
+    from smarketing.core import paging
 
     for n in range(7):
         LeadFactory(email=f"p{n}@example.com", last_name=f"P{n}")
@@ -236,7 +237,7 @@ def test_search_escapes_like_wildcards(client, org):
 @pytest.mark.parametrize("few", [3000, 2], ids=["by ids", "walking the sort"])
 @pytest.mark.parametrize("sort", ["newest", "name", "score"])
 def test_paging_through_a_search_shows_every_match_once_in_order(client, org, town, monkeypatch, sort, few):
-    from leads import paging
+    from smarketing.core import paging
 
     monkeypatch.setattr("leads.models.SEARCH_FEW", few)
 

@@ -6,7 +6,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from leads import agreement, imports, scoring
+from leads import services
+from smarketing.agreement import scoring
+from smarketing.agreement import services as agreement
+from smarketing.intake import imports
 
 
 @pytest.fixture
@@ -78,7 +81,7 @@ def _plan(queryset) -> str:
 def test_search_and_timeline_are_served_by_indexes(org):
     from django.db import connection
 
-    from leads import selectors, services
+    from leads import selectors
     from leads.models import Lead, SearchText
     from tests.factories import LeadFactory
 
@@ -104,8 +107,7 @@ def test_search_and_timeline_are_served_by_indexes(org):
 def test_search_page_runs_two_queries_a_word_whatever_the_rows(
     client, org, rows, monkeypatch, django_assert_max_num_queries
 ):
-    from leads import services
-    from leads.models import Campaign, EngagementType
+    from smarketing.org.models import Campaign, EngagementType
     from tests.factories import LeadFactory
 
     campaign = Campaign.objects.create(name="Globex launch")

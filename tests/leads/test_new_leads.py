@@ -9,9 +9,13 @@ import sys
 import pytest
 from django.db import connection
 
-from leads import imports, scoring, services
-from leads.errors import LeadActionError
-from leads.models import Campaign, EventType, HandoffGate, Lead, LeadEvent, ScoringDefinition, Source, Stage
+from leads import services
+from leads.models import EventType, Lead, LeadEvent, Stage
+from smarketing.agreement import scoring
+from smarketing.agreement.models import HandoffGate, ScoringDefinition
+from smarketing.core.errors import ActionError
+from smarketing.intake import imports
+from smarketing.org.models import Campaign, Source
 
 COMPARED = (
     *services.PROFILE_FIELDS,
@@ -133,9 +137,9 @@ def test_prepared_leads_due_a_hand_off_are_handed_off_once_written(
 
 def test_preparing_refuses_an_unknown_source_or_a_field_outside_the_profile(default_rules):
     scorer = scoring.Scorer.load()
-    with pytest.raises(LeadActionError, match="not a known source"):
+    with pytest.raises(ActionError, match="not a known source"):
         services.leads_prepare([{"email": "x@acme.io", "source": "pigeon"}], via="import", scorer=scorer)
-    with pytest.raises(LeadActionError, match="not part of a profile: stage"):
+    with pytest.raises(ActionError, match="not part of a profile: stage"):
         services.leads_prepare(
             [{"email": "x@acme.io", "source": Source.OTHER, "profile": {"stage": "customer"}}],
             via="import",

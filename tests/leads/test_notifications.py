@@ -6,8 +6,10 @@ import pytest
 from django.utils import timezone
 
 from leads import services
-from leads.models import LeadEvent, Notification, NotificationKind
-from leads.notifications import notification_email_send, notifications_for_event
+from leads.event_notifications import notifications_for_event
+from leads.models import LeadEvent
+from smarketing.notifications.models import Notification, NotificationKind
+from smarketing.notifications.services import notification_email_send
 
 pytestmark = pytest.mark.django_db
 

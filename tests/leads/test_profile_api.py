@@ -7,7 +7,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from leads import selectors, services
-from leads.models import Engagement, EventType, Lead, LeadEvent, Source, Stage
+from leads import selectors as leads_selectors
+from leads.models import Engagement, EventType, Lead, LeadEvent, Stage
+from smarketing.org.models import Source
 from tests.factories import CampaignFactory
 
 # TEMPORARY `urls` mark: remove it once LeadWriteMixin is in LeadViewSet's bases.
@@ -92,12 +94,11 @@ def test_the_written_once_duplicate_read_finds_what_the_orm_finds(
 ):
     """On PostgreSQL `likely_duplicates` reads with SQL written once: the same leads, in
     the same order, with the same reasons as its ORM query (used elsewhere)."""
-    from leads import profile_forms
-    from leads.profile_forms import likely_duplicates
+    from leads.selectors import likely_duplicates
 
     def _likely_duplicates_orm(**values):
         with monkeypatch.context() as patched:
-            patched.setattr(profile_forms, "_duplicates_sql", profile_forms._duplicates_orm)
+            patched.setattr(leads_selectors, "_duplicates_sql", leads_selectors._duplicates_orm)
             return likely_duplicates(**values)
 
     phone = "+49 30 5550101"
@@ -135,7 +136,7 @@ def test_the_written_once_duplicate_read_finds_what_the_orm_finds(
 def test_the_create_serializers_share_fields_but_not_what_they_validate():
     """LeadWriteSerializer builds its fields once per class (FieldsOnceMixin): two inputs
     validated side by side keep their own data and errors."""
-    from leads.profile_api import LeadWriteSerializer
+    from leads.serializers import LeadWriteSerializer
 
     good = LeadWriteSerializer(data=new_lead(company_size="12"))
     bad = LeadWriteSerializer(data=new_lead(email="", company_size="many", nickname="Annie"))

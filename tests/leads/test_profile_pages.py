@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from leads import selectors, services
-from leads.models import Engagement, EventType, Lead, LeadEvent, Source, Stage
+from leads.models import Engagement, EventType, Lead, LeadEvent, Stage
+from smarketing.org.models import Source
 from tests.factories import CampaignFactory
 
 # TEMPORARY `urls` mark: remove it once lead-new, lead-edit and lead-merge are in leads/urls.py.

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from leads import services
-from leads.errors import LeadActionError
-from leads.models import Reason, ReasonKind, Stage
+from leads.models import Stage
+from smarketing.agreement.models import Reason, ReasonKind
+from smarketing.core.errors import ActionError
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def test_queue_query_count_is_constant(client, org, make_mql, reasons, rows, dja
 
 def test_reject_without_reason_is_refused(org, make_mql):
     lead = make_mql()
-    with pytest.raises(LeadActionError):
+    with pytest.raises(ActionError):
         services.lead_reject(lead_id=lead.pk, actor=org.rep, reason=None)
 
 

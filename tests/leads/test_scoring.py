@@ -9,18 +9,13 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from leads import scoring, services
-from leads.errors import LeadActionError
-from leads.models import (
-    AgreementChange,
-    EngagementType,
-    EventType,
-    Lead,
-    LeadEvent,
-    ScoringDefinition,
-    ScoringRule,
-    Stage,
-)
+from leads import scoring as lead_scoring
+from leads import services
+from leads.models import EventType, Lead, LeadEvent, Stage
+from smarketing.agreement import scoring
+from smarketing.agreement.models import AgreementChange, ScoringDefinition, ScoringRule
+from smarketing.core.errors import ActionError
+from smarketing.org.models import EngagementType
 from tests.factories import LeadFactory
 
 
@@ -54,7 +49,7 @@ def test_negative_fit_and_is_set(org, default_rules):
     lead = LeadFactory(
         email="bob@gmail.com", phone="+49 30 1234", job_title="Intern", company_size=5, country="BR"
     )
-    lead = scoring.lead_rescore(lead_id=lead.pk)
+    lead = lead_scoring.lead_rescore(lead_id=lead.pk)
     assert lines(lead) == {"Free-mail address": -10, "Phone number given": 5}
     assert lead.score == -5
 
@@ -66,7 +61,7 @@ def test_rule_change_is_audited_and_rescores_every_lead(
         LeadFactory(job_title="Head of Sales", company_size=10, country="BR", phone="") for _ in range(3)
     ]
     for lead in leads:
-        scoring.lead_rescore(lead_id=lead.pk)
+        lead_scoring.lead_rescore(lead_id=lead.pk)
     rule = ScoringRule.objects.get(label__startswith="Senior title")
     with django_capture_on_commit_callbacks(execute=True):
         scoring.scoring_rule_save(actor=org.marketing_manager, rule_id=rule.pk, points=25)
@@ -86,12 +81,12 @@ def test_rescore_works_in_bounded_batches(org, default_rules):
     for _ in range(5):
         LeadFactory(company_size=300)
     ScoringDefinition.objects.update(version=default_rules.version + 1)
-    assert scoring.leads_rescore_batch(version=default_rules.version + 1, batch_size=2) == 2
+    assert lead_scoring.leads_rescore_batch(version=default_rules.version + 1, batch_size=2) == 2
     assert Lead.objects.filter(scored_version=default_rules.version + 1).count() == 2
-    assert scoring.leads_rescore_batch(version=default_rules.version + 1, batch_size=10) == 3
-    assert scoring.leads_rescore_batch(version=default_rules.version + 1, batch_size=10) == 0
+    assert lead_scoring.leads_rescore_batch(version=default_rules.version + 1, batch_size=10) == 3
+    assert lead_scoring.leads_rescore_batch(version=default_rules.version + 1, batch_size=10) == 0
     # An older version's job stops as soon as the definition moved on.
-    assert scoring.leads_rescore_batch(version=default_rules.version, batch_size=10) == 0
+    assert lead_scoring.leads_rescore_batch(version=default_rules.version, batch_size=10) == 0
 
 
 def test_decay_halves_engagement_points_per_half_life(org, default_rules):
@@ -108,7 +103,7 @@ def test_decay_halves_engagement_points_per_half_life(org, default_rules):
     assert line["points"] == 15 and line["before_decay"] == 30
     # A day later the periodic catch-up finds it out of date and re-scores it.
     with time_machine.travel(timezone.now() + dt.timedelta(days=31), tick=False):
-        assert scoring.rescore_start_if_needed() == 1
+        assert lead_scoring.rescore_start_if_needed() == 1
         lead.refresh_from_db()
     assert lead.score == 7  # 30 × 0.5^(61/30) = 7.3
 
@@ -154,10 +149,10 @@ def test_auto_qualify_skips_recycled_leads_and_unmet_gate(
 @pytest.mark.parametrize("who", ["marketer", "rep", "employee"])
 def test_only_managers_change_the_definition(org, default_rules, who):
     before = list(ScoringRule.objects.values_list("id", "points"))
-    with pytest.raises(LeadActionError) as refused:
+    with pytest.raises(ActionError) as refused:
         scoring.scoring_rule_save(actor=getattr(org, who), rule_id=before[0][0], points=99)
-    assert refused.value.code == LeadActionError.FORBIDDEN
-    with pytest.raises(LeadActionError):
+    assert refused.value.code == ActionError.FORBIDDEN
+    with pytest.raises(ActionError):
         scoring.scoring_definition_update(
             actor=getattr(org, who), threshold=1, auto_qualify=True, decay_half_life_days=None
         )
@@ -211,7 +206,7 @@ def test_only_managers_change_the_definition(org, default_rules, who):
 )
 def test_bad_rules_are_refused_with_the_field(org, default_rules, values, field):
     count = ScoringRule.objects.count()
-    with pytest.raises(LeadActionError) as refused:
+    with pytest.raises(ActionError) as refused:
         scoring.scoring_rule_save(actor=org.sales_manager, **values)
     assert field in refused.value.fields
     assert ScoringRule.objects.count() == count
@@ -230,7 +225,7 @@ def test_bad_rules_are_refused_with_the_field(org, default_rules, values, field)
     ],
 )
 def test_contains_matches_whole_words(org, default_rules, title, c_level):
-    lead = scoring.lead_rescore(lead_id=LeadFactory(job_title=title, company_size=5, country="BR").pk)
+    lead = lead_scoring.lead_rescore(lead_id=LeadFactory(job_title=title, company_size=5, country="BR").pk)
     assert ("C-level title" in {line["label"] for line in lead.score_receipt}) is c_level
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from leads import scoring
-from leads.models import AgreementChange, ScoringDefinition, ScoringRule
+from smarketing.agreement.models import AgreementChange, ScoringDefinition, ScoringRule
 from tests.factories import LeadFactory
 
 
@@ -78,7 +78,10 @@ def test_manager_adds_a_rule_and_leads_are_rescored(
     assert lead.score_receipt[0]["label"] == "Analysts"
     page = client.get("/agreement/scoring/").content.decode()
     assert "Added scoring rule “Analysts” (+7)" in page
-    assert "All 1 leads are scored under version 2" in page
+    # The page loads the re-score's progress from the funnel, which counts the leads.
+    assert 'hx-get="/agreement/scoring/progress/" hx-trigger="load"' in page
+    progress = client.get("/agreement/scoring/progress/").content.decode()
+    assert "All 1 leads are scored under version 2" in progress
 
 
 def test_bad_rule_keeps_what_was_typed_and_says_why(client, org, default_rules):

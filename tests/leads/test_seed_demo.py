@@ -10,9 +10,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from leads.models import Lead, LeadEvent, Stage, Team
-from leads.roles import Role, role_names
-from reports.selectors import stage_as_of
+from leads.models import Lead, LeadEvent, Stage
+from leads.selectors import stage_as_of
+from smarketing.org.models import Team
+from smarketing.org.roles import Role, role_names
 
 pytestmark = pytest.mark.django_db
 NOW = "2026-11-18T15:30:00+01:00"

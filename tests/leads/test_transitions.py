@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -9,10 +10,11 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from leads import services
-from leads.errors import LeadActionError
-from leads.models import EventType, Lead, LeadEvent, Reason, ReasonKind, Stage
+from leads.models import EventType, Lead, LeadEvent, Stage
 from leads.stages import TRANSITIONS
 from sla.models import Clock, Obligation
+from smarketing.agreement.models import Reason, ReasonKind
+from smarketing.core.errors import ActionError
 
 pytestmark = pytest.mark.django_db
 
@@ -174,9 +176,9 @@ def test_transition_from_a_wrong_stage_is_refused_and_changes_nothing(org, reaso
     lead = in_stage(stage)
     before = snapshot(lead)
     # An admin may do anything a person may: what refuses here is the stage.
-    with pytest.raises(LeadActionError) as refused:
+    with pytest.raises(ActionError) as refused:
         call(name, lead, org.admin, org, reasons)
-    assert refused.value.code == LeadActionError.WRONG_STAGE
+    assert refused.value.code == ActionError.WRONG_STAGE
     assert "Cannot" in refused.value.message
     assert snapshot(lead) == before
 
@@ -200,9 +202,9 @@ NOT_ALLOWED_ON_REPS_LEAD = ["marketer", "marketing_manager", "rep2", "other_rep"
 def test_only_the_owner_their_manager_or_admin_act_on_a_reps_lead(org, reasons, in_stage, name, stage, actor):
     lead = in_stage(stage)
     before = snapshot(lead)
-    with pytest.raises(LeadActionError) as refused:
+    with pytest.raises(ActionError) as refused:
         call(name, lead, getattr(org, actor), org, reasons)
-    assert refused.value.code == LeadActionError.FORBIDDEN
+    assert refused.value.code == ActionError.FORBIDDEN
     assert snapshot(lead) == before
 
 
@@ -216,9 +218,9 @@ def test_the_owners_manager_and_admin_may_act(org, reasons, in_stage, name, stag
 
 def test_rep_cannot_reassign_even_their_own_lead(org, reasons, in_stage):
     lead = in_stage(Stage.SQL)
-    with pytest.raises(LeadActionError) as refused:
+    with pytest.raises(ActionError) as refused:
         call("reassign", lead, org.rep, org, reasons)
-    assert refused.value.code == LeadActionError.FORBIDDEN
+    assert refused.value.code == ActionError.FORBIDDEN
 
 
 @pytest.mark.parametrize("actor", ["rep", "employee", "sales_manager"])
@@ -226,29 +228,29 @@ def test_rep_cannot_reassign_even_their_own_lead(org, reasons, in_stage):
 def test_marketing_owns_a_lead_until_hand_off(org, reasons, in_stage, name, stage, actor):
     lead = in_stage(stage)
     before = snapshot(lead)
-    with pytest.raises(LeadActionError) as refused:
+    with pytest.raises(ActionError) as refused:
         call(name, lead, getattr(org, actor), org, reasons)
-    assert refused.value.code == LeadActionError.FORBIDDEN
+    assert refused.value.code == ActionError.FORBIDDEN
     assert snapshot(lead) == before
 
 
 @pytest.mark.parametrize("actor", ["rep", "employee"])
 def test_reopen_and_merge_are_for_marketing_or_managers(org, reasons, in_stage, make_lead, actor):
     lead = in_stage(Stage.DISQUALIFIED)
-    with pytest.raises(LeadActionError) as refused:
+    with pytest.raises(ActionError) as refused:
         call("reopen", lead, getattr(org, actor), org, reasons)
-    assert refused.value.code == LeadActionError.FORBIDDEN
+    assert refused.value.code == ActionError.FORBIDDEN
     other = make_lead()
-    with pytest.raises(LeadActionError) as refused:
+    with pytest.raises(ActionError) as refused:
         services.lead_merge(survivor_id=lead.pk, other_id=other.pk, actor=getattr(org, actor))
-    assert refused.value.code == LeadActionError.FORBIDDEN
+    assert refused.value.code == ActionError.FORBIDDEN
     assert Lead.objects.get(pk=other.pk).merged_into is None
 
 
 def test_an_employee_may_only_refer(org):
-    with pytest.raises(LeadActionError) as refused:
+    with pytest.raises(ActionError) as refused:
         services.lead_create(actor=org.employee, email="x@example.com")
-    assert refused.value.code == LeadActionError.FORBIDDEN
+    assert refused.value.code == ActionError.FORBIDDEN
     lead = services.lead_create(
         actor=org.employee,
         email="friend@example.com",
@@ -288,7 +290,7 @@ def test_missing_wrong_kind_or_retired_reason_is_refused(org, reasons, in_stage,
         (retired, "invalid"),
         (999999, "invalid"),
     ]:
-        with pytest.raises(LeadActionError) as refused:
+        with pytest.raises(ActionError) as refused:
             fn(lead_id=lead.pk, actor=actor, reason=reason)
         assert refused.value.code == code
         assert "reason" in refused.value.fields
@@ -309,16 +311,16 @@ def test_stale_version_is_refused_and_changes_nothing(org, reasons, in_stage, na
     stale = lead.version
     services.lead_update(lead_id=lead.pk, actor=org.admin, phone="+49 30 1234567")  # someone else edits
     before = snapshot(lead)
-    with pytest.raises(LeadActionError) as refused:
+    with pytest.raises(ActionError) as refused:
         call(name, lead, getattr(org, actor), org, reasons, expected_version=stale)
-    assert refused.value.code == LeadActionError.STALE_VERSION
+    assert refused.value.code == ActionError.STALE_VERSION
     assert "Reload" in refused.value.message
     assert snapshot(lead) == before
 
 
 def test_hand_off_gate_lists_what_is_missing(org):
     lead = services.lead_create(actor=org.marketer, email="bare@example.com", first_name="Bare")
-    with pytest.raises(LeadActionError) as refused:
+    with pytest.raises(ActionError) as refused:
         services.lead_qualify(lead_id=lead.pk, actor=org.marketer)
     message = refused.value.message
     assert "last name" in message and "company" in message and "job title" in message
@@ -329,7 +331,7 @@ def test_hand_off_gate_lists_what_is_missing(org):
 def test_requalifying_a_recycled_lead_needs_a_note(org, reasons, make_mql):
     lead = make_mql()
     services.lead_reject(lead_id=lead.pk, actor=org.rep, reason=reasons.rejection)
-    with pytest.raises(LeadActionError) as refused:
+    with pytest.raises(ActionError) as refused:
         services.lead_qualify(lead_id=lead.pk, actor=org.marketer)
     assert refused.value.fields == {"note": [refused.value.message]}
     lead = services.lead_qualify(lead_id=lead.pk, actor=org.marketer, note="New budget holder")
@@ -346,7 +348,7 @@ def test_win_validates_amount_and_date(org, make_sql):
         ("10", None, "closed_on"),
         ("10", timezone.localdate() + dt.timedelta(days=10), "closed_on"),
     ]:
-        with pytest.raises(LeadActionError) as refused:
+        with pytest.raises(ActionError) as refused:
             services.lead_win(lead_id=lead.pk, actor=org.rep, amount=amount, closed_on=closed_on)
         assert field in refused.value.fields
     assert snapshot(lead) == before
@@ -366,15 +368,15 @@ def test_create_records_first_touch_and_refuses_a_normalised_duplicate(org):
     event = LeadEvent.objects.get(lead=lead)
     assert event.type == EventType.CREATED and event.data["campaign"] == campaign.pk
     assert event.data["source"] == "webinar"
-    with pytest.raises(LeadActionError) as refused:
+    with pytest.raises(ActionError) as refused:
         services.lead_create(actor=org.marketer, email="ann@example.com")
-    assert refused.value.code == LeadActionError.DUPLICATE
+    assert refused.value.code == ActionError.DUPLICATE
     assert refused.value.data["existing_id"] == lead.pk
     assert Lead.objects.count() == 1
 
 
 def test_create_refuses_bad_input_with_field_messages(org):
-    with pytest.raises(LeadActionError) as refused:
+    with pytest.raises(ActionError) as refused:
         services.lead_create(actor=org.marketer, email="not-an-email", country="Germany")
     assert {"email", "country"} <= set(refused.value.fields)
     assert Lead.objects.count() == 0
@@ -400,24 +402,24 @@ def test_merge_keeps_both_histories_and_leaves_a_pointer(org, reasons, make_lead
     assert merged.engagements.count() == 2
     assert LeadEvent.objects.get(lead=merged, type=EventType.MERGED).data["other"] == other.pk
     assert LeadEvent.objects.get(lead=other, type=EventType.MERGED_INTO).data["survivor"] == merged.pk
-    with pytest.raises(LeadActionError) as refused:
+    with pytest.raises(ActionError) as refused:
         services.lead_qualify(lead_id=other.pk, actor=org.marketer)
     assert "merged into" in refused.value.message
     customer = make_sql()
     services.lead_win(lead_id=customer.pk, actor=org.rep, amount=5, closed_on=timezone.localdate())
-    with pytest.raises(LeadActionError):
+    with pytest.raises(ActionError):
         services.lead_merge(survivor_id=merged.pk, other_id=customer.pk, actor=org.marketing_manager)
 
 
 def test_touch_needs_an_sql_and_its_owner(org, make_mql, make_sql):
     mql = make_mql()
-    with pytest.raises(LeadActionError) as refused:
+    with pytest.raises(ActionError) as refused:
         services.touch_log(lead_id=mql.pk, actor=org.rep, kind="call", outcome="connected")
-    assert refused.value.code == LeadActionError.WRONG_STAGE
+    assert refused.value.code == ActionError.WRONG_STAGE
     sql = make_sql()
-    with pytest.raises(LeadActionError) as refused:
+    with pytest.raises(ActionError) as refused:
         services.touch_log(lead_id=sql.pk, actor=org.rep2, kind="call", outcome="connected")
-    assert refused.value.code == LeadActionError.FORBIDDEN
+    assert refused.value.code == ActionError.FORBIDDEN
     touch = services.touch_log(lead_id=sql.pk, actor=org.rep, kind="call", outcome="connected")
     assert touch.lead == sql and sql.touches.count() == 1
 
@@ -431,7 +433,7 @@ def test_engagement_is_idempotent_by_external_id(org, make_lead):
         lead_id=lead.pk, actor=None, type="pricing_page", origin="web", external_id="abc"
     )
     assert created and not created_again and first.pk == again.pk
-    with pytest.raises(LeadActionError):
+    with pytest.raises(ActionError):
         services.engagement_log(lead_id=lead.pk, actor=org.rep, type="pricing_page")
 
 
@@ -446,3 +448,106 @@ def test_events_are_immutable(org, make_lead):
         LeadEvent.objects.filter(pk=event.pk).update(note="x")
     with pytest.raises(ImmutableError):
         LeadEvent.objects.filter(pk=event.pk).delete()
+
+
+# --- the table drives the services ---------------------------------------------------------------
+
+
+def test_the_stages_a_transition_starts_from_come_from_the_table(org, reasons, in_stage, monkeypatch):
+    # Given a table in which a lead is won straight from MQL (and no longer from SQL)
+    win = TRANSITIONS["win"]
+    monkeypatch.setitem(TRANSITIONS, "win", dataclasses.replace(win, sources=frozenset({Stage.MQL})))
+    mql, sql = in_stage(Stage.MQL), in_stage(Stage.SQL)
+
+    # When the rep wins both, then the MQL is won and the SQL refused by its stage
+    won = services.lead_win(lead_id=mql.pk, actor=org.rep, amount=10, closed_on=timezone.localdate())
+    assert won.stage == Stage.CUSTOMER
+    assert LeadEvent.objects.filter(lead=mql).last().from_stage == Stage.MQL
+    with pytest.raises(ActionError) as refused:
+        services.lead_win(lead_id=sql.pk, actor=org.rep, amount=10, closed_on=timezone.localdate())
+    assert refused.value.code == ActionError.WRONG_STAGE
+    assert "only a lead in MQL can be won" in refused.value.message
+
+
+def test_where_a_transition_goes_and_what_it_writes_come_from_the_table(org, reasons, in_stage, monkeypatch):
+    # Given a table in which a rejection puts the lead out of the funnel, as a disqualification
+    reject = TRANSITIONS["reject"]
+    monkeypatch.setitem(
+        TRANSITIONS,
+        "reject",
+        dataclasses.replace(reject, targets=frozenset({Stage.DISQUALIFIED}), event=EventType.DISQUALIFIED),
+    )
+    lead = in_stage(Stage.MQL)
+
+    services.lead_reject(lead_id=lead.pk, actor=org.rep, reason=reasons.rejection)
+
+    assert Lead.objects.get(pk=lead.pk).stage == Stage.DISQUALIFIED
+    event = LeadEvent.objects.filter(lead=lead).last()
+    assert (event.type, event.from_stage, event.to_stage) == (
+        EventType.DISQUALIFIED,
+        Stage.MQL,
+        Stage.DISQUALIFIED,
+    )
+
+
+def test_who_may_act_comes_from_the_table_for_the_service_and_the_page(org, reasons, in_stage, monkeypatch):
+    from leads.stages import actions_for
+    from smarketing.org.roles import Role, has_role
+
+    # Given a table in which only managers reopen
+    reopen = TRANSITIONS["reopen"]
+    monkeypatch.setitem(
+        TRANSITIONS,
+        "reopen",
+        dataclasses.replace(
+            reopen, who=lambda user, lead: has_role(user, Role.MANAGER), who_words="a manager"
+        ),
+    )
+    lead = in_stage(Stage.DISQUALIFIED)
+
+    # Then the page no longer offers a marketer to reopen, and the service refuses them
+    assert "reopen" not in actions_for(org.marketer, lead)
+    assert "reopen" in actions_for(org.marketing_manager, lead)
+    with pytest.raises(ActionError) as refused:
+        services.lead_reopen(lead_id=lead.pk, actor=org.marketer)
+    assert refused.value.code == ActionError.FORBIDDEN
+    assert refused.value.message == "You cannot reopen this lead: only a manager can."
+    assert services.lead_reopen(lead_id=lead.pk, actor=org.marketing_manager).stage == Stage.LEAD
+
+
+def test_the_system_acts_only_where_the_table_lets_it(org, reasons, in_stage):
+    # Automatic hand-off and SLA escalation are the system's; an answer to an MQL is not.
+    lead = in_stage(Stage.MQL)
+    with pytest.raises(ActionError) as refused:
+        services.lead_accept(lead_id=lead.pk, actor=None)
+    assert refused.value.code == ActionError.FORBIDDEN
+    assert TRANSITIONS["qualify"].system and TRANSITIONS["reassign"].system
+    assert TRANSITIONS["return"].who is None  # SLA enforcement only: no person may
+
+
+def test_the_page_offers_exactly_what_the_table_allows(org, in_stage):
+    """`actions_for` is the table read for a page: every transition it offers, the service
+    accepts from that person (checked here without moving the lead), and vice versa."""
+    from leads.stages import actions_for, check_stage, check_who
+
+    people = [
+        org.marketer,
+        org.rep,
+        org.rep2,
+        org.sales_manager,
+        org.marketing_manager,
+        org.employee,
+        org.admin,
+    ]
+    for stage in Stage.values:
+        lead = in_stage(stage)
+        for person in people:
+            offered = actions_for(person, lead)
+            for name, transition in TRANSITIONS.items():
+                try:
+                    check_stage(transition, lead.stage)
+                    check_who(transition, person, lead)
+                    allowed = True
+                except ActionError:
+                    allowed = False
+                assert (name in offered) == allowed, (name, stage, person)

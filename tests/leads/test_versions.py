@@ -8,20 +8,13 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from leads import versions
-from leads.errors import LeadActionError
-from leads.models import (
-    AgreementVersion,
-    EventType,
-    LeadEvent,
-    Notification,
-    NotificationKind,
-    Reason,
-    ReasonKind,
-    VersionStatus,
-)
+from leads.models import EventType, LeadEvent
 from sla import policies
 from sla.models import Clock, SlaPolicy
+from smarketing.agreement import versions
+from smarketing.agreement.models import AgreementVersion, Reason, ReasonKind, VersionStatus
+from smarketing.core.errors import ActionError
+from smarketing.notifications.models import Notification, NotificationKind
 
 pytestmark = pytest.mark.usefixtures("default_rules")
 
@@ -123,7 +116,7 @@ def test_a_lead_records_the_version_it_was_handed_off_under(org, hot, make_mql, 
 
 
 def test_an_invalid_change_is_refused_with_the_services_message_and_nothing_is_stored(org, hot):
-    with pytest.raises(LeadActionError) as refused:
+    with pytest.raises(ActionError) as refused:
         versions.agreement_propose(
             actor=org.sales_manager,
             op="sla_policy_save",
@@ -133,24 +126,24 @@ def test_an_invalid_change_is_refused_with_the_services_message_and_nothing_is_s
     assert "touch" in refused.value.message.lower() or refused.value.fields
     assert not AgreementVersion.objects.filter(status=VersionStatus.PROPOSED).exists()
     assert SlaPolicy.objects.get(pk=hot.pk).follow_up_touches == 6
-    with pytest.raises(LeadActionError, match="nothing changed"):
+    with pytest.raises(ActionError, match="nothing changed"):
         versions.agreement_propose(actor=org.sales_manager, op="sla_policy_save", policy_id=hot.pk, **HOT)
-    with pytest.raises(LeadActionError, match="Only a manager"):
+    with pytest.raises(ActionError, match="Only a manager"):
         versions.agreement_propose(actor=org.rep, op="sla_policy_save", policy_id=hot.pk, **HOT)
 
 
 def test_who_may_confirm_and_when(org, hot):
     propose_one_hour(org, hot)
-    with pytest.raises(LeadActionError, match="no change note"):
+    with pytest.raises(ActionError, match="no change note"):
         versions.version_confirm(actor=org.sales_manager, number=2)
     versions.version_note_update(
         actor=org.marketing_manager, number=2, note="Faster follow-up for hot leads."
     )
     for person in (org.rep, org.marketer, org.admin):
-        with pytest.raises(LeadActionError, match="Only the sales manager and the marketing manager"):
+        with pytest.raises(ActionError, match="Only the sales manager and the marketing manager"):
             versions.version_confirm(actor=person, number=2)
     versions.version_confirm(actor=org.sales_manager, number=2)
-    with pytest.raises(LeadActionError, match="Sales confirmed version 2 already"):
+    with pytest.raises(ActionError, match="Sales confirmed version 2 already"):
         versions.version_confirm(actor=org.other_manager, number=2)  # another sales manager
 
     # Another change to the proposal: what sales confirmed is not what it is now.
@@ -169,7 +162,7 @@ def test_who_may_confirm_and_when(org, hot):
     ]
 
     versions.version_withdraw(actor=org.marketing_manager, number=2)
-    with pytest.raises(LeadActionError, match="withdrawn"):
+    with pytest.raises(ActionError, match="withdrawn"):
         versions.version_confirm(actor=org.sales_manager, number=2)
     assert SlaPolicy.objects.get(pk=hot.pk).response_hours == Decimal("4")
     # The next proposal is a new version; the withdrawn one keeps its number.
@@ -243,7 +236,7 @@ def test_a_proposal_that_can_no_longer_be_applied_is_refused_whole(org, hot, agr
     SlaPolicy.objects.filter(pk=other.pk).delete()  # gone behind the agreement's back
     versions.version_note_update(actor=org.sales_manager, number=2, note="Rename")
     versions.version_confirm(actor=org.sales_manager, number=2)
-    with pytest.raises(LeadActionError, match="can't be applied any more"):
+    with pytest.raises(ActionError, match="can't be applied any more"):
         versions.version_confirm(actor=org.marketing_manager, number=2)
     version = AgreementVersion.objects.get(number=2)
     assert version.status == VersionStatus.PROPOSED and version.marketing_confirmed_by is None
@@ -396,7 +389,7 @@ def test_a_version_holds_a_bounded_number_of_changes(org, hot, monkeypatch):
             policy_id=hot.pk,
             **{**HOT, "response_hours": Decimal(hours)},
         )
-    with pytest.raises(LeadActionError, match="holds 2 changes already"):
+    with pytest.raises(ActionError, match="holds 2 changes already"):
         versions.agreement_propose(
             actor=org.sales_manager,
             op="sla_policy_save",

@@ -1,6 +1,6 @@
 import pytest
 
-from .history import make_history
+from tests.reports.history import make_history
 
 
 @pytest.fixture

@@ -15,8 +15,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from leads.models import Source
+from leads import services
 from reports import dashboard
+from smarketing.org.models import Source
 from tests.reports.history import W1, W2, W3, at
 
 RANGE = {"week": W1.isoformat(), "week_to": W3.isoformat()}
@@ -156,7 +157,6 @@ def test_filters_scope_every_figure_and_their_drill_downs(client, org, make_lead
 
 
 def test_the_page_runs_a_fixed_number_of_queries(client, org, make_lead, reasons, history, frozen_now):
-    from leads import services
     from reports import rollups
 
     client.force_login(org.sales_manager)
@@ -251,7 +251,7 @@ def test_scope_uses_the_lead_lists_own_filters(org, history):
 
 
 def test_commitment_shows_recorded_weeks_and_this_weeks_live_status(org, history):
-    from sla.commitments import commitment_update, commitments_close_weeks
+    from reports.commitments import commitment_update, commitments_close_weeks
 
     with time_machine.travel(at(W1, 8), tick=False):
         commitment_update(

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 import time_machine
 
-from leads.models import Notification, NotificationKind
 from reports import digest
 from reports.models import DigestRun
+from smarketing.notifications.models import Notification, NotificationKind
 from tests.reports.history import W1, W2, W3, at
 
 BASE = "https://funnel.example.com"
@@ -94,7 +94,7 @@ def test_an_empty_week_is_still_news(org):
 
 
 def test_the_commitment_is_reported_kept_or_missed(org):
-    from sla.commitments import commitment_update, commitments_close_weeks
+    from reports.commitments import commitment_update, commitments_close_weeks
 
     with time_machine.travel(at(W1, 8), tick=False):
         commitment_update(

@@ -73,8 +73,8 @@ def test_no_sample_is_refused_with_the_reason():
 
 
 def test_page_shows_the_arithmetic_and_a_manager_proposes_the_commitment(client, org, agree):
-    from leads.models import AgreementVersion
-    from sla.models import MarketingCommitment
+    from reports.models import MarketingCommitment
+    from smarketing.agreement.models import AgreementVersion
 
     client.force_login(org.marketing_manager)
     query = {"target": "60000", "weeks": "4", "window": "3"}
@@ -125,7 +125,7 @@ def test_api_gives_the_same_plan_and_refuses_no_sample(org):
 
 
 def test_api_proposes_the_result_as_marketings_commitment(org, agree):
-    from sla.models import MarketingCommitment
+    from reports.models import MarketingCommitment
 
     api = APIClient()
     body = {

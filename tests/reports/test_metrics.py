@@ -97,7 +97,8 @@ def test_speed_to_lead_counts_business_hours_not_the_night(org, make_lead):
 def test_attribution_and_rejection_feedback(org, make_lead, reasons):
     from decimal import Decimal
 
-    from leads.models import Campaign, Reason, ReasonKind, Source
+    from smarketing.agreement.models import Reason, ReasonKind
+    from smarketing.org.models import Campaign, Source
 
     webinar = Campaign.objects.create(name="Q4 Webinar", cost=Decimal("1000"))
     other_reason = Reason.objects.filter(kind=ReasonKind.REJECTION).exclude(pk=reasons.rejection.pk).first()
@@ -233,7 +234,7 @@ def test_time_in_stage_is_stored_on_each_move_and_equals_recomputation(history):
 def test_acceptance_split_by_agreement_version(org, make_lead, reasons, history, agree):
     """Reports split by agreement version: each hand-off counts under the version in force
     when it was made, and a lead drilled to from a version is one handed off under it."""
-    from leads import versions
+    from smarketing.agreement import versions
 
     with time_machine.travel(at(W2, 13), tick=False):
         versions.agreement_propose(

@@ -19,13 +19,13 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from leads import services
-from leads.models import Lead, LeadEvent, Membership, Stage
-from leads.services import LeadActionError
+from leads.models import Lead, LeadEvent, Stage
 from reports import dashboard, rollups
 from reports.models import DirtyLead, FunnelRollup
 from sla import services as sla_services
-
-from .history import BERLIN, W1
+from smarketing.core.errors import ActionError
+from smarketing.org.models import Membership
+from tests.reports.history import BERLIN, W1
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="rollups are kept on PostgreSQL; SQLite counts the event log"
@@ -58,7 +58,7 @@ def _assert_same(first: dt.date, last: dt.date) -> None:
 def _try(action, **kwargs) -> bool:
     try:
         action(**kwargs)
-    except LeadActionError:
+    except ActionError:
         return False
     return True
 
@@ -121,7 +121,7 @@ def _step(rng, org, reasons, lead: Lead, leads: list[Lead]) -> None:
 
 @pytest.fixture
 def all_rejections(reasons):
-    from leads.models import Reason, ReasonKind
+    from smarketing.agreement.models import Reason, ReasonKind
 
     reasons.all_rejections = list(Reason.objects.filter(kind=ReasonKind.REJECTION))
     return reasons

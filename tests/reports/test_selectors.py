@@ -9,7 +9,7 @@ import time_machine
 
 from leads import services
 from leads.models import Stage
-from reports.selectors import funnel_as_of, stage_as_of
+from leads.selectors import funnel_as_of, stage_as_of
 
 pytestmark = pytest.mark.django_db
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)  # a Monday

@@ -9,10 +9,10 @@ import pytest
 import time_machine
 
 from leads import services
-from leads.errors import LeadActionError
-from leads.models import AgreementChange
 from sla import calendars
 from sla.models import Clock, Obligation, TeamCalendar
+from smarketing.agreement.models import AgreementChange
+from smarketing.core.errors import ActionError
 
 BERLIN = ZoneInfo("Europe/Berlin")
 WEEK = {str(d): ["09:00", "17:00"] for d in range(4)} | {"4": ["09:00", "13:00"]}
@@ -52,7 +52,7 @@ def test_closures_close_the_day(org):
     from sla.services import calendar_of_team
 
     assert calendar_of_team(org.sales).is_closed(dt.date(2026, 12, 24))
-    with pytest.raises(LeadActionError, match="already a closure"):
+    with pytest.raises(ActionError, match="already a closure"):
         calendars.calendar_closure_add(
             actor=org.sales_manager, team_id=org.sales.pk, date=dt.date(2026, 12, 24), reason="again"
         )
@@ -70,7 +70,7 @@ def test_closures_close_the_day(org):
     ],
 )
 def test_bad_calendars_are_refused(org, hours, country, subdivision, field):
-    with pytest.raises(LeadActionError) as refused:
+    with pytest.raises(ActionError) as refused:
         calendars.team_calendar_update(
             actor=org.sales_manager,
             team_id=org.sales.pk,
@@ -84,9 +84,9 @@ def test_bad_calendars_are_refused(org, hours, country, subdivision, field):
 
 @pytest.mark.parametrize("who", ["rep", "marketer", "other_manager"])
 def test_only_the_teams_manager_edits(org, who):
-    with pytest.raises(LeadActionError) as refused:
+    with pytest.raises(ActionError) as refused:
         calendars.team_calendar_update(actor=getattr(org, who), team_id=org.sales.pk, hours=WEEK)
-    assert refused.value.code == LeadActionError.FORBIDDEN
+    assert refused.value.code == ActionError.FORBIDDEN
 
 
 def test_calendar_page_preview_and_edit(client, org):
@@ -145,7 +145,7 @@ def test_calendar_api(org):
 
 @pytest.mark.parametrize("extra", [0, 5])
 def test_calendar_page_query_count_is_constant(client, org, extra, django_assert_max_num_queries):
-    from leads.models import Team, TeamKind
+    from smarketing.org.models import Team, TeamKind
 
     for n in range(extra):
         team = Team.objects.create(name=f"Sales {n}", kind=TeamKind.SALES, manager=org.sales_manager)

@@ -10,10 +10,10 @@ import pytest
 import time_machine
 
 from leads import services
-from leads.errors import LeadActionError
-from leads.models import Notification, NotificationKind
-from sla import commitments
-from sla.models import CommitmentWeek, MarketingCommitment
+from reports import commitments
+from reports.models import CommitmentWeek, MarketingCommitment
+from smarketing.core.errors import ActionError
+from smarketing.notifications.models import Notification, NotificationKind
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY = dt.datetime(2026, 11, 16, 10, 0, tzinfo=BERLIN)  # ISO week 47
@@ -60,7 +60,7 @@ def test_finished_weeks_are_recorded_once_and_a_miss_is_flagged(org, make_lead, 
 
 @pytest.mark.parametrize("who", ["marketer", "rep"])
 def test_only_managers_set_the_commitment(org, who):
-    with pytest.raises(LeadActionError):
+    with pytest.raises(ActionError):
         commitments.commitment_update(
             actor=getattr(org, who), team_id=org.marketing.pk, min_mqls=1, min_acceptance_percent=1
         )
@@ -68,11 +68,11 @@ def test_only_managers_set_the_commitment(org, who):
 
 
 def test_commitment_validation(org):
-    with pytest.raises(LeadActionError, match="percentage"):
+    with pytest.raises(ActionError, match="percentage"):
         commitments.commitment_update(
             actor=org.marketing_manager, team_id=org.marketing.pk, min_mqls=5, min_acceptance_percent=140
         )
-    with pytest.raises(LeadActionError, match="marketing teams"):
+    with pytest.raises(ActionError, match="marketing teams"):
         commitments.commitment_update(
             actor=org.marketing_manager, team_id=org.sales.pk, min_mqls=5, min_acceptance_percent=50
         )

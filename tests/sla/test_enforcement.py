@@ -11,10 +11,10 @@ from django.db import connection
 from django.test import override_settings
 
 from leads import services
-from leads.models import Notification, NotificationKind
 from sla.calendar import BusinessCalendar, add_business_time
 from sla.models import Clock, EnforcementRun, Obligation, SlaPolicy
 from sla.services import sla_enforce
+from smarketing.notifications.models import Notification, NotificationKind
 
 pytestmark = pytest.mark.django_db
 MONDAY_10 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)  # 10:00 in Berlin

@@ -13,10 +13,11 @@ import time_machine
 from django.db import connection
 from django.test import override_settings
 
-from leads.models import Lead, Notification, NotificationKind, Stage
+from leads.models import Lead, Stage
 from sla import services as sla_services
 from sla.models import BreachAction, Clock, Obligation, SlaPolicy
 from sla.services import EnforcementConflict, sla_enforce
+from smarketing.notifications.models import Notification, NotificationKind
 
 pytestmark = pytest.mark.django_db
 MONDAY_10 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)  # 10:00 in Berlin

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 
 from leads import services
-from sla import commitments, selectors
+from reports import commitments, selectors
 from sla.services import sla_enforce
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -124,7 +124,7 @@ def test_clocks_and_commitments_api(org, week, agree):
 
 
 def test_managers_propose_the_commitment_on_the_page(client, org, agree):
-    from sla.models import MarketingCommitment
+    from reports.models import MarketingCommitment
 
     client.force_login(org.marketing_manager)
     response = client.post(

@@ -9,9 +9,11 @@ import pytest
 import time_machine
 
 from leads import services
-from leads.models import EventType, LeadEvent, Notification, NotificationKind, Source, Stage
+from leads.models import EventType, LeadEvent, Stage
 from sla.models import BreachAction, Clock, Obligation, SlaPolicy
 from sla.services import sla_enforce
+from smarketing.notifications.models import Notification, NotificationKind
+from smarketing.org.models import Source
 
 MONDAY_10 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)  # 10:00 in Berlin
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from leads.models import AgreementChange, AgreementVersion
 from sla.models import SlaPolicy
+from smarketing.agreement.models import AgreementChange, AgreementVersion
 
 FORM = {
     "name": "Enterprise",

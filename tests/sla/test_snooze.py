@@ -9,10 +9,10 @@ import pytest
 import time_machine
 
 from leads import services
-from leads.errors import LeadActionError
 from leads.models import EventType, LeadEvent
 from sla.models import Clock, Obligation
 from sla.services import sla_enforce
+from smarketing.core.errors import ActionError
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY_10 = dt.datetime(2026, 11, 16, 10, 0, tzinfo=BERLIN)
@@ -60,7 +60,7 @@ def test_bad_snoozes_are_refused(org, sql, who, until, reason, message):
     before = Clock.objects.get(lead=sql, obligation=Obligation.FOLLOW_UP).due_at
     with (
         time_machine.travel(MONDAY_10 + dt.timedelta(days=1), tick=False),
-        pytest.raises(LeadActionError) as refused,
+        pytest.raises(ActionError) as refused,
     ):
         services.lead_snooze(
             lead_id=sql.pk, actor=getattr(org, who), until=dt.date.fromisoformat(until), reason=reason

@@ -10,9 +10,10 @@ import time
 import pytest
 
 from leads import services
-from leads.models import Lead, Notification, NotificationKind, Stage
+from leads.models import Lead, Stage
 from sla import calendars
 from sla.models import BreachAction, Clock, SlaPolicy
+from smarketing.notifications.models import Notification, NotificationKind
 from tests.workers import stop_worker, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]

@@ -1,0 +1,108 @@
+"""Who hears about a lead event, and what they are told: a hand-off or reassignment tells
+the rep, a rejection the marketer who handed it off, a win the marketer and the referrer.
+The messages go through the outbox (`smarketing.notifications`)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+
+from leads.models import EventType, LeadEvent
+from smarketing.notifications.models import Notification, NotificationKind
+from smarketing.notifications.services import notify
+
+log = logging.getLogger(__name__)
+
+
+def _lead_url(lead) -> str:
+    return f"{settings.SMARKETING_BASE_URL}/leads/{lead.pk}/"
+
+
+def notifications_for_event(event_id: int) -> list[Notification]:
+    """The people to tell about one lead event, and what to tell them."""
+    event = (
+        LeadEvent.objects.select_related(
+            "lead", "reason", "actor", "lead__owner", "lead__qualified_by", "lead__referrer"
+        )
+        .filter(pk=event_id)
+        .first()
+    )
+    if event is None:
+        return []
+    lead = event.lead
+    key = f"event:{event.pk}"
+    made: list[Notification | None] = []
+    if event.type in (EventType.QUALIFIED, EventType.REASSIGNED) and lead.stage == "mql":
+        owner_id = event.data.get("owner")
+        owner = lead.owner if lead.owner_id == owner_id else None
+        made.append(
+            notify(
+                recipient=owner,
+                kind=NotificationKind.MQL_ASSIGNED,
+                lead=lead,
+                dedupe_key=key,
+                created_at=event.occurred_at,
+                subject=f"New MQL for you: {lead} ({lead.company or 'no company'})",
+                body=f"{lead} <{lead.email}> was handed to you. Accept or reject it: {_lead_url(lead)}",
+            )
+        )
+    elif event.type == EventType.REJECTED:
+        marketer = _qualifier_before(event)
+        reason = event.reason.label if event.reason else "no reason"
+        made.append(
+            notify(
+                recipient=marketer,
+                kind=NotificationKind.MQL_REJECTED,
+                lead=lead,
+                dedupe_key=key,
+                created_at=event.occurred_at,
+                subject=f"MQL rejected: {lead} — {reason}",
+                body=(
+                    f"Sales rejected {lead} <{lead.email}>: {reason}."
+                    + (f"\nNote: {event.note}" if event.note else "")
+                    + f"\nIt is back in the recycled queue: {_lead_url(lead)}"
+                ),
+            )
+        )
+    elif event.type == EventType.WON:
+        amount = event.data.get("amount")
+        made.append(
+            notify(
+                recipient=lead.qualified_by,
+                kind=NotificationKind.LEAD_WON,
+                lead=lead,
+                dedupe_key=key,
+                created_at=event.occurred_at,
+                subject=f"Won: {lead} ({amount})",
+                body=f"{lead}, which you handed off, became a customer worth {amount}: {_lead_url(lead)}",
+            )
+        )
+        made.append(
+            notify(
+                recipient=lead.referrer,
+                kind=NotificationKind.REFERRAL_CONVERTED,
+                lead=lead,
+                dedupe_key=key,
+                created_at=event.occurred_at,
+                subject=f"Your referral {lead} became a customer",
+                body=f"{lead}, whom you referred, became a customer worth {amount}. Thank you! {_lead_url(lead)}",
+            )
+        )
+    return [n for n in made if n is not None]
+
+
+def _qualifier_before(event: LeadEvent):
+    """Who qualified the lead for the hand-off this event rejects."""
+    qualified = (
+        LeadEvent.objects.filter(
+            lead_id=event.lead_id,
+            type=EventType.QUALIFIED,
+            occurred_at__lte=event.occurred_at,
+            id__lt=event.pk,
+        )
+        .select_related("actor")
+        .order_by("-occurred_at", "-id")
+        .first()
+    )
+    return qualified.actor if qualified else None

@@ -1,0 +1,33 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from smarketing.agreement import api
+
+router = SimpleRouter()
+router.register("reasons", api.ReasonViewSet, basename="reason")
+router.register("scoring/rules", api.ScoringRuleViewSet, basename="scoring-rule")
+router.register("routing/rules", api.RoutingRuleViewSet, basename="routing-rule")
+
+urlpatterns = [
+    path("agreement/", api.AgreementView.as_view(), name="agreement"),
+    path("agreement/versions/", api.AgreementVersionListView.as_view(), name="agreement-versions"),
+    path("agreement/versions/<int:number>/", api.AgreementVersionView.as_view(), name="agreement-version"),
+    path(
+        "agreement/versions/<int:number>/confirm/",
+        api.AgreementVersionConfirmView.as_view(),
+        name="agreement-version-confirm",
+    ),
+    path(
+        "agreement/versions/<int:number>/withdraw/",
+        api.AgreementVersionWithdrawView.as_view(),
+        name="agreement-version-withdraw",
+    ),
+    path(
+        "agreement/versions/<int:before>/diff/<int:after>/",
+        api.AgreementVersionDiffView.as_view(),
+        name="agreement-version-diff",
+    ),
+    path("scoring/", api.ScoringView.as_view(), name="scoring"),
+    path("handoff-gate/", api.HandoffGateView.as_view(), name="handoff-gate"),
+    *router.urls,
+]

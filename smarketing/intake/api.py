@@ -1,0 +1,172 @@
+"""The API of intake: CSV imports, engagements from other systems, website forms."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from leads import services
+from smarketing.core.api import error_body
+from smarketing.core.csvs import csv_download
+from smarketing.intake import imports, inbound
+from smarketing.intake.models import ImportJob, ImportStatus
+from smarketing.intake.serializers import (
+    EngagementIngestSerializer,
+    ImportConfigureSerializer,
+    ImportJobSerializer,
+    ImportPreviewSerializer,
+    ImportRowSerializer,
+    ImportUploadSerializer,
+    InboundFormSerializer,
+    IngestResultSerializer,
+)
+from smarketing.org.roles import can_import
+
+
+class CanImport(IsAuthenticated):
+    message = "Only marketing can import leads."
+
+    def has_permission(self, request, view):
+        return super().has_permission(request, view) and can_import(request.user)
+
+
+class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """CSV imports: upload (columns mapped automatically), adjust the mapping, preview,
+    start; then poll for progress and fetch the per-row results."""
+
+    serializer_class = ImportJobSerializer
+    permission_classes = [CanImport]
+    queryset = ImportJob.objects.select_related("created_by")
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def _with_preview(self, job, status_code=200):
+        body = dict(ImportJobSerializer(job).data)
+        if job.status == ImportStatus.MAPPING:
+            body["preview"] = ImportPreviewSerializer(imports.import_preview(job)).data
+        return Response(body, status=status_code)
+
+    @extend_schema(
+        request={"multipart/form-data": ImportUploadSerializer}, responses={201: ImportJobSerializer}
+    )
+    def create(self, request):
+        data = ImportUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = imports.import_upload(actor=request.user, uploaded=data.validated_data["file"])
+        return self._with_preview(job, status.HTTP_201_CREATED)
+
+    def retrieve(self, request, pk=None):
+        return self._with_preview(self.get_object())
+
+    @extend_schema(request=ImportConfigureSerializer, responses=ImportJobSerializer)
+    def partial_update(self, request, pk=None):
+        job = self.get_object()
+        data = ImportConfigureSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        if "campaign" in values and values["campaign"] is None:
+            values["campaign"] = ""
+        job = imports.import_configure(actor=request.user, job_id=job.pk, **values)
+        return self._with_preview(job)
+
+    @extend_schema(request=None, responses=ImportJobSerializer)
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        job = imports.import_start(actor=request.user, job_id=self.get_object().pk)
+        return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("outcome", OpenApiTypes.STR, enum=["failed", "skipped"])],
+        responses=ImportRowSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"])
+    def rows(self, request, pk=None):
+        job = self.get_object()
+        rows = job.rows.all()
+        outcome = request.query_params.get("outcome")
+        if outcome:
+            if outcome not in ("failed", "skipped"):
+                raise ValidationError({"outcome": ["Use failed or skipped."]})
+            rows = rows.filter(outcome=outcome)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(ImportRowSerializer(page, many=True).data)
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"], url_path="failed-rows")
+    def failed_rows(self, request, pk=None):
+        job = self.get_object()
+        return csv_download(imports.failed_rows_csv(job), imports.failed_rows_filename(job))
+
+
+class EngagementIngestView(APIView):
+    """Record an engagement by email (idempotent by `origin` + `external_id`); the lead is
+    created as inbound when the email is new. 201 when something was created, else 200."""
+
+    @extend_schema(
+        request=EngagementIngestSerializer,
+        responses={201: IngestResultSerializer, 200: IngestResultSerializer},
+    )
+    def post(self, request):
+        data = EngagementIngestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        profile = {k: values.pop(k) for k in list(values) if k in services.PROFILE_FIELDS}
+        result = inbound.engagement_ingest(
+            actor=request.user,
+            profile={k: v for k, v in profile.items() if v not in (None, "")},
+            **values,
+        )
+        created = result["lead_created"] or result["engagement_created"]
+        return Response(result, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class InboundFormView(APIView):
+    """For website forms: authenticate with `Authorization: Api-Key <key>` (or `X-Api-Key`)
+    of an inbound source. The key can create leads and engagements here and nothing else.
+    Send an `Idempotency-Key` header so that a retried submission is not recorded twice."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AnonRateThrottle]
+
+    @extend_schema(
+        request=InboundFormSerializer,
+        responses={201: IngestResultSerializer, 200: IngestResultSerializer},
+        parameters=[
+            OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER),
+            OpenApiParameter("X-Api-Key", OpenApiTypes.STR, OpenApiParameter.HEADER),
+        ],
+        auth=[],
+    )
+    def post(self, request):
+        header = request.headers.get("Authorization", "")
+        raw_key = (
+            header[len("Api-Key ") :] if header.startswith("Api-Key ") else request.headers.get("X-Api-Key")
+        )
+        source = inbound.inbound_authenticate(raw_key)
+        if source is None:
+            return Response(
+                error_body(
+                    "not_authenticated", "A valid inbound API key is required (Authorization: Api-Key …)."
+                ),
+                status=status.HTTP_401_UNAUTHORIZED,
+                headers={"WWW-Authenticate": "Api-Key"},
+            )
+        data = InboundFormSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        code, body, replayed = inbound.inbound_submit(
+            inbound=source,
+            payload=dict(data.validated_data),
+            idempotency_key=request.headers.get("Idempotency-Key", ""),
+        )
+        response = Response(body, status=code)
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response

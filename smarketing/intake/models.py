@@ -1,0 +1,144 @@
+"""What comes in from outside: CSV import jobs and their refused rows, and the website
+forms (inbound sources) allowed to post leads, with the idempotency records of their posts."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from leads.models import Lead
+from smarketing.org.models import Campaign, Source
+
+# --- CSV imports ------------------------------------------------------------------------------
+
+
+class ImportStatus(models.TextChoices):
+    MAPPING = "mapping", "Waiting for the column mapping"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Stopped by an error"
+
+
+class ImportJob(models.Model):
+    """One uploaded file and what its import did. Counters advance chunk by chunk in the
+    same transaction as the chunk's leads, so a retried job neither loses nor double-counts."""
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="imports")
+    created_at = models.DateTimeField(default=timezone.now)
+    file_name = models.CharField(max_length=255)
+    stored_path = models.CharField(max_length=500)
+    file_size = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64)
+    encoding = models.CharField(max_length=20)
+    delimiter = models.CharField(max_length=2)
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict, help_text="{column header: lead field}")
+    default_source = models.CharField(max_length=30, choices=Source.choices, default=Source.LIST_IMPORT)
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=20, choices=ImportStatus.choices, default=ImportStatus.MAPPING)
+    rows_estimate = models.PositiveIntegerField(null=True, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    last_row = models.PositiveIntegerField(default=1, help_text="Spreadsheet row number last committed.")
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life: queued, claimed, or a chunk committed."
+    )
+
+    class Meta:
+        db_table = "leads_importjob"  # its table since it lived in leads (docs/architecture.md)
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["created_by", "-created_at"], name="import_by_user")]
+
+    def __str__(self) -> str:
+        return f"Import of {self.file_name}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == ImportStatus.DONE:
+            return 100
+        if not self.rows_estimate:
+            return 0
+        return min(99, round(100 * self.rows_done / self.rows_estimate))
+
+
+class RowOutcome(models.TextChoices):
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped as duplicate"
+
+
+class ImportRow(models.Model):
+    """A row that was not created: why, and its cells as uploaded (to fix and re-import)."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rows")
+    row_number = models.PositiveIntegerField()
+    outcome = models.CharField(max_length=10, choices=RowOutcome.choices)
+    message = models.CharField(max_length=500)
+    email = models.CharField(max_length=254, blank=True)
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    values = models.JSONField(default=dict)
+
+    class Meta:
+        db_table = "leads_importrow"  # its table since it lived in leads (docs/architecture.md)
+        ordering = ["job", "row_number"]
+        indexes = [models.Index(fields=["job", "outcome", "row_number"], name="import_row_outcome")]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "row_number"], name="import_row_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Row {self.row_number}: {self.message}"
+
+
+# --- inbound: website forms and other systems posting leads ---------------------------------
+
+
+class InboundSource(models.Model):
+    """A website form (or other system) allowed to post leads and engagements with its own
+    API key. The key can do nothing else; only its hash is stored."""
+
+    name = models.CharField(max_length=100, unique=True)
+    source = models.CharField(max_length=30, choices=Source.choices, default=Source.WEBSITE)
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    key_prefix = models.CharField(max_length=12, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "leads_inboundsource"  # its table since it lived in leads (docs/architecture.md)
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IdempotencyRecord(models.Model):
+    """The response given to one Idempotency-Key, replayed if the same request comes again."""
+
+    inbound_source = models.ForeignKey(InboundSource, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    body = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        db_table = "leads_idempotencyrecord"  # its table since it lived in leads (docs/architecture.md)
+        constraints = [
+            models.UniqueConstraint(fields=["inbound_source", "key"], name="idempotency_key_once_per_source")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.inbound_source}: {self.key}"

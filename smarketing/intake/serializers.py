@@ -1,0 +1,128 @@
+"""API serializers for imports and inbound engagements and forms."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from smarketing.intake.models import ImportJob, ImportRow
+from smarketing.intake.values import FIELDS
+from smarketing.org.models import Campaign, EngagementType, Source
+from smarketing.org.serializers import UserMiniSerializer
+
+User = get_user_model()
+
+
+class ImportRowSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ImportRow
+        fields = ["row_number", "outcome", "message", "email", "lead", "values"]
+
+
+class ImportPlanSerializer(serializers.Serializer):
+    row_number = serializers.IntegerField()
+    outcome = serializers.ChoiceField(choices=["create", "update", "skip", "fail"])
+    message = serializers.CharField()
+    email = serializers.CharField()
+    lead_id = serializers.IntegerField(allow_null=True)
+
+
+class ImportPreviewSerializer(serializers.Serializer):
+    counts = serializers.DictField(child=serializers.IntegerField())
+    truncated = serializers.BooleanField(help_text="True when only the first rows were checked.")
+    error = serializers.CharField()
+    rows = ImportPlanSerializer(many=True, source="plans")
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    created_by = UserMiniSerializer(read_only=True, allow_null=True)
+    percent = serializers.IntegerField(read_only=True)
+    fields_available = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id",
+            "file_name",
+            "file_size",
+            "created_by",
+            "created_at",
+            "status",
+            "encoding",
+            "delimiter",
+            "headers",
+            "mapping",
+            "fields_available",
+            "default_source",
+            "campaign",
+            "rows_estimate",
+            "rows_done",
+            "percent",
+            "created_count",
+            "updated_count",
+            "skipped_count",
+            "failed_count",
+            "error",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.DictField(child=serializers.CharField()))
+    def get_fields_available(self, obj) -> dict:
+
+        return FIELDS
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        allow_empty_file=True, help_text="A CSV file: UTF-8 (with or without BOM) or Latin-1; , ; or tab."
+    )
+
+
+class ImportConfigureSerializer(serializers.Serializer):
+    mapping = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+    default_source = serializers.ChoiceField(choices=Source.choices, required=False)
+    campaign = serializers.IntegerField(required=False, allow_null=True)
+
+
+class ProfileFieldsSerializer(serializers.Serializer):
+    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    company = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    job_title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    company_size = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    country = serializers.CharField(max_length=2, required=False, allow_blank=True)
+    website = serializers.URLField(max_length=300, required=False, allow_blank=True)
+
+
+class EngagementIngestSerializer(ProfileFieldsSerializer):
+    email = serializers.EmailField()
+    type = serializers.ChoiceField(choices=EngagementType.choices)
+    occurred_at = serializers.DateTimeField(required=False, allow_null=True)
+    title = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    origin = serializers.SlugField(max_length=50, required=False, default="api")
+    external_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    source = serializers.ChoiceField(choices=Source.choices, required=False, default=Source.WEBSITE)
+    campaign = serializers.PrimaryKeyRelatedField(
+        queryset=Campaign.objects.all(), required=False, allow_null=True
+    )
+
+
+class InboundFormSerializer(ProfileFieldsSerializer):
+    email = serializers.EmailField()
+    form = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, help_text="The form's name"
+    )
+    page_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    type = serializers.ChoiceField(choices=EngagementType.choices, required=False, default="form_submit")
+
+
+class IngestResultSerializer(serializers.Serializer):
+    lead = serializers.IntegerField()
+    engagement = serializers.IntegerField()
+    lead_created = serializers.BooleanField()
+    engagement_created = serializers.BooleanField()

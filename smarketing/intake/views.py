@@ -1,0 +1,160 @@
+"""CSV import pages: upload, map and preview, progress, results. Marketing only."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from smarketing.core.api import STATUS_BY_CODE
+from smarketing.core.csvs import csv_download
+from smarketing.core.errors import ActionError
+from smarketing.core.pages import act_then_redirect
+from smarketing.intake import imports, inbound, values
+from smarketing.intake.forms import InboundSourceForm
+from smarketing.intake.models import ImportJob, ImportStatus, InboundSource, RowOutcome
+from smarketing.org.models import Campaign, Source
+from smarketing.org.roles import can_import, is_marketing_side
+
+
+@login_required
+def inbound_sources(request):
+    can_edit = is_marketing_side(request.user)
+    status, error, new_key = 200, "", ""
+    form = InboundSourceForm()
+    if request.method == "POST":
+        form = InboundSourceForm(request.POST)
+        if not can_edit:
+            status, error = 403, "Only marketing can set up inbound sources."
+        elif form.is_valid():
+            try:
+                source, new_key = inbound.inbound_source_create(actor=request.user, **form.cleaned_data)
+            except ActionError as exc:
+                status, error = STATUS_BY_CODE.get(exc.code, 400), exc.message
+            else:
+                form = InboundSourceForm()
+        else:
+            status = 400
+    context = {
+        "sources": InboundSource.objects.select_related("campaign", "created_by"),
+        "form": form,
+        "can_edit": can_edit,
+        "error": error,
+        "new_key": new_key,
+        "endpoint": request.build_absolute_uri("/api/inbound/"),
+    }
+    return render(request, "intake/inbound_sources.html", context, status=status)
+
+
+@require_POST
+@login_required
+def inbound_source_revoke(request, source_id: int):
+    return act_then_redirect(
+        request,
+        "inbound-sources",
+        lambda: inbound.inbound_source_revoke(actor=request.user, source_id=source_id),
+        lambda source: f"The key of “{source.name}” no longer works.",
+    )
+
+
+PREVIEW_SHOWN = 100
+ROWS_SHOWN = 200
+
+
+def marketing_only(view):
+    @wraps(view)
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        if not can_import(request.user):
+            return render(
+                request,
+                "core/refused.html",
+                {"message": "Only marketing can import leads. Ask a marketer to import the file for you."},
+                status=403,
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@marketing_only
+def import_list(request):
+    if request.method == "POST":
+        uploaded = request.FILES.get("file")
+        if uploaded is None:
+            error = "Choose a CSV file to upload."
+        else:
+            try:
+                job = imports.import_upload(actor=request.user, uploaded=uploaded)
+            except ActionError as exc:
+                error = exc.message
+            else:
+                return redirect("import-detail", job.pk)
+        jobs = ImportJob.objects.select_related("created_by")[:20]
+        return render(request, "intake/imports.html", {"jobs": jobs, "error": error}, status=400)
+    jobs = ImportJob.objects.select_related("created_by")[:20]
+    return render(request, "intake/imports.html", {"jobs": jobs})
+
+
+@marketing_only
+def import_detail(request, job_id: int):
+    job = get_object_or_404(ImportJob.objects.select_related("created_by", "campaign"), pk=job_id)
+    context = {"job": job}
+    if job.status == ImportStatus.MAPPING:
+        preview = imports.import_preview(job)
+        context.update(
+            preview=preview,
+            plans=preview.plans[:PREVIEW_SHOWN],
+            fields=values.FIELDS,
+            sources=Source.choices,
+            campaigns=Campaign.objects.order_by("name"),
+            columns=[(h, job.mapping.get(h, "")) for h in job.headers if h],
+        )
+    elif job.status in (ImportStatus.DONE, ImportStatus.FAILED):
+        context["failed_rows"] = job.rows.filter(outcome=RowOutcome.FAILED)[:ROWS_SHOWN]
+        context["skipped_rows"] = job.rows.filter(outcome=RowOutcome.SKIPPED)[:ROWS_SHOWN]
+    return render(request, "intake/import_detail.html", context)
+
+
+@require_POST
+@marketing_only
+def import_configure(request, job_id: int):
+    job = get_object_or_404(ImportJob, pk=job_id)
+    mapping = {h: request.POST.get(f"map-{i}", "") for i, h in enumerate(job.headers) if h}
+    try:
+        imports.import_configure(
+            actor=request.user,
+            job_id=job.pk,
+            mapping=mapping,
+            default_source=request.POST.get("default_source") or None,
+            campaign=request.POST.get("campaign", ""),
+        )
+        if request.POST.get("start"):
+            imports.import_start(actor=request.user, job_id=job.pk)
+            messages.success(
+                request, f"Importing {job.file_name}: you can leave this page, the import goes on."
+            )
+        else:
+            messages.success(request, "Mapping saved; the preview below uses it.")
+    except ActionError as exc:
+        messages.error(request, exc.message)
+    return redirect("import-detail", job.pk)
+
+
+@marketing_only
+def import_progress(request, job_id: int):
+    job = get_object_or_404(ImportJob, pk=job_id)
+    response = render(request, "intake/_import_progress.html", {"job": job})
+    if job.status in (ImportStatus.DONE, ImportStatus.FAILED):
+        response["HX-Refresh"] = "true"  # show the results
+    return response
+
+
+@marketing_only
+def import_failed_rows(request, job_id: int) -> HttpResponse:
+    job = get_object_or_404(ImportJob, pk=job_id)
+    return csv_download(imports.failed_rows_csv(job), imports.failed_rows_filename(job))
