@@ -19,8 +19,9 @@ import logging
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from itertools import repeat
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -56,13 +57,32 @@ RULE_FIELDS = (
 )
 
 
+# How many distinct values per rule, and sets of matched rules, a scorer remembers.
+REMEMBERED = 5000
+
+
 @dataclass(frozen=True)
 class Scorer:
-    """The definition at one version, loaded once and applied to many leads."""
+    """The definition at one version, loaded once and applied to many leads.
+
+    A lead without engagements (every new lead) scores by the fit rules it matches alone,
+    and whether a rule matches depends only on the one value the rule reads. So the scorer
+    remembers, per rule, its answer for each distinct value (a file of new leads repeats
+    its titles, company sizes, countries and email domains) and, per set of matched rules,
+    the score and receipt, which the leads that match the same rules share. Receipts are
+    values: nothing changes one in place. Bounded, so memory stays flat; a test holds the
+    remembered answers to the rules' own."""
 
     definition: ScoringDefinition
     fit_rules: tuple[ScoringRule, ...]
     engagement_rules: dict[str, ScoringRule]
+    _matched: tuple[dict[Any, bool], ...] = field(default=(), compare=False, repr=False)
+    _scored: dict[tuple[bool, ...], tuple[int, list[dict[str, Any]]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_matched", tuple({} for _ in self.fit_rules))
 
     @classmethod
     def load(cls) -> Scorer:
@@ -118,6 +138,34 @@ class Scorer:
         self, lead: Model, engagements: Iterable[Model], *, now: dt.datetime | None = None
     ) -> tuple[int, list[dict[str, Any]]]:
         """(score, receipt) for `lead` and its engagements."""
+        engagements = list(engagements)
+        if engagements:
+            return self._score(lead, engagements, now)
+        try:
+            key = tuple(map(self._matches, self.fit_rules, self._matched, repeat(lead)))
+        except TypeError:  # a value that cannot be remembered by
+            return self._score(lead, engagements, now)
+        hit = self._scored.get(key)
+        if hit is None:
+            if len(self._scored) >= REMEMBERED:
+                self._scored.clear()
+            hit = self._scored[key] = self._score(lead, engagements, now)
+        return hit
+
+    @staticmethod
+    def _matches(rule: ScoringRule, seen: dict[Any, bool], lead: Model) -> bool:
+        value = field_value(lead, rule.field)
+        hit = seen.get(value)
+        if hit is None:
+            if len(seen) >= REMEMBERED:
+                seen.clear()
+            hit = seen[value] = fit_matches(rule, lead)
+        return hit
+
+    def _score(
+        self, lead: Model, engagements: list[Model], now: dt.datetime | None
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """(score, receipt), worked out from the rules (`score` remembers what it can)."""
         now = now or timezone.now()
         receipt: list[dict[str, Any]] = []
         for rule in self.fit_rules:
@@ -183,7 +231,7 @@ def _definition_rows(connection) -> list[tuple]:
 
 
 def fit_matches(rule: ScoringRule, lead: Model) -> bool:
-    value = _field_value(lead, rule.field)
+    value = field_value(lead, rule.field)
     operator = rule.operator
     if operator == FitOperator.IS_SET:
         return value not in (None, "")
@@ -222,7 +270,7 @@ def _whole_words(text: str) -> re.Pattern[str] | None:
     return re.compile(rf"(?<!\w)(?:{'|'.join(re.escape(v) for v in sorted(values))})(?!\w)")
 
 
-def _field_value(lead: Model, field: str) -> Any:
+def field_value(lead: Model, field: str) -> Any:
     if field == FitField.EMAIL_DOMAIN:
         return lead.email.rpartition("@")[2]
     return getattr(lead, field, None)

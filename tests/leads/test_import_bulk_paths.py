@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from leads import services
 from leads.models import Lead
 from smarketing.agreement import scoring
 from smarketing.agreement.models import FitField, FitOperator, RuleKind, ScoringRule
@@ -131,10 +132,10 @@ def many_rules(default_rules):
     return scoring.Scorer.load()
 
 
-def test_the_remembering_scorer_scores_new_leads_as_the_scorer_does(many_rules):
+def test_the_scorer_remembers_new_leads_scores_exactly(many_rules):
+    """A lead without engagements is scored from what the scorer remembers of each rule's
+    answer per value and of each set of matched rules: the same as working it out."""
     scorer = many_rules
-    remembering = imports._NewLeadScorer.of(scorer)
-    assert remembering.version == scorer.version and remembering.fit_rules == scorer.fit_rules
     values = itertools.product(
         ["VP Sales", "CTO", "Analyst", ""],
         [None, 5, 10, 450, 5000],
@@ -156,18 +157,21 @@ def test_the_remembering_scorer_scores_new_leads_as_the_scorer_does(many_rules):
             source=source,
             company=company,
         )
-        assert remembering.score(lead, []) == scorer.score(lead, [])
-    assert len(remembering.scored) < 4 * 5 * 3 * 3 * 2 * 2 * 2 * 2  # combinations were shared
+        assert scorer.score(lead, []) == scorer._score(lead, [], None)
+    assert len(scorer._scored) < 4 * 5 * 3 * 3 * 2 * 2 * 2 * 2  # combinations were shared
 
 
-def test_the_remembering_scorer_leaves_engagements_to_the_scorer(many_rules, monkeypatch):
-    remembering = imports._NewLeadScorer.of(many_rules)
+def test_a_lead_with_engagements_is_worked_out_not_remembered(many_rules, monkeypatch):
     calls = []
     monkeypatch.setattr(
-        scoring.Scorer, "score", lambda self, lead, engagements, now=None: calls.append(1) or (1, [])
+        scoring.Scorer,
+        "_score",
+        lambda self, lead, engagements, now: calls.append(len(engagements)) or (1, []),
     )
-    assert remembering.score(Lead(email="a@acme.io"), ["an engagement"]) == (1, [])
+    remembered = dict(many_rules._scored)
+    assert many_rules.score(Lead(email="a@acme.io"), ["an engagement"]) == (1, [])
     assert calls == [1]
+    assert many_rules._scored == remembered
 
 
 def test_the_email_look_up_finds_what_the_orm_finds(db):
@@ -256,11 +260,12 @@ def test_the_admin_searches_leads_and_their_events_with_the_list_search(admin_cl
 )
 def test_the_remembering_email_check_answers_as_the_validator_does(email):
     from django.core.exceptions import ValidationError
+    from django.core.validators import EmailValidator
 
     try:
-        imports._email_valid(email)
+        EmailValidator()(email)
         expected = True
     except ValidationError:
         expected = False
-    assert imports._email_ok(email) is expected
-    assert imports._email_ok(email) is expected  # and again, from what it remembered
+    assert services.email_valid(email) is expected
+    assert services.email_valid(email) is expected  # and again, from what it remembered
