@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -26,6 +27,36 @@ RESCORE_BATCH = 500
 # --- applying the definition -----------------------------------------------------------------
 
 
+def leads_scored(
+    leads: list[Lead], scorer: Scorer, *, now: dt.datetime
+) -> tuple[dict[int, tuple[int, list[dict[str, Any]]]], dict[str, list[int]]]:
+    """What `scorer` gives each lead, from its profile and its engagements (read in one
+    query for all of them): {lead id: (score, receipt)}; and, per engagement type, the
+    leads whose engagements of that type show points the definition no longer gives (see
+    `engagement_points_refresh`). Writes nothing: every re-score (one lead after an edit,
+    an import's chunk of updates, the background batches) goes through here."""
+    engagements: dict[int, list[Engagement]] = {lead.pk: [] for lead in leads}
+    for engagement in Engagement.objects.filter(lead_id__in=list(engagements)).order_by(
+        "lead_id", "occurred_at", "id"
+    ):
+        engagements[engagement.lead_id].append(engagement)
+    scores: dict[int, tuple[int, list[dict[str, Any]]]] = {}
+    stale: dict[str, list[int]] = {}
+    for lead in leads:
+        scores[lead.pk] = scorer.score(lead, engagements[lead.pk], now=now)
+        for kind in {e.type for e in engagements[lead.pk] if e.points != scorer.engagement_points(e.type)}:
+            stale.setdefault(kind, []).append(lead.pk)
+    return scores, stale
+
+
+def engagement_points_refresh(stale: dict[str, list[int]], scorer: Scorer) -> None:
+    """Each engagement shows what its type is worth under the current definition."""
+    for kind, lead_ids in stale.items():
+        Engagement.objects.filter(lead_id__in=lead_ids, type=kind).update(
+            points=scorer.engagement_points(kind)
+        )
+
+
 def lead_rescore(*, lead_id: int, scorer: Scorer | None = None) -> Lead:
     """Recompute one lead's score and receipt from its profile and engagements.
 
@@ -35,17 +66,14 @@ def lead_rescore(*, lead_id: int, scorer: Scorer | None = None) -> Lead:
     """
     scorer = scorer or Scorer.load()
     lead = Lead.objects.get(pk=lead_id)
-    engagements = list(Engagement.objects.filter(lead_id=lead_id).order_by("occurred_at", "id"))
-    score, receipt = scorer.score(lead, engagements)
+    now = timezone.now()
+    scores, stale = leads_scored([lead], scorer, now=now)
+    lead.score, lead.score_receipt = scores[lead.pk]
+    lead.scored_version, lead.scored_at = scorer.version, now
     Lead.objects.filter(pk=lead_id).update(
-        score=score, score_receipt=receipt, scored_version=scorer.version, scored_at=timezone.now()
+        score=lead.score, score_receipt=lead.score_receipt, scored_version=scorer.version, scored_at=now
     )
-    # Each engagement shows what its type is worth under the current definition.
-    for engagement_type in {e.type for e in engagements if e.points != scorer.engagement_points(e.type)}:
-        Engagement.objects.filter(lead_id=lead_id, type=engagement_type).update(
-            points=scorer.engagement_points(engagement_type)
-        )
-    lead.score, lead.score_receipt, lead.scored_version = score, receipt, scorer.version
+    engagement_points_refresh(stale, scorer)
     auto_qualify_if_due(lead, scorer)
     return lead
 
@@ -110,11 +138,10 @@ def leads_rescore_batch(*, version: int, batch_size: int = RESCORE_BATCH) -> int
             break
     if not ids:
         return 0
-    engagements_by_lead: dict[int, list[Engagement]] = {i: [] for i in ids}
-    for engagement in Engagement.objects.filter(lead_id__in=ids).order_by("occurred_at", "id"):
-        engagements_by_lead[engagement.lead_id].append(engagement)
-    for lead in Lead.objects.filter(id__in=ids):
-        score, receipt = scorer.score(lead, engagements_by_lead[lead.pk], now=now)
+    leads = list(Lead.objects.filter(id__in=ids))
+    scores, stale = leads_scored(leads, scorer, now=now)
+    for lead in leads:
+        score, receipt = scores[lead.pk]
         with transaction.atomic():
             updated = Lead.objects.filter(
                 pk=lead.pk, scored_version=lead.scored_version, scored_at=lead.scored_at
@@ -122,6 +149,7 @@ def leads_rescore_batch(*, version: int, batch_size: int = RESCORE_BATCH) -> int
             if updated:
                 lead.score = score
                 auto_qualify_if_due(lead, scorer)
+    engagement_points_refresh(stale, scorer)
     return len(ids)
 
 

@@ -16,6 +16,7 @@ from leads.services.create import NewLeads, lead_create, leads_create_many, lead
 from leads.services.merge import lead_merge
 from leads.services.profile import (
     PROFILE_FIELDS,
+    email_valid,
     lead_find_duplicate,
     lead_profile_validate,
     lead_update,
@@ -42,6 +43,7 @@ __all__ = [
     "PROFILE_FIELDS",
     "SNOOZE_MAX_DAYS",
     "NewLeads",
+    "email_valid",
     "engagement_log",
     "handoff_missing",
     "lead_accept",

@@ -13,7 +13,7 @@ from django.utils import timezone
 from leads import scoring
 from leads.models import EventType, Lead, LeadEvent, Stage, normalize_email
 from leads.services.base import denied
-from leads.services.profile import PROFILE_FIELDS, _validated_profile, lead_find_duplicate
+from leads.services.profile import PROFILE_FIELDS, lead_find_duplicate, lead_profile_validate, refuse_unknown
 from smarketing.agreement.scoring import Scorer
 from smarketing.core import bulk
 from smarketing.core.errors import ActionError
@@ -36,7 +36,10 @@ def lead_create(
     origin: dict[str, Any] | None = None,
     **profile: Any,
 ) -> Lead:
-    """Create a lead in stage `lead` with its first touch (source, campaign, referrer)."""
+    """Create a lead in stage `lead` with its first touch (source, campaign, referrer):
+    the profile checked by `lead_profile_validate` and the lead scored and described by
+    `leads_prepare`, as every lead an import creates is; then written with its `created`
+    event in one statement."""
     # Any employee may refer a lead (and is credited as its referrer); every other way
     # in is marketing's.
     is_referral = via == "referral" and referrer is not None and actor == referrer
@@ -44,60 +47,44 @@ def lead_create(
         raise denied("create", "marketing")
     if not (email or "").strip():
         raise ActionError("An email address is required.", field="email")
-    unknown = set(profile) - set(PROFILE_FIELDS)
-    if unknown:
-        raise ActionError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
-    if source not in Source.values:
-        raise ActionError(f"“{source}” is not a known source.", field="source")
-    cleaned = _validated_profile({"email": email, **profile})
+    cleaned = lead_profile_validate({"email": email, **profile})
+    email = cleaned.pop("email")
     scorer = scorer or Scorer.load()
+    item = {"email": email, "source": source, "campaign": campaign, "referrer": referrer, "origin": origin}
+    new = leads_prepare([{**item, "profile": cleaned}], via=via, scorer=scorer, render=False)
     now = timezone.now()
+    by = actor if actor is not None and actor.is_authenticated else None
     lead = Lead(
-        source=source,
+        **new.rows[0],
         campaign=campaign,
         referrer=referrer,
         stage=Stage.LEAD,
         stage_entered_at=now,
         created_at=now,
-        created_by=actor if actor is not None and actor.is_authenticated else None,
+        created_by=by,
         scored_version=scorer.version,
         scored_at=now,
-        **cleaned,
     )
-    # A new lead has no engagements yet: its score is its profile's, known before the
-    # insert (one write of the row and its indexes, not an insert and then an update).
-    lead.score, lead.score_receipt = scorer.score(lead, [], now=now)
-    # Its `created` event, as `event_record` writes one.
     event = LeadEvent(
-        lead=lead,
-        type=EventType.CREATED,
-        actor=lead.created_by,
-        to_stage=Stage.LEAD,
-        occurred_at=timezone.now(),
-        data={
-            "source": source,
-            "campaign": campaign.pk if campaign else None,
-            "referrer": referrer.pk if referrer else None,
-            "via": via,
-            **(origin or {}),
-        },
+        lead=lead, type=EventType.CREATED, actor=by, to_stage=Stage.LEAD, occurred_at=now, **new.events[0]
     )
     try:
         # The unique email is the duplicate check: no look-up first, and a lead created
         # with the same email a moment ago is refused the same way. The lead and its
         # event are written together (a savepoint inside a caller's transaction).
         _lead_insert(lead, event)
-        scoring.auto_qualify_if_due(lead, scorer)
     except IntegrityError:
-        existing = lead_find_duplicate(email=cleaned["email"])
+        existing = lead_find_duplicate(email=email)
         if existing is None:
             raise
         raise ActionError(
-            f"A lead with the email {cleaned['email']} already exists (lead {existing.pk}).",
+            f"A lead with the email {email} already exists (lead {existing.pk}).",
             code=ActionError.DUPLICATE,
             field="email",
             data={"existing_id": existing.pk},
         ) from None
+    if new.due[0]:
+        scoring.auto_qualify_queue(lead.pk)
     return lead
 
 
@@ -157,14 +144,16 @@ class NewLeads:
         )
 
 
-def leads_prepare(leads: list[dict[str, Any]], *, via: str, scorer: Scorer) -> NewLeads:
-    """The part of `leads_create_many` that needs no database and no person: each item's
-    checks, normalised email, score and receipt, its `created` event's data, and (with
-    COPY) the text of both. An import prepares the next chunk this way in a thread of its
-    own while the database writes the chunk before.
+def leads_prepare(leads: list[dict[str, Any]], *, via: str, scorer: Scorer, render: bool = True) -> NewLeads:
+    """What creating needs that takes no database and no person, for every new lead
+    (`lead_create`'s one, an import's chunk): each one's columns, score and receipt
+    (`scorer`), whether its automatic hand-off is due, its `created` event's data, and
+    (`render`, with COPY) the text of both. An import prepares the next chunk this way in
+    a thread of its own while the database writes the chunk before.
 
-    Each item: email (normalised, checked new by the caller), source, campaign, origin
-    and validated profile fields. An unknown source raises ActionError."""
+    Each item: email and profile as `lead_profile_validate` cleaned them (the email checked
+    new by the caller), source, campaign, referrer, origin. An unknown source raises
+    ActionError."""
     sources = set(Source.values)
     defaults = bulk.defaults(Lead)
     blank = {name: defaults[name] for name in _NEW_LEAD_COLUMNS}
@@ -179,9 +168,8 @@ def leads_prepare(leads: list[dict[str, Any]], *, via: str, scorer: Scorer) -> N
         if item["source"] not in sources:
             raise ActionError(f"“{item['source']}” is not a known source.", field="source")
         profile = item.get("profile", {})
-        if not_profile := set(profile) - set(PROFILE_FIELDS):
-            raise ActionError(f"These fields are not part of a profile: {', '.join(sorted(not_profile))}.")
-        campaign = item.get("campaign")
+        refuse_unknown(profile)
+        campaign, referrer = item.get("campaign"), item.get("referrer")
         row = {
             **blank,
             **profile,
@@ -199,14 +187,14 @@ def leads_prepare(leads: list[dict[str, Any]], *, via: str, scorer: Scorer) -> N
                 "data": {
                     "source": row["source"],
                     "campaign": row["campaign_id"],
-                    "referrer": None,
+                    "referrer": referrer.pk if referrer else None,
                     "via": via,
                     **(item.get("origin") or {}),
                 }
             }
         )
     new = NewLeads(rows=rows, events=events, due=due, scored_version=scorer.version)
-    if bulk.uses_copy():
+    if render and bulk.uses_copy():
         new.lines, new.event_lines = bulk.render(Lead, rows), bulk.render(LeadEvent, events)
     return new
 

@@ -4,16 +4,18 @@ the API, imports, inbound forms, referrals), and edits to it."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator, MaxLengthValidator
 from django.db import transaction
-from django.db.models import F
+from django.db.models import CharField, F
 from django.utils import timezone
 
 from leads import permissions, scoring
 from leads.events import event_record
-from leads.models import Engagement, EventType, Lead, LeadEvent, normalize_email
+from leads.models import EventType, Lead, LeadEvent, normalize_email
 from leads.services.base import as_json, check_version, denied, lock, save
 from smarketing.agreement.scoring import Scorer
 from smarketing.core import bulk
@@ -33,56 +35,126 @@ PROFILE_FIELDS = (
 )
 
 
-# --- create and edit -----------------------------------------------------------------------
+# --- the one validation of a profile ------------------------------------------------------------
+
+# Each check below answers exactly as the model's own field would (`Lead.clean_fields`): a
+# test holds the two to the same answers. They are spelled out because every way in runs
+# them — an import on every row of a file of a million — and a file repeats its values.
+
+REMEMBERED = 5000  # distinct values remembered per kind of check (bounded: memory stays flat)
+
+_EMAIL = EmailValidator()
+# Django's validator with its patterns compiled now, not looked up through lazy wrappers
+# on every call.
+_EMAIL.user_regex = re.compile(EmailValidator.user_regex.pattern, EmailValidator.user_regex.flags)
+_EMAIL.domain_regex = re.compile(EmailValidator.domain_regex.pattern, EmailValidator.domain_regex.flags)
+_EMAIL.literal_regex = re.compile(EmailValidator.literal_regex.pattern, EmailValidator.literal_regex.flags)
+_domains_checked: dict[str, bool] = {}
+
+
+def email_valid(email: str) -> bool:
+    """Whether Django's `EmailValidator` accepts `email` (its `__call__`, step by step),
+    each domain checked once: the emails of a file or a day share a few domains."""
+    if not email or "@" not in email or len(email) > 320:
+        return False
+    user_part, domain_part = email.rsplit("@", 1)
+    if not _EMAIL.user_regex.match(user_part):
+        return False
+    ok = _domains_checked.get(domain_part)
+    if ok is None:
+        ok = domain_part in _EMAIL.domain_allowlist or bool(_EMAIL.validate_domain_part(domain_part))
+        if len(_domains_checked) >= REMEMBERED:
+            _domains_checked.clear()
+        _domains_checked[domain_part] = ok
+    return ok
+
+
+def _plain_text(model_field) -> bool:
+    """A text field whose only check is its maximum length (names, phone, company, …)."""
+    return (
+        type(model_field) is CharField
+        and not model_field.choices
+        and [type(v) for v in model_field.validators] == [MaxLengthValidator]
+    )
+
+
+# Per profile field, in the model's order (the order its errors come in): its name, the
+# field, and the longest text that needs no other check (plain text, and an email that
+# `email_valid` accepted), or None.
+_CHECKS = [
+    (f.name, f, f.max_length if f.name == "email" or _plain_text(f) else None)
+    for f in Lead._meta.concrete_fields
+    if f.name in PROFILE_FIELDS or f.name == "email"
+]
+_ABSENT = object()
+_cleaned_before: dict[tuple[str, Any], tuple[bool, Any]] = {}
+
+
+def _field_clean(model_field, value: Any) -> Any:
+    """`model_field.clean(value, None)`, remembered per value. Raises its ValidationError."""
+    try:
+        key = (model_field.name, value)
+        hit = _cleaned_before.get(key)
+    except TypeError:  # a value that cannot be remembered by (a list from an API client)
+        return model_field.clean(value, None)
+    if hit is None:
+        try:
+            hit = (True, model_field.clean(value, None))
+        except ValidationError as exc:
+            hit = (False, exc.messages)
+        if len(_cleaned_before) >= REMEMBERED:
+            _cleaned_before.clear()
+        _cleaned_before[key] = hit
+    ok, result = hit
+    if not ok:
+        raise ValidationError(result)
+    return result
+
+
+def refuse_unknown(values: dict[str, Any]) -> None:
+    """Refuse names that are not part of a profile (nor the email)."""
+    unknown = set(values) - {*PROFILE_FIELDS, "email"}
+    if unknown:
+        raise ActionError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
 
 
 def lead_profile_validate(values: dict[str, Any]) -> dict[str, Any]:
-    """Check profile values the way create does, without writing (an import's preview)."""
-    return _validated_profile(values)
+    """The one check of profile values (and the email), for every way a lead comes in or
+    changes: the form, the API, an import's rows, inbound forms, referrals, edits.
 
-
-def _validated_profile(values: dict[str, Any], *, instance: Lead | None = None) -> dict[str, Any]:
-    """Validate profile fields the way the model does; raise one error with every field."""
-    values = {**values, "email": normalize_email(values["email"])} if "email" in values else values
-    probe = Lead(**{k: v for k, v in values.items() if k in PROFILE_FIELDS or k == "email"})
-    if instance is not None:
-        for name in PROFILE_FIELDS + ("email",):
-            if name not in values:
-                setattr(probe, name, getattr(instance, name))
+    Checks the values given, as the model's fields would, and returns them cleaned (the
+    email normalised, the country upper-cased, numbers as numbers). Raises one
+    ActionError naming the first problem, with every field's messages in `fields`."""
+    refuse_unknown(values)
+    cleaned = dict(values)
     errors: dict[str, list[str]] = {}
-    if "country" in values and values["country"]:
-        probe.country = str(values["country"]).strip().upper()
-        if len(probe.country) != 2 or not probe.country.isalpha():
+    if "email" in cleaned:
+        cleaned["email"] = email = normalize_email(cleaned["email"])
+        if email and not email_valid(email):
+            errors["email"] = [str(_EMAIL.message)]
+    if cleaned.get("country"):
+        cleaned["country"] = country = str(cleaned["country"]).strip().upper()
+        if len(country) != 2 or not country.isalpha():
             errors["country"] = ["Use a two-letter ISO country code, for example DE or US."]
-    try:
-        probe.clean_fields(
-            exclude=[
-                "stage",
-                "source",
-                "campaign",
-                "referrer",
-                "owner",
-                "qualified_by",
-                "merged_into",
-                "created_by",
-                "stage_entered_at",
-                "created_at",
-                "deal_amount",
-            ]
-        )
-    except ValidationError as exc:
-        for name, messages in exc.message_dict.items():
-            errors.setdefault(name, []).extend(messages)
+    for name, model_field, limit in _CHECKS:
+        raw = cleaned.get(name, _ABSENT)
+        if raw is _ABSENT or (name == "email" and name in errors):
+            continue
+        if limit is not None and type(raw) is str and len(raw) <= limit and (raw or name != "email"):
+            continue  # what clean() would accept and return unchanged
+        if model_field.blank and raw in model_field.empty_values:
+            continue
+        try:
+            cleaned[name] = _field_clean(model_field, raw)
+        except ValidationError as exc:
+            errors.setdefault(name, []).extend(exc.messages)
     if errors:
-        first = next(iter(errors.items()))
+        name, messages = next(iter(errors.items()))
         raise ActionError(
-            f"{first[0].replace('_', ' ').capitalize()}: {first[1][0]}",
+            f"{name.replace('_', ' ').capitalize()}: {messages[0]}",
             code=ActionError.INVALID,
             fields=errors,
         )
-    cleaned = {name: getattr(probe, name) for name in values if name in PROFILE_FIELDS}
-    if "email" in values:
-        cleaned["email"] = normalize_email(probe.email)
     return cleaned
 
 
@@ -122,7 +194,7 @@ def leads_fill_blanks(
             if not_editable:
                 raise ActionError(f"These fields cannot be edited: {', '.join(sorted(not_editable))}.")
             blank = {name: value for name, value in values.items() if getattr(lead, name) in (None, "")}
-            cleaned = _validated_profile(blank, instance=lead)
+            cleaned = lead_profile_validate(blank)
         except ActionError as exc:
             results.append(exc)
             continue
@@ -145,28 +217,17 @@ def leads_fill_blanks(
         return results
     # The re-score `lead_update` does, for all of them: one read of their engagements.
     scorer = Scorer.load()
-    engagements: dict[int, list[Engagement]] = {lead_id: [] for lead_id in changed}
-    for engagement in Engagement.objects.filter(lead_id__in=list(changed)).order_by(
-        "lead_id", "occurred_at", "id"
-    ):
-        engagements[engagement.lead_id].append(engagement)
-    stale: dict[str, list[int]] = {}
+    scores, stale = scoring.leads_scored(list(changed.values()), scorer, now=now)
     for lead in changed.values():
-        lead.score, lead.score_receipt = scorer.score(lead, engagements[lead.pk])
+        lead.score, lead.score_receipt = scores[lead.pk]
         lead.scored_version, lead.scored_at, lead.updated_at = scorer.version, now, now
-        for kind in {e.type for e in engagements[lead.pk] if e.points != scorer.engagement_points(e.type)}:
-            stale.setdefault(kind, []).append(lead.pk)
     names = {name for event in events for name in event.data["changes"]}
     bulk.update_rows(
         list(changed.values()),
         [*sorted(names), "version", "updated_at", "score", "score_receipt", "scored_version", "scored_at"],
     )
     LeadEvent.objects.bulk_create(events)
-    # Each engagement shows what its type is worth under the current definition.
-    for kind, lead_ids in stale.items():
-        Engagement.objects.filter(lead_id__in=lead_ids, type=kind).update(
-            points=scorer.engagement_points(kind)
-        )
+    scoring.engagement_points_refresh(stale, scorer)
     for lead in changed.values():
         scoring.auto_qualify_if_due(lead, scorer)
     return results
@@ -182,7 +243,7 @@ def lead_update(*, lead_id: int, actor, expected_version: int | None = None, **c
     not_editable = set(changes) - set(PROFILE_FIELDS) - {"email"}
     if not_editable:
         raise ActionError(f"These fields cannot be edited: {', '.join(sorted(not_editable))}.")
-    cleaned = _validated_profile(changes, instance=lead)
+    cleaned = lead_profile_validate(changes)
     diff = {
         name: [as_json(getattr(lead, name)), as_json(value)]
         for name, value in cleaned.items()

@@ -20,28 +20,23 @@ rows stream from disk, and duplicate detection asks the database, not a growing 
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import logging
 import queue
-import re
 import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import EmailValidator, MaxLengthValidator
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, F
+from django.db.models import F
 from django.utils import timezone
 
 from leads import services
@@ -66,37 +61,6 @@ CHUNK_ROWS = 2000
 READ_AHEAD_SWITCH = 0.0005  # seconds (see _read_ahead)
 PREVIEW_ROWS = 1000
 PROFILE_FIELDS = services.PROFILE_FIELDS
-_email_valid = EmailValidator()
-# The same checks with the patterns compiled now rather than looked up through Django's
-# lazy wrappers on every call (the validator runs on every row).
-_email_valid.user_regex = re.compile(EmailValidator.user_regex.pattern, EmailValidator.user_regex.flags)
-_email_valid.domain_regex = re.compile(EmailValidator.domain_regex.pattern, EmailValidator.domain_regex.flags)
-_email_valid.literal_regex = re.compile(
-    EmailValidator.literal_regex.pattern, EmailValidator.literal_regex.flags
-)
-
-
-_domains_checked: dict[str, bool] = {}
-
-
-def _email_ok(email: str) -> bool:
-    """Whether `_email_valid` accepts `email` (Django's `EmailValidator.__call__`, step by
-    step), each domain checked once (bounded): a file's emails share a few domains. A
-    test holds the two to the same answers."""
-    if not email or "@" not in email or len(email) > 320:
-        return False
-    user_part, domain_part = email.rsplit("@", 1)
-    if not _email_valid.user_regex.match(user_part):
-        return False
-    ok = _domains_checked.get(domain_part)
-    if ok is None:
-        ok = domain_part in _email_valid.domain_allowlist or bool(
-            _email_valid.validate_domain_part(domain_part)
-        )
-        if len(_domains_checked) >= _Memo.LIMIT:
-            _domains_checked.clear()
-        _domains_checked[domain_part] = ok
-    return ok
 
 
 # --- upload and mapping ----------------------------------------------------------------------
@@ -283,52 +247,6 @@ class _Memo:
         return result
 
 
-@dataclass(frozen=True)
-class _NewLeadScorer(scoring.Scorer):
-    """The scorer, for the leads an import creates. A new lead has no engagements, so its
-    score and receipt depend only on which fit rules it matches, and whether a rule
-    matches depends only on the one value the rule reads. So each rule is asked once per
-    distinct value (a file repeats its titles, company sizes, countries and email
-    domains) and the score once per set of matched rules, whose leads share the receipt.
-    Anything else is scored as `Scorer` scores it. Bounded, so memory stays flat; a test
-    holds the two to the same answers."""
-
-    matched: list[dict[Any, bool]] = field(default_factory=list, compare=False, repr=False)
-    scored: dict[tuple[bool, ...], tuple[int, list[dict[str, Any]]]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
-
-    @classmethod
-    def of(cls, scorer: scoring.Scorer) -> _NewLeadScorer:
-        new = cls(**{f.name: getattr(scorer, f.name) for f in dataclasses.fields(scoring.Scorer)})
-        new.matched.extend({} for _ in new.fit_rules)
-        return new
-
-    def score(self, lead, engagements, *, now=None):
-        if engagements:
-            return super().score(lead, engagements, now=now)
-        try:
-            key = tuple(map(self._matches, self.fit_rules, self.matched, repeat(lead)))
-        except TypeError:  # a value that cannot be a key
-            return super().score(lead, engagements, now=now)
-        hit = self.scored.get(key)
-        if hit is None:
-            if len(self.scored) >= _Memo.LIMIT:
-                self.scored.clear()
-            hit = self.scored[key] = super().score(lead, engagements, now=now)
-        return hit
-
-    @staticmethod
-    def _matches(rule, seen: dict[Any, bool], lead) -> bool:
-        value = scoring._field_value(lead, rule.field)
-        hit = seen.get(value)
-        if hit is None:
-            if len(seen) >= _Memo.LIMIT:
-                seen.clear()
-            hit = seen[value] = scoring.fit_matches(rule, lead)
-        return hit
-
-
 class _Context:
     """What a run needs besides the row: the job's choices and lookups done once."""
 
@@ -346,83 +264,6 @@ class _Context:
         self.source = _Memo(intake_values.parse_source)
 
 
-# The profile fields a row can fill, in the model's order (the order create validates in).
-_PROFILE_CHECKS = [f for f in Lead._meta.concrete_fields if f.name in PROFILE_FIELDS or f.name == "email"]
-
-
-def _plain_text(model_field) -> bool:
-    """A text field whose only check is its maximum length (names, phone, company, …)."""
-    return (
-        type(model_field) is CharField
-        and not model_field.choices
-        and [type(v) for v in model_field.validators] == [MaxLengthValidator]
-    )
-
-
-_PLAIN_TEXT = {f.name: f.max_length for f in _PROFILE_CHECKS if _plain_text(f)}
-# Per field, in the model's order: its name, the field, the longest text that needs no
-# other check (plain text and the email, see `_profile_validate`), or None.
-_CHECKS = [
-    (f.name, f, f.max_length if f.name == "email" else _PLAIN_TEXT.get(f.name)) for f in _PROFILE_CHECKS
-]
-_ABSENT = object()
-_cleaned_before: dict[tuple[str, Any], tuple[bool, Any]] = {}
-
-
-def _field_clean(model_field, value: Any) -> Any:
-    """`model_field.clean(value, None)`, remembered per value (bounded): a file repeats
-    its websites and company sizes. Raises the field's ValidationError."""
-    key = (model_field.name, value)
-    hit = _cleaned_before.get(key)
-    if hit is None:
-        try:
-            hit = (True, model_field.clean(value, None))
-        except ValidationError as exc:
-            hit = (False, exc.messages)
-        if len(_cleaned_before) >= _Memo.LIMIT:
-            _cleaned_before.clear()
-        _cleaned_before[key] = hit
-    ok, result = hit
-    if not ok:
-        raise ValidationError(result)
-    return result
-
-
-def _profile_validate(values: dict[str, Any]) -> dict[str, Any]:
-    """`services.lead_profile_validate` for a row's values: the same cleaned values and
-    the same first error, checked field by field without building a Lead (the model's
-    other fields hold their defaults, which are valid). `values` holds the email,
-    normalised and already accepted by `_email_valid` (the same check as the email
-    field's own validator, so only its length is left to check), and non-blank profile
-    fields. A test holds the two to the same answers."""
-    cleaned = dict(values)
-    errors: dict[str, list[str]] = {}
-    if values.get("country"):
-        cleaned["country"] = country = str(values["country"]).strip().upper()
-        if len(country) != 2 or not country.isalpha():
-            errors["country"] = ["Use a two-letter ISO country code, for example DE or US."]
-    for name, model_field, limit in _CHECKS:
-        raw = cleaned.get(name, _ABSENT)
-        if raw is _ABSENT:
-            continue
-        if limit is not None and type(raw) is str and len(raw) <= limit:
-            continue  # what clean() would accept and return unchanged
-        if model_field.blank and raw in model_field.empty_values:
-            continue
-        try:
-            cleaned[name] = _field_clean(model_field, raw)
-        except ValidationError as exc:
-            errors.setdefault(name, []).extend(exc.messages)
-    if errors:
-        name, messages = next(iter(errors.items()))
-        raise ActionError(
-            f"{name.replace('_', ' ').capitalize()}: {messages[0]}",
-            code=ActionError.INVALID,
-            fields=errors,
-        )
-    return cleaned
-
-
 def _parse(row_number: int, cells: dict[str, str], ctx: _Context) -> RowPlan:
     """Parse and validate one row without touching leads. Fails with the first problem."""
     job = ctx.job
@@ -433,7 +274,7 @@ def _parse(row_number: int, cells: dict[str, str], ctx: _Context) -> RowPlan:
     try:
         if not email:
             raise ValueError("No email address: every lead needs one.")
-        if not _email_ok(email):
+        if not services.email_valid(email):
             raise ValueError(f"“{values['email']}” is not a valid email address.")
         profile: dict[str, Any] = {}
         if "full_name" in values and not (values.get("first_name") or values.get("last_name")):
@@ -462,7 +303,7 @@ def _parse(row_number: int, cells: dict[str, str], ctx: _Context) -> RowPlan:
         plan.outcome, plan.message = "fail", str(exc)
         return plan
     try:
-        cleaned = _profile_validate({"email": email, **profile})
+        cleaned = services.lead_profile_validate({"email": email, **profile})
         plan.profile = {k: v for k, v in cleaned.items() if k != "email" and v not in (None, "")}
     except ActionError as exc:
         plan.outcome, plan.message = "fail", exc.message
@@ -688,7 +529,7 @@ def import_run(*, job_id: int) -> ImportJob:
     if not claimed:
         return job
     ctx = _Context(job)
-    scorer = _NewLeadScorer.of(scoring.Scorer.load())
+    scorer = scoring.Scorer.load()
     rows = ((n, cells) for n, cells in reading.iter_rows(job.stored_path, _fmt(job)) if n > job.last_row)
     try:
         with closing(_read_ahead(rows, ctx, CHUNK_ROWS, scorer)) as chunks:

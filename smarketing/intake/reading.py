@@ -309,6 +309,3 @@ def _csv_error_message(exc: csv.Error, row_number: int) -> str:
             'usually an opening quote (") that is never closed.'
         )
     return f"Row {row_number} could not be read as CSV ({exc})."
-
-
-_OPEN, _IN_SALES, _CLOSED_LOST = "open", "in_sales", "closed_lost"

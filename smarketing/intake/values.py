@@ -10,7 +10,7 @@ import unicodedata
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from smarketing.intake.reading import _CLOSED_LOST, _IN_SALES, _OPEN
+from smarketing.org.models import Source
 
 # ---------------------------------------------------------------------------------------
 # Column mapping
@@ -120,20 +120,7 @@ def guess_mapping(headers: list[str]) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------
 # Value normalisers: each returns the cleaned value or raises ValueError for the row.
 
-SOURCE_LABELS: dict[str, str] = {
-    "website": "Website",
-    "organic_search": "Organic search",
-    "paid_search": "Paid search",
-    "paid_social": "Paid social",
-    "social": "Social media",
-    "email": "Email marketing",
-    "event": "Event",
-    "webinar": "Webinar",
-    "referral": "Employee referral",
-    "partner": "Partner",
-    "list_import": "List import",
-    "other": "Other",
-}
+SOURCE_LABELS: dict[str, str] = dict(Source.choices)  # the one table of sources (smarketing.org)
 
 # Besides the codes and labels above. HubSpot "Original Source" values and Salesforce
 # LeadSource picklist values, with the judgement calls:
@@ -178,6 +165,7 @@ def parse_source(value: str) -> str:
     return code
 
 
+_OPEN, _IN_SALES, _CLOSED_LOST = "open", "in_sales", "closed_lost"
 # key -> (verdict, what the vocabulary calls it). Open stages import as "lead"; anything
 # marketing already handed to sales (or sales closed) is refused, because an import only
 # creates new leads and hand-offs must go through Smarketing's own transitions. The
