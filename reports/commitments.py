@@ -12,15 +12,12 @@ from django.utils import timezone
 
 from leads.models import EventType, LeadEvent
 from reports.models import CommitmentWeek, MarketingCommitment
-from smarketing.agreement.models import (
-    AgreementChange,
-)
+from smarketing.agreement.changes import agreement_change_record, require_manager
 from smarketing.agreement.terms import plural
 from smarketing.core.errors import ActionError
 from smarketing.core.weeks import monday_of, week_range
 from smarketing.notifications.models import NotificationKind
 from smarketing.notifications.services import notify
-from smarketing.org import roles
 from smarketing.org.models import Membership, Team, TeamKind
 
 
@@ -158,8 +155,7 @@ def commitments_close_weeks(*, now: dt.datetime | None = None) -> int:
 def commitment_update(
     *, actor, team_id: int, min_mqls: int, min_acceptance_percent: int, is_active: bool = True
 ):
-    if not roles.can_edit_agreement(actor):
-        raise ActionError("Only a manager can change marketing's commitment.", code=ActionError.FORBIDDEN)
+    require_manager(actor, "marketing's commitment")
     team = Team.objects.filter(pk=team_id, kind=TeamKind.MARKETING).first()
     if team is None:
         raise ActionError("Commitments belong to marketing teams.", code=ActionError.NOT_FOUND)
@@ -190,10 +186,10 @@ def commitment_update(
         setattr(commitment, name, value)
     commitment.updated_at = timezone.now()
     commitment.save()
-    AgreementChange.objects.create(
+    agreement_change_record(
         area="sla",
-        summary=f"Marketing commitment of {team}: {min_mqls} MQLs a week, {min_acceptance_percent}% accepted",
         actor=actor,
+        summary=f"Marketing commitment of {team}: {min_mqls} MQLs a week, {min_acceptance_percent}% accepted",
         before=before,
         after=after,
     )

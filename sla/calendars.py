@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from sla.calendar import BusinessCalendar, add_business_time
 from sla.models import CalendarClosure, TeamCalendar
-from smarketing.agreement.models import AgreementChange
+from smarketing.agreement.changes import agreement_change_record
 from smarketing.core.errors import ActionError
 from smarketing.org import roles
 from smarketing.org.models import Team
@@ -90,10 +90,10 @@ def team_calendar_update(
     calendar.hours, calendar.holiday_country, calendar.holiday_subdivision = cleaned, country, subdivision
     calendar.updated_at = timezone.now()
     calendar.save()
-    AgreementChange.objects.create(
+    agreement_change_record(
         area="calendar",
-        summary=f"Calendar of {team}: hours and holidays",
         actor=actor,
+        summary=f"Calendar of {team}: hours and holidays",
         before=before,
         after=after,
     )
@@ -109,10 +109,10 @@ def calendar_closure_add(*, actor, team_id: int, date: dt.date, reason: str) -> 
     if calendar.closures.filter(date=date).exists():
         raise ActionError(f"{date:%d %b %Y} is already a closure.", field="date")
     closure = CalendarClosure.objects.create(calendar=calendar, date=date, reason=reason[:200])
-    AgreementChange.objects.create(
+    agreement_change_record(
         area="calendar",
-        summary=f"Calendar of {team}: closed on {date:%d %b %Y} ({closure.reason})",
         actor=actor,
+        summary=f"Calendar of {team}: closed on {date:%d %b %Y} ({closure.reason})",
         after={"date": date.isoformat(), "reason": closure.reason},
     )
     return closure
@@ -126,10 +126,10 @@ def calendar_closure_remove(*, actor, team_id: int, closure_id: int) -> None:
         raise ActionError("No such closure.", code=ActionError.NOT_FOUND)
     before = {"date": closure.date.isoformat(), "reason": closure.reason}
     closure.delete()
-    AgreementChange.objects.create(
+    agreement_change_record(
         area="calendar",
-        summary=f"Calendar of {team}: open again on {before['date']}",
         actor=actor,
+        summary=f"Calendar of {team}: open again on {before['date']}",
         before=before,
     )
 

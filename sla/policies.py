@@ -12,9 +12,8 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from sla.models import SlaPolicy
-from smarketing.agreement.models import AgreementChange
+from smarketing.agreement.changes import agreement_change_record, require_manager
 from smarketing.core.errors import ActionError
-from smarketing.org import roles
 from smarketing.org.models import Source, TeamKind
 
 POLICY_FIELDS = (
@@ -34,11 +33,6 @@ POLICY_FIELDS = (
     "on_breach",
     "escalate_to_manager",
 )
-
-
-def _require_manager(actor) -> None:
-    if not roles.can_edit_agreement(actor):
-        raise ActionError("Only a manager can change SLA policies.", code=ActionError.FORBIDDEN)
 
 
 def _as_dict(policy: SlaPolicy | None) -> dict[str, Any] | None:
@@ -95,7 +89,7 @@ def _clean(policy: SlaPolicy) -> None:
 
 @transaction.atomic
 def policy_save(*, actor, policy_id: int | None = None, **values: Any) -> SlaPolicy:
-    _require_manager(actor)
+    require_manager(actor, "SLA policies")
     unknown = set(values) - set(POLICY_FIELDS)
     if unknown:
         raise ActionError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
@@ -115,15 +109,15 @@ def policy_save(*, actor, policy_id: int | None = None, **values: Any) -> SlaPol
     after = _as_dict(policy)
     if before != after:
         verb = "Added" if before is None else "Changed"
-        AgreementChange.objects.create(
-            area="sla", summary=f"{verb} SLA policy “{policy.name}”", actor=actor, before=before, after=after
+        agreement_change_record(
+            area="sla", actor=actor, summary=f"{verb} SLA policy “{policy.name}”", before=before, after=after
         )
     return policy
 
 
 @transaction.atomic
 def policy_delete(*, actor, policy_id: int) -> None:
-    _require_manager(actor)
+    require_manager(actor, "SLA policies")
     policy = SlaPolicy.objects.select_for_update().filter(pk=policy_id).first()
     if policy is None:
         raise ActionError(f"SLA policy {policy_id} does not exist.", code=ActionError.NOT_FOUND)
@@ -131,9 +125,7 @@ def policy_delete(*, actor, policy_id: int) -> None:
         raise ActionError("Keep at least one active policy: deactivate or change this one instead.")
     before, name = _as_dict(policy), policy.name
     policy.delete()  # its clocks keep their deadlines (policy set to empty)
-    AgreementChange.objects.create(
-        area="sla", summary=f"Removed SLA policy “{name}”", actor=actor, before=before
-    )
+    agreement_change_record(area="sla", actor=actor, summary=f"Removed SLA policy “{name}”", before=before)
 
 
 def version_operations() -> dict:

@@ -31,8 +31,8 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from smarketing.agreement import hooks
+from smarketing.agreement.changes import agreement_change_record, require_manager
 from smarketing.agreement.models import (
-    AgreementChange,
     FitField,
     FitOperator,
     RuleKind,
@@ -41,7 +41,6 @@ from smarketing.agreement.models import (
 )
 from smarketing.core import rows
 from smarketing.core.errors import ActionError
-from smarketing.org import roles
 
 log = logging.getLogger(__name__)
 RULE_FIELDS = (
@@ -279,11 +278,6 @@ def field_value(lead: Model, field: str) -> Any:
 # --- editing the definition (managers) ---------------------------------------------------------
 
 
-def _require_manager(actor) -> None:
-    if not roles.can_edit_agreement(actor):
-        raise ActionError("Only a manager can change the scoring definition.", code=ActionError.FORBIDDEN)
-
-
 def _bump(actor, summary: str, before: Any, after: Any) -> ScoringDefinition:
     definition = ScoringDefinition.objects.select_for_update().get(pk=ScoringDefinition.current().pk)
     definition.version = F("version") + 1
@@ -291,10 +285,10 @@ def _bump(actor, summary: str, before: Any, after: Any) -> ScoringDefinition:
     definition.updated_by = actor
     definition.save()
     definition.refresh_from_db()
-    AgreementChange.objects.create(
+    agreement_change_record(
         area="scoring",
-        summary=f"{summary} (definition v{definition.version})",
         actor=actor,
+        summary=f"{summary} (definition v{definition.version})",
         before=before,
         after=after,
     )
@@ -315,7 +309,7 @@ def scoring_definition_update(
     auto_qualify: bool,
     decay_half_life_days: int | None,
 ) -> ScoringDefinition:
-    _require_manager(actor)
+    require_manager(actor, "the scoring definition")
     definition = ScoringDefinition.objects.select_for_update().get(pk=ScoringDefinition.current().pk)
     errors: dict[str, list[str]] = {}
     if not isinstance(threshold, int) or not -1000 <= threshold <= 10000:
@@ -348,7 +342,7 @@ def scoring_definition_update(
 @transaction.atomic
 def scoring_rule_save(*, actor, rule_id: int | None = None, **values: Any) -> ScoringRule:
     """Create a rule, or change one; the definition's version moves on either way."""
-    _require_manager(actor)
+    require_manager(actor, "the scoring definition")
     rule = (
         ScoringRule()
         if rule_id is None
@@ -393,7 +387,7 @@ def scoring_rule_save(*, actor, rule_id: int | None = None, **values: Any) -> Sc
 
 @transaction.atomic
 def scoring_rule_delete(*, actor, rule_id: int) -> None:
-    _require_manager(actor)
+    require_manager(actor, "the scoring definition")
     rule = ScoringRule.objects.select_for_update().filter(pk=rule_id).first()
     if rule is None:
         raise ActionError(f"Scoring rule {rule_id} does not exist.", code=ActionError.NOT_FOUND)

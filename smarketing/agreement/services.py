@@ -15,7 +15,8 @@ from django.db import transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from smarketing.agreement.models import AgreementChange, HandoffGate, Reason, ReasonKind, RoutingRule
+from smarketing.agreement.changes import agreement_change_record, require_manager
+from smarketing.agreement.models import HandoffGate, Reason, ReasonKind, RoutingRule
 from smarketing.core.errors import ActionError
 from smarketing.org import roles
 from smarketing.org.models import Membership, Source, TeamKind
@@ -33,15 +34,6 @@ GATE_FIELDS = {
 }
 
 
-def _require_manager(actor, what: str) -> None:
-    if not roles.can_edit_agreement(actor):
-        raise ActionError(f"Only a manager can change {what}.", code=ActionError.FORBIDDEN)
-
-
-def _audit(area: str, actor, summary: str, before: Any, after: Any) -> None:
-    AgreementChange.objects.create(area=area, summary=summary, actor=actor, before=before, after=after)
-
-
 def _errors(exc: ValidationError) -> ActionError:
     fields = {k: list(v) for k, v in exc.message_dict.items()}
     name, messages = next(iter(fields.items()))
@@ -54,7 +46,7 @@ def _errors(exc: ValidationError) -> ActionError:
 
 @transaction.atomic
 def handoff_gate_update(*, actor, required_fields: list[str], min_engagements: int) -> HandoffGate:
-    _require_manager(actor, "the hand-off gate")
+    require_manager(actor, "the hand-off gate")
     unknown = [f for f in required_fields if f not in GATE_FIELDS]
     if unknown:
         raise ActionError(
@@ -73,12 +65,12 @@ def handoff_gate_update(*, actor, required_fields: list[str], min_engagements: i
     gate.updated_at, gate.updated_by = timezone.now(), actor
     gate.save()
     labels = ", ".join(GATE_FIELDS[f] for f in ordered) or "no profile field"
-    _audit(
-        "handoff_gate",
-        actor,
-        f"Hand-off gate: {labels}; at least {min_engagements} engagement(s)",
-        before,
-        after,
+    agreement_change_record(
+        area="handoff_gate",
+        actor=actor,
+        summary=f"Hand-off gate: {labels}; at least {min_engagements} engagement(s)",
+        before=before,
+        after=after,
     )
     return gate
 
@@ -92,7 +84,7 @@ REASON_FIELDS = ("kind", "label", "description", "loss_outcome", "is_active", "p
 def reason_save(*, actor, reason_id: int | None = None, **values: Any) -> Reason:
     """Add a reason to the agreed list, or change one (retire it with `is_active=False`:
     the leads that carry it keep it)."""
-    _require_manager(actor, "the agreed reasons")
+    require_manager(actor, "the agreed reasons")
     unknown = set(values) - set(REASON_FIELDS)
     if unknown:
         raise ActionError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
@@ -143,7 +135,7 @@ def reason_save(*, actor, reason_id: int | None = None, **values: Any) -> Reason
             summary = f"Renamed {kind} “{before['label']}” to “{reason.label}”"
         else:
             summary = f"Changed {kind} “{reason.label}”"
-        _audit("reasons", actor, summary, before, after)
+        agreement_change_record(area="reasons", actor=actor, summary=summary, before=before, after=after)
     return reason
 
 
@@ -181,7 +173,7 @@ def _rule_dict(rule: RoutingRule | None) -> dict[str, Any] | None:
 
 @transaction.atomic
 def routing_rule_save(*, actor, rule_id: int | None = None, **values: Any) -> RoutingRule:
-    _require_manager(actor, "routing")
+    require_manager(actor, "routing")
     rule = (
         RoutingRule()
         if rule_id is None
@@ -216,19 +208,27 @@ def routing_rule_save(*, actor, rule_id: int | None = None, **values: Any) -> Ro
     after = _rule_dict(rule)
     if before != after:
         verb = "Added" if before is None else "Changed"
-        _audit("routing", actor, f"{verb} routing rule “{rule.name}” → {rule.team}", before, after)
+        agreement_change_record(
+            area="routing",
+            actor=actor,
+            summary=f"{verb} routing rule “{rule.name}” → {rule.team}",
+            before=before,
+            after=after,
+        )
     return rule
 
 
 @transaction.atomic
 def routing_rule_delete(*, actor, rule_id: int) -> None:
-    _require_manager(actor, "routing")
+    require_manager(actor, "routing")
     rule = RoutingRule.objects.select_for_update().filter(pk=rule_id).first()
     if rule is None:
         raise ActionError(f"Routing rule {rule_id} does not exist.", code=ActionError.NOT_FOUND)
     before, name = _rule_dict(rule), rule.name
     rule.delete()
-    _audit("routing", actor, f"Removed routing rule “{name}”", before, None)
+    agreement_change_record(
+        area="routing", actor=actor, summary=f"Removed routing rule “{name}”", before=before
+    )
 
 
 @transaction.atomic
@@ -251,12 +251,12 @@ def membership_update(*, actor, membership_id: int, weight: int, is_away: bool) 
         return membership
     Membership.objects.filter(pk=membership.pk).update(**after)
     who = membership.user.get_full_name() or membership.user.username
-    _audit(
-        "routing",
-        actor,
-        f"{who}: {'away' if is_away else 'available'}, weight {weight}",
-        before,
-        after,
+    agreement_change_record(
+        area="routing",
+        actor=actor,
+        summary=f"{who}: {'away' if is_away else 'available'}, weight {weight}",
+        before=before,
+        after=after,
     )
     membership.refresh_from_db()
     return membership

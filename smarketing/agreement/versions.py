@@ -28,6 +28,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from smarketing.agreement import hooks, scoring, services
+from smarketing.agreement.changes import agreement_change_record, require_manager
 from smarketing.agreement.models import AgreementChange, AgreementVersion, VersionStatus
 from smarketing.agreement.terms import agreement_terms
 from smarketing.core.errors import ActionError
@@ -272,22 +273,15 @@ def _trial(changes: list[dict]) -> tuple[dict, list[list[str]]]:
     return outcome["terms"], outcome["summaries"]
 
 
-def _require_manager(actor) -> None:
-    if not roles.can_edit_agreement(actor):
-        raise ActionError("Only a manager can change the agreement.", code=ActionError.FORBIDDEN)
-
-
 def _audit(actor, summary: str, version: AgreementVersion) -> None:
-    AgreementChange.objects.create(
-        area="agreement", summary=summary[:300], actor=actor, after={"version": version.number}
-    )
+    agreement_change_record(area="agreement", actor=actor, summary=summary, after={"version": version.number})
 
 
 @transaction.atomic
 def agreement_propose(*, actor, op: str, **args: Any) -> AgreementVersion:
     """Add a change to the proposed version (opening one when none is): it is checked and
     described now, and applied when both managers have confirmed the version."""
-    _require_manager(actor)
+    require_manager(actor, "the agreement")
     if op not in _operations():
         raise ActionError(f"“{op}” is not a change the agreement knows.")
     in_force = version_in_force()
@@ -334,7 +328,7 @@ def agreement_propose(*, actor, op: str, **args: Any) -> AgreementVersion:
 
 @transaction.atomic
 def version_note_update(*, actor, number: int, note: str) -> AgreementVersion:
-    _require_manager(actor)
+    require_manager(actor, "the agreement")
     version = _locked_proposal(number)
     note = (note or "").strip()
     if not note:
@@ -412,7 +406,7 @@ def version_confirm(*, actor, number: int) -> AgreementVersion:
 
 @transaction.atomic
 def version_withdraw(*, actor, number: int) -> AgreementVersion:
-    _require_manager(actor)
+    require_manager(actor, "the agreement")
     version = _locked_proposal(number)
     version.status = VersionStatus.WITHDRAWN
     version.closed_by = actor
