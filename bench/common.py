@@ -51,7 +51,7 @@ def environment(database_url: str, **extra: str) -> dict[str, str]:
     to a Redis db of their own (no worker reads it unless an area starts one)."""
     return {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "smarketing.settings.base",
+        "DJANGO_SETTINGS_MODULE": "smarketing.settings.local",
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/13"),
         "DJANGO_DEBUG": "false",

@@ -61,7 +61,7 @@ def manage(*args: str, env: dict | None = None) -> None:
 def run(argv: list[str]) -> int:
     ensure_venv()
     port = argv[0] if argv else os.environ.get("PORT", "8000")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "smarketing.settings.base"}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "smarketing.settings.local"}
     env.setdefault("SLA_ENFORCE_EVERY_SECONDS", "30")
     say("Preparing the database")
     manage("migrate", "--noinput", "--verbosity", "0", env=env)

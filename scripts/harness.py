@@ -36,7 +36,7 @@ def environment(database: str, broker_db: int, **extra: str) -> dict[str, str]:
     """The environment of every process: its own PostgreSQL database and Redis db."""
     return {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "smarketing.settings.base",
+        "DJANGO_SETTINGS_MODULE": "smarketing.settings.local",
         "DATABASE_URL": f"{PG}/{database}",
         "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{broker_db}",
         "DJANGO_DEBUG": "false",

@@ -423,7 +423,7 @@ def main() -> int:
     env = {
         **os.environ,
         "DATABASE_URL": f"{args.postgres.rstrip('/')}/{args.database}",
-        "DJANGO_SETTINGS_MODULE": "smarketing.settings.base",
+        "DJANGO_SETTINGS_MODULE": "smarketing.settings.local",
         "DJANGO_DEBUG": "false",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_STATIC_ROOT": str(static_root()),

@@ -1,7 +1,10 @@
-"""Settings for every environment. Everything that differs comes from the environment.
+"""What every environment shares (`local`, `production` and `test` start from here).
 
-See `.env.example` for every variable. Without any variable set this runs the embedded
-default: SQLite in ./var and Celery on kombu's filesystem transport (no server needed).
+Everything that differs between installations comes from the environment (or a `.env`
+file beside manage.py); `.env.example` and the README's table list every variable, and a
+test holds them to what the code reads. Importing settings only reads: the folders the
+embedded default keeps its state in are made when the apps load
+(`smarketing.core.apps`).
 """
 
 from datetime import timedelta
@@ -18,7 +21,6 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 # beat schedule) lives here, outside the source tree's tracked files.
 VAR_DIR = Path(env.str("SMARKETING_VAR_DIR", default=str(BASE_DIR / "var")))
 
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-dev-key-change-me-in-production-0123456789")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -158,8 +160,18 @@ SMARKETING_IMPORT_DIR = Path(env.str("SMARKETING_IMPORT_DIR", default=str(VAR_DI
 SMARKETING_IMPORT_MAX_MB = env.int("SMARKETING_IMPORT_MAX_MB", default=100)
 
 # --- Email ------------------------------------------------------------------------------
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
-vars().update(EMAIL_CONFIG)
+# EMAIL_URL in one variable (django-environ's forms: consolemail://, smtp+tls://…), spelled
+# out into Django's settings.
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
+EMAIL_TIMEOUT = _email.get("OPTIONS", {}).get("EMAIL_TIMEOUT")
+EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Smarketing <smarketing@localhost>")
 SMARKETING_BASE_URL = env.str("SMARKETING_BASE_URL", default="http://127.0.0.1:8000")
 
@@ -170,13 +182,10 @@ SMARKETING_BASE_URL = env.str("SMARKETING_BASE_URL", default="http://127.0.0.1:8
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = VAR_DIR / "broker"
-    for _folder in ("queue", "control"):
-        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "control_folder": str(_broker_dir / "control"),
+        "data_folder_in": str(VAR_DIR / "broker" / "queue"),
+        "data_folder_out": str(VAR_DIR / "broker" / "queue"),
+        "control_folder": str(VAR_DIR / "broker" / "control"),
         "store_processed": False,
     }
 else:

@@ -7,6 +7,7 @@ suite runs on the embedded default and, in CI, on PostgreSQL + Redis + a real wo
 from smarketing.settings.base import *  # noqa: F403
 from smarketing.settings.base import env
 
+SECRET_KEY = "tests-only-not-a-secret"  # noqa: S105 - the test settings
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Unit tests run queued tasks in-process; the integration tests start a real worker
