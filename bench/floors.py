@@ -37,7 +37,7 @@ WEEK = "date_trunc('week', {} AT TIME ZONE %(tz)s)::date"
 
 
 def _events(join: str = "") -> str:
-    """FROM and WHERE of the range's events on live leads (what reports.metrics._events
+    """FROM and WHERE of the range's events on live leads (what reports.metrics.events_in
     reads), with `join` (more tables) between them."""
     return f"""
     FROM leads_leadevent e JOIN leads_lead l ON l.id = e.lead_id AND l.merged_into_id IS NULL {join}

@@ -26,6 +26,7 @@ import unicodedata
 from pathlib import Path
 
 from bench.common import MARKETER, PASSWORD, Figure, area_main, django_setup
+from smarketing.intake import run as intake_run
 from smarketing.intake import tasks
 
 ROWS = 100_000
@@ -252,7 +253,7 @@ def measure(size: int, database_url: str) -> list[Figure]:
     before = max_ids([Lead, *(model for model, _ in lead_children())])
 
     after_chunk: list[tuple[int, float]] = []
-    real_chunk = imports._run_chunk
+    real_chunk = intake_run._run_chunk
 
     def measured(job_id, chunk, *args, **kwargs):
         result = real_chunk(job_id, chunk, *args, **kwargs)
@@ -263,7 +264,7 @@ def measure(size: int, database_url: str) -> list[Figure]:
             )
         return result
 
-    imports._run_chunk = measured
+    intake_run._run_chunk = measured
     real_enqueue = imports.on_commit_enqueue
     imports.on_commit_enqueue = lambda task, *args: None  # this process is the worker
     try:
@@ -274,7 +275,7 @@ def measure(size: int, database_url: str) -> list[Figure]:
         tasks.import_run(job.pk)
         elapsed = time.perf_counter() - started
     finally:
-        imports._run_chunk = real_chunk
+        intake_run._run_chunk = real_chunk
         imports.on_commit_enqueue = real_enqueue
     job = ImportJob.objects.get(pk=job.pk)
     peak = peak_mb()

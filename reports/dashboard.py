@@ -30,6 +30,7 @@ from leads.selectors import funnel_as_of
 from reports import metrics, rollups
 from reports.commitments import week_status
 from reports.models import CommitmentWeek, MarketingCommitment
+from smarketing.core.weeks import monday_of
 from smarketing.org.models import Source
 
 STAGE_LABELS = dict(Stage.choices)
@@ -108,7 +109,7 @@ def scope_for(first: dt.date, last: dt.date, params: dict[str, str] | None = Non
         if not filters.is_valid():
             raise ValueError(filters.errors)
         leads = filters.qs
-    return Scope(first=metrics.monday_of(first), last=metrics.monday_of(last), params=params, leads=leads)
+    return Scope(first=monday_of(first), last=monday_of(last), params=params, leads=leads)
 
 
 def _week(monday: dt.date) -> dict:
@@ -269,7 +270,7 @@ def commitment_table(scope: Scope) -> Table:
         week_start__gte=scope.first, week_start__lte=scope.last
     ).select_related("team")
     weeks = list(recorded)
-    this_week = metrics.monday_of(None)
+    this_week = monday_of(None)
     if scope.first <= this_week <= scope.last:
         commitments = MarketingCommitment.objects.filter(is_active=True).select_related("team")
         weeks += [week_status(commitment, this_week) for commitment in commitments]

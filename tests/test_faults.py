@@ -11,6 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from sla.models import Clock
+from smarketing.intake import run as intake_run
 from smarketing.notifications.models import Notification, NotificationKind
 from tests.workers import kill_worker, wait_for
 
@@ -110,7 +111,7 @@ def test_worker_killed_mid_import_the_watchdog_resumes_it_each_row_once(
     monkeypatch.setenv("IMPORT_STALLED_AFTER_SECONDS", "3")
     # Twelve chunks (the last one short): enough that the import cannot finish between its
     # first chunk and the moment the blocker below takes the job row.
-    rows = 12 * imports.CHUNK_ROWS - 200
+    rows = 12 * intake_run.CHUNK_ROWS - 200
     text = "Email,Company\n" + "".join(f"k{i}@kill.example,Acme\n" for i in range(rows))
     job = imports.import_upload(actor=org.marketer, uploaded=SimpleUploadedFile("big.csv", text.encode()))
 
@@ -120,7 +121,7 @@ def test_worker_killed_mid_import_the_watchdog_resumes_it_each_row_once(
     first = start_worker()
     blocker = other_connection()
     imports.import_start(actor=org.marketer, job_id=job.pk)
-    wait_for(lambda: done_rows() >= imports.CHUNK_ROWS, what="the first chunk")
+    wait_for(lambda: done_rows() >= intake_run.CHUNK_ROWS, what="the first chunk")
     # Hold the job row: the worker's next chunk commits its leads only after it gets it.
     try:
         blocker.cursor().execute("SELECT id FROM leads_importjob WHERE id = %s FOR UPDATE", [job.pk])

@@ -1,6 +1,6 @@
-"""Reading a CSV lead import: the pure, file-level core.
+"""Reading a CSV lead import: the file-level core.
 
-What lives here, and only this (no database access, no Django models):
+What lives here, and only this (no database):
 
 * `sniff` looks at the start of an uploaded file and works out how to read it
   (encoding, delimiter, column names), refusing whole-file problems — empty, binary, an
@@ -8,18 +8,9 @@ What lives here, and only this (no database access, no Django models):
   `.message` can be shown to the user as it is.
 * `iter_rows` streams the data rows in constant memory, numbered as a spreadsheet shows
   them.
-* `FIELDS` and `guess_mapping` propose which column fills which lead field, knowing the
-  headers of HubSpot contact exports and Salesforce lead exports.
-* The `parse_*` normalisers and `split_full_name` turn one cell into the value a lead
-  field holds, or raise `ValueError` with a message fit for a per-row error report.
 
-The import service (elsewhere) builds on this: it applies the user's confirmed mapping,
-runs the normalisers, and validates against the database — duplicate emails, campaigns
-that must exist, permissions — before it creates any lead. Keeping this module free of
-the database keeps it fast to test and reusable by a management command or a preview.
-
-The source and stage codes below mirror `leads.models.Source` and `leads.models.Stage`;
-they are spelled out here so that this module needs no Django app registry.
+The mapping of columns to lead fields and the parsers of one cell live in `values`;
+what a row does against the database, in `plans`.
 """
 
 from __future__ import annotations

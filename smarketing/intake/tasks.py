@@ -2,13 +2,13 @@
 
 from celery import shared_task
 
-from smarketing.intake import imports
+from smarketing.intake import imports, run
 
 
 @shared_task(acks_late=True)
 def import_run(job_id: int) -> int:
     """Run a CSV import; resumes after the last committed row if redelivered."""
-    return imports.import_run(job_id=job_id).rows_done
+    return run.import_run(job_id=job_id).rows_done
 
 
 @shared_task

@@ -13,6 +13,7 @@ from django.db import connection
 from leads import services
 from leads.models import EventType, Lead, LeadEvent
 from smarketing.core.errors import ActionError
+from smarketing.intake import run as intake_run
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -134,7 +135,7 @@ def test_two_overlapping_imports_at_once_create_no_duplicate_lead(require_postgr
         imports.import_start(actor=actor, job_id=job.pk)
         jobs.append(job)
 
-    results = race([lambda job=job: imports.import_run(job_id=job.pk) for job in jobs])
+    results = race([lambda job=job: intake_run.import_run(job_id=job.pk) for job in jobs])
     assert not [r for r in results if isinstance(r, Exception)], results
     emails = list(Lead.objects.filter(email__endswith="@overlap.example").values_list("email", flat=True))
     assert len(emails) == len({e.lower() for e in emails}) == 450

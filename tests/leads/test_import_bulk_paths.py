@@ -17,7 +17,7 @@ from leads.models import Lead
 from smarketing.agreement import scoring
 from smarketing.agreement.models import FitField, FitOperator, RuleKind, ScoringRule
 from smarketing.core import bulk
-from smarketing.intake import imports
+from smarketing.intake import plans
 from smarketing.intake.models import ImportJob, ImportRow, RowOutcome
 from tests.factories import LeadFactory
 
@@ -177,8 +177,8 @@ def test_a_lead_with_engagements_is_worked_out_not_remembered(many_rules, monkey
 def test_the_email_look_up_finds_what_the_orm_finds(db):
     found = {LeadFactory(email=f"known{n}@acme.io").pk for n in range(3)}
     emails = {"known0@acme.io", "known1@acme.io", "known2@acme.io", "new@acme.io", "KNOWN0@ACME.IO"}
-    assert set(imports._ids_of_emails(emails)) == found
-    assert imports._ids_of_emails(set()) == []
+    assert set(plans.ids_of_emails(emails)) == found
+    assert plans.ids_of_emails(set()) == []
 
 
 def test_the_dropped_indexes_are_gone_and_the_search_still_uses_its_own(require_postgres, org):

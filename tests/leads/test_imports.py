@@ -12,6 +12,7 @@ from leads.models import EventType, Lead, LeadEvent, Stage
 from smarketing.agreement.models import HandoffGate, ScoringDefinition
 from smarketing.core.errors import ActionError
 from smarketing.intake import imports
+from smarketing.intake import run as intake_run
 from smarketing.intake.models import ImportJob, ImportRow, ImportStatus, RowOutcome
 from smarketing.org.models import Campaign, Source
 from tests.factories import LeadFactory
@@ -35,7 +36,7 @@ def upload(actor, text: str, name="contacts.csv", encoding="utf-8"):
 
 def run(job):
     imports.import_start(actor=job.created_by, job_id=job.pk)
-    return imports.import_run(job_id=job.pk)
+    return intake_run.import_run(job_id=job.pk)
 
 
 @pytest.fixture
@@ -193,12 +194,12 @@ def test_reps_cannot_import(org, settings, tmp_path):
 
 def test_a_rerun_resumes_after_the_last_committed_chunk(org, settings, tmp_path, monkeypatch):
     settings.SMARKETING_IMPORT_DIR = tmp_path
-    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(intake_run, "CHUNK_ROWS", 2)
     text = "Email\n" + "".join(f"p{i}@acme.io\n" for i in range(5))
     job = upload(org.marketer, text)
     imports.import_start(actor=org.marketer, job_id=job.pk)
     calls = {"n": 0}
-    real = imports._run_chunk
+    real = intake_run._run_chunk
 
     def crash_on_second(*args, **kwargs):
         calls["n"] += 1
@@ -206,13 +207,13 @@ def test_a_rerun_resumes_after_the_last_committed_chunk(org, settings, tmp_path,
             raise RuntimeError("worker killed")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(imports, "_run_chunk", crash_on_second)
+    monkeypatch.setattr(intake_run, "_run_chunk", crash_on_second)
     with pytest.raises(RuntimeError):
-        imports.import_run(job_id=job.pk)
+        intake_run.import_run(job_id=job.pk)
     job.refresh_from_db()
     assert (job.status, job.rows_done, job.created_count, job.last_row) == (ImportStatus.RUNNING, 2, 2, 3)
-    monkeypatch.setattr(imports, "_run_chunk", real)
-    job = imports.import_run(job_id=job.pk)
+    monkeypatch.setattr(intake_run, "_run_chunk", real)
+    job = intake_run.import_run(job_id=job.pk)
     assert (job.status, job.rows_done, job.created_count, job.skipped_count) == (ImportStatus.DONE, 5, 5, 0)
     assert Lead.objects.count() == 5
     assert not ImportRow.objects.exists()
@@ -234,14 +235,14 @@ def test_hundred_thousand_rows_are_counted_not_held(org, settings, tmp_path):
 def test_an_email_created_meanwhile_fails_only_its_row(org, settings, tmp_path, monkeypatch):
     settings.SMARKETING_IMPORT_DIR = tmp_path
     job = upload(org.marketer, "Email,Company\na@acme.io,A\nb@acme.io,B\nc@acme.io,C\n")
-    real = imports._plan_chunk
+    real = intake_run.plan_chunk
 
     def plan_then_someone_creates_b(rows, ctx):
         plans = real(rows, ctx)
         LeadFactory(email="b@acme.io")  # a colleague, between our check and our insert
         return plans
 
-    monkeypatch.setattr(imports, "_plan_chunk", plan_then_someone_creates_b)
+    monkeypatch.setattr(intake_run, "plan_chunk", plan_then_someone_creates_b)
     job = run(job)
     assert (job.created_count, job.failed_count) == (2, 1)
     failed = job.rows.get()
@@ -275,10 +276,10 @@ def test_an_import_its_worker_died_on_is_resumed_by_the_watchdog(
     from django.utils import timezone
 
     settings.SMARKETING_IMPORT_DIR = tmp_path
-    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(intake_run, "CHUNK_ROWS", 2)
     job = upload(org.marketer, "Email\n" + "".join(f"w{i}@acme.io\n" for i in range(5)))
     imports.import_start(actor=org.marketer, job_id=job.pk)
-    real, calls = imports._run_chunk, {"n": 0}
+    real, calls = intake_run._run_chunk, {"n": 0}
 
     def die_on_second(*args, **kwargs):
         calls["n"] += 1
@@ -286,10 +287,10 @@ def test_an_import_its_worker_died_on_is_resumed_by_the_watchdog(
             raise SystemExit("SIGKILL")  # the process is gone: nothing after this runs
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(imports, "_run_chunk", die_on_second)
+    monkeypatch.setattr(intake_run, "_run_chunk", die_on_second)
     with pytest.raises(SystemExit):
-        imports.import_run(job_id=job.pk)
-    monkeypatch.setattr(imports, "_run_chunk", real)
+        intake_run.import_run(job_id=job.pk)
+    monkeypatch.setattr(intake_run, "_run_chunk", real)
     assert imports.imports_resume_stalled() == []  # alive a moment ago: left alone
     later = timezone.now() + dt.timedelta(seconds=settings.IMPORT_STALLED_AFTER_SECONDS + 1)
     with django_capture_on_commit_callbacks(execute=True):
@@ -314,7 +315,7 @@ def test_a_mixed_chunk_loses_nothing_and_doubles_nothing(
     """New, invalid, existing and repeated emails side by side in one chunk (or spread
     over several): every row gets exactly one outcome, reported under its own number."""
     settings.SMARKETING_IMPORT_DIR = tmp_path
-    monkeypatch.setattr(imports, "CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr(intake_run, "CHUNK_ROWS", chunk_rows)
     merged = LeadFactory(email="old@acme.io", phone="")
     survivor = LeadFactory(email="new@acme.io", phone="", job_title="", company="")
     Lead.objects.filter(pk=merged.pk).update(merged_into=survivor)
@@ -416,14 +417,14 @@ def test_a_profile_edit_is_checked_for_what_it_changes(org):
 def test_a_field_filled_since_the_plan_is_left_alone(org, settings, tmp_path, monkeypatch):
     settings.SMARKETING_IMPORT_DIR = tmp_path
     lead = LeadFactory(email="busy@acme.io", phone="", job_title="")
-    real = imports._plan_chunk
+    real = intake_run.plan_chunk
 
     def plan_then_a_colleague_edits(rows, ctx):
         plans = real(rows, ctx)
         Lead.objects.filter(pk=lead.pk).update(phone="+49 typed by hand", job_title="CEO")
         return plans
 
-    monkeypatch.setattr(imports, "_plan_chunk", plan_then_a_colleague_edits)
+    monkeypatch.setattr(intake_run, "plan_chunk", plan_then_a_colleague_edits)
     job = run(upload(org.marketer, "Email,Phone,Job Title\nbusy@acme.io,+1 555,CFO\n"))
     assert (job.updated_count, job.skipped_count) == (0, 1)
     assert outcomes(job)[2][1] == f"Already in Smarketing as lead {lead.pk}; nothing new in this row."

@@ -14,7 +14,7 @@ from leads.models import EventType, Lead, LeadEvent, Stage
 from smarketing.agreement import scoring
 from smarketing.agreement.models import HandoffGate, ScoringDefinition
 from smarketing.core.errors import ActionError
-from smarketing.intake import imports
+from smarketing.intake import run as intake_run
 from smarketing.org.models import Campaign, Source
 
 COMPARED = (
@@ -153,14 +153,14 @@ def test_an_import_hands_over_between_threads_often_only_while_it_runs(org, sett
     settings.SMARKETING_IMPORT_DIR = tmp_path
     before = sys.getswitchinterval()
     during = []
-    real = imports._run_chunk
+    real = intake_run._run_chunk
 
     def watched(*args, **kwargs):
         during.append(sys.getswitchinterval())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(imports, "_run_chunk", watched)
+    monkeypatch.setattr(intake_run, "_run_chunk", watched)
     job = run(upload(org.marketer, "Email\nann@acme.io\nbob@acme.io\n"))
     assert job.created_count == 2
-    assert during == [pytest.approx(min(before, imports.READ_AHEAD_SWITCH))]
+    assert during == [pytest.approx(min(before, intake_run.READ_AHEAD_SWITCH))]
     assert sys.getswitchinterval() == before

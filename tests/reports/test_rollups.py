@@ -24,6 +24,7 @@ from reports import dashboard, rollups
 from reports.models import DirtyLead, FunnelRollup
 from sla import services as sla_services
 from smarketing.core.errors import ActionError
+from smarketing.core.weeks import monday_of
 from smarketing.org.models import Membership
 from tests.reports.history import BERLIN, W1
 
@@ -185,13 +186,13 @@ def test_too_many_changed_leads_count_from_the_event_log_until_caught_up(org, ma
     with override_settings(ROLLUP_READ_REFRESH_LIMIT=2):
         assert not rollups.ready()  # nothing refreshed: still four dirty
         assert DirtyLead.objects.count() == 4
-        weekly = _tables(dashboard.metrics.monday_of(None), dashboard.metrics.monday_of(None))["weekly"]
+        weekly = _tables(monday_of(None), monday_of(None))["weekly"]
     assert weekly["rows"][0]["mql"] == 4  # counted from the event log, exact all the same
     from reports.tasks import reports_rollups_catch_up
 
     assert reports_rollups_catch_up() == 4
     assert rollups.ready()
-    assert _tables(dashboard.metrics.monday_of(None), dashboard.metrics.monday_of(None))["weekly"] == weekly
+    assert _tables(monday_of(None), monday_of(None))["weekly"] == weekly
 
 
 def test_the_refresh_costs_the_same_statements_for_one_lead_or_many(org, make_lead):

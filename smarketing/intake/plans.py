@@ -1,0 +1,208 @@
+"""What each row of an import does: its cells parsed and checked (`parse_row`), then, a chunk
+at a time, its duplicates resolved against the database and the file (`plan_chunk`):
+create, update (fill blank fields), skip, or fail with its row number and reason."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+
+from leads import services
+from leads.models import EventType, Lead, LeadEvent, normalize_email
+from smarketing.core.errors import ActionError
+from smarketing.core.lookups import Values
+from smarketing.intake import reading
+from smarketing.intake import values as intake_values
+from smarketing.intake.models import ImportJob
+from smarketing.org.models import Campaign
+
+log = logging.getLogger(__name__)
+
+
+# --- what one row does -----------------------------------------------------------------------
+
+
+@dataclass
+class RowPlan:
+    row_number: int
+    outcome: str  # "create", "update", "skip", "fail"
+    message: str = ""
+    email: str = ""
+    lead_id: int | None = None
+    profile: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+    campaign: Campaign | None = None
+    origin: dict[str, Any] = field(default_factory=dict)
+    fill: dict[str, Any] = field(default_factory=dict)
+
+
+class Memo:
+    """A pure cell parser, remembered per distinct cell value: a file repeats its
+    countries, sources, stages and company sizes thousands of times. A ValueError is
+    remembered too (as its message). Bounded, so memory stays flat on any file."""
+
+    LIMIT = 5000
+
+    def __init__(self, parse: Callable[[str], Any]):
+        self.parse = parse
+        self.seen: dict[str, tuple[bool, Any]] = {}
+
+    def __call__(self, value: str) -> Any:
+        hit = self.seen.get(value)
+        if hit is None:
+            try:
+                hit = (True, self.parse(value))
+            except ValueError as exc:
+                hit = (False, str(exc))
+            if len(self.seen) >= self.LIMIT:
+                self.seen.clear()
+            self.seen[value] = hit
+        ok, result = hit
+        if not ok:
+            raise ValueError(result)
+        return result
+
+
+class Context:
+    """What a run needs besides the row: the job's choices and lookups done once."""
+
+    def __init__(self, job: ImportJob):
+        self.job = job
+        self.mapping = dict(job.mapping)
+        self.columns = [(header, target) for header, target in self.mapping.items() if target]
+        self.campaign = job.campaign
+        self.origin = {"import_job": job.pk}
+        self.tz = ZoneInfo(settings.SMARKETING_TIME_ZONE)
+        self.campaigns = {c.name.casefold(): c for c in Campaign.objects.all()}
+        self.company_size = Memo(intake_values.parse_company_size)
+        self.country = Memo(intake_values.parse_country)
+        self.stage = Memo(intake_values.parse_stage)
+        self.source = Memo(intake_values.parse_source)
+
+
+def parse_row(row_number: int, cells: dict[str, str], ctx: Context) -> RowPlan:
+    """Parse and validate one row without touching leads. Fails with the first problem."""
+    job = ctx.job
+    values = {target: value for header, target in ctx.columns if (value := cells.get(header))}
+    plan = RowPlan(row_number=row_number, outcome="create")
+    email = normalize_email(values.get("email", ""))
+    plan.email = email
+    try:
+        if not email:
+            raise ValueError("No email address: every lead needs one.")
+        if not services.email_valid(email):
+            raise ValueError(f"“{values['email']}” is not a valid email address.")
+        profile: dict[str, Any] = {}
+        if "full_name" in values and not (values.get("first_name") or values.get("last_name")):
+            profile["first_name"], profile["last_name"] = intake_values.split_full_name(values["full_name"])
+        for name in ("first_name", "last_name", "phone", "company", "job_title"):
+            if values.get(name):
+                profile[name] = values[name]
+        if values.get("company_size"):
+            profile["company_size"] = ctx.company_size(values["company_size"])
+        if values.get("country"):
+            profile["country"] = ctx.country(values["country"])
+        if values.get("website"):
+            website = values["website"]
+            profile["website"] = website if "://" in website else f"https://{website}"
+        ctx.stage(values.get("stage", ""))
+        plan.source = ctx.source(values["source"]) if values.get("source") else job.default_source
+        plan.campaign = ctx.campaign
+        if values.get("campaign"):
+            plan.campaign = ctx.campaigns.get(values["campaign"].casefold())
+            if plan.campaign is None:
+                raise ValueError(
+                    f"Unknown campaign “{values['campaign']}”: create it first, or leave the cell empty."
+                )
+        original = intake_values.parse_datetime(values.get("created_at", ""), ctx.tz)
+    except ValueError as exc:
+        plan.outcome, plan.message = "fail", str(exc)
+        return plan
+    try:
+        cleaned = services.lead_profile_validate({"email": email, **profile})
+        plan.profile = {k: v for k, v in cleaned.items() if k != "email" and v not in (None, "")}
+    except ActionError as exc:
+        plan.outcome, plan.message = "fail", exc.message
+        return plan
+    plan.origin = {**ctx.origin, "import_row": row_number}
+    if original is not None:
+        plan.origin["original_created_at"] = original.isoformat()
+    if values.get("external_id"):
+        plan.origin["external_id"] = values["external_id"][:200]
+    return plan
+
+
+def plan_chunk(rows: list[tuple[int, dict[str, str]]], ctx: Context) -> list[RowPlan]:
+    """Plans for a chunk of rows, duplicates resolved against the database and the file:
+    one look-up of the chunk's emails, one of the leads this import created among them."""
+    plans = getattr(rows, "plans", None) or [parse_row(n, cells, ctx) for n, cells in rows]
+    emails = {p.email for p in plans if p.outcome == "create"}
+    existing: dict[str, Lead] = {}
+    found = ids_of_emails(emails)
+    if found:
+        for lead in Lead.objects.filter(pk__in=found).select_related("merged_into"):
+            existing[lead.email] = lead.merged_into if lead.merged_into_id else lead
+    # Leads this import created in an earlier chunk: a duplicate within the file.
+    from_this_file = {
+        event.lead_id: event.data.get("import_row")
+        for event in LeadEvent.objects.filter(
+            type=EventType.CREATED,
+            lead__in=[lead.pk for lead in existing.values()],
+            data__import_job=ctx.job.pk,
+        ).only("lead_id", "data")
+    }
+    seen_in_chunk: dict[str, int] = {}
+    for plan in plans:
+        if plan.outcome != "create":
+            continue
+        first_row = seen_in_chunk.get(plan.email)
+        if first_row is None and plan.email in existing:
+            first_row = from_this_file.get(existing[plan.email].pk)
+        if first_row is not None:
+            plan.outcome = "skip"
+            plan.message = f"Duplicate of row {first_row} in this file."
+            continue
+        seen_in_chunk[plan.email] = plan.row_number
+        lead = existing.get(plan.email)
+        if lead is None:
+            continue
+        plan.lead_id = lead.pk
+        plan.fill = {k: v for k, v in plan.profile.items() if getattr(lead, k) in (None, "")}
+        if plan.fill:
+            plan.outcome = "update"
+            plan.message = f"Filled {', '.join(k.replace('_', ' ') for k in plan.fill)} on lead {lead.pk}."
+        else:
+            plan.outcome = "skip"
+            plan.message = f"Already in Smarketing as lead {lead.pk}; nothing new in this row."
+    return plans
+
+
+def ids_of_emails(emails: set[str]) -> list[int]:
+    """The ids of the leads with these (normalised) emails; a chunk's emails are mostly
+    new, so only the few found are then loaded. The emails go as one array parameter
+    (smarketing.core.lookups), not as a thousand placeholders."""
+    if not emails:
+        return []
+    return list(Lead.objects.filter(email__any=Values(emails)).values_list("pk", flat=True))
+
+
+def chunks(
+    rows: Iterable[tuple[int, dict[str, str]]], size: int
+) -> Iterator[list[tuple[int, dict[str, str]]]]:
+    chunk: list[tuple[int, dict[str, str]]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def file_format(job: ImportJob) -> reading.FileFormat:
+    return reading.FileFormat(encoding=job.encoding, delimiter=job.delimiter, headers=list(job.headers))

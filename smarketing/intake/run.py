@@ -1,0 +1,258 @@
+"""The background run of an import: chunks of rows read, parsed, scored and rendered ahead
+in a thread of their own while the database writes the chunk before; each chunk's leads
+and the job's counters commit together, so a killed worker resumes after the last
+committed row without losing or double-counting anything."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from leads import services
+from smarketing.agreement import scoring
+from smarketing.core import bulk
+from smarketing.core.errors import ActionError
+from smarketing.intake import reading
+from smarketing.intake.models import ImportJob, ImportRow, ImportStatus, RowOutcome
+from smarketing.intake.plans import Context, RowPlan, chunks, file_format, parse_row, plan_chunk
+
+log = logging.getLogger(__name__)
+
+# Rows per transaction: a chunk's fixed costs (the job row, look-ups, statements, commit)
+# are shared by more rows with 2,000 than with 1,000 (5–10% faster at a million leads).
+CHUNK_ROWS = 2000
+READ_AHEAD_SWITCH = 0.0005  # seconds (see _read_ahead)
+
+
+# --- the background run ----------------------------------------------------------------------
+
+
+class _Chunk(list):
+    """Rows of one chunk, with their plans already parsed and the new leads among them
+    prepared (see `_read_ahead`)."""
+
+    plans: list[RowPlan]
+    # The plans that would create a lead, and those leads checked, scored and rendered
+    # for the database (or the error that refuses them all).
+    creating: list[RowPlan]
+    new: services.NewLeads | ActionError
+
+
+def _create_items(plans: list[RowPlan]) -> list[dict[str, Any]]:
+    """What `services.leads_prepare` takes for these plans' leads."""
+    return [
+        {
+            "email": p.email,
+            "source": p.source,
+            "campaign": p.campaign,
+            "origin": p.origin,
+            "profile": p.profile,
+        }
+        for p in plans
+    ]
+
+
+def _prepared(chunk: _Chunk, scorer) -> _Chunk:
+    """The chunk with its new leads prepared (`services.leads_prepare`): no database, so
+    the reader thread does it while the database writes the chunk before."""
+    chunk.creating = [p for p in chunk.plans if p.outcome == "create"]
+    try:
+        chunk.new = services.leads_prepare(_create_items(chunk.creating), via="import", scorer=scorer)
+    except ActionError as exc:
+        chunk.new = exc
+    return chunk
+
+
+_END = object()
+
+
+def _read_ahead(
+    rows: Iterator[tuple[int, dict[str, str]]], ctx: Context, size: int, scorer
+) -> Iterator[_Chunk]:
+    """The chunks of `rows`, each parsed, validated, and its new leads scored and
+    rendered for COPY in a thread of its own while the database works on the chunk
+    before: that is pure Python (no database), and the main thread mostly waits for the
+    database, so the two overlap. At most two chunks wait ahead, so memory stays flat. A
+    file error (or any other) reaches the caller in its place in the file, after the
+    chunks before it.
+
+    While it runs, the interpreter hands over between threads every READ_AHEAD_SWITCH
+    seconds rather than every 5 ms: each time the database answers, the main thread
+    waits for the reader to hand over, a dozen times per chunk."""
+    ahead: queue.Queue[Any] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for rows_of_chunk in chunks(rows, size):
+                chunk = _Chunk(rows_of_chunk)
+                chunk.plans = [parse_row(n, cells, ctx) for n, cells in chunk]
+                if not put(_prepared(chunk, scorer)):
+                    return
+            put(_END)
+        except BaseException as exc:  # handed over, raised by the consumer
+            put(exc)
+        finally:
+            rows.close()
+
+    reader = threading.Thread(target=read, name=f"import-{ctx.job.pk}-reader", daemon=True)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch, READ_AHEAD_SWITCH))
+    reader.start()
+    try:
+        while (item := ahead.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join()
+        sys.setswitchinterval(switch)
+
+
+def import_run(*, job_id: int) -> ImportJob:
+    """Import the rows after the last committed one. Safe to run again (a retry, a second
+    worker): the job row is locked per chunk and rows already done are not redone."""
+    claimed = ImportJob.objects.filter(
+        pk=job_id, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]
+    ).update(status=ImportStatus.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now())
+    job = ImportJob.objects.get(pk=job_id)
+    if not claimed:
+        return job
+    ctx = Context(job)
+    scorer = scoring.Scorer.load()
+    rows = (
+        (n, cells) for n, cells in reading.iter_rows(job.stored_path, file_format(job)) if n > job.last_row
+    )
+    try:
+        with closing(_read_ahead(rows, ctx, CHUNK_ROWS, scorer)) as chunks:
+            for chunk in chunks:
+                if not _run_chunk(job.pk, chunk, ctx, scorer):
+                    return ImportJob.objects.get(pk=job_id)  # another run got further
+    except reading.ImportFileError as exc:
+        ImportJob.objects.filter(pk=job_id).update(
+            status=ImportStatus.FAILED, error=exc.message, finished_at=timezone.now()
+        )
+        return ImportJob.objects.get(pk=job_id)
+    ImportJob.objects.filter(pk=job_id).update(
+        status=ImportStatus.DONE, finished_at=timezone.now(), rows_estimate=F("rows_done")
+    )
+    Path(job.stored_path).unlink(missing_ok=True)  # the failed rows keep their cells
+    return ImportJob.objects.get(pk=job_id)
+
+
+@transaction.atomic
+def _run_chunk(job_id: int, chunk: _Chunk, ctx: Context, scorer) -> bool:
+    # The importer comes with the job (one query less per chunk); only the job row is locked.
+    job = ImportJob.objects.select_for_update(of=("self",)).select_related("created_by").get(pk=job_id)
+    if job.status != ImportStatus.RUNNING or chunk[0][0] <= job.last_row:
+        return False
+    actor = job.created_by
+    counts = {"create": 0, "update": 0, "skip": 0, "fail": 0}
+    cells_by_row = dict(chunk)
+    plans = plan_chunk(chunk, ctx)
+    new = chunk.new
+    if isinstance(new, services.NewLeads):  # keep the leads still to create after the look-up
+        new = new.only([p.outcome == "create" for p in chunk.creating])
+    _create_all(actor, [p for p in plans if p.outcome == "create"], scorer, new)
+    _fill_all(actor, [p for p in plans if p.outcome == "update"])
+    outcomes: list[dict[str, Any]] = []
+    for plan in plans:
+        counts[plan.outcome] += 1
+        if plan.outcome in ("skip", "fail"):
+            outcomes.append(
+                {
+                    "job_id": job.pk,
+                    "row_number": plan.row_number,
+                    "outcome": RowOutcome.FAILED if plan.outcome == "fail" else RowOutcome.SKIPPED,
+                    "message": plan.message[:500],
+                    "email": plan.email[:254],
+                    "lead_id": plan.lead_id,
+                    "values": cells_by_row[plan.row_number],
+                }
+            )
+    bulk.insert_rows(ImportRow, outcomes)
+    ImportJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now(),
+        last_row=chunk[-1][0],
+        rows_done=F("rows_done") + len(chunk),
+        created_count=F("created_count") + counts["create"],
+        updated_count=F("updated_count") + counts["update"],
+        skipped_count=F("skipped_count") + counts["skip"],
+        failed_count=F("failed_count") + counts["fail"],
+    )
+    return True
+
+
+def _create_all(actor, plans: list[RowPlan], scorer, new: services.NewLeads | ActionError) -> None:
+    """Create the chunk's new leads in one go (`new`: those leads prepared ahead, or the
+    error that refused them); if someone created one of the emails meanwhile, go lead by
+    lead so that only that row is refused."""
+    if not plans:
+        return
+    try:
+        if isinstance(new, ActionError):
+            raise new
+        with transaction.atomic():
+            created = services.leads_create_many(actor=actor, leads=new, via="import", scorer=scorer)
+    except IntegrityError:
+        created = None
+    except ActionError as exc:  # e.g. the importer lost the marketing role meanwhile
+        for plan in plans:
+            plan.outcome, plan.message = "fail", exc.message
+        return
+    if created is not None:
+        for plan, lead_id in zip(plans, created, strict=True):
+            plan.lead_id = lead_id
+        return
+    for plan in plans:
+        try:
+            lead = services.lead_create(
+                actor=actor,
+                email=plan.email,
+                source=plan.source,
+                campaign=plan.campaign,
+                via="import",
+                scorer=scorer,
+                origin=plan.origin,
+                **plan.profile,
+            )
+            plan.lead_id = lead.pk
+        except ActionError as exc:
+            plan.outcome, plan.message = "fail", exc.message
+
+
+def _fill_all(actor, plans: list[RowPlan]) -> None:
+    """Fill the blank fields of the chunk's existing leads in one go. What is filled is
+    decided again on the locked leads: a field someone filled since the plan was made
+    is left alone (the row then says what it did fill, or that it had nothing new)."""
+    if not plans:
+        return
+    results = services.leads_fill_blanks(actor=actor, fills=[(p.lead_id, p.fill) for p in plans])
+    for plan, result in zip(plans, results, strict=True):
+        if isinstance(result, ActionError):
+            plan.outcome, plan.message = "fail", result.message
+        elif result:
+            plan.message = f"Filled {', '.join(k.replace('_', ' ') for k in result)} on lead {plan.lead_id}."
+        else:
+            plan.outcome = "skip"
+            plan.message = f"Already in Smarketing as lead {plan.lead_id}; nothing new in this row."
