@@ -103,6 +103,7 @@ def test(argv: list[str]) -> int:
     steps = [
         ("ruff lint", [BIN / "ruff", "check", "."]),
         ("ruff format", [BIN / "ruff", "format", "--check", "."]),
+        ("apps import downward only (import-linter, docs/architecture.md)", [BIN / "lint-imports"]),
         ("Django system checks", [PY, "manage.py", "check", "--fail-level", "WARNING"]),
         ("migrations up to date", [PY, "manage.py", "makemigrations", "--check", "--dry-run"]),
         ("tests", [PY, "-m", "pytest", *argv]),
