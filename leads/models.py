@@ -245,7 +245,7 @@ class Lead(models.Model):
     )
     qualified_at = models.DateTimeField(null=True, blank=True)
     score = models.IntegerField(default=0)
-    # Which rule gave which points (see leads.scoring), and under which version of the
+    # Which rule gave which points (see smarketing.agreement.scoring), and under which version of the
     # scoring definition: a background re-score finds the leads still on an older one.
     score_receipt = models.JSONField(default=list, blank=True)
     scored_version = models.PositiveIntegerField(default=0)

@@ -3,7 +3,7 @@ AgreementChange. (The gate and the reasons are part of the agreement: pages and 
 propose changes to them through `smarketing.agreement.versions`, which calls these once both managers
 have confirmed.)
 
-(Scoring, the third part of the agreement, lives in `leads.scoring`.)
+(Scoring, the third part of the agreement, lives in `smarketing.agreement.scoring`.)
 """
 
 from __future__ import annotations

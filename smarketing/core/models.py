@@ -8,7 +8,7 @@ from django.utils import timezone
 
 class DeferredTask(models.Model):
     """A task that could not be sent because the broker was down: kept here, sent again by
-    the beat job `leads.tasks.deferred_tasks_send` once the broker is back (see
+    the beat job `smarketing.core.tasks.deferred_tasks_send` once the broker is back (see
     `smarketing.core.queue`). Only task names and ids: no personal data."""
 
     name = models.CharField(max_length=200)
