@@ -2,7 +2,7 @@
 
 The file is uploaded with `smarketing.intake.imports.import_upload` as bench.marketer, started with
 `import_start`, and run in this process by the body of the Celery task
-(`leads.tasks.import_run`) — the code a user's upload and the worker run. About 1% of the
+(`smarketing.intake.tasks.import_run`) — the code a user's upload and the worker run. About 1% of the
 rows are invalid, 0.5% repeat an email from earlier in the file and 2% carry the email of
 a lead already in the database (filled where blank, or skipped).
 
@@ -26,8 +26,6 @@ import unicodedata
 from pathlib import Path
 
 from bench.common import MARKETER, PASSWORD, Figure, area_main, django_setup
-from smarketing.intake import run as intake_run
-from smarketing.intake import tasks
 
 ROWS = 100_000
 TARGET_ROWS_PER_S = 10_000
@@ -229,7 +227,8 @@ def measure(size: int, database_url: str) -> list[Figure]:
     from django.db import connection
 
     from leads.models import Lead, LeadEvent
-    from smarketing.intake import imports
+    from smarketing.intake import imports, tasks
+    from smarketing.intake import run as intake_run
     from smarketing.intake.models import ImportJob, ImportStatus
 
     user = marketer()
