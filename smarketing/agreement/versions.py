@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import zlib
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -309,10 +310,7 @@ def agreement_propose(*, actor, op: str, **args: Any) -> AgreementVersion:
     change["by_name"] = actor.get_full_name() or actor.get_username()
     version.changes = [*earlier, change]
     version.terms = terms
-    confirmed = [side for side in ("sales", "marketing") if getattr(version, f"{side}_confirmed_by_id")]
-    for side in confirmed:  # what they confirmed has changed: they confirm again
-        setattr(version, f"{side}_confirmed_by", None)
-        setattr(version, f"{side}_confirmed_at", None)
+    _confirmations_clear(version)
     try:
         with transaction.atomic():
             version.save()
@@ -335,9 +333,25 @@ def version_note_update(*, actor, number: int, note: str) -> AgreementVersion:
         raise ActionError("Say why the agreement changes: the note can't be empty.", field="note")
     if len(note) > 2000:
         raise ActionError("Keep the change note under 2000 characters.", field="note")
+    if note == version.note:
+        return version
     version.note = note
-    version.save(update_fields=["note"])
+    cleared = _confirmations_clear(version)
+    version.save()
+    if cleared:
+        _audit(actor, f"Changed the note of version {number}: {', '.join(cleared)} to confirm again", version)
+        _notify_waiting(version, actor, again=True)
     return version
+
+
+def _confirmations_clear(version: AgreementVersion) -> list[str]:
+    """What a side confirmed has changed (a change added, the note rewritten): it confirms
+    again. Returns the sides whose confirmation was cleared."""
+    cleared = [side for side in ("sales", "marketing") if getattr(version, f"{side}_confirmed_by_id")]
+    for side in cleared:
+        setattr(version, f"{side}_confirmed_by", None)
+        setattr(version, f"{side}_confirmed_at", None)
+    return cleared
 
 
 def _locked_proposal(number: int) -> AgreementVersion:
@@ -431,9 +445,11 @@ def _managers():
     )
 
 
-def _notify_waiting(version: AgreementVersion, actor) -> None:
+def _notify_waiting(version: AgreementVersion, actor, *, again: bool = False) -> None:
     waiting = waiting_for(version)
     key = f"agreement-{version.number}-{len(version.changes)}"  # once per person and change set
+    if again:  # a side that had confirmed is asked again: the note they confirmed changed
+        key += f"-note-{zlib.crc32(version.note.encode()):08x}"
     for manager in _managers().exclude(pk=actor.pk):
         if side_of(manager) in waiting:
             notify(

@@ -397,3 +397,36 @@ def test_a_version_holds_a_bounded_number_of_changes(org, hot, monkeypatch):
             **{**HOT, "response_hours": Decimal("3")},
         )
     assert len(AgreementVersion.objects.get(status="proposed").changes) == 2
+
+
+def test_a_rewritten_note_asks_both_sides_to_confirm_again(org, hot):
+    """A version goes into force with what both sides confirmed: the sales manager cannot
+    rewrite the note after marketing confirmed and then put it in force alone."""
+    version = propose_one_hour(org, hot)
+    versions.version_note_update(
+        actor=org.sales_manager, number=version.number, note="Hot leads go cold fast"
+    )
+    versions.version_confirm(actor=org.marketing_manager, number=version.number)
+
+    rewritten = versions.version_note_update(
+        actor=org.sales_manager, number=version.number, note="Reps asked for it (marketing never saw this)"
+    )
+
+    assert rewritten.marketing_confirmed_by is None and rewritten.sales_confirmed_by is None
+    versions.version_confirm(actor=org.sales_manager, number=version.number)
+    version.refresh_from_db()
+    assert version.status == VersionStatus.PROPOSED  # marketing has not confirmed this note
+    asked = Notification.objects.filter(recipient=org.marketing_manager, kind=NotificationKind.AGREEMENT)
+    assert any("confirmation" in n.subject for n in asked.order_by("-id")[:1])
+    versions.version_confirm(actor=org.marketing_manager, number=version.number)
+    version.refresh_from_db()
+    assert version.status == VersionStatus.IN_FORCE
+    assert version.note == "Reps asked for it (marketing never saw this)"
+
+
+def test_the_same_note_again_changes_nothing(org, hot):
+    version = propose_one_hour(org, hot)
+    versions.version_note_update(actor=org.sales_manager, number=version.number, note="Why")
+    versions.version_confirm(actor=org.marketing_manager, number=version.number)
+    again = versions.version_note_update(actor=org.sales_manager, number=version.number, note=" Why ")
+    assert again.marketing_confirmed_by == org.marketing_manager
