@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from smarketing.core.csvs import unguarded
+
 __all__ = [
     "FIELD_SIZE_LIMIT",
     "FileFormat",
@@ -273,7 +275,10 @@ def iter_rows(path: str | Path, fmt: FileFormat) -> Iterator[tuple[int, dict[str
                 if not joined.isascii() or "\x00" in joined:
                     _check_text(joined, row_number, fmt.encoding)
                 width = len(cells)
-                yield row_number, {name: cells[i].strip() if i < width else "" for i, name in columns}
+                values = {name: cells[i].strip() if i < width else "" for i, name in columns}
+                if "'" in joined:  # a cell our own CSV guarded (the failed rows, fixed)
+                    values = {name: unguarded(value) for name, value in values.items()}
+                yield row_number, values
         except csv.Error as exc:
             raise ImportFileError(_csv_error_message(exc, row_number + 1)) from exc
 

@@ -10,6 +10,6 @@ from smarketing.notifications.models import Notification
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "recipient", "kind", "subject", "read_at", "emailed_at"]
-    list_filter = ["kind"]
+    list_display = ["created_at", "recipient", "kind", "subject", "read_at", "emailed_at", "email_failed_at"]
+    list_filter = ["kind", ("email_failed_at", admin.EmptyFieldListFilter)]
     list_select_related = ["recipient"]

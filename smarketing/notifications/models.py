@@ -19,6 +19,9 @@ class NotificationKind(models.TextChoices):
     AGREEMENT = "agreement", "The agreement changed"
 
 
+EMAIL_ATTEMPTS = 5
+
+
 class Notification(models.Model):
     """An outbox row: one message to one person about one thing that happened.
 
@@ -52,6 +55,12 @@ class Notification(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     email_claimed_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # An email the server refused is tried again (the beat job), up to EMAIL_ATTEMPTS
+    # times; then it is marked failed, with the last error, and shown so, never lost quietly.
+    # Defaults in the database too: `notify_many` inserts rows with SQL of its own.
+    email_attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    email_failed_at = models.DateTimeField(null=True, blank=True)
+    email_error = models.CharField(max_length=300, blank=True, default="", db_default="")
 
     class Meta:
         db_table = "leads_notification"  # its table since it lived in leads (docs/architecture.md)

@@ -12,15 +12,22 @@ from typing import NamedTuple
 
 from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from smarketing.core.errors import ActionError
 from smarketing.core.lookups import array_literal
 from smarketing.core.queue import on_commit_enqueue
 from smarketing.notifications import tasks
-from smarketing.notifications.models import Notification
+from smarketing.notifications.models import EMAIL_ATTEMPTS, Notification
 
 log = logging.getLogger(__name__)
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """A subject as one line: line breaks and other whitespace runs become one space (a
+    name typed with a line break in it must not break an email header), cut to `limit`."""
+    return " ".join(str(text).split())[:limit]
 
 
 def notify(
@@ -38,7 +45,7 @@ def notify(
                 kind=kind,
                 lead=lead,
                 dedupe_key=dedupe_key,
-                subject=subject[:200],
+                subject=one_line(subject),
                 body=body,
             )
     except IntegrityError:
@@ -99,7 +106,7 @@ def notify_many(messages: list[Message]) -> list[int]:
                     array_literal(m.kind for m in rows),
                     array_literal(m.lead_id for m in rows),
                     array_literal(m.dedupe_key for m in rows),
-                    array_literal(m.subject[:200] for m in rows),
+                    array_literal(one_line(m.subject) for m in rows),
                     array_literal(m.body for m in rows),
                 ],
             )
@@ -110,7 +117,7 @@ def notify_many(messages: list[Message]) -> list[int]:
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) "  # noqa: S608
                 f"VALUES {', '.join(['(%s, %s, %s, %s, %s, %s, %s)'] * len(chunk))} {conflict}",
-                [v for m in chunk for v in (*m[:4], m.subject[:200], m.body, created_at)],
+                [v for m in chunk for v in (*m[:4], one_line(m.subject), m.body, created_at)],
             )
             created += [pk for (pk,) in cursor.fetchall()]
     if created:
@@ -131,18 +138,36 @@ def notification_emails_send(notification_ids: list[int]) -> int:
 
 
 def notification_email_send(notification_id: int) -> bool:
-    """Claim, send, mark. Returns True when this call sent the email."""
+    """Claim, send, mark. Returns True when this call sent the email.
+
+    An email the mail server refuses is released to be tried again by the beat job
+    (`tasks.notifications_deliver_pending`), and after EMAIL_ATTEMPTS tries marked failed
+    with its error: the inbox and the admin show it, and the log says so."""
     now = timezone.now()
-    claimed = Notification.objects.filter(pk=notification_id, email_claimed_at__isnull=True).update(
-        email_claimed_at=now
-    )
+    claimed = Notification.objects.filter(
+        pk=notification_id, email_claimed_at__isnull=True, email_failed_at__isnull=True
+    ).update(email_claimed_at=now, email_attempts=F("email_attempts") + 1)
     if not claimed:
         return False
     notification = Notification.objects.select_related("recipient").get(pk=notification_id)
     if not notification.recipient.email:
         return False
-    send_mail(notification.subject, notification.body, None, [notification.recipient.email])
-    Notification.objects.filter(pk=notification_id).update(emailed_at=timezone.now())
+    try:
+        send_mail(one_line(notification.subject), notification.body, None, [notification.recipient.email])
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"[:300]
+        if notification.email_attempts >= EMAIL_ATTEMPTS:
+            Notification.objects.filter(pk=notification_id).update(
+                email_failed_at=timezone.now(), email_error=error
+            )
+            log.error(
+                "notification %s: email failed %s times, given up: %s", notification_id, EMAIL_ATTEMPTS, error
+            )
+        else:
+            Notification.objects.filter(pk=notification_id).update(email_claimed_at=None, email_error=error)
+            log.warning("notification %s: email failed, to be tried again: %s", notification_id, error)
+        return False
+    Notification.objects.filter(pk=notification_id).update(emailed_at=timezone.now(), email_error="")
     log.info("notification %s emailed", notification_id)
     return True
 

@@ -23,10 +23,13 @@ def notification_emails(notification_ids: list[int]) -> int:
 
 @shared_task
 def notifications_deliver_pending(batch_size: int = 200) -> int:
-    """Catch emails whose task never ran (the broker was down at commit time)."""
+    """Catch emails whose task never ran (the broker was down at commit time), and try
+    again those the mail server refused (up to EMAIL_ATTEMPTS times)."""
     cutoff = timezone.now() - dt.timedelta(minutes=2)
     ids = list(
-        Notification.objects.filter(email_claimed_at__isnull=True, created_at__lt=cutoff)
+        Notification.objects.filter(
+            email_claimed_at__isnull=True, email_failed_at__isnull=True, created_at__lt=cutoff
+        )
         .order_by("created_at")
         .values_list("id", flat=True)[:batch_size]
     )

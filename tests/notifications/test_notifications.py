@@ -105,3 +105,55 @@ def test_notifications_never_point_nowhere_though_their_keys_are_loose(org):
     with pytest.raises(ProtectedError):
         lead.delete()
     assert Notification.objects.get().lead == lead
+
+
+def test_a_name_with_a_line_break_cannot_break_the_email_header(
+    org, make_lead, django_capture_on_commit_callbacks, mailoutbox
+):
+    lead = make_lead(first_name="Ann\r\nBcc: everyone@example.com", last_name="Archer")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.lead_qualify(lead_id=lead.pk, actor=org.marketer)
+    note = Notification.objects.get()
+    assert "\n" not in note.subject and "\r" not in note.subject
+    assert "Ann Bcc: everyone@example.com Archer" in note.subject
+    assert [(m.to, m.subject) for m in mailoutbox] == [([org.rep.email], note.subject)]
+    assert note.emailed_at is not None
+
+
+def test_an_email_the_server_refuses_is_tried_again_then_shown_as_failed(
+    org, make_lead, monkeypatch, client, django_capture_on_commit_callbacks
+):
+    import smtplib
+
+    from smarketing.notifications import services as notification_services
+    from smarketing.notifications.models import EMAIL_ATTEMPTS
+    from smarketing.notifications.tasks import notifications_deliver_pending
+
+    lead = make_lead()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.lead_qualify(lead_id=lead.pk, actor=org.marketer)
+    note = Notification.objects.get()
+    Notification.objects.filter(pk=note.pk).update(
+        emailed_at=None,
+        email_claimed_at=None,
+        email_attempts=0,
+        created_at=timezone.now() - timezone.timedelta(hours=1),
+    )
+
+    def refuse(*args, **kwargs):
+        raise smtplib.SMTPRecipientsRefused({"rep@example.com": (550, b"mailbox unavailable")})
+
+    monkeypatch.setattr(notification_services, "send_mail", refuse)
+    assert notification_email_send(note.pk) is False
+    note.refresh_from_db()
+    # Not lost: released for the beat job to try again, with the error kept.
+    assert (note.email_claimed_at, note.email_attempts, note.email_failed_at) == (None, 1, None)
+    assert "SMTPRecipientsRefused" in note.email_error
+    for _ in range(EMAIL_ATTEMPTS + 2):
+        notifications_deliver_pending()
+    note.refresh_from_db()
+    assert (
+        note.email_attempts == EMAIL_ATTEMPTS and note.email_failed_at is not None and note.emailed_at is None
+    )
+    client.force_login(org.rep)
+    assert "Email not delivered" in client.get("/inbox/").content.decode()
