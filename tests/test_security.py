@@ -70,3 +70,63 @@ def test_weak_passwords_are_refused(org, password):
 
     with pytest.raises(ValidationError):
         validate_password(password, user=org.rep)
+
+
+# --- who the client is, behind a proxy (issue 20, class 1) ----------------------------------
+
+
+def _through(client, forwarded_for: str, proxy: str = "10.0.0.2"):
+    """Requests as a reverse proxy at `proxy` forwards them for `forwarded_for`."""
+    client.defaults.update(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=forwarded_for)
+    return client
+
+
+@pytest.fixture
+def behind_one_proxy(settings):
+    settings.TRUSTED_PROXIES = 1
+
+
+def test_behind_a_proxy_someone_elses_wrong_passwords_do_not_lock_a_user_out(org, settings, behind_one_proxy):
+    attacker = _through(Client(), "203.0.113.9")
+    for _ in range(settings.AXES_FAILURE_LIMIT + 2):
+        log_in(attacker, "rep", "wrong")
+    assert log_in(attacker, "rep", PASSWORD).status_code == 429  # the attacker's address is locked out
+    # The rep, through the same proxy from their own address, logs in.
+    assert log_in(_through(Client(), "198.51.100.7"), "rep", PASSWORD).status_code == 302
+
+
+def test_without_a_trusted_proxy_a_forged_forwarded_for_changes_nothing(org, settings):
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        log_in(_through(Client(), f"203.0.113.{n}", proxy="192.0.2.1"), "rep", "wrong")
+    # Five different forged addresses, one real one: locked out.
+    assert log_in(_through(Client(), "203.0.113.99", proxy="192.0.2.1"), "rep", PASSWORD).status_code == 429
+
+
+@pytest.mark.parametrize("path", ["/api/auth/token/", "/api/inbound/"])
+def test_a_changing_forwarded_for_does_not_escape_the_anonymous_rate_limit(org, monkeypatch, path):
+    from django.core.cache import cache
+
+    from smarketing.org.security import ClientRateThrottle
+
+    cache.clear()
+    monkeypatch.setattr(ClientRateThrottle, "rate", "3/minute", raising=False)
+    answers = [
+        _through(APIClient(), f"203.0.113.{n}", proxy="192.0.2.1").post(path, {}, format="json").status_code
+        for n in range(5)
+    ]
+    assert answers[:3] != [429] * 3 and answers[3:] == [429, 429]
+
+
+def test_lockouts_and_rate_limits_see_the_same_client(rf, settings, behind_one_proxy):
+    from axes.helpers import get_client_ip_address
+
+    from smarketing.org.security import ClientRateThrottle, client_ip
+
+    for forwarded, expected in [
+        ("198.51.100.7", "198.51.100.7"),
+        ("6.6.6.6, 198.51.100.7", "198.51.100.7"),
+        ("", "10.0.0.2"),
+    ]:
+        request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
+        assert client_ip(request) == ClientRateThrottle().get_ident(request) == expected
+        assert get_client_ip_address(request) == expected

@@ -10,7 +10,6 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from leads import services
@@ -29,6 +28,7 @@ from smarketing.intake.serializers import (
     IngestResultSerializer,
 )
 from smarketing.org.roles import can_import
+from smarketing.org.security import ClientRateThrottle
 
 
 class CanImport(IsAuthenticated):
@@ -134,7 +134,7 @@ class InboundFormView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [AnonRateThrottle]
+    throttle_classes = [ClientRateThrottle]
 
     @extend_schema(
         request=InboundFormSerializer,

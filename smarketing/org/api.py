@@ -10,11 +10,10 @@ from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from smarketing.org.models import Campaign, Team
-from smarketing.org.security import lockout_response
+from smarketing.org.security import ClientRateThrottle, lockout_response
 from smarketing.org.serializers import (
     CampaignSerializer,
     MeSerializer,
@@ -47,7 +46,7 @@ class MeView(generics.RetrieveAPIView):
 class TokenView(APIView):
     """Obtain an API token with a username and password; DELETE revokes it."""
 
-    throttle_classes = [AnonRateThrottle]
+    throttle_classes = [ClientRateThrottle]
 
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "POST" else [IsAuthenticated()]

@@ -133,6 +133,12 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_CALLABLE = "smarketing.org.security.lockout_response"
+# Who the client is, for lockouts and rate limits alike: the reverse proxies in front of
+# the app that append to X-Forwarded-For. 0 (the default) when clients connect directly:
+# the connection's address counts, whatever a client writes in that header. Behind one
+# TLS proxy (docker-compose.yml's production setup behind yours), 1.
+TRUSTED_PROXIES = env.int("SMARKETING_TRUSTED_PROXIES", default=0)
+AXES_CLIENT_IP_CALLABLE = "smarketing.org.security.client_ip"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -271,6 +277,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "smarketing.core.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"anon": "60/minute"},
+    "NUM_PROXIES": TRUSTED_PROXIES,  # DRF's own throttles; ours use smarketing.org.security.client_ip
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Smarketing API",
