@@ -37,6 +37,8 @@ from leads.serializers import (
     WinSerializer,
 )
 from smarketing.core.inputs import check_date, check_id
+from smarketing.org.permissions import HasProductRole
+from smarketing.org.roles import sees_contact_details
 
 
 class LeadWriteMixin:
@@ -220,13 +222,16 @@ class LeadViewSet(LeadWriteMixin, viewsets.ReadOnlyModelViewSet):
     def events(self, request, pk=None):
         """The lead's history, including the events of leads merged into it."""
         lead = self.get_object()
-        return Response(LeadEventSerializer(selectors.lead_timeline(lead), many=True).data)
+        private = not sees_contact_details(request.user, lead)
+        events = selectors.lead_timeline(lead)
+        return Response(LeadEventSerializer(events, many=True, context={"private": private}).data)
 
 
 class HandoffListView(generics.ListAPIView):
     """My hand-offs and what became of each: waiting, accepted, rejected (reason and note),
     won (amount), lost (reason). Filters: `week` (any date in the ISO week), `campaign`."""
 
+    permission_classes = [HasProductRole]
     serializer_class = HandoffSerializer
     filter_backends: list = []
 
@@ -278,6 +283,7 @@ class RecycledListView(generics.ListAPIView):
     Filter: `reason` (a rejection or loss reason id). Re-qualify with POST
     /api/leads/{id}/qualify/ and a note on what changed."""
 
+    permission_classes = [HasProductRole]
     serializer_class = RecycledLeadSerializer
     filter_backends: list = []
 

@@ -39,7 +39,31 @@ def may_reassign(user, lead: Lead) -> bool:
     return is_admin(user) or (is_sales_manager(user) and lead.owner is not None and manages(user, lead.owner))
 
 
+def may_merge(user, lead: Lead) -> bool:
+    """A merge touches both leads: one sales owns (it has an owner) needs its rep, the
+    rep's manager or an admin; one marketing owns, a marketer or a manager."""
+    if lead.owner_id is not None:
+        return acts_for_owner(user, lead)
+    return is_marketing_side(user) or has_role(user, Role.MANAGER)
+
+
 def can_edit_profile(user, lead: Lead) -> bool:
     if lead.stage in (Stage.LEAD, Stage.DISQUALIFIED):
         return is_marketing_side(user)
     return is_marketing_side(user) or acts_for_owner(user, lead)
+
+
+# What an event's data says that is contact details or an amount (`sees_contact_details`).
+_PRIVATE_DATA = ("amount", "other_email", "filled")
+_PRIVATE_CHANGES = ("email", "phone")
+
+
+def event_data_shown(data: dict, *, private: bool) -> dict:
+    """An event's data as a viewer may read it: without amounts, emails and phones where
+    their work does not need them (won, merged and updated events carry some)."""
+    if not private:
+        return data
+    shown = {key: value for key, value in data.items() if key not in _PRIVATE_DATA}
+    if isinstance(shown.get("changes"), dict):
+        shown["changes"] = {k: v for k, v in shown["changes"].items() if k not in _PRIVATE_CHANGES}
+    return shown

@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from leads.models import EventType, Lead, LeadEvent, Stage
+from leads.permissions import event_data_shown
 from leads.services import lead_find_duplicate
 from sla.models import Clock, EnforcementRun, Obligation
 from smarketing.org.models import Source, TeamKind
@@ -424,12 +425,13 @@ def _person(user) -> str:
 
 
 def lead_story(
-    lead: Lead, events: list[LeadEvent], *, engagements: list, clocks: list
+    lead: Lead, events: list[LeadEvent], *, engagements: list, clocks: list, private: bool = False
 ) -> list[TimelineEntry]:
     """Everything that happened to a lead — stage changes, assignments, engagements,
     touches, SLA warnings and breaches — oldest first. The page has read the events
     (`lead_timeline`), engagements and clocks (with their owners) for its own sections:
-    they are given; the touches are one query, whatever the length."""
+    they are given; the touches are one query, whatever the length. `private`: the viewer
+    is not shown contact details and amounts (`roles.sees_contact_details`)."""
     entries: list[TimelineEntry] = []
     for event in events:
         detail = []
@@ -444,12 +446,12 @@ def lead_story(
                 detail.append(
                     f"imported (row {event.data.get('import_row')} of import {event.data['import_job']})"
                 )
-        if event.data.get("amount"):
-            detail.append(f"amount {event.data['amount']}")
+        if (amount := event_data_shown(event.data, private=private).get("amount")) is not None:
+            detail.append(f"amount {amount}")
         if event.reason_id:
             detail.append(f"reason: {event.reason.label}")
         if event.lead_id != lead.pk:
-            detail.append(f"on merged lead {event.lead.email}")
+            detail.append(f"on merged lead {event.lead_id if private else event.lead.email}")
         entries.append(
             TimelineEntry(
                 event.occurred_at,

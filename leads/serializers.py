@@ -1,9 +1,10 @@
-"""Create, edit and merge leads through the API: parse, call one service, serialize.
+"""The leads API's serializers: a lead, its events and touches as read; the input of each
+action; and of creating, editing and merging (`LeadWriteMixin` in `leads.api`).
 
-`LeadWriteMixin` goes in front of `leads.api.LeadViewSet`'s bases, which gives
-`POST /api/leads/`, `PATCH /api/leads/{id}/` and `POST /api/leads/{id}/merge/`.
-The serializers only type the input; what is valid is decided by the services, so the
-API and the pages refuse the same input with the same messages.
+They only type the input: what is valid is decided by the services, so the API and the
+pages refuse the same input with the same messages. What a lead shows depends on who
+asks: contact details and amounts only where the viewer's work needs them
+(`smarketing.org.roles.sees_contact_details`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from rest_framework.utils.serializer_helpers import BindingDict
 
 from leads.forms import EMAIL_REQUIRED, UNKNOWN_CAMPAIGN, UNKNOWN_SOURCE, WHOLE_NUMBER, MergeForm
 from leads.models import Lead, LeadEvent, Stage, Touch, TouchKind, TouchOutcome
+from leads.permissions import event_data_shown
 from smarketing.agreement.serializers import ReasonSerializer, ScoreLineSerializer
 from smarketing.org.models import Campaign, Source
+from smarketing.org.roles import sees_contact_details
 from smarketing.org.serializers import CampaignMiniSerializer, UserMiniSerializer
 
 User = get_user_model()
@@ -55,7 +58,22 @@ class FieldsOnceMixin:
         return shared
 
 
+# A lead's values shown only where the viewer's work needs them (null to everyone else).
+PRIVATE_FIELDS = ("email", "phone", "deal_amount")
+PRIVATE = "Null where the viewer's work does not need it: an employee sees it for their own referrals only."
+
+
+def viewer_sees_contact_details(serializer, lead) -> bool:
+    request = serializer.context.get("request")
+    return request is None or sees_contact_details(request.user, lead)
+
+
 class LeadSerializer(FieldsOnceMixin, serializers.ModelSerializer):
+    email = serializers.EmailField(read_only=True, allow_null=True, help_text=PRIVATE)
+    phone = serializers.CharField(read_only=True, allow_null=True, help_text=PRIVATE)
+    deal_amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, read_only=True, allow_null=True, help_text=PRIVATE
+    )
     owner = UserMiniSerializer(read_only=True, allow_null=True)
     qualified_by = UserMiniSerializer(read_only=True, allow_null=True)
     referrer = UserMiniSerializer(read_only=True, allow_null=True)
@@ -104,6 +122,13 @@ class LeadSerializer(FieldsOnceMixin, serializers.ModelSerializer):
     def get_score_receipt(self, obj) -> list:
         return obj.score_receipt
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not viewer_sees_contact_details(self, instance):
+            for name in PRIVATE_FIELDS:
+                data[name] = None
+        return data
+
 
 class LeadEventSerializer(serializers.ModelSerializer):
     actor = UserMiniSerializer(
@@ -133,6 +158,11 @@ class LeadEventSerializer(serializers.ModelSerializer):
             "data",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["data"] = event_data_shown(data["data"], private=self.context.get("private", False))
+        return data
 
 
 # --- actions ----------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from leads.models import Engagement, EventType, Lead, LeadEvent, Stage, TouchKin
 from leads.selectors import duplicate_lookup, find_lead, likely_duplicates
 from leads.services import handoff_missing
 from leads.stages import actions_for
+from leads.templatetags.lead_tags import lead_name
 from sla import selectors as sla_selectors
 from sla.services import calendar_for
 from sla.templatetags.sla_tags import due
@@ -54,17 +55,12 @@ def scoring_progress(request):
     return render(request, "leads/_scoring_progress.html", {"progress": scoring.scoring_progress()})
 
 
-def can_merge(user) -> bool:
-    """Marketers, managers and admins merge (the service checks again)."""
-    return roles.is_marketing_side(user) or roles.has_role(user, roles.Role.MANAGER)
-
-
 def profile_permissions(user, lead: Lead) -> dict[str, bool]:
     """What the lead page may link to: {"can_edit": ..., "can_merge": ...}."""
     live = lead.merged_into_id is None
     return {
         "can_edit": live and permissions.can_edit_profile(user, lead),
-        "can_merge": live and can_merge(user),
+        "can_merge": live and permissions.may_merge(user, lead),
     }
 
 
@@ -224,8 +220,9 @@ def _side_by_side(*leads: Lead) -> list[Lead]:
 def lead_merge(request, lead_id: int):
     """Merge another lead with this one, choosing which survives; both histories stay."""
     lead = _get_lead(lead_id)
-    if not can_merge(request.user):
-        return _refused(request, "You cannot merge leads: only a marketer or a manager can.")
+    if not permissions.may_merge(request.user, lead):
+        who = "its rep or their manager, while sales owns it" if lead.owner_id else "a marketer or a manager"
+        return _refused(request, f"You cannot merge this lead: only {who} can.")
     context: dict = {"lead": lead}
     status = 200
     if request.method == "POST":
@@ -364,10 +361,13 @@ def lead_detail(request, lead_id: int, bound=None, bound_name=None, status=200):
     # Read once for both the story and their own sections of the page.
     engagements = list(lead.engagements.all())
     clocks = list(lead.clocks.select_related("owner").order_by("-started_at"))
-    story = selectors.lead_story(lead, events, engagements=engagements, clocks=clocks)
+    private = not roles.sees_contact_details(request.user, lead)
+    story = selectors.lead_story(lead, events, engagements=engagements, clocks=clocks, private=private)
     actions = actions_for(request.user, lead)
     context = {
         "lead": lead,
+        "private": private,
+        "name": lead_name(lead, private=private),
         "story": story,
         "handoff_note": next(
             (e.note for e in reversed(events) if e.type == EventType.QUALIFIED and e.note), ""
@@ -505,6 +505,8 @@ def lead_action(request, lead_id: int, action: str):
 def recycled(request):
     """Marketing's recycled queue: what sales sent back and why, to nurture, fix and
     re-qualify (re-qualifying asks for a note on what changed)."""
+    if not roles.has_product_role(request.user):
+        return _refused(request, "The recycled queue is marketing's and sales' work: only they see it.")
     reasons = Reason.objects.filter(kind__in=[ReasonKind.REJECTION, ReasonKind.LOSS]).order_by(
         "kind", "position"
     )
@@ -534,6 +536,8 @@ def lead_due(request, lead_id: int):
 
 @login_required
 def my_handoffs(request):
+    if not roles.has_product_role(request.user):
+        return _refused(request, "Hand-offs are marketing's and sales' work: only they see them.")
     week_text = request.GET.get("week", "")
     campaign_text = request.GET.get("campaign", "")
     week_of = campaign_id = None

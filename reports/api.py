@@ -20,6 +20,7 @@ from reports.views import all_tables, can_read_reports
 from smarketing.agreement import versions
 from smarketing.agreement.api import PROPOSED, proposed
 from smarketing.core.api import error_body
+from smarketing.org.permissions import ManagerWrites
 
 
 class CommitmentSerializer(serializers.Serializer):
@@ -71,6 +72,8 @@ class CommitmentListView(APIView):
 
 
 class CommitmentView(APIView):
+    permission_classes = [ManagerWrites]
+
     @extend_schema(responses=CommitmentSerializer)
     def get(self, request, team_id: int):
         return Response(
@@ -267,7 +270,7 @@ class GoalView(APIView):
     target, worked back with the conversion rates measured over the last finished weeks.
     POST proposes the result as marketing's weekly commitment in a new agreement version."""
 
-    permission_classes = [CanReadReports]
+    permission_classes = [CanReadReports, ManagerWrites]
 
     @extend_schema(
         parameters=[

@@ -17,10 +17,12 @@ from rest_framework.views import APIView
 
 from sla import calendars, selectors
 from sla.models import Clock, SlaPolicy, TeamCalendar
+from sla.permissions import CalendarEditor
 from sla.policies import POLICY_FIELDS
 from sla.services import calendar_from, calendar_of_team
 from smarketing.agreement.api import ProposedWriteViewSet
 from smarketing.org.models import Team
+from smarketing.org.permissions import HasProductRole
 
 
 class ClosureSerializer(serializers.Serializer):
@@ -73,6 +75,8 @@ class CalendarListView(APIView):
 class CalendarView(APIView):
     """One team's business calendar; its manager changes it (audited)."""
 
+    permission_classes = [CalendarEditor]
+
     @extend_schema(responses=CalendarSerializer)
     def get(self, request, team_id: int):
         return Response(_calendar_body(get_object_or_404(Team, pk=team_id)))
@@ -86,6 +90,8 @@ class CalendarView(APIView):
 
 
 class ClosureListView(APIView):
+    permission_classes = [CalendarEditor]
+
     @extend_schema(request=ClosureSerializer, responses={201: ClosureSerializer})
     def post(self, request, team_id: int):
         data = ClosureSerializer(data=request.data)
@@ -95,6 +101,8 @@ class ClosureListView(APIView):
 
 
 class ClosureView(APIView):
+    permission_classes = [CalendarEditor]
+
     @extend_schema(responses={204: None})
     def delete(self, request, team_id: int, closure_id: int):
         calendars.calendar_closure_remove(actor=request.user, team_id=team_id, closure_id=closure_id)
@@ -190,6 +198,7 @@ class ClockListView(generics.ListAPIView):
     """SLA clocks. `state`: running, at_risk (due within 4 h), breached (in `week`), all.
     Filters: `owner`, `lead`, `week` (any date in the ISO week, for breached)."""
 
+    permission_classes = [HasProductRole]
     serializer_class = ClockSerializer
     filter_backends: list = []
 

@@ -20,7 +20,8 @@ WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 DEFAULT_HOURS = {str(day): ["09:00", "17:00"] for day in range(5)}
 
 
-def _may_edit(actor, team: Team) -> bool:
+def may_edit(actor, team: Team) -> bool:
+    """The team's manager, or an admin."""
     return roles.is_admin(actor) or (
         roles.has_role(actor, roles.Role.MANAGER)
         and team.manager_id is not None
@@ -28,12 +29,16 @@ def _may_edit(actor, team: Team) -> bool:
     )
 
 
+def refusal(team: Team) -> str:
+    return f"Only the manager of {team} can change its calendar."
+
+
 def _team(actor, team_id: int, *, lock: bool = True) -> tuple[Team, TeamCalendar]:
     team = Team.objects.filter(pk=team_id).first()
     if team is None:
         raise ActionError("No such team.", code=ActionError.NOT_FOUND)
-    if not _may_edit(actor, team):
-        raise ActionError(f"Only the manager of {team} can change its calendar.", code=ActionError.FORBIDDEN)
+    if not may_edit(actor, team):
+        raise ActionError(refusal(team), code=ActionError.FORBIDDEN)
     calendar, _ = TeamCalendar.objects.get_or_create(team=team, defaults={"hours": DEFAULT_HOURS})
     if lock:
         calendar = TeamCalendar.objects.select_for_update().get(pk=calendar.pk)

@@ -53,7 +53,7 @@ def _card(team, user, preview_at: dt.datetime | None):
         "calendar": calendar,
         "closures": list(stored.closures.all()) if stored else [],
         "upcoming_holidays": upcoming,
-        "can_edit": calendars._may_edit(user, team),
+        "can_edit": calendars.may_edit(user, team),
         "preview": preview,
     }
 

@@ -120,7 +120,8 @@ EAST_MANAGER = frozenset({"sales_manager", "admin"})  # manages Sales East (rep'
 MANAGERS = frozenset({"sales_manager", "other_manager", "marketing_manager", "admin"})  # can_edit_agreement
 CONFIRMERS = frozenset({"sales_manager", "other_manager", "marketing_manager"})  # versions.side_of
 REPORT_READERS = EVERYONE - {"employee"}  # reports.views.can_read_reports
-MERGERS = MARKETING | MANAGERS  # profile_views.can_merge
+MERGERS = MARKETING | MANAGERS  # permissions.may_merge on a lead marketing owns
+PRODUCT_ROLES = EVERYONE - {"employee"}  # roles.has_product_role: the work queues
 OWNERS_MANAGER = frozenset({"sales_manager", "admin"})  # an MQL is merged away by its rep's manager
 PROFILE_EDITORS_MQL = MARKETING | OWNER_SIDE  # roles.can_edit_profile while with sales
 
@@ -954,12 +955,17 @@ PAGE_READS = [
         "get",
         lambda w: f"/leads/{w.ids['plain']}/merge/",
         MERGERS,
-        denial="You cannot merge leads: only a marketer or a manager can.",
+        denial="You cannot merge this lead: only a marketer or a manager can.",
     ),
-    page("recycled", "get", lambda w: "/recycled/", EVERYONE, check=shows(LEAD_NAMES["recycled"])),
+    page("recycled", "get", lambda w: "/recycled/", PRODUCT_ROLES, check=shows(LEAD_NAMES["recycled"])),
     page("inbox", "get", lambda w: "/inbox/", EVERYONE, check=inbox_is_mine, roles=WITH_MARKETER2),
     page(
-        "handoffs", "get", lambda w: "/handoffs/", EVERYONE, check=handoff_page_is_mine, roles=WITH_MARKETER2
+        "handoffs",
+        "get",
+        lambda w: "/handoffs/",
+        PRODUCT_ROLES,
+        check=handoff_page_is_mine,
+        roles=WITH_MARKETER2,
     ),
     page("refer", "get", lambda w: "/refer/", EVERYONE),
     page(
@@ -1240,7 +1246,7 @@ PAGE_WRITES = [
         body=lambda w: {"other": w.ids["dup"], "survivor": "this", "note": "Same person"},
         ok_to=to_lead("plain"),
         check=merged("dup"),
-        denial="You cannot merge leads: only a marketer or a manager can.",
+        denial="You cannot merge this lead: only a marketer or a manager can.",
     ),
     page(
         # Merging rep's MQL away (it stops being a lead of its own): while it is with sales,
@@ -1641,8 +1647,10 @@ API_READS = [
     ),
     api("scoring", "get", lambda w: "/api/scoring/", EVERYONE),
     api("handoff-gate", "get", lambda w: "/api/handoff-gate/", EVERYONE),
-    api("recycled", "get", lambda w: "/api/recycled/", EVERYONE, check=recycled_listed),
-    api("handoffs", "get", lambda w: "/api/handoffs/", EVERYONE, check=my_handoffs, roles=WITH_MARKETER2),
+    api("recycled", "get", lambda w: "/api/recycled/", PRODUCT_ROLES, check=recycled_listed),
+    api(
+        "handoffs", "get", lambda w: "/api/handoffs/", PRODUCT_ROLES, check=my_handoffs, roles=WITH_MARKETER2
+    ),
     api("leads", "get", lambda w: "/api/leads/", EVERYONE, check=every_live_lead),
     api("lead", "get", on_lead(M), EVERYONE),
     api("lead-west", "get", on_lead("west"), EVERYONE),
@@ -1680,7 +1688,7 @@ API_READS = [
     api("sla-policy", "get", lambda w: f"/api/sla/policies/{w.policy.pk}/", EVERYONE),
     # Clocks are readable by everyone logged in, like the leads they belong to (the /sla/
     # page is the managers' view of them). See the report: the plain employee too.
-    api("sla-clocks", "get", lambda w: "/api/sla/clocks/?state=all", EVERYONE, check=every_clock),
+    api("sla-clocks", "get", lambda w: "/api/sla/clocks/?state=all", PRODUCT_ROLES, check=every_clock),
     api(
         "sla-commitments",
         "get",

@@ -15,7 +15,6 @@ from leads.services.base import as_json, clean_note, denied, lock, save
 from leads.services.profile import PROFILE_FIELDS
 from sla import services as sla_services
 from smarketing.core.errors import ActionError
-from smarketing.org import roles
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +24,6 @@ def lead_merge(*, survivor_id: int, other_id: int, actor, note: str = "") -> Lea
     """Merge `other` into `survivor`: engagements and touches move over, blank profile
     fields are filled from the other, both event logs stay (each on its own lead, and the
     survivor's timeline shows both); the other becomes a pointer to the survivor."""
-    if not (roles.is_marketing_side(actor) or roles.has_role(actor, roles.Role.MANAGER)):
-        raise denied("merge", "a marketer or a manager")
     if survivor_id == other_id:
         raise ActionError("Choose two different leads to merge.")
     # Lock both rows in a fixed order so that two merges cannot deadlock.
@@ -37,9 +34,14 @@ def lead_merge(*, survivor_id: int, other_id: int, actor, note: str = "") -> Lea
             "The lead being merged away is a customer: keep it as the survivor instead.",
             code=ActionError.WRONG_STAGE,
         )
-    if other.stage in (Stage.MQL, Stage.SQL) and not permissions.acts_for_owner(actor, other):
-        # Sales owns it: only its rep's manager (or an admin) may merge it away.
-        raise denied("merge away", "the manager of its rep, while it is with sales")
+    for lead in (survivor, other):
+        if not permissions.may_merge(actor, lead):
+            who = (
+                "its rep or their manager, while sales owns it"
+                if lead.owner_id
+                else "a marketer or a manager"
+            )
+            raise denied("merge", who)
     filled = {
         name: getattr(other, name)
         for name in PROFILE_FIELDS

@@ -11,6 +11,7 @@ from django.utils.safestring import mark_safe
 
 from leads.models import Stage
 from smarketing.org.models import Source
+from smarketing.org.roles import sees_contact_details
 
 register = template.Library()
 
@@ -33,10 +34,18 @@ def _stage_badge(stage: str, label: str, recycle_count: int) -> str:
 # per attribute, a widget template per <option>) they cost more than the page's queries.
 
 
-@register.simple_tag
-def lead_rows(leads) -> str:
+def lead_name(lead, *, private: bool) -> str:
+    """How a lead is named to a viewer: its name, or its email when it has none — unless
+    the viewer is not shown contact details, who reads "Lead 42"."""
+    return lead.full_name or (f"Lead {lead.pk}" if private else lead.email)
+
+
+@register.simple_tag(takes_context=True)
+def lead_rows(context, leads) -> str:
     """The list's <tr>s: name and email (linked), company, stage, score, owner, source,
-    campaign, created (in the viewer's time zone)."""
+    campaign, created (in the viewer's time zone). The email only where the viewer's work
+    needs it (`roles.sees_contact_details`)."""
+    viewer = context["request"].user
     detail = reverse("lead-detail", args=[0])[: -len("0/")]
     # What get_FOO_display() and the date format "d M Y" give, looked up once per page.
     stages, sources = dict(Stage.choices), dict(Source.choices)
@@ -47,9 +56,12 @@ def lead_rows(leads) -> str:
         campaign = str(lead.campaign) if lead.campaign is not None else "—"
         local = timezone.localtime(lead.created_at)
         stage = _stage_badge(lead.stage, stages.get(lead.stage, lead.stage), lead.recycle_count)
+        if sees_contact_details(viewer, lead):
+            name, email = str(lead), f'<br><span class="muted">{escape(lead.email)}</span>'
+        else:
+            name, email = lead_name(lead, private=True), ""
         html.append(
-            f'<tr><td><a href="{detail}{lead.pk}/">{escape(str(lead))}</a><br>'
-            f'<span class="muted">{escape(lead.email)}</span></td>'
+            f'<tr><td><a href="{detail}{lead.pk}/">{escape(name)}</a>{email}</td>'
             f"<td>{escape(lead.company)}</td><td>{stage}</td>"
             f'<td class="num">{lead.score}</td><td>{escape(owner)}</td>'
             f"<td>{escape(sources.get(lead.source, lead.source))}</td><td>{escape(campaign)}</td>"

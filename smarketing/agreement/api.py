@@ -39,6 +39,7 @@ from smarketing.agreement.serializers import (
 )
 from smarketing.agreement.terms import agreement_terms
 from smarketing.core.viewsets import ServiceWriteViewSet
+from smarketing.org.permissions import ManagerWrites
 
 
 class ChangeSerializer(serializers.Serializer):
@@ -187,6 +188,8 @@ class AgreementVersionView(APIView):
     """One version: its change note, changes, confirmations, its terms and what changed
     against the version before it. PATCH writes the change note of a proposed version."""
 
+    permission_classes = [ManagerWrites]
+
     @extend_schema(responses=AgreementVersionDetailSerializer)
     def get(self, request, number: int):
         return Response(AgreementVersionDetailSerializer(_version(number)).data)
@@ -203,6 +206,9 @@ class AgreementVersionConfirmView(APIView):
     """The sales or the marketing manager confirms a proposed version for their side; the
     second confirmation puts it in force (its changes are applied then)."""
 
+    permission_classes = [ManagerWrites]
+    manager_refusal = "Only the sales manager and the marketing manager confirm the agreement."
+
     @extend_schema(request=None, responses=AgreementVersionDetailSerializer)
     def post(self, request, number: int):
         versions.version_confirm(actor=request.user, number=number)
@@ -211,6 +217,8 @@ class AgreementVersionConfirmView(APIView):
 
 class AgreementVersionWithdrawView(APIView):
     """A manager withdraws a proposed version: none of its changes is made."""
+
+    permission_classes = [ManagerWrites]
 
     @extend_schema(request=None, responses=AgreementVersionDetailSerializer)
     def post(self, request, number: int):
@@ -263,6 +271,8 @@ class ProposedWriteViewSet(
     """Read by everyone; a write proposes the change in the agreement's proposed version
     (checked now by the service that will make it). A subclass names its operations
     (`save_op`, `delete_op`, see `smarketing.agreement.versions`) and the keyword they take the id by."""
+
+    permission_classes = [ManagerWrites]
 
     pagination_class = None
     id_kwarg = "rule_id"
@@ -320,6 +330,8 @@ class ScoringView(APIView):
     the agreement's proposed version; once both managers confirm, it bumps the scoring
     version and re-scores every lead in the background."""
 
+    permission_classes = [ManagerWrites]
+
     @extend_schema(responses=ScoringDefinitionSerializer)
     def get(self, request):
         return Response(ScoringDefinitionSerializer(ScoringDefinition.current()).data)
@@ -349,6 +361,8 @@ class HandoffGateView(APIView):
     """What a lead needs before it can be handed to sales; a manager's PUT proposes a change
     in the agreement's proposed version."""
 
+    permission_classes = [ManagerWrites]
+
     @extend_schema(responses=HandoffGateSerializer)
     def get(self, request):
         return Response(HandoffGateSerializer(HandoffGate.current()).data)
@@ -364,6 +378,9 @@ class HandoffGateView(APIView):
 
 class RoutingRuleViewSet(ServiceWriteViewSet):
     """Territory and segment routing rules, first match wins; managers change them."""
+
+    permission_classes = [ManagerWrites]
+    manager_refusal = "Only a manager can change routing."
 
     serializer_class = RoutingRuleSerializer
     queryset = RoutingRule.objects.select_related("team")

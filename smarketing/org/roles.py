@@ -91,3 +91,16 @@ def can_edit_agreement(user) -> bool:
 
 def can_import(user) -> bool:
     return is_marketing_side(user)
+
+
+def has_product_role(user) -> bool:
+    """A Marketer, Sales rep, Manager or Admin: someone whose work is the funnel (any
+    other employee refers leads and reads where they are)."""
+    return bool(role_names(user))
+
+
+def sees_contact_details(user, lead) -> bool:
+    """Contact details (email, phone) and amounts are shown where the work needs them:
+    to marketing, sales and managers, and to an employee for the leads they referred.
+    Everyone reads where a lead is (stage, owner, dates): the closed loop."""
+    return has_product_role(user) or (getattr(user, "pk", None) is not None and lead.referrer_id == user.pk)

@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "smarketing.org.middleware.ViewerTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "smarketing.core.middleware.ContentSecurityPolicyMiddleware",
     # Last: turns a locked-out login attempt into the lockout answer.
     "axes.middleware.AxesMiddleware",
 ]
