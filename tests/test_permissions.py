@@ -266,7 +266,7 @@ def _build_world(import_dir: str) -> SimpleNamespace:
         actor=u["marketing_manager"], team_id=marketing.pk, min_mqls=5, min_acceptance_percent=50
     )
     w.inbound, w.inbound_key = inbound.inbound_source_create(
-        actor=u["marketer"], name="Website form", source=Source.WEBSITE
+        actor=u["marketing_manager"], name="Website form", source=Source.WEBSITE
     )
     w.job = imports.import_upload(
         actor=u["marketer"], uploaded=SimpleUploadedFile("perm-leads.csv", CSV, content_type="text/csv")
@@ -1552,22 +1552,29 @@ PAGE_WRITES = [
         "inbound-create",
         "post",
         lambda w: "/agreement/inbound/",
-        MARKETING,
+        MANAGERS,
         200,
-        body=lambda w: {"name": "Perm form", "source": Source.WEBSITE},
+        body=lambda w: {
+            "name": "Perm form",
+            "source": Source.WEBSITE,
+            "engagement_type": "form_submit",
+            "fields": ["first_name"],
+            "per_email_per_day": 1,
+            "per_minute": 60,
+        },
         check=inbound_created,
-        denial="Only marketing can set up inbound sources.",
+        denial="Only a manager can change inbound sources.",
     ),
     page(
         "inbound-revoke",
         "post",
         lambda w: f"/agreement/inbound/{w.inbound.pk}/revoke/",
-        MARKETING,
+        MANAGERS,
         302,
         ok_to=lambda w: "/agreement/inbound/",
         check=inbound_revoked,
         deny_to="/agreement/inbound/",
-        denial="Only marketing can revoke inbound keys.",
+        denial="Only a manager can change inbound sources.",
     ),
     page(
         "calendar-save",
@@ -1919,7 +1926,7 @@ API_WRITES = [
         "post",
         lambda w: "/api/inbound/",
         frozenset(ROLES),
-        201,
+        202,
         public=True,
         body=lambda w: {"email": "perm-inbound@example.com", "first_name": "Ina"},
         headers={"X-Api-Key": "{inbound_key}"},

@@ -25,6 +25,7 @@ from smarketing.intake.serializers import (
     ImportRowSerializer,
     ImportUploadSerializer,
     InboundFormSerializer,
+    InboundReceivedSerializer,
     IngestResultSerializer,
 )
 from smarketing.org.roles import can_import
@@ -130,7 +131,10 @@ class EngagementIngestView(APIView):
 class InboundFormView(APIView):
     """For website forms: authenticate with `Authorization: Api-Key <key>` (or `X-Api-Key`)
     of an inbound source. The key can create leads and engagements here and nothing else.
-    Send an `Idempotency-Key` header so that a retried submission is not recorded twice."""
+    Send an `Idempotency-Key` header so that a retried submission is not recorded twice.
+    What a post records (the engagement type, the profile fields it may fill, its limits)
+    is the source's, set up by a manager; every accepted post is answered 202 the same way,
+    whether the person was new or known."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -138,7 +142,7 @@ class InboundFormView(APIView):
 
     @extend_schema(
         request=InboundFormSerializer,
-        responses={201: IngestResultSerializer, 200: IngestResultSerializer},
+        responses={202: InboundReceivedSerializer},
         parameters=[
             OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER),
             OpenApiParameter("X-Api-Key", OpenApiTypes.STR, OpenApiParameter.HEADER),
@@ -159,12 +163,22 @@ class InboundFormView(APIView):
                 status=status.HTTP_401_UNAUTHORIZED,
                 headers={"WWW-Authenticate": "Api-Key"},
             )
+        if inbound.inbound_rate_exceeded(source):
+            return Response(
+                error_body(
+                    "throttled",
+                    f"This form sent more than {source.per_minute} posts in a minute: try again soon.",
+                ),
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": "60"},
+            )
         data = InboundFormSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         code, body, replayed = inbound.inbound_submit(
             inbound=source,
             payload=dict(data.validated_data),
             idempotency_key=request.headers.get("Idempotency-Key", ""),
+            sent=set(request.data) if hasattr(request.data, "keys") else set(),
         )
         response = Response(body, status=code)
         if replayed:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django import forms
 
-from smarketing.org.models import Campaign, Source
+from leads.services import PROFILE_FIELDS
+from smarketing.intake.models import default_form_fields
+from smarketing.org.models import Campaign, EngagementType, Source
 
 
 class InboundSourceForm(forms.Form):
@@ -14,4 +16,22 @@ class InboundSourceForm(forms.Form):
     )
     campaign = forms.ModelChoiceField(
         queryset=Campaign.objects.all(), required=False, label="Campaign (optional)"
+    )
+    engagement_type = forms.ChoiceField(
+        choices=EngagementType.choices,
+        initial=EngagementType.FORM_SUBMIT,
+        label="Each post records this engagement (it scores as the agreement says)",
+    )
+    fields = forms.MultipleChoiceField(
+        choices=[(name, name.replace("_", " ").capitalize()) for name in PROFILE_FIELDS],
+        initial=default_form_fields,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Profile fields a post may fill in (those fit rules read make it score)",
+    )
+    per_email_per_day = forms.IntegerField(
+        min_value=0, max_value=100, initial=1, label="Engagements recorded per email in 24 hours"
+    )
+    per_minute = forms.IntegerField(
+        min_value=1, max_value=10_000, initial=60, label="Posts accepted per minute"
     )

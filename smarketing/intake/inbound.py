@@ -6,7 +6,9 @@ forms posting with a per-source API key.
 * `inbound_submit` is the website form endpoint's service: a key that belongs to one
   `InboundSource` may create leads and engagements and nothing else; an
   `Idempotency-Key` makes a retried submission return the first answer instead of
-  acting twice.
+  acting twice. The post is anonymous, so it decides nothing that scores: the engagement
+  type, the profile fields it may fill and its limits are the source's, set by a manager;
+  and its answer is the same whether the person was new or known, naming no lead.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ import json
 import secrets
 from typing import Any
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from leads import services
-from leads.models import Lead
+from leads.models import Engagement, Lead
+from smarketing.agreement.changes import require_manager
 from smarketing.core.errors import ActionError
-from smarketing.intake.models import IdempotencyRecord, InboundSource
+from smarketing.intake.models import IdempotencyRecord, InboundSource, default_form_fields
 from smarketing.org import roles
 from smarketing.org.models import Campaign, EngagementType, Source
 
@@ -39,11 +43,19 @@ def _hash(raw_key: str) -> str:
 
 @transaction.atomic
 def inbound_source_create(
-    *, actor, name: str, source: str = Source.WEBSITE, campaign: Campaign | None = None
+    *,
+    actor,
+    name: str,
+    source: str = Source.WEBSITE,
+    campaign: Campaign | None = None,
+    engagement_type: str = EngagementType.FORM_SUBMIT,
+    fields: list[str] | None = None,
+    per_email_per_day: int = 1,
+    per_minute: int = 60,
 ) -> tuple[InboundSource, str]:
-    """A new source and its key. The key is returned once and stored only as a hash."""
-    if not roles.is_marketing_side(actor):
-        raise ActionError("Only marketing can set up inbound sources.", code=ActionError.FORBIDDEN)
+    """A new source and its key (a manager's: what its posts record is part of how leads
+    score). The key is returned once and stored only as a hash."""
+    require_manager(actor, "inbound sources")
     name = (name or "").strip()
     if not name:
         raise ActionError("Give the source a name, for example “Website contact form”.", field="name")
@@ -51,6 +63,17 @@ def inbound_source_create(
         raise ActionError("A name can be at most 100 characters.", field="name")
     if source not in Source.values:
         raise ActionError(f"“{source}” is not a known source.", field="source")
+    if engagement_type not in EngagementType.values:
+        raise ActionError(f"“{engagement_type}” is not a known engagement type.", field="engagement_type")
+    fields = default_form_fields() if fields is None else list(fields)
+    if unknown := sorted(set(fields) - set(services.PROFILE_FIELDS)):
+        raise ActionError(f"Not profile fields: {', '.join(unknown)}.", field="fields")
+    if not isinstance(per_email_per_day, int) or not 0 <= per_email_per_day <= 100:
+        raise ActionError(
+            "Engagements per email and day: a whole number from 0 to 100.", field="per_email_per_day"
+        )
+    if not isinstance(per_minute, int) or not 1 <= per_minute <= 10_000:
+        raise ActionError("Posts per minute: a whole number from 1 to 10,000.", field="per_minute")
     if InboundSource.objects.filter(name__iexact=name).exists():
         raise ActionError(f"There is already an inbound source called “{name}”.", field="name")
     raw_key = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -58,6 +81,10 @@ def inbound_source_create(
         name=name,
         source=source,
         campaign=campaign,
+        engagement_type=engagement_type,
+        fields=[name for name in services.PROFILE_FIELDS if name in fields],
+        per_email_per_day=per_email_per_day,
+        per_minute=per_minute,
         key_prefix=raw_key[:12],
         key_hash=_hash(raw_key),
         created_by=actor,
@@ -67,8 +94,7 @@ def inbound_source_create(
 
 @transaction.atomic
 def inbound_source_revoke(*, actor, source_id: int) -> InboundSource:
-    if not roles.is_marketing_side(actor):
-        raise ActionError("Only marketing can revoke inbound keys.", code=ActionError.FORBIDDEN)
+    require_manager(actor, "inbound sources")
     inbound = InboundSource.objects.select_for_update().filter(pk=source_id).first()
     if inbound is None:
         raise ActionError("No such inbound source.", code=ActionError.NOT_FOUND)
@@ -161,39 +187,66 @@ def _request_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
+# What every post is answered: the same for a new person and a known one, naming no lead.
+RECEIVED = {"received": True}
+
+
 def inbound_submit(
-    *, inbound: InboundSource, payload: dict[str, Any], idempotency_key: str = ""
+    *,
+    inbound: InboundSource,
+    payload: dict[str, Any],
+    idempotency_key: str = "",
+    sent: set[str] | None = None,
 ) -> tuple[int, dict[str, Any], bool]:
     """(status, body, replayed). A key seen before with the same request returns the first
-    answer; with a different request it is refused."""
+    answer; with a different request it is refused. The post fills the profile fields the
+    source allows (`sent`: every name the post carried, refused unless allowed); the
+    engagement it records is the source's type, at most `per_email_per_day` of them for
+    one email in 24 hours."""
     key = (idempotency_key or "").strip()
     if len(key) > 200:
         raise ActionError("An Idempotency-Key can be at most 200 characters.", field="Idempotency-Key")
+    if not_allowed := sorted(
+        (set(payload) | (sent or set())) - {"email", "form", "page_url", *inbound.fields}
+    ):
+        allowed = ", ".join(["email", "form", "page_url", *inbound.fields])
+        raise ActionError(
+            f"This form does not send {', '.join(not_allowed)}: what it records is set up in Smarketing "
+            f"(it may send {allowed}).",
+            fields={name: ["Not sent by this form."] for name in not_allowed},
+        )
     digest = _request_hash(payload)
     if key:
         earlier = IdempotencyRecord.objects.filter(inbound_source=inbound, key=key).first()
         if earlier is not None:
             return _replay(earlier, digest)
-    profile = {name: payload[name] for name in services.PROFILE_FIELDS if payload.get(name) not in (None, "")}
+    profile = {name: payload[name] for name in inbound.fields if payload.get(name) not in (None, "")}
+    origin = f"inbound-{inbound.pk}"
     try:
         with transaction.atomic():
-            result = engagement_ingest(
+            lead, _ = _lead_for(
                 actor=None,
                 email=payload["email"],
-                type=payload.get("type") or EngagementType.FORM_SUBMIT,
-                title=payload.get("form") or inbound.name,
-                url=payload.get("page_url") or "",
-                origin=f"inbound-{inbound.pk}",
-                external_id=key,
                 source=inbound.source,
                 campaign=inbound.campaign,
                 via="inbound_form",
                 profile=profile,
             )
-            status = 201 if result["lead_created"] or result["engagement_created"] else 200
+            since = timezone.now() - dt.timedelta(days=1)
+            recent = Engagement.objects.filter(lead=lead, origin=origin, occurred_at__gte=since).count()
+            if recent < inbound.per_email_per_day:
+                services.engagement_log(
+                    lead_id=lead.pk,
+                    actor=None,
+                    type=inbound.engagement_type,
+                    title=(payload.get("form") or inbound.name)[:300],
+                    url=payload.get("page_url") or "",
+                    origin=origin,
+                    external_id=key,
+                )
             if key:
                 IdempotencyRecord.objects.create(
-                    inbound_source=inbound, key=key, request_hash=digest, status_code=status, body=result
+                    inbound_source=inbound, key=key, request_hash=digest, status_code=202, body=RECEIVED
                 )
     except IntegrityError:
         # The same key raced in from a retry: ours rolled back; answer as the first did.
@@ -201,7 +254,20 @@ def inbound_submit(
         if earlier is None:
             raise
         return _replay(earlier, digest)
-    return status, result, False
+    return 202, RECEIVED, False
+
+
+def inbound_rate_exceeded(inbound: InboundSource) -> bool:
+    """Whether this post is one more than the source's `per_minute` in the current minute
+    (counted in the cache, as DRF's rate limits are)."""
+    key = f"inbound-rate:{inbound.key_prefix}:{int(timezone.now().timestamp() // 60)}"
+    cache.add(key, 0, timeout=90)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=90)
+        count = 1
+    return count > inbound.per_minute
 
 
 def _replay(earlier: IdempotencyRecord, digest: str) -> tuple[int, dict[str, Any], bool]:

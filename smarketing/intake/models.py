@@ -8,7 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 from leads.models import Lead
-from smarketing.org.models import Campaign, Source
+from smarketing.org.models import Campaign, EngagementType, Source
 
 # --- CSV imports ------------------------------------------------------------------------------
 
@@ -100,6 +100,11 @@ class ImportRow(models.Model):
 # --- inbound: website forms and other systems posting leads ---------------------------------
 
 
+def default_form_fields() -> list[str]:
+    """A website form's usual fields: a name and a company."""
+    return ["first_name", "last_name", "company"]
+
+
 class InboundSource(models.Model):
     """A website form (or other system) allowed to post leads and engagements with its own
     API key. The key can do nothing else; only its hash is stored."""
@@ -107,6 +112,18 @@ class InboundSource(models.Model):
     name = models.CharField(max_length=100, unique=True)
     source = models.CharField(max_length=30, choices=Source.choices, default=Source.WEBSITE)
     campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # What a post records is the source's, set by a manager: an anonymous post never decides
+    # how much it scores (docs/product.md, "Where leads come from").
+    engagement_type = models.CharField(
+        max_length=30, choices=EngagementType.choices, default=EngagementType.FORM_SUBMIT
+    )
+    fields = models.JSONField(
+        default=default_form_fields, blank=True, help_text="The profile fields a post may fill in."
+    )
+    per_email_per_day = models.PositiveSmallIntegerField(
+        default=1, help_text="Engagements recorded for one email in 24 hours; more posts record nothing."
+    )
+    per_minute = models.PositiveIntegerField(default=60, help_text="Posts accepted per minute.")
     key_prefix = models.CharField(max_length=12, unique=True)
     key_hash = models.CharField(max_length=64, unique=True)
     is_active = models.BooleanField(default=True)

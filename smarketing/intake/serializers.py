@@ -113,12 +113,20 @@ class EngagementIngestSerializer(ProfileFieldsSerializer):
 
 
 class InboundFormSerializer(ProfileFieldsSerializer):
+    """A website form's post. Of the profile fields, only those its inbound source allows
+    (set up by a manager); the engagement it records is the source's."""
+
     email = serializers.EmailField()
     form = serializers.CharField(
         max_length=300, required=False, allow_blank=True, help_text="The form's name"
     )
     page_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
-    type = serializers.ChoiceField(choices=EngagementType.choices, required=False, default="form_submit")
+
+
+class InboundReceivedSerializer(serializers.Serializer):
+    """The same answer for every accepted post, whether the person was new or known."""
+
+    received = serializers.BooleanField()
 
 
 class IngestResultSerializer(serializers.Serializer):

@@ -18,18 +18,18 @@ from smarketing.intake import imports, inbound, values
 from smarketing.intake.forms import InboundSourceForm
 from smarketing.intake.models import ImportJob, ImportStatus, InboundSource, RowOutcome
 from smarketing.org.models import Campaign, Source
-from smarketing.org.roles import can_import, is_marketing_side
+from smarketing.org.roles import can_edit_agreement, can_import
 
 
 @login_required
 def inbound_sources(request):
-    can_edit = is_marketing_side(request.user)
+    can_edit = can_edit_agreement(request.user)  # what a post records is part of how leads score
     status, error, new_key = 200, "", ""
     form = InboundSourceForm()
     if request.method == "POST":
         form = InboundSourceForm(request.POST)
         if not can_edit:
-            status, error = 403, "Only marketing can set up inbound sources."
+            status, error = 403, "Only a manager can change inbound sources."
         elif form.is_valid():
             try:
                 source, new_key = inbound.inbound_source_create(actor=request.user, **form.cleaned_data)

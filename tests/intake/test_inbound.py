@@ -68,13 +68,18 @@ def test_engagement_api_validation_and_roles(api, org):
 def key(org):
     campaign = Campaign.objects.create(name="Website 2026")
     source, raw = inbound.inbound_source_create(
-        actor=org.marketer, name="Website contact form", source=Source.WEBSITE, campaign=campaign
+        actor=org.marketing_manager, name="Website contact form", source=Source.WEBSITE, campaign=campaign
     )
     return raw
 
 
+def post(key, body, **headers):
+    return APIClient().post(
+        "/api/inbound/", body, format="json", HTTP_AUTHORIZATION=f"Api-Key {key}", **headers
+    )
+
+
 def test_inbound_form_with_key_and_idempotency(org, key):
-    client = APIClient()
     body = {
         "email": "Form@Lead.io",
         "first_name": "Fay",
@@ -82,11 +87,11 @@ def test_inbound_form_with_key_and_idempotency(org, key):
         "form": "Contact us",
         "page_url": "https://x.io/contact",
     }
-    headers = {"HTTP_AUTHORIZATION": f"Api-Key {key}", "HTTP_IDEMPOTENCY_KEY": "sub-1"}
-    first = client.post("/api/inbound/", body, format="json", **headers)
-    assert first.status_code == 201, first.json()
+    first = post(key, body, HTTP_IDEMPOTENCY_KEY="sub-1")
+    assert first.status_code == 202 and first.json() == {"received": True}
     lead = Lead.objects.get(email="form@lead.io")
     assert lead.source == Source.WEBSITE and lead.campaign.name == "Website 2026"
+    assert (lead.first_name, lead.company) == ("Fay", "Lead IO")
     assert LeadEvent.objects.get(lead=lead, type=EventType.CREATED).data["via"] == "inbound_form"
     engagement = Engagement.objects.get(lead=lead)
     assert (engagement.type, engagement.title, engagement.url) == (
@@ -95,20 +100,19 @@ def test_inbound_form_with_key_and_idempotency(org, key):
         "https://x.io/contact",
     )
 
-    replay = client.post("/api/inbound/", body, format="json", **headers)
-    assert replay.status_code == 201 and replay.json() == first.json()
+    replay = post(key, body, HTTP_IDEMPOTENCY_KEY="sub-1")
+    assert replay.status_code == 202 and replay.json() == first.json()
     assert replay["Idempotent-Replayed"] == "true"
     assert Engagement.objects.count() == 1 and IdempotencyRecord.objects.count() == 1
 
-    reused = client.post("/api/inbound/", {**body, "first_name": "Other"}, format="json", **headers)
+    reused = post(key, {**body, "first_name": "Other"}, HTTP_IDEMPOTENCY_KEY="sub-1")
     assert reused.status_code == 422
     assert "already used for a different submission" in reused.json()["error"]["message"]
 
-    second = client.post(
-        "/api/inbound/", body, format="json", HTTP_X_API_KEY=key, HTTP_IDEMPOTENCY_KEY="sub-2"
-    )
-    assert second.status_code == 201 and not second.json()["lead_created"]
-    assert Engagement.objects.count() == 2
+    # A second post for the same person the same day: answered alike, recorded once a day.
+    second = post(key, body, HTTP_X_IDEMPOTENCY_KEY="sub-2")
+    assert second.status_code == 202 and second.json() == {"received": True}
+    assert Engagement.objects.count() == 1
 
 
 def test_inbound_key_is_needed_and_does_nothing_else(org, key):
@@ -122,19 +126,71 @@ def test_inbound_key_is_needed_and_does_nothing_else(org, key):
     # The key opens no other door.
     for path in ("/api/leads/", "/api/engagements/", "/api/me/"):
         assert client.get(path, HTTP_AUTHORIZATION=f"Api-Key {key}").status_code == 401
-    bad = client.post("/api/inbound/", {"email": "nope"}, format="json", HTTP_AUTHORIZATION=f"Api-Key {key}")
+    bad = post(key, {"email": "nope"})
     assert bad.status_code == 400 and "email" in bad.json()["error"]["fields"]
     assert not Lead.objects.exists()
 
 
 def test_revoked_key_is_refused(org, key):
     source = inbound.inbound_authenticate(key)
-    inbound.inbound_source_revoke(actor=org.marketer, source_id=source.pk)
-    response = APIClient().post("/api/inbound/", {"email": "a@b.io"}, format="json", HTTP_X_API_KEY=key)
-    assert response.status_code == 401
+    inbound.inbound_source_revoke(actor=org.marketing_manager, source_id=source.pk)
+    assert post(key, {"email": "a@b.io"}).status_code == 401
 
 
-def test_only_marketing_makes_keys(org):
-    with pytest.raises(ActionError) as refused:
-        inbound.inbound_source_create(actor=org.rep, name="Sneaky")
-    assert refused.value.code == ActionError.FORBIDDEN
+def test_only_managers_set_up_sources(org):
+    for person in (org.rep, org.marketer):
+        with pytest.raises(ActionError) as refused:
+            inbound.inbound_source_create(actor=person, name="Sneaky")
+        assert refused.value.code == ActionError.FORBIDDEN
+
+
+# --- an anonymous post drives nothing (issue 20, class 2) ----------------------------------------
+
+
+def test_a_post_cannot_choose_what_it_records(org, key):
+    for extra in ({"type": "demo_request"}, {"job_title": "CEO"}, {"company_size": 10000}, {"score": 99}):
+        refused = post(key, {"email": "eve@evil.io", **extra})
+        assert refused.status_code == 400, extra
+        assert "set up in Smarketing" in refused.json()["error"]["message"]
+    assert not Lead.objects.exists() and not Engagement.objects.exists()
+
+
+def test_anonymous_posts_cannot_pump_a_lead_into_sales(org, key, default_rules):
+    from smarketing.agreement import scoring
+
+    scoring.scoring_definition_update(
+        actor=org.marketing_manager, threshold=10, auto_qualify=True, decay_half_life_days=None
+    )
+    for n in range(3):
+        assert (
+            post(key, {"email": "pump@evil.io", "first_name": "Pump", "form": f"try {n}"}).status_code == 202
+        )
+    lead = Lead.objects.get(email="pump@evil.io")
+    assert Engagement.objects.filter(lead=lead).count() == 1  # one a day, of the source's type
+    assert lead.stage == "lead"
+    assert not lead.clocks.exists()
+
+
+def test_the_answer_is_the_same_for_a_new_and_a_known_person(org, key, make_lead):
+    known = make_lead(email="known@acme.io")
+    new = post(key, {"email": "new@acme.io"})
+    again = post(key, {"email": "known@acme.io"})
+    assert (new.status_code, new.json()) == (again.status_code, again.json()) == (202, {"received": True})
+    assert str(known.pk) not in again.content.decode()
+
+
+def test_a_source_decides_its_fields_type_and_limits(org):
+    source, raw = inbound.inbound_source_create(
+        actor=org.sales_manager,
+        name="Demo request form",
+        engagement_type="demo_request",
+        fields=["first_name", "job_title"],
+        per_email_per_day=2,
+        per_minute=3,
+    )
+    answers = [post(raw, {"email": "cto@acme.io", "job_title": "CTO"}).status_code for _ in range(4)]
+    assert answers == [202, 202, 202, 429]
+    lead = Lead.objects.get(email="cto@acme.io")
+    assert lead.job_title == "CTO"
+    assert list(Engagement.objects.filter(lead=lead).values_list("type", flat=True)) == ["demo_request"] * 2
+    assert post(raw, {"email": "x@acme.io", "company": "Acme"}).status_code in (400, 429)
