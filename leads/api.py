@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from leads import selectors, services
@@ -36,7 +31,8 @@ from leads.serializers import (
     TouchSerializer,
     WinSerializer,
 )
-from smarketing.core.inputs import check_date, check_id
+from smarketing.core.api import CursorPaging, query_value
+from smarketing.core.inputs import date_in, id_in
 from smarketing.org.permissions import HasProductRole
 from smarketing.org.roles import sees_contact_details
 
@@ -105,10 +101,7 @@ class LeadWriteMixin:
         return Response(LeadSerializer(self.get_queryset().get(pk=result.pk)).data)
 
 
-class LeadCursorPagination(CursorPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
+class LeadCursorPagination(CursorPaging):
     ordering = "-created_at"
 
 
@@ -245,16 +238,8 @@ class HandoffListView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        week = self.request.query_params.get("week")
-        campaign = self.request.query_params.get("campaign")
-        try:
-            week_of = check_date(dt.date.fromisoformat(week)) if week else None
-        except (ValueError, DjangoValidationError):
-            raise ValidationError({"week": ["Use a date like 2026-11-16, between 1900 and 2200."]}) from None
-        try:
-            campaign_id = check_id(int(campaign)) if campaign else None
-        except (ValueError, DjangoValidationError):
-            raise ValidationError({"campaign": ["Use a campaign id."]}) from None
+        week_of = query_value(self.request, "week", date_in)
+        campaign_id = query_value(self.request, "campaign", id_in, message="Use a campaign id.")
         return selectors.handoffs(self.request.user, week_of=week_of, campaign_id=campaign_id)
 
     def list(self, request, *args, **kwargs):
@@ -292,7 +277,5 @@ class RecycledListView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        reason = self.request.query_params.get("reason")
-        if reason and not reason.isdigit():
-            raise ValidationError({"reason": ["Use a reason id."]})
-        return selectors.recycled_queue(reason_id=int(reason) if reason else None)
+        reason_id = query_value(self.request, "reason", id_in, message="Use a reason id.")
+        return selectors.recycled_queue(reason_id=reason_id)

@@ -1,9 +1,9 @@
 from django.urls import path
-from rest_framework.routers import SimpleRouter
 
 from leads import api
+from smarketing.core.routes import IdRouter
 
-router = SimpleRouter()
+router = IdRouter()
 router.register("leads", api.LeadViewSet, basename="lead")
 
 urlpatterns = [

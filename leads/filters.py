@@ -10,7 +10,7 @@ from leads.hooks import drilldown_lead_ids
 from leads.models import Lead, Stage
 from leads.selectors import leads_as_of
 from smarketing.agreement.models import Reason, ScoringDefinition
-from smarketing.core.inputs import DateFilter, IdFilter, id_number_filter
+from smarketing.core.inputs import DateFilter, IdFilter, id_number_filter, whole_number_filter
 from smarketing.core.weeks import monday_of, org_tz
 from smarketing.org.models import Campaign, Source, Team, TeamKind
 
@@ -122,12 +122,8 @@ class LeadFilter(django_filters.FilterSet):
     score_band = django_filters.ChoiceFilter(
         choices=ScoreBand.CHOICES, method="filter_score_band", label="Score"
     )
-    score_min = django_filters.NumberFilter(
-        field_name="score", lookup_expr="gte", min_value=-1_000_000, max_value=1_000_000
-    )
-    score_max = django_filters.NumberFilter(
-        field_name="score", lookup_expr="lte", min_value=-1_000_000, max_value=1_000_000
-    )
+    score_min = whole_number_filter(-1_000_000, 1_000_000, field_name="score", lookup_expr="gte")
+    score_max = whole_number_filter(-1_000_000, 1_000_000, field_name="score", lookup_expr="lte")
     created_after = DateFilter(field_name="created_at", lookup_expr="date__gte", label="Created from")
     created_before = DateFilter(field_name="created_at", lookup_expr="date__lte", label="Created until")
     # Report drill-downs: exactly the leads behind a figure (reports.metrics), for the

@@ -18,6 +18,8 @@ from leads.forms import EMAIL_REQUIRED, UNKNOWN_CAMPAIGN, UNKNOWN_SOURCE, WHOLE_
 from leads.models import Lead, LeadEvent, Stage, Touch, TouchKind, TouchOutcome
 from leads.permissions import event_data_shown
 from smarketing.agreement.serializers import ReasonSerializer, ScoreLineSerializer
+from smarketing.core import serializers as strict
+from smarketing.core.inputs import BoundedDateSerializerField, BoundedDateTimeSerializerField, IdField
 from smarketing.org.models import Campaign, Source
 from smarketing.org.roles import sees_contact_details
 from smarketing.org.serializers import CampaignMiniSerializer, UserMiniSerializer
@@ -68,9 +70,9 @@ def viewer_sees_contact_details(serializer, lead) -> bool:
     return request is None or sees_contact_details(request.user, lead)
 
 
-class LeadSerializer(FieldsOnceMixin, serializers.ModelSerializer):
-    email = serializers.EmailField(read_only=True, allow_null=True, help_text=PRIVATE)
-    phone = serializers.CharField(read_only=True, allow_null=True, help_text=PRIVATE)
+class LeadSerializer(FieldsOnceMixin, strict.ModelSerializer):
+    email = strict.EmailField(read_only=True, allow_null=True, help_text=PRIVATE)
+    phone = strict.CharField(read_only=True, allow_null=True, help_text=PRIVATE)
     deal_amount = serializers.DecimalField(
         max_digits=14, decimal_places=2, read_only=True, allow_null=True, help_text=PRIVATE
     )
@@ -80,7 +82,7 @@ class LeadSerializer(FieldsOnceMixin, serializers.ModelSerializer):
     campaign = CampaignMiniSerializer(read_only=True, allow_null=True)
     is_recycled = serializers.BooleanField(read_only=True)
     score_receipt = serializers.SerializerMethodField()
-    website = serializers.CharField(read_only=True, help_text="A URL, or empty.")
+    website = strict.CharField(read_only=True, help_text="A URL, or empty.")
 
     class Meta:
         model = Lead
@@ -130,7 +132,7 @@ class LeadSerializer(FieldsOnceMixin, serializers.ModelSerializer):
         return data
 
 
-class LeadEventSerializer(serializers.ModelSerializer):
+class LeadEventSerializer(strict.ModelSerializer):
     actor = UserMiniSerializer(
         read_only=True, allow_null=True, help_text="None for the system (imports, SLA)."
     )
@@ -174,11 +176,11 @@ class ActionSerializer(serializers.Serializer):
     version = serializers.IntegerField(
         required=False, min_value=1, help_text="The lead version you saw; a stale one is refused with 409."
     )
-    note = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
+    note = strict.CharField(required=False, allow_blank=True, max_length=5000, default="")
 
 
 class QualifySerializer(ActionSerializer):
-    owner = serializers.PrimaryKeyRelatedField(
+    owner = IdField(
         queryset=User.objects.filter(is_active=True),
         required=False,
         allow_null=True,
@@ -191,22 +193,22 @@ class ReasonActionSerializer(ActionSerializer):
 
 
 class WinSerializer(ActionSerializer):
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
-    closed_on = serializers.DateField()
+    amount = strict.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+    closed_on = BoundedDateSerializerField()
 
 
 class ReassignSerializer(ActionSerializer):
-    owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
+    owner = IdField(queryset=User.objects.filter(is_active=True))
 
 
 class TouchCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=TouchKind.choices)
     outcome = serializers.ChoiceField(choices=TouchOutcome.choices)
-    occurred_at = serializers.DateTimeField(required=False)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
+    occurred_at = BoundedDateTimeSerializerField(required=False)
+    note = strict.CharField(required=False, allow_blank=True, max_length=5000, default="")
 
 
-class TouchSerializer(serializers.ModelSerializer):
+class TouchSerializer(strict.ModelSerializer):
     by = UserMiniSerializer(read_only=True)
 
     class Meta:
@@ -220,23 +222,23 @@ class HandoffSerializer(serializers.Serializer):
 
     event_id = serializers.IntegerField()
     lead = serializers.IntegerField()
-    lead_name = serializers.CharField()
-    company = serializers.CharField()
-    campaign = serializers.CharField(allow_null=True)
+    lead_name = strict.CharField()
+    company = strict.CharField()
+    campaign = strict.CharField(allow_null=True)
     handed_off_at = serializers.DateTimeField()
-    outcome = serializers.CharField(help_text="waiting, accepted, rejected, won, lost or disqualified")
+    outcome = strict.CharField(help_text="waiting, accepted, rejected, won, lost or disqualified")
     outcome_at = serializers.DateTimeField(allow_null=True)
-    reason = serializers.CharField(allow_null=True)
-    note = serializers.CharField(allow_blank=True)
-    amount = serializers.CharField(allow_null=True)
+    reason = strict.CharField(allow_null=True)
+    note = strict.CharField(allow_blank=True)
+    amount = strict.CharField(allow_null=True)
 
 
-class RecycledLeadSerializer(serializers.ModelSerializer):
+class RecycledLeadSerializer(strict.ModelSerializer):
     campaign = CampaignMiniSerializer(read_only=True, allow_null=True)
-    feedback_type = serializers.CharField(read_only=True, help_text="rejected or lost")
-    feedback_reason = serializers.CharField(read_only=True, allow_null=True)
-    feedback_note = serializers.CharField(read_only=True, allow_null=True)
-    feedback_by = serializers.CharField(read_only=True, allow_null=True, help_text="username of the rep")
+    feedback_type = strict.CharField(read_only=True, help_text="rejected or lost")
+    feedback_reason = strict.CharField(read_only=True, allow_null=True)
+    feedback_note = strict.CharField(read_only=True, allow_null=True)
+    feedback_by = strict.CharField(read_only=True, allow_null=True, help_text="username of the rep")
     sent_back_at = serializers.DateTimeField(source="stage_entered_at", read_only=True)
 
     class Meta:
@@ -260,16 +262,18 @@ class RecycledLeadSerializer(serializers.ModelSerializer):
 
 
 class SnoozeSerializer(ActionSerializer):
-    until = serializers.DateField(help_text="The day the lead asked to be contacted again.")
-    reason = serializers.CharField(max_length=500)
+    until = BoundedDateSerializerField(help_text="The day the lead asked to be contacted again.")
+    reason = strict.CharField(max_length=500)
 
 
 DUPLICATE_FIELDS = ("phone", "first_name", "last_name", "company")
 
 
 class _StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know, in the service's words, instead of ignoring them."""
+    """Refuses fields it does not know, in the service's words, instead of ignoring them
+    (the schema says so: `additionalProperties: false`, smarketing.core.schema.AutoSchema)."""
 
+    refuses_unknown_fields = True
     unknown_message = "Unknown field(s): {names}."
 
     def validate(self, attrs):
@@ -279,8 +283,8 @@ class _StrictSerializer(serializers.Serializer):
         return attrs
 
 
-def _text(**kwargs) -> serializers.CharField:
-    return serializers.CharField(required=False, allow_blank=True, **kwargs)
+def _text(**kwargs) -> strict.CharField:
+    return strict.CharField(required=False, allow_blank=True, **kwargs)
 
 
 class LeadProfileSerializer(_StrictSerializer):
@@ -305,7 +309,7 @@ class LeadWriteSerializer(FieldsOnceMixin, LeadProfileSerializer):
     # Fields built once per class (FieldsOnceMixin): none needs the context, and a create
     # is never partial.
 
-    email = serializers.CharField(
+    email = strict.CharField(
         help_text="Unique after normalisation (trimmed, case-folded); a duplicate is refused with 409.",
         error_messages={"required": EMAIL_REQUIRED, "blank": EMAIL_REQUIRED, "null": EMAIL_REQUIRED},
     )
@@ -316,7 +320,7 @@ class LeadWriteSerializer(FieldsOnceMixin, LeadProfileSerializer):
         error_messages={"invalid_choice": UNKNOWN_SOURCE.replace("{value}", "{input}")},
         help_text="First touch; never changed later.",
     )
-    campaign = serializers.PrimaryKeyRelatedField(
+    campaign = IdField(
         queryset=Campaign.objects.all(),
         required=False,
         allow_null=True,
@@ -334,7 +338,7 @@ class LeadPatchSerializer(LeadProfileSerializer):
     version = serializers.IntegerField(
         required=False, min_value=1, help_text="The lead version you saw; a stale one is refused with 409."
     )
-    email = serializers.CharField(
+    email = strict.CharField(
         required=False,
         help_text="Unique after normalisation; another lead's email is refused with 409.",
         error_messages={"blank": EMAIL_REQUIRED, "null": EMAIL_REQUIRED},
@@ -342,7 +346,7 @@ class LeadPatchSerializer(LeadProfileSerializer):
 
 
 class LeadMergeSerializer(serializers.Serializer):
-    other = serializers.PrimaryKeyRelatedField(
+    other = IdField(
         queryset=Lead.objects.all(),
         help_text="Id of the other lead: the same person as this one.",
         error_messages={
@@ -355,15 +359,15 @@ class LeadMergeSerializer(serializers.Serializer):
         default="this",
         help_text="Which lead survives: `this` (the one in the URL) or `other`.",
     )
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = strict.CharField(required=False, allow_blank=True, default="")
 
 
 class LikelyDuplicateSerializer(serializers.Serializer):
     code = serializers.SerializerMethodField()
-    message = serializers.CharField()
+    message = strict.CharField()
     lead = serializers.IntegerField(source="lead.pk", help_text="Id of the lead that looks the same.")
     reasons = serializers.ListField(
-        child=serializers.CharField(), help_text="“same phone” and/or “same name and company”."
+        child=strict.CharField(), help_text="“same phone” and/or “same name and company”."
     )
 
     def get_code(self, obj) -> str:

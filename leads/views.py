@@ -35,7 +35,8 @@ from smarketing.agreement.models import (
 )
 from smarketing.core.api import STATUS_BY_CODE
 from smarketing.core.errors import ActionError
-from smarketing.core.pages import show_refusal_at_fields
+from smarketing.core.inputs import date_in, id_in, optional
+from smarketing.core.pages import refusal_status, show_refusal_at_fields
 from smarketing.core.paging import COUNT_CAP, SEARCH_COUNT_CAP, keyset_page
 from smarketing.org import roles
 from smarketing.org.models import Campaign, Source
@@ -72,7 +73,7 @@ def _status(exc: ActionError) -> int:
     # A duplicate email is a problem with what was typed: the form comes back with 400.
     if exc.code == ActionError.DUPLICATE:
         return 400
-    return STATUS_BY_CODE.get(exc.code, 400)
+    return refusal_status(exc)
 
 
 def _form_error(form) -> str:
@@ -482,7 +483,7 @@ def lead_action(request, lead_id: int, action: str):
             message = _apply(action, lead, request.user, form.cleaned_data)
         except ActionError as exc:
             error = exc.message
-            status = STATUS_BY_CODE.get(exc.code, 400)
+            status = refusal_status(exc)
             show_refusal_at_fields(form, exc)
         else:
             if in_place:
@@ -511,7 +512,7 @@ def recycled(request):
         "kind", "position"
     )
     chosen = request.GET.get("reason", "")
-    reason_id = int(chosen) if chosen.isdigit() else None
+    reason_id = optional(id_in, chosen, name="reason", message="Choose a reason from the list.")
     leads = selectors.recycled_queue(reason_id=reason_id)
     page = keyset_page(leads, order="-stage_entered_at", cursor=request.GET.get("after"))
     context = {
@@ -542,11 +543,10 @@ def my_handoffs(request):
     campaign_text = request.GET.get("campaign", "")
     week_of = campaign_id = None
     try:
-        week_of = dt.date.fromisoformat(week_text) if week_text else None
-    except ValueError:
-        messages.error(request, f"“{week_text}” is not a date; showing every week.")
-    if campaign_text.isdigit():
-        campaign_id = int(campaign_text)
+        week_of = optional(date_in, week_text, name="week")
+    except ActionError as exc:
+        messages.error(request, f"{exc.message} Showing every week.")
+    campaign_id = optional(id_in, campaign_text, name="campaign", message="Choose a campaign from the list.")
     rows = selectors.handoffs(request.user, week_of=week_of, campaign_id=campaign_id)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     return render(

@@ -5,28 +5,32 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from reports import commitments, dashboard
+from reports.commitments import MAX_WEEKLY_MQLS
 from reports.forms import AsOfForm, DashboardForm, GoalForm
 from reports.goal import GoalError, measure, plan
 from reports.models import CommitmentWeek, MarketingCommitment
 from reports.views import all_tables, can_read_reports
 from smarketing.agreement import versions
 from smarketing.agreement.api import PROPOSED, proposed
+from smarketing.core import serializers as strict
 from smarketing.core.api import error_body
+from smarketing.core.inputs import ID_MAX
+from smarketing.core.schema import form_parameters
 from smarketing.org.permissions import ManagerWrites
 
 
 class CommitmentSerializer(serializers.Serializer):
     team = serializers.IntegerField(read_only=True)
-    team_name = serializers.CharField(read_only=True)
-    min_mqls = serializers.IntegerField(min_value=0)
+    team_name = strict.CharField(read_only=True)
+    min_mqls = serializers.IntegerField(min_value=0, max_value=MAX_WEEKLY_MQLS)
     min_acceptance_percent = serializers.IntegerField(min_value=0, max_value=100)
     is_active = serializers.BooleanField(required=False, default=True)
     this_week = serializers.DictField(read_only=True)
@@ -102,8 +106,8 @@ class CanReadReports(IsAuthenticated):
 
 
 class ColumnSerializer(serializers.Serializer):
-    key = serializers.CharField()
-    label = serializers.CharField()
+    key = strict.CharField()
+    label = strict.CharField()
     kind = serializers.ChoiceField(
         choices=["text", "date", "count", "percent", "seconds", "days", "money", "flag"],
         help_text="percent: a ratio (0.25 = 25 %); seconds: business seconds; money: a decimal string.",
@@ -111,15 +115,15 @@ class ColumnSerializer(serializers.Serializer):
 
 
 class TableSerializer(serializers.Serializer):
-    slug = serializers.CharField()
-    title = serializers.CharField()
-    note = serializers.CharField()
+    slug = strict.CharField()
+    title = strict.CharField()
+    note = strict.CharField()
     columns = ColumnSerializer(many=True)
     rows = serializers.ListField(
         child=serializers.DictField(), help_text="One object per row: column key → value."
     )
     links = serializers.ListField(
-        child=serializers.DictField(child=serializers.CharField()),
+        child=serializers.DictField(child=strict.CharField()),
         help_text="Per row: column key → the lead-list URL of exactly the leads behind that count.",
     )
 
@@ -128,7 +132,7 @@ class RangeSerializer(serializers.Serializer):
     first_week = serializers.DateField(help_text="Monday of the first ISO week (org time zone).")
     last_week = serializers.DateField()
     weeks = serializers.IntegerField()
-    filters = serializers.DictField(child=serializers.CharField())
+    filters = serializers.DictField(child=strict.CharField())
 
 
 class DashboardSerializer(serializers.Serializer):
@@ -136,31 +140,31 @@ class DashboardSerializer(serializers.Serializer):
     tables = TableSerializer(many=True)
 
 
-SCOPE_PARAMETERS = [
-    OpenApiParameter(
-        "team",
-        OpenApiTypes.INT,
-        description="Team id: a sales team's leads (owned by its members) or a marketing team's (created or handed off by them).",
-    ),
-    OpenApiParameter("source", OpenApiTypes.STR, description="First-touch source."),
-    OpenApiParameter("campaign", OpenApiTypes.INT, description="Campaign id."),
-    OpenApiParameter("owner", OpenApiTypes.INT, description="Rep (user id): the leads they own."),
-    OpenApiParameter("segment", OpenApiTypes.STR, enum=["small", "mid", "enterprise", "unknown"]),
-]
-RANGE_PARAMETERS = [
-    OpenApiParameter(
-        "week", OpenApiTypes.DATE, description="Any day in the first week (default: 11 weeks before week_to)."
-    ),
-    OpenApiParameter(
-        "week_to", OpenApiTypes.DATE, description="Any day in the last week (default: this week)."
-    ),
-]
+# The dashboard's query parameters are its form's fields (one definition for the page, the
+# CSV export and the API).
+SCOPE_DESCRIPTIONS = {
+    "week": "Any day in the first week (default: 11 weeks before week_to).",
+    "week_to": "Any day in the last week (default: this week).",
+    "team": "Team id: a sales team's leads (owned by its members) or a marketing team's "
+    "(created or handed off by them).",
+    "source": "First-touch source.",
+    "campaign": "Campaign id.",
+    "owner": "Rep (user id): the leads they own.",
+}
+DASHBOARD_PARAMETERS = form_parameters(DashboardForm, SCOPE_DESCRIPTIONS)
 
 
 def _form(request, form_class, data=None):
     form = form_class(request.query_params if data is None else data)
     if not form.is_valid():
-        raise ValidationError({name: [str(m) for m in messages] for name, messages in form.errors.items()})
+        # With each error's code, so that a rule the form applies (the range can't end
+        # after this week) is told apart from a malformed value (smarketing.core.api).
+        raise ValidationError(
+            {
+                name: [ErrorDetail(str(m), code=error.code or "rule") for error in errors for m in error]
+                for name, errors in form.errors.as_data().items()
+            }
+        )
     return form
 
 
@@ -178,7 +182,7 @@ class DashboardView(APIView):
 
     permission_classes = [CanReadReports]
 
-    @extend_schema(parameters=RANGE_PARAMETERS + SCOPE_PARAMETERS, responses=DashboardSerializer)
+    @extend_schema(parameters=DASHBOARD_PARAMETERS, responses=DashboardSerializer)
     def get(self, request):
         scope = _form(request, DashboardForm).scope()
         tables = all_tables(scope)
@@ -193,7 +197,7 @@ class DashboardTableView(APIView):
 
     @extend_schema(
         operation_id="reports_dashboard_table",
-        parameters=RANGE_PARAMETERS + SCOPE_PARAMETERS,
+        parameters=DASHBOARD_PARAMETERS,
         responses=TableSerializer,
     )
     def get(self, request, slug: str):
@@ -212,10 +216,7 @@ class FunnelAsOfView(APIView):
     permission_classes = [CanReadReports]
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("as_of", OpenApiTypes.DATE, description="Default: today."),
-            *SCOPE_PARAMETERS,
-        ],
+        parameters=form_parameters(AsOfForm, {"as_of": "Default: today."}) + DASHBOARD_PARAMETERS,
         responses=TableSerializer,
     )
     def get(self, request):
@@ -225,8 +226,8 @@ class FunnelAsOfView(APIView):
 
 
 class RateSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    definition = serializers.CharField()
+    name = strict.CharField()
+    definition = strict.CharField()
     numerator = serializers.IntegerField()
     denominator = serializers.IntegerField(help_text="The sample size.")
     value = serializers.FloatField(
@@ -236,10 +237,10 @@ class RateSerializer(serializers.Serializer):
 
 class StepSerializer(serializers.Serializer):
     stage = serializers.ChoiceField(choices=["customers", "sqls", "mqls", "leads"])
-    label = serializers.CharField()
+    label = strict.CharField()
     total = serializers.IntegerField()
     per_week = serializers.IntegerField()
-    arithmetic = serializers.CharField()
+    arithmetic = strict.CharField()
 
 
 class GoalSerializer(serializers.Serializer):
@@ -257,11 +258,26 @@ class GoalSerializer(serializers.Serializer):
 
 
 class GoalProposalSerializer(serializers.Serializer):
-    target = serializers.DecimalField(max_digits=14, decimal_places=2)
-    weeks = serializers.IntegerField()
-    window = serializers.IntegerField()
-    average_deal = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
-    team = serializers.IntegerField(help_text="The marketing team whose commitment is proposed.")
+    # The calculator's inputs with the bounds its form applies (GoalForm).
+    target = strict.DecimalField(
+        max_digits=14, decimal_places=2, min_value=GoalForm.base_fields["target"].min_value
+    )
+    weeks = serializers.IntegerField(
+        min_value=GoalForm.base_fields["weeks"].min_value, max_value=GoalForm.base_fields["weeks"].max_value
+    )
+    window = serializers.IntegerField(
+        min_value=GoalForm.base_fields["window"].min_value, max_value=GoalForm.base_fields["window"].max_value
+    )
+    average_deal = strict.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        min_value=GoalForm.base_fields["average_deal"].min_value,
+        required=False,
+        allow_null=True,
+    )
+    team = serializers.IntegerField(
+        min_value=1, max_value=ID_MAX, help_text="The marketing team whose commitment is proposed."
+    )
     min_acceptance_percent = serializers.IntegerField(min_value=0, max_value=100)
 
 
@@ -273,14 +289,15 @@ class GoalView(APIView):
     permission_classes = [CanReadReports, ManagerWrites]
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("target", OpenApiTypes.DECIMAL, required=True, description="Revenue target."),
-            OpenApiParameter("weeks", OpenApiTypes.INT, required=True, description="Weeks to reach it in."),
-            OpenApiParameter("average_deal", OpenApiTypes.DECIMAL, description="Default: measured."),
-            OpenApiParameter(
-                "window", OpenApiTypes.INT, required=True, description="Finished weeks to measure over."
-            ),
-        ],
+        parameters=form_parameters(
+            GoalForm,
+            {
+                "target": "Revenue target.",
+                "weeks": "Weeks to reach it in.",
+                "average_deal": "Default: measured.",
+                "window": "Finished weeks to measure over.",
+            },
+        ),
         responses={200: GoalSerializer, 422: OpenApiTypes.OBJECT},
     )
     def get(self, request):
@@ -298,7 +315,7 @@ class GoalView(APIView):
     def post(self, request):
         body = GoalProposalSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        worked = self._work(_form(request, GoalForm, data=request.data))
+        worked = self._work(_form(request, GoalForm, data=body.validated_data))
         if isinstance(worked, Response):
             return worked
         return proposed(

@@ -8,5 +8,5 @@ urlpatterns = [
     path("reports/funnel-as-of/", api.FunnelAsOfView.as_view(), name="funnel-as-of"),
     path("agreement/goal/", api.GoalView.as_view(), name="agreement-goal"),
     path("sla/commitments/", api.CommitmentListView.as_view(), name="sla-commitments"),
-    path("sla/commitments/<int:team_id>/", api.CommitmentView.as_view(), name="sla-commitment"),
+    path("sla/commitments/<id:team_id>/", api.CommitmentView.as_view(), name="sla-commitment"),
 ]

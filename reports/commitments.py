@@ -151,6 +151,9 @@ def commitments_close_weeks(*, now: dt.datetime | None = None) -> int:
     return recorded
 
 
+MAX_WEEKLY_MQLS = 1_000_000
+
+
 @transaction.atomic
 def commitment_update(
     *, actor, team_id: int, min_mqls: int, min_acceptance_percent: int, is_active: bool = True
@@ -159,8 +162,10 @@ def commitment_update(
     team = Team.objects.filter(pk=team_id, kind=TeamKind.MARKETING).first()
     if team is None:
         raise ActionError("Commitments belong to marketing teams.", code=ActionError.NOT_FOUND)
-    if not isinstance(min_mqls, int) or min_mqls < 0:
-        raise ActionError("The weekly number of MQLs is a whole number, 0 or more.", field="min_mqls")
+    if not isinstance(min_mqls, int) or not 0 <= min_mqls <= MAX_WEEKLY_MQLS:
+        raise ActionError(
+            f"The weekly number of MQLs is a whole number from 0 to {MAX_WEEKLY_MQLS:,}.", field="min_mqls"
+        )
     if not isinstance(min_acceptance_percent, int) or not 0 <= min_acceptance_percent <= 100:
         raise ActionError(
             "The acceptance rate is a percentage from 0 to 100.", field="min_acceptance_percent"

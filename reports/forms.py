@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from leads.filters import Segment
 from reports.dashboard import Scope, scope_for
-from smarketing.core.inputs import BoundedDateField, IdChoiceField
+from smarketing.core.inputs import BoundedDateField, IdChoiceField, RoundedDecimalField
 from smarketing.core.weeks import monday_of, org_tz
 from smarketing.org.models import Campaign, Source, Team
 from smarketing.org.roles import Role
@@ -82,11 +82,11 @@ class AsOfForm(forms.Form):
 
 
 class GoalForm(forms.Form):
-    target = forms.DecimalField(
+    target = RoundedDecimalField(
         label="Revenue target", min_value=Decimal("0.01"), max_digits=14, decimal_places=2
     )
     weeks = forms.IntegerField(label="Over how many weeks", min_value=1, max_value=104, initial=13)
-    average_deal = forms.DecimalField(
+    average_deal = RoundedDecimalField(
         label="Average deal size",
         required=False,
         min_value=Decimal("0.01"),

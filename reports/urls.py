@@ -9,5 +9,5 @@ urlpatterns = [
     path("reports/funnel/export.csv", views.funnel_as_of_csv, name="funnel-as-of-csv"),
     path("agreement/goal/", views.goal_page, name="agreement-goal"),
     path("sla/", views.sla_overview, name="sla-overview"),
-    path("sla/commitments/<int:team_id>/", views.commitment_save, name="commitment-save"),
+    path("sla/commitments/<id:team_id>/", views.commitment_save, name="commitment-save"),
 ]

@@ -28,6 +28,7 @@ from sla import selectors
 from smarketing.agreement import versions
 from smarketing.core.csvs import csv_download, csv_lines
 from smarketing.core.errors import ActionError
+from smarketing.core.inputs import date_in, optional, whole_number_in
 from smarketing.org.models import Team, TeamKind
 from smarketing.org.roles import Role, can_edit_agreement, has_role, is_admin
 
@@ -45,12 +46,9 @@ def sla_overview(request):
             status=403,
         )
     try:
-        monday = (
-            dt.date.fromisoformat(request.GET["week"])
-            if request.GET.get("week")
-            else commitments.week_start()
-        )
-    except ValueError:
+        monday = optional(date_in, request.GET.get("week"), name="week") or commitments.week_start()
+    except ActionError as exc:
+        messages.error(request, f"{exc.message} Showing this week.")
         monday = commitments.week_start()
     monday -= dt.timedelta(days=monday.weekday())
     active = MarketingCommitment.objects.filter(is_active=True).select_related("team")
@@ -75,8 +73,11 @@ def sla_overview(request):
 @login_required
 def commitment_save(request, team_id: int):
     def whole(name: str) -> int:
-        value = request.POST.get(name, "")
-        return int(value) if value.strip().isdigit() else -1
+        # Anything but a whole number is refused by the agreement's own check, with its message.
+        try:
+            return whole_number_in(request.POST.get(name), name=name, maximum=10**9)
+        except ActionError:
+            return -1
 
     try:
         version = versions.agreement_propose(

@@ -20,27 +20,30 @@ from sla.models import Clock, SlaPolicy, TeamCalendar
 from sla.permissions import CalendarEditor
 from sla.policies import POLICY_FIELDS
 from sla.services import calendar_from, calendar_of_team
-from smarketing.agreement.api import ProposedWriteViewSet
-from smarketing.org.models import Team
+from smarketing.agreement.api import ProposedRemoval, ProposedWriteViewSet
+from smarketing.core import serializers as strict
+from smarketing.core.api import query_value
+from smarketing.core.inputs import BoundedDateSerializerField, date_in, datetime_in, id_in
+from smarketing.org.models import Source, Team
 from smarketing.org.permissions import HasProductRole
 
 
 class ClosureSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    date = serializers.DateField()
-    reason = serializers.CharField(max_length=200)
+    date = BoundedDateSerializerField()
+    reason = strict.CharField(max_length=200)
 
 
 class CalendarSerializer(serializers.Serializer):
     team = serializers.IntegerField(read_only=True)
-    team_name = serializers.CharField(read_only=True)
-    time_zone = serializers.CharField(read_only=True)
+    team_name = strict.CharField(read_only=True)
+    time_zone = strict.CharField(read_only=True)
     hours = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField(), min_length=2, max_length=2),
+        child=serializers.ListField(child=strict.CharField(), min_length=2, max_length=2),
         help_text='Weekday (0 = Monday) → ["09:00", "17:00"]; a missing day is closed.',
     )
-    holiday_country = serializers.CharField(required=False, allow_blank=True, max_length=2)
-    holiday_subdivision = serializers.CharField(required=False, allow_blank=True, max_length=10)
+    holiday_country = strict.CharField(required=False, allow_blank=True, max_length=2)
+    holiday_subdivision = strict.CharField(required=False, allow_blank=True, max_length=10)
     closures = ClosureSerializer(many=True, read_only=True)
 
 
@@ -125,13 +128,8 @@ class DeadlinePreviewView(APIView):
     )
     def get(self, request, team_id: int):
         team = get_object_or_404(Team, pk=team_id)
-        raw = request.query_params.get("at")
-        try:
-            at = dt.datetime.fromisoformat(raw) if raw else timezone.now()
-        except ValueError:
-            raise ValidationError({"at": ["Use a date and time like 2026-11-27T16:30."]}) from None
-        if timezone.is_naive(at):
-            at = timezone.make_aware(at)  # in the organisation's zone
+        # A time without a zone is in the organisation's zone.
+        at = query_value(request, "at", datetime_in) or timezone.now()
         calendar = calendar_of_team(team)
         return Response(
             {
@@ -146,9 +144,14 @@ class DeadlinePreviewView(APIView):
         )
 
 
-class SlaPolicySerializer(serializers.ModelSerializer):
-    warn_percents = serializers.ListField(child=serializers.IntegerField(), required=False)
-    sources = serializers.ListField(child=serializers.CharField(), required=False)
+class SlaPolicySerializer(strict.ModelSerializer):
+    warn_percents = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=99),
+        required=False,
+        help_text="Percentages of the time allowed at which the owner is warned.",
+    )
+    sources = serializers.ListField(child=serializers.ChoiceField(choices=Source.choices), required=False)
+    name = strict.CharField(max_length=120, help_text="Unique among the policies.")
 
     class Meta:
         model = SlaPolicy
@@ -156,7 +159,7 @@ class SlaPolicySerializer(serializers.ModelSerializer):
         read_only_fields = ["updated_at"]
 
 
-class SlaPolicyViewSet(ProposedWriteViewSet):
+class SlaPolicyViewSet(ProposedRemoval, ProposedWriteViewSet):
     """SLA policies, first match by priority. A manager's write proposes the change in the
     agreement's proposed version; the policies in force apply until both managers confirm."""
 
@@ -167,10 +170,10 @@ class SlaPolicyViewSet(ProposedWriteViewSet):
     delete_op = "sla_policy_delete"
 
 
-class ClockSerializer(serializers.ModelSerializer):
-    lead_name = serializers.CharField(source="lead.__str__", read_only=True)
-    owner_username = serializers.CharField(source="owner.username", read_only=True)
-    policy_name = serializers.CharField(source="policy.name", read_only=True, allow_null=True, default=None)
+class ClockSerializer(strict.ModelSerializer):
+    lead_name = strict.CharField(source="lead.__str__", read_only=True)
+    owner_username = strict.CharField(source="owner.username", read_only=True)
+    policy_name = strict.CharField(source="policy.name", read_only=True, allow_null=True, default=None)
 
     class Meta:
         model = Clock
@@ -216,12 +219,9 @@ class ClockListView(generics.ListAPIView):
     def get_queryset(self):
         params = self.request.query_params
         state = params.get("state", "running")
-        try:
-            monday = dt.date.fromisoformat(params["week"]) if params.get("week") else None
-            owner = int(params["owner"]) if params.get("owner") else None
-            lead = int(params["lead"]) if params.get("lead") else None
-        except ValueError:
-            raise ValidationError({"week": ["Use a date like 2026-11-16; owner and lead are ids."]}) from None
+        monday = query_value(self.request, "week", date_in)
+        owner = query_value(self.request, "owner", id_in, message="Use a user id.")
+        lead = query_value(self.request, "lead", id_in, message="Use a lead id.")
         if monday is not None:
             monday -= dt.timedelta(days=monday.weekday())
         clocks = {

@@ -20,11 +20,15 @@ from sla.policies import POLICY_FIELDS
 from sla.services import calendar_from, calendar_of_team, follow_up_span, response_hours
 from smarketing.agreement import versions
 from smarketing.agreement.models import AgreementChange
-from smarketing.core.api import STATUS_BY_CODE
 from smarketing.core.errors import ActionError
-from smarketing.core.pages import act_then_redirect, show_refusal_at_fields
+from smarketing.core.inputs import DATE_HELP, FIRST_YEAR, LAST_YEAR, date_in, datetime_in, id_in, optional
+from smarketing.core.pages import act_then_redirect, refusal_status, show_refusal_at_fields
 from smarketing.org.models import Team
 from smarketing.org.roles import can_edit_agreement
+
+PREVIEW_HELP = (
+    f"Give a date and time like 2026-11-27 16:30 (between {FIRST_YEAR} and {LAST_YEAR}) for the preview."
+)
 
 
 def _card(team, user, preview_at: dt.datetime | None):
@@ -63,13 +67,10 @@ def calendar_list(request):
     preview_at = None
     error = ""
     raw = request.GET.get("at", "")
-    if raw:
-        try:
-            preview_at = dt.datetime.fromisoformat(raw)
-            if timezone.is_naive(preview_at):
-                preview_at = timezone.make_aware(preview_at)
-        except ValueError:
-            error = "Give a date and time like 2026-11-27 16:30 for the preview."
+    try:
+        preview_at = optional(datetime_in, raw, name="at", message=PREVIEW_HELP)
+    except ActionError as exc:
+        error = exc.message
     teams = Team.objects.select_related("calendar", "manager").prefetch_related("calendar__closures")
     context = {
         "cards": [_card(team, request.user, preview_at) for team in teams],
@@ -113,9 +114,11 @@ def calendar_save(request, team_id: int):
 @login_required
 def closure_add(request, team_id: int):
     try:
-        date = dt.date.fromisoformat(request.POST.get("date", ""))
-    except ValueError:
-        messages.error(request, "Choose the date the team is closed.")
+        date = date_in(
+            request.POST.get("date"), name="date", message=f"Choose the date the team is closed. {DATE_HELP}"
+        )
+    except ActionError as exc:
+        messages.error(request, exc.message)
         return redirect("calendars")
     try:
         calendars.calendar_closure_add(
@@ -148,14 +151,12 @@ def _policy_page(request, *, form=None, editing=None, error="", status=200):
         form = SlaPolicyForm(initial=initial)
     preview_at, preview_error, rows = None, "", []
     raw = request.GET.get("at", "")
-    team = Team.objects.filter(pk=request.GET.get("team") or 0, kind="sales").first()
-    if raw:
-        try:
-            preview_at = dt.datetime.fromisoformat(raw)
-            if timezone.is_naive(preview_at):
-                preview_at = timezone.make_aware(preview_at)
-        except ValueError:
-            preview_error = "Give a date and time like 2026-11-27 16:30 for the preview."
+    team_id = optional(id_in, request.GET.get("team"), name="team", message="Choose a sales team.")
+    team = Team.objects.filter(pk=team_id, kind="sales").first() if team_id else None
+    try:
+        preview_at = optional(datetime_in, raw, name="at", message=PREVIEW_HELP)
+    except ActionError as exc:
+        preview_error = exc.message
     policies = list(SlaPolicy.objects.select_related("campaign", "team"))
     if preview_at is not None and team is not None:
         calendar = calendar_of_team(team)
@@ -187,11 +188,8 @@ def _policy_page(request, *, form=None, editing=None, error="", status=200):
 @login_required
 def policy_list(request):
 
-    editing = (
-        SlaPolicy.objects.filter(pk=request.GET["edit"]).first()
-        if request.GET.get("edit", "").isdigit()
-        else None
-    )
+    edit_id = optional(id_in, request.GET.get("edit"), name="edit", message="Choose a policy to edit.")
+    editing = SlaPolicy.objects.filter(pk=edit_id).first() if edit_id else None
     return _policy_page(request, editing=editing)
 
 
@@ -212,9 +210,7 @@ def policy_save(request, policy_id: int | None = None):
         )
     except ActionError as exc:
         error = "" if show_refusal_at_fields(form, exc) else exc.message
-        return _policy_page(
-            request, form=form, editing=editing, error=error, status=STATUS_BY_CODE.get(exc.code, 400)
-        )
+        return _policy_page(request, form=form, editing=editing, error=error, status=refusal_status(exc))
     messages.success(
         request,
         versions.proposed_message(version) + " New clocks use it then; running ones keep their terms.",

@@ -1,8 +1,13 @@
 """Every address, assembled from the apps' own URL modules (pages, then the API)."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from smarketing.core.routes import IdConverter
+
+# `<id:...>`: an id of at most 18 digits (a longer one is an address that names nothing).
+register_converter(IdConverter, "id")
 
 # Lowest layer first, as in INSTALLED_APPS; no two apps share an address.
 APPS = (

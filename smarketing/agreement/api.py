@@ -12,6 +12,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import generics, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
@@ -38,21 +39,22 @@ from smarketing.agreement.serializers import (
     ScoringSettingsSerializer,
 )
 from smarketing.agreement.terms import agreement_terms
+from smarketing.core import serializers as strict
 from smarketing.core.viewsets import ServiceWriteViewSet
 from smarketing.org.permissions import ManagerWrites
 
 
 class ChangeSerializer(serializers.Serializer):
-    summary = serializers.CharField()
-    op = serializers.CharField(help_text="The service the change calls when the version comes into force.")
+    summary = strict.CharField()
+    op = strict.CharField(help_text="The service the change calls when the version comes into force.")
     by = serializers.IntegerField(help_text="The manager who proposed it (user id).")
-    by_name = serializers.CharField()
+    by_name = strict.CharField()
     at = serializers.DateTimeField()
 
 
 class ConfirmationSerializer(serializers.Serializer):
     by = serializers.IntegerField()
-    by_name = serializers.CharField()
+    by_name = strict.CharField()
     at = serializers.DateTimeField()
 
 
@@ -61,8 +63,8 @@ class ConfirmationsSerializer(serializers.Serializer):
     marketing = ConfirmationSerializer(allow_null=True)
 
 
-class AgreementVersionSerializer(serializers.ModelSerializer):
-    status_label = serializers.CharField(source="get_status_display", read_only=True)
+class AgreementVersionSerializer(strict.ModelSerializer):
+    status_label = strict.CharField(source="get_status_display", read_only=True)
     proposed_by_name = serializers.SerializerMethodField()
     changes = ChangeSerializer(many=True, read_only=True)
     confirmations = serializers.SerializerMethodField()
@@ -113,12 +115,12 @@ class AgreementVersionSerializer(serializers.ModelSerializer):
 
 class DiffRowSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(["same", "changed", "added", "removed"])
-    before = serializers.CharField(allow_null=True)
-    after = serializers.CharField(allow_null=True)
+    before = strict.CharField(allow_null=True)
+    after = strict.CharField(allow_null=True)
 
 
 class DiffSectionSerializer(serializers.Serializer):
-    title = serializers.CharField()
+    title = strict.CharField()
     changed = serializers.IntegerField(help_text="How many rows differ.")
     rows = DiffRowSerializer(many=True)
 
@@ -152,7 +154,7 @@ class AgreementVersionDetailSerializer(AgreementVersionSerializer):
 
 
 class VersionNoteSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=2000, help_text="Why the agreement changes.")
+    note = strict.CharField(max_length=2000, help_text="Why the agreement changes.")
 
 
 class VersionDiffSerializer(serializers.Serializer):
@@ -196,9 +198,11 @@ class AgreementVersionView(APIView):
 
     @extend_schema(request=VersionNoteSerializer, responses=AgreementVersionDetailSerializer)
     def patch(self, request, number: int):
-        data = VersionNoteSerializer(data=request.data)
+        data = VersionNoteSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        versions.version_note_update(actor=request.user, number=number, note=data.validated_data["note"])
+        # A PATCH without a note changes nothing: the service still says who may and what is.
+        note = data.validated_data.get("note", _version(number).note)
+        versions.version_note_update(actor=request.user, number=number, note=note)
         return Response(AgreementVersionDetailSerializer(_version(number)).data)
 
 
@@ -262,7 +266,6 @@ def proposed(version: AgreementVersion) -> Response:
     methods=["POST"], responses={202: PROPOSED}, description="Proposes adding it (see the versions)."
 )
 @extend_schema(methods=["PUT", "PATCH"], responses={202: PROPOSED}, description="Proposes the change.")
-@extend_schema(methods=["DELETE"], responses={202: PROPOSED}, description="Proposes removing it.")
 class ProposedWriteViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -277,7 +280,6 @@ class ProposedWriteViewSet(
     pagination_class = None
     id_kwarg = "rule_id"
     save_op = ""
-    delete_op = ""
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -302,7 +304,17 @@ class ProposedWriteViewSet(
     def partial_update(self, request, *args, **kwargs):
         return self.update(request, *args, partial=True, **kwargs)
 
-    def destroy(self, request, *args, **kwargs):
+
+class ProposedRemoval:
+    """`POST …/{id}/remove/`: propose removing the row in the agreement's proposed
+    version. Not DELETE: a DELETE that succeeds says the row is gone, and it stays in
+    force until both managers confirm the version (docs/decisions.md)."""
+
+    delete_op = ""
+
+    @extend_schema(request=None, responses={202: PROPOSED}, description="Proposes removing it.")
+    @action(detail=True, methods=["post"])
+    def remove(self, request, *args, **kwargs):
         instance = self.get_object()
         return proposed(
             versions.agreement_propose(actor=request.user, op=self.delete_op, **{self.id_kwarg: instance.pk})
@@ -320,7 +332,6 @@ class ReasonViewSet(ProposedWriteViewSet):
     filterset_class = ReasonFilter
     ordering = ["kind", "position", "label"]
     pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
-    http_method_names = ["get", "post", "put", "patch", "head", "options"]
     id_kwarg = "reason_id"
     save_op = "reason_save"
 
@@ -347,7 +358,7 @@ class ScoringView(APIView):
         )
 
 
-class ScoringRuleViewSet(ProposedWriteViewSet):
+class ScoringRuleViewSet(ProposedRemoval, ProposedWriteViewSet):
     """Fit and engagement scoring rules. A write proposes the change in the agreement's
     proposed version; once in force, every lead is re-scored in the background."""
 

@@ -1,9 +1,9 @@
 from django.urls import path
-from rest_framework.routers import SimpleRouter
 
 from smarketing.agreement import api
+from smarketing.core.routes import IdRouter
 
-router = SimpleRouter()
+router = IdRouter()
 router.register("reasons", api.ReasonViewSet, basename="reason")
 router.register("scoring/rules", api.ScoringRuleViewSet, basename="scoring-rule")
 router.register("routing/rules", api.RoutingRuleViewSet, basename="routing-rule")
@@ -11,19 +11,19 @@ router.register("routing/rules", api.RoutingRuleViewSet, basename="routing-rule"
 urlpatterns = [
     path("agreement/", api.AgreementView.as_view(), name="agreement"),
     path("agreement/versions/", api.AgreementVersionListView.as_view(), name="agreement-versions"),
-    path("agreement/versions/<int:number>/", api.AgreementVersionView.as_view(), name="agreement-version"),
+    path("agreement/versions/<id:number>/", api.AgreementVersionView.as_view(), name="agreement-version"),
     path(
-        "agreement/versions/<int:number>/confirm/",
+        "agreement/versions/<id:number>/confirm/",
         api.AgreementVersionConfirmView.as_view(),
         name="agreement-version-confirm",
     ),
     path(
-        "agreement/versions/<int:number>/withdraw/",
+        "agreement/versions/<id:number>/withdraw/",
         api.AgreementVersionWithdrawView.as_view(),
         name="agreement-version-withdraw",
     ),
     path(
-        "agreement/versions/<int:before>/diff/<int:after>/",
+        "agreement/versions/<id:before>/diff/<id:after>/",
         api.AgreementVersionDiffView.as_view(),
         name="agreement-version-diff",
     ),

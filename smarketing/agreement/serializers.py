@@ -8,13 +8,14 @@ from rest_framework import serializers
 
 from smarketing.agreement.models import Reason, RoutingRule, ScoringDefinition, ScoringRule
 from smarketing.agreement.scoring import RULE_FIELDS
-from smarketing.agreement.services import ROUTING_RULE_FIELDS
+from smarketing.agreement.services import GATE_FIELDS, ROUTING_RULE_FIELDS
+from smarketing.core import serializers as strict
 from smarketing.org.models import Source
 
 User = get_user_model()
 
 
-class ReasonSerializer(serializers.ModelSerializer):
+class ReasonSerializer(strict.ModelSerializer):
     class Meta:
         model = Reason
         fields = ["id", "kind", "code", "label", "description", "loss_outcome", "is_active", "position"]
@@ -24,7 +25,9 @@ class ReasonSerializer(serializers.ModelSerializer):
 
     def validate(self, data):
         if self.instance is not None and "kind" in data and data["kind"] != self.instance.kind:
-            raise serializers.ValidationError({"kind": "A reason keeps its kind: add a new reason instead."})
+            raise serializers.ValidationError(
+                {"kind": "A reason keeps its kind: add a new reason instead."}, code="rule"
+            )
         if self.instance is not None:
             data.pop("kind", None)
         return data
@@ -32,21 +35,21 @@ class ReasonSerializer(serializers.ModelSerializer):
 
 class ScoreLineSerializer(serializers.Serializer):
     rule = serializers.IntegerField()
-    kind = serializers.CharField()
-    label = serializers.CharField()
+    kind = strict.CharField()
+    label = strict.CharField()
     points = serializers.IntegerField()
-    detail = serializers.CharField(required=False)
+    detail = strict.CharField(required=False)
     engagement = serializers.IntegerField(required=False)
     before_decay = serializers.IntegerField(required=False)
 
 
-class ScoringRuleSerializer(serializers.ModelSerializer):
+class ScoringRuleSerializer(strict.ModelSerializer):
     class Meta:
         model = ScoringRule
         fields = ["id", *RULE_FIELDS]
 
 
-class ScoringDefinitionSerializer(serializers.ModelSerializer):
+class ScoringDefinitionSerializer(strict.ModelSerializer):
     rules = serializers.SerializerMethodField()
 
     class Meta:
@@ -65,11 +68,13 @@ class ScoringSettingsSerializer(serializers.Serializer):
 
 
 class HandoffGateSerializer(serializers.Serializer):
-    required_fields = serializers.ListField(child=serializers.CharField(), allow_empty=True)
+    required_fields = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(GATE_FIELDS.items())), allow_empty=True
+    )
     min_engagements = serializers.IntegerField(min_value=0, max_value=20)
 
 
-class RoutingRuleSerializer(serializers.ModelSerializer):
+class RoutingRuleSerializer(strict.ModelSerializer):
     sources = serializers.ListField(child=serializers.ChoiceField(choices=Source.choices), required=False)
 
     class Meta:
@@ -81,18 +86,18 @@ class RoutingRuleSerializer(serializers.ModelSerializer):
 
 
 class StageTermSerializer(serializers.Serializer):
-    stage = serializers.CharField()
-    words = serializers.CharField()
+    stage = strict.CharField()
+    words = strict.CharField()
 
 
 class ScoringRuleTermSerializer(serializers.Serializer):
-    label = serializers.CharField()
-    kind = serializers.CharField()
-    words = serializers.CharField()
+    label = strict.CharField()
+    kind = strict.CharField()
+    words = strict.CharField()
 
 
 class GateTermSerializer(serializers.Serializer):
-    required_fields = serializers.ListField(child=serializers.CharField())
+    required_fields = serializers.ListField(child=strict.CharField())
     min_engagements = serializers.IntegerField()
 
 
@@ -102,29 +107,29 @@ class MqlDefinitionSerializer(serializers.Serializer):
     auto_qualify = serializers.BooleanField()
     rules = ScoringRuleTermSerializer(many=True)
     gate = GateTermSerializer()
-    words = serializers.CharField()
+    words = strict.CharField()
 
 
 class SlaTermSerializer(serializers.Serializer):
-    name = serializers.CharField()
+    name = strict.CharField()
     priority = serializers.IntegerField()
-    response_hours = serializers.CharField(help_text="Business hours, as a decimal string.")
+    response_hours = strict.CharField(help_text="Business hours, as a decimal string.")
     follow_up_touches = serializers.IntegerField()
-    follow_up_days = serializers.CharField(help_text="Business days, as a decimal string.")
-    on_breach = serializers.CharField()
-    words = serializers.CharField()
+    follow_up_days = strict.CharField(help_text="Business days, as a decimal string.")
+    on_breach = strict.CharField()
+    words = strict.CharField()
 
 
 class CommitmentTermSerializer(serializers.Serializer):
-    team = serializers.CharField()
+    team = strict.CharField()
     min_mqls = serializers.IntegerField()
     min_acceptance_percent = serializers.IntegerField()
-    words = serializers.CharField()
+    words = strict.CharField()
 
 
 class AgreementTermsSerializer(serializers.Serializer):
     stages = StageTermSerializer(many=True)
     mql_definition = MqlDefinitionSerializer()
     sla_policies = SlaTermSerializer(many=True)
-    reasons = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    reasons = serializers.DictField(child=serializers.ListField(child=strict.CharField()))
     commitments = CommitmentTermSerializer(many=True)

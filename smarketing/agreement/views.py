@@ -31,9 +31,9 @@ from smarketing.agreement.models import (
     ScoringRule,
 )
 from smarketing.agreement.terms import agreement_terms
-from smarketing.core.api import STATUS_BY_CODE
 from smarketing.core.errors import ActionError
-from smarketing.core.pages import act_then_redirect, show_refusal_at_fields
+from smarketing.core.inputs import id_in, optional, whole_number_in
+from smarketing.core.pages import act_then_redirect, refusal_status, show_refusal_at_fields
 from smarketing.org.models import Membership, Source, TeamKind
 from smarketing.org.roles import Role, can_edit_agreement, manages
 
@@ -104,11 +104,14 @@ def version_compare(request):
     error = ""
     picked = {}
     for name in ("before", "after"):
-        value = request.GET.get(name, "")
-        if not value.isdigit() or int(value) not in numbers:
+        try:
+            number = whole_number_in(request.GET.get(name), name=name)
+        except ActionError:
+            number = None
+        if number not in numbers:
             error = f"Choose two versions to compare (there are versions {min(numbers)} to {max(numbers)})."
         else:
-            picked[name] = int(value)
+            picked[name] = number
     context = {"numbers": numbers, "error": error, **picked}
     if not error:
         old = _versions().get(number=picked["before"])
@@ -222,8 +225,11 @@ def agreement_overview(request):
 
 def _editing(request, model):
     """The row `?edit=<id>` names (its form is filled with it), or None."""
-    value = request.GET.get("edit", "")
-    return model.objects.filter(pk=value).first() if value.isdigit() else None
+    try:
+        row_id = optional(id_in, request.GET.get("edit"), name="edit")
+    except ActionError:
+        return None
+    return model.objects.filter(pk=row_id).first() if row_id else None
 
 
 @login_required
@@ -233,7 +239,7 @@ def agreement_scoring(request):
 
 def _refused(request, exc: ActionError, form, **page):
     error = "" if show_refusal_at_fields(form, exc) else exc.message
-    return _scoring_page(request, error=error, status=STATUS_BY_CODE.get(exc.code, 400), **page)
+    return _scoring_page(request, error=error, status=refusal_status(exc), **page)
 
 
 @require_POST
@@ -317,7 +323,7 @@ def agreement_handoff(request):
                     actor=request.user, op="handoff_gate_update", **form.cleaned_data
                 )
             except ActionError as exc:
-                status, error = STATUS_BY_CODE.get(exc.code, 400), exc.message
+                status, error = refusal_status(exc), exc.message
             else:
                 messages.success(request, versions.proposed_message(version))
                 return redirect("agreement-handoff")
@@ -391,9 +397,7 @@ def reason_save(request, reason_id: int | None = None):
         )
     except ActionError as exc:
         error = "" if show_refusal_at_fields(form, exc) else exc.message
-        return _reasons_page(
-            request, form=form, editing=editing, error=error, status=STATUS_BY_CODE.get(exc.code, 400)
-        )
+        return _reasons_page(request, form=form, editing=editing, error=error, status=refusal_status(exc))
     messages.success(request, versions.proposed_message(version))
     return redirect("agreement-reasons")
 
@@ -440,9 +444,7 @@ def routing_rule_save(request, rule_id: int | None = None):
         rule = agreement.routing_rule_save(actor=request.user, rule_id=rule_id, **form.cleaned_data)
     except ActionError as exc:
         error = "" if show_refusal_at_fields(form, exc) else exc.message
-        return _routing_page(
-            request, form=form, editing=editing, error=error, status=STATUS_BY_CODE.get(exc.code, 400)
-        )
+        return _routing_page(request, form=form, editing=editing, error=error, status=refusal_status(exc))
     messages.success(request, f"Routing rule “{rule.name}” saved. It applies to the next hand-off.")
     return redirect("agreement-routing")
 
@@ -461,15 +463,18 @@ def routing_rule_delete(request, rule_id: int):
 @require_POST
 @login_required
 def membership_save(request, membership_id: int):
-    weight = request.POST.get("weight", "")
+    try:
+        weight = whole_number_in(request.POST.get("weight"), name="weight", maximum=10**6)
+    except ActionError:
+        weight = -1  # refused by membership_update, with its message
     try:
         agreement.membership_update(
             actor=request.user,
             membership_id=membership_id,
-            weight=int(weight) if weight.isdigit() else -1,
+            weight=weight,
             is_away=request.POST.get("is_away") == "on",
         )
     except ActionError as exc:
-        return _routing_page(request, error=exc.message, status=STATUS_BY_CODE.get(exc.code, 400))
+        return _routing_page(request, error=exc.message, status=refusal_status(exc))
     messages.success(request, "Saved. Routing uses it from the next hand-off.")
     return redirect("agreement-routing")

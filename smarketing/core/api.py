@@ -9,16 +9,24 @@ whether it comes from DRF validation, authentication, or a refused lead action.
 
 from __future__ import annotations
 
+import datetime as dt
+
+import django_filters
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, status
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from smarketing.core.errors import ActionError
+from smarketing.core.inputs import ID_MAX, check_date, whole_number_in
 
 STATUS_BY_CODE = {
+    ActionError.MALFORMED: status.HTTP_400_BAD_REQUEST,
+    ActionError.INVALID: status.HTTP_422_UNPROCESSABLE_ENTITY,
     ActionError.FORBIDDEN: status.HTTP_403_FORBIDDEN,
     ActionError.NOT_FOUND: status.HTTP_404_NOT_FOUND,
     ActionError.STALE_VERSION: status.HTTP_409_CONFLICT,
@@ -28,26 +36,135 @@ STATUS_BY_CODE = {
 }
 
 
-class Pagination(PageNumberPagination):
+def query_value(request, name: str, parse, **kwargs):
+    """A query parameter through the parsing layer (`smarketing.core.inputs`): None when
+    it is not given; given empty (`?week=`), it is malformed like any other bad value."""
+    raw = request.query_params.get(name)
+    return None if raw is None else parse(raw, name=name, **kwargs)
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, where a filter given without a value (`?kind=`, where the
+    schema wants a choice, a number or a date) is malformed input (django-filter would
+    ignore it and answer everything)."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None:
+            # (Free text may be empty: `?q=` searches for everything.)
+            empty = [
+                name
+                for name, field in filterset_class.base_filters.items()
+                if not isinstance(field, django_filters.CharFilter)
+                and "" in request.query_params.getlist(name)
+            ]
+            if empty:
+                raise ActionError(
+                    f"Give {', '.join(empty)} a value, or leave it out.",
+                    fields={name: ["Give a value, or leave it out."] for name in empty},
+                    code=ActionError.MALFORMED,
+                )
+        return super().filter_queryset(request, queryset, view)
+
+
+class StrictPaging:
+    """`page_size` (and `page`) are whole numbers from 1, as the schema says; anything else
+    is a 400 naming the parameter (DRF would quietly use the default). A size past
+    `max_page_size` gives `max_page_size` rows."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        size = whole_number_in(
+            raw, name=self.page_size_query_param, minimum=1, message="A page size is a whole number from 1."
+        )
+        return min(size, self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] in (getattr(self, "page_query_param", None), self.page_size_query_param):
+                parameter["schema"].update(minimum=1, maximum=ID_MAX)
+        return parameters
+
+
+class Pagination(StrictPaging, PageNumberPagination):
     def paginate_queryset(self, queryset, request, view=None):
         """A page that is not a whole number from 1 is bad input (400); a page past the end
         is not found (404), saying which page is the last."""
-        from rest_framework.exceptions import NotFound, ValidationError
-
         value = request.query_params.get(self.page_query_param, "1")
-        if value != "last" and not (value.isdigit() and int(value) >= 1):
-            raise ValidationError({self.page_query_param: ["A page is a whole number from 1."]})
+        if value != "last":
+            whole_number_in(
+                value, name=self.page_query_param, minimum=1, message="A page is a whole number from 1."
+            )
         try:
             return super().paginate_queryset(queryset, request, view)
-        except NotFound:
+        except exceptions.NotFound:
             page_size = self.get_page_size(request) or self.page_size
             count = queryset.count()
             last = max(1, -(-count // page_size))
-            raise NotFound(f"There is no page {value}: the last page is {last}.") from None
+            raise exceptions.NotFound(f"There is no page {value}: the last page is {last}.") from None
+
+
+class CursorPaging(StrictPaging, CursorPagination):
+    """DRF's cursor paging, where a cursor this list did not give out — undecodable, or
+    holding a position that is not a value of the sort field — is a 400 (DRF answers an
+    undocumented 404, or fails in the query)."""
+
+    invalid_cursor_message = "This cursor is not one this list gave out: start again from the first page."
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self._model = queryset.model
+        return super().paginate_queryset(queryset, request, view)
+
+    def decode_cursor(self, request):
+        try:
+            cursor = super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise ActionError(
+                self.invalid_cursor_message, field=self.cursor_query_param, code=ActionError.MALFORMED
+            ) from None
+        if cursor is not None and cursor.position is not None:
+            field = self._model._meta.get_field(self.ordering[0].lstrip("-"))
+            try:
+                value = field.to_python(cursor.position)
+                if isinstance(value, dt.date):
+                    check_date(value if not isinstance(value, dt.datetime) else value.date())
+            except (DjangoValidationError, ValueError, TypeError, OverflowError):
+                raise ActionError(
+                    self.invalid_cursor_message, field=self.cursor_query_param, code=ActionError.MALFORMED
+                ) from None
+        return cursor
+
+
+# Validation codes of input that has the form the schema gives it but is refused by a rule
+# (422): an id that names nothing, a value already taken, a date outside the years kept,
+# a rule of the serializer's own (`code="rule"`), text the database can't store. Any
+# other code is malformed input (400).
+# Text with a NUL or a lone surrogate is a JSON string, but not one the database stores.
+RULE_CODES = {
+    "does_not_exist",
+    "unique",
+    "out_of_range",
+    "rule",
+    "null_characters_not_allowed",
+    "surrogate_characters_not_allowed",
+}
+
+
+def _codes(codes) -> set[str]:
+    if isinstance(codes, dict):
+        return set().union(*(_codes(c) for c in codes.values())) if codes else set()
+    if isinstance(codes, list):
+        return set().union(*(_codes(c) for c in codes)) if codes else set()
+    # No code: raised by a form's own clean() (a filter's "one drill-down at a time"),
+    # which is a rule; Django's and DRF's type checks always name theirs.
+    return {"rule" if codes is None else str(codes)}
 
 
 def _first_message(detail) -> str:
@@ -92,8 +209,13 @@ def exception_handler(exc, context):
         return None
     detail = exc.detail if isinstance(exc, exceptions.APIException) else response.data
     code = exc.default_code if isinstance(exc, exceptions.APIException) else "error"
+    if isinstance(exc, exceptions.ParseError):
+        code = ActionError.MALFORMED
     if isinstance(exc, exceptions.ValidationError):
-        code = "invalid"
+        if _codes(exc.get_codes()) <= RULE_CODES:
+            code, response.status_code = ActionError.INVALID, status.HTTP_422_UNPROCESSABLE_ENTITY
+        else:
+            code = ActionError.MALFORMED
     response.data = error_body(
         code, _first_message(detail), _fields(detail) if isinstance(exc, exceptions.ValidationError) else {}
     )

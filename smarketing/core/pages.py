@@ -9,7 +9,16 @@ from typing import Any
 from django.contrib import messages
 from django.shortcuts import redirect
 
+from smarketing.core.api import STATUS_BY_CODE
 from smarketing.core.errors import ActionError
+
+
+def refusal_status(exc: ActionError) -> int:
+    """The status of a page showing a refusal: the API's, except that refused input is 400
+    whether malformed or refused by a rule (the form is shown again with its errors)."""
+    if exc.code in (ActionError.INVALID, ActionError.MALFORMED):
+        return 400
+    return STATUS_BY_CODE.get(exc.code, 400)
 
 
 def show_refusal_at_fields(form, exc: ActionError) -> bool:

@@ -12,7 +12,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
+
+from smarketing.core.errors import ActionError
+from smarketing.core.inputs import check_date, check_id
 
 COUNT_CAP = 10_000
 # A search counts its matches only this far: at a million leads, a common word ("Hoffmann",
@@ -36,15 +40,29 @@ def _encode(value: Any, pk: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str) -> tuple[Any, int] | None:
+def _decode(cursor: str, field) -> tuple[Any, int]:
+    """The position a cursor of ours holds, as a value of the sort `field` and an id; a
+    cursor we did not give out is refused with a message."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value, pk = json.loads(raw)
         if isinstance(value, dict) and "dt" in value:
             value = dt.datetime.fromisoformat(value["dt"])
-        return value, int(pk)
-    except (ValueError, TypeError):
-        return None
+        value = field.to_python(value)
+        if isinstance(value, dt.datetime):
+            check_date(value.date())
+        elif isinstance(value, dt.date):
+            check_date(value)
+        if isinstance(pk, bool) or not isinstance(pk, int):
+            raise TypeError(pk)
+        check_id(pk)
+        return value, pk
+    except (ValueError, TypeError, OverflowError, RecursionError, ValidationError):
+        raise ActionError(
+            "This link's place in the list is not one the list gave out: start again from the first page.",
+            field="after",
+            code=ActionError.MALFORMED,
+        ) from None
 
 
 def keyset_page(
@@ -55,7 +73,7 @@ def keyset_page(
     descending = order.startswith("-")
     field = order.lstrip("-")
     ordered = queryset.order_by(order, "-id" if descending else "id")
-    after = _decode(cursor) if cursor else None
+    after = _decode(cursor, queryset.model._meta.get_field(field)) if cursor else None
     if after is not None:
         value, pk = after
         # The first condition alone is the seek: an index on the sort field starts there

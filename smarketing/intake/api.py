@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from leads import services
 from smarketing.core.api import error_body
 from smarketing.core.csvs import csv_download
+from smarketing.core.parsers import JSONParser
 from smarketing.intake import imports, inbound
 from smarketing.intake.models import ImportJob, ImportStatus
 from smarketing.intake.serializers import (
@@ -46,7 +47,15 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     serializer_class = ImportJobSerializer
     permission_classes = [CanImport]
     queryset = ImportJob.objects.select_related("created_by")
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def get_parsers(self):
+        # The upload is a file (multipart); everything else about an import is JSON.
+        # (DRF asks before it sets `action`, so the method says which one it will be.)
+        request = getattr(self, "request", None)
+        method = request.method.lower() if request is not None else ""
+        if (getattr(self, "action", None) or getattr(self, "action_map", {}).get(method)) == "create":
+            return [MultiPartParser(), FormParser(), JSONParser()]
+        return [JSONParser()]
 
     def _with_preview(self, job, status_code=200):
         body = dict(ImportJobSerializer(job).data)
@@ -92,7 +101,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         job = self.get_object()
         rows = job.rows.all()
         outcome = request.query_params.get("outcome")
-        if outcome:
+        if outcome is not None:
             if outcome not in ("failed", "skipped"):
                 raise ValidationError({"outcome": ["Use failed or skipped."]})
             rows = rows.filter(outcome=outcome)
@@ -139,6 +148,7 @@ class InboundFormView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [ClientRateThrottle]
+    parser_classes = [JSONParser, FormParser]  # a website's form posts form-encoded
 
     @extend_schema(
         request=InboundFormSerializer,

@@ -1,9 +1,9 @@
 from django.urls import path
-from rest_framework.routers import SimpleRouter
 
+from smarketing.core.routes import IdRouter
 from smarketing.intake import api
 
-router = SimpleRouter()
+router = IdRouter()
 router.register("imports", api.ImportJobViewSet, basename="import")
 
 urlpatterns = [

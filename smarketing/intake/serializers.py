@@ -6,6 +6,8 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from smarketing.core import serializers as strict
+from smarketing.core.inputs import BoundedDateTimeSerializerField, IdField
 from smarketing.intake.models import ImportJob, ImportRow
 from smarketing.intake.values import FIELDS
 from smarketing.org.models import Campaign, EngagementType, Source
@@ -14,7 +16,7 @@ from smarketing.org.serializers import UserMiniSerializer
 User = get_user_model()
 
 
-class ImportRowSerializer(serializers.ModelSerializer):
+class ImportRowSerializer(strict.ModelSerializer):
     class Meta:
         model = ImportRow
         fields = ["row_number", "outcome", "message", "email", "lead", "values"]
@@ -23,19 +25,19 @@ class ImportRowSerializer(serializers.ModelSerializer):
 class ImportPlanSerializer(serializers.Serializer):
     row_number = serializers.IntegerField()
     outcome = serializers.ChoiceField(choices=["create", "update", "skip", "fail"])
-    message = serializers.CharField()
-    email = serializers.CharField()
+    message = strict.CharField()
+    email = strict.CharField()
     lead_id = serializers.IntegerField(allow_null=True)
 
 
 class ImportPreviewSerializer(serializers.Serializer):
     counts = serializers.DictField(child=serializers.IntegerField())
     truncated = serializers.BooleanField(help_text="True when only the first rows were checked.")
-    error = serializers.CharField()
+    error = strict.CharField()
     rows = ImportPlanSerializer(many=True, source="plans")
 
 
-class ImportJobSerializer(serializers.ModelSerializer):
+class ImportJobSerializer(strict.ModelSerializer):
     created_by = UserMiniSerializer(read_only=True, allow_null=True)
     percent = serializers.IntegerField(read_only=True)
     fields_available = serializers.SerializerMethodField()
@@ -69,7 +71,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.DictField(child=serializers.CharField()))
+    @extend_schema_field(serializers.DictField(child=strict.CharField()))
     def get_fields_available(self, obj) -> dict:
 
         return FIELDS
@@ -82,45 +84,41 @@ class ImportUploadSerializer(serializers.Serializer):
 
 
 class ImportConfigureSerializer(serializers.Serializer):
-    mapping = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+    mapping = serializers.DictField(child=strict.CharField(allow_blank=True), required=False)
     default_source = serializers.ChoiceField(choices=Source.choices, required=False)
     campaign = serializers.IntegerField(required=False, allow_null=True)
 
 
 class ProfileFieldsSerializer(serializers.Serializer):
-    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
-    company = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    job_title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    first_name = strict.CharField(max_length=100, required=False, allow_blank=True)
+    last_name = strict.CharField(max_length=100, required=False, allow_blank=True)
+    phone = strict.CharField(max_length=40, required=False, allow_blank=True)
+    company = strict.CharField(max_length=200, required=False, allow_blank=True)
+    job_title = strict.CharField(max_length=200, required=False, allow_blank=True)
     company_size = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    country = serializers.CharField(max_length=2, required=False, allow_blank=True)
-    website = serializers.URLField(max_length=300, required=False, allow_blank=True)
+    country = strict.CharField(max_length=2, required=False, allow_blank=True)
+    website = strict.URLField(max_length=300, required=False, allow_blank=True)
 
 
 class EngagementIngestSerializer(ProfileFieldsSerializer):
-    email = serializers.EmailField()
+    email = strict.EmailField()
     type = serializers.ChoiceField(choices=EngagementType.choices)
-    occurred_at = serializers.DateTimeField(required=False, allow_null=True)
-    title = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    url = serializers.URLField(max_length=500, required=False, allow_blank=True)
-    origin = serializers.SlugField(max_length=50, required=False, default="api")
-    external_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    occurred_at = BoundedDateTimeSerializerField(required=False, allow_null=True)
+    title = strict.CharField(max_length=300, required=False, allow_blank=True)
+    url = strict.URLField(max_length=500, required=False, allow_blank=True)
+    origin = strict.SlugField(max_length=50, required=False, default="api")
+    external_id = strict.CharField(max_length=200, required=False, allow_blank=True)
     source = serializers.ChoiceField(choices=Source.choices, required=False, default=Source.WEBSITE)
-    campaign = serializers.PrimaryKeyRelatedField(
-        queryset=Campaign.objects.all(), required=False, allow_null=True
-    )
+    campaign = IdField(queryset=Campaign.objects.all(), required=False, allow_null=True)
 
 
 class InboundFormSerializer(ProfileFieldsSerializer):
     """A website form's post. Of the profile fields, only those its inbound source allows
     (set up by a manager); the engagement it records is the source's."""
 
-    email = serializers.EmailField()
-    form = serializers.CharField(
-        max_length=300, required=False, allow_blank=True, help_text="The form's name"
-    )
-    page_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    email = strict.EmailField()
+    form = strict.CharField(max_length=300, required=False, allow_blank=True, help_text="The form's name")
+    page_url = strict.URLField(max_length=500, required=False, allow_blank=True)
 
 
 class InboundReceivedSerializer(serializers.Serializer):

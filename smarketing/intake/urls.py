@@ -4,13 +4,13 @@ from smarketing.intake import views
 
 urlpatterns = [
     path("imports/", views.import_list, name="import-list"),
-    path("imports/<int:job_id>/", views.import_detail, name="import-detail"),
-    path("imports/<int:job_id>/mapping/", views.import_configure, name="import-configure"),
-    path("imports/<int:job_id>/progress/", views.import_progress, name="import-progress"),
-    path("imports/<int:job_id>/failed-rows.csv", views.import_failed_rows, name="import-failed-rows"),
+    path("imports/<id:job_id>/", views.import_detail, name="import-detail"),
+    path("imports/<id:job_id>/mapping/", views.import_configure, name="import-configure"),
+    path("imports/<id:job_id>/progress/", views.import_progress, name="import-progress"),
+    path("imports/<id:job_id>/failed-rows.csv", views.import_failed_rows, name="import-failed-rows"),
     path("agreement/inbound/", views.inbound_sources, name="inbound-sources"),
     path(
-        "agreement/inbound/<int:source_id>/revoke/",
+        "agreement/inbound/<id:source_id>/revoke/",
         views.inbound_source_revoke,
         name="inbound-source-revoke",
     ),

@@ -10,10 +10,9 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from smarketing.core.api import STATUS_BY_CODE
 from smarketing.core.csvs import csv_download
 from smarketing.core.errors import ActionError
-from smarketing.core.pages import act_then_redirect
+from smarketing.core.pages import act_then_redirect, refusal_status
 from smarketing.intake import imports, inbound, values
 from smarketing.intake.forms import InboundSourceForm
 from smarketing.intake.models import ImportJob, ImportStatus, InboundSource, RowOutcome
@@ -34,7 +33,7 @@ def inbound_sources(request):
             try:
                 source, new_key = inbound.inbound_source_create(actor=request.user, **form.cleaned_data)
             except ActionError as exc:
-                status, error = STATUS_BY_CODE.get(exc.code, 400), exc.message
+                status, error = refusal_status(exc), exc.message
             else:
                 form = InboundSourceForm()
         else:

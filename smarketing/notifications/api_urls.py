@@ -1,8 +1,7 @@
-from rest_framework.routers import SimpleRouter
-
+from smarketing.core.routes import IdRouter
 from smarketing.notifications import api
 
-router = SimpleRouter()
+router = IdRouter()
 router.register("notifications", api.NotificationViewSet, basename="notification")
 
 urlpatterns = router.urls

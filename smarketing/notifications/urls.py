@@ -5,5 +5,5 @@ from smarketing.notifications import views
 urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/read/", views.inbox_read, name="inbox-read-all"),
-    path("inbox/<int:notification_id>/read/", views.inbox_read, name="inbox-read"),
+    path("inbox/<id:notification_id>/read/", views.inbox_read, name="inbox-read"),
 ]

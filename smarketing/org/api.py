@@ -8,10 +8,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from smarketing.core.parsers import JSONParser
 from smarketing.org.models import Campaign, Team
 from smarketing.org.security import ClientRateThrottle, lockout_response
 from smarketing.org.serializers import (
@@ -47,6 +49,7 @@ class TokenView(APIView):
     """Obtain an API token with a username and password; DELETE revokes it."""
 
     throttle_classes = [ClientRateThrottle]
+    parser_classes = [JSONParser, FormParser]  # `curl -d username=… -d password=…` too
 
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "POST" else [IsAuthenticated()]

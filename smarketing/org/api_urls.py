@@ -1,9 +1,9 @@
 from django.urls import path
-from rest_framework.routers import SimpleRouter
 
+from smarketing.core.routes import IdRouter
 from smarketing.org import api
 
-router = SimpleRouter()
+router = IdRouter()
 router.register("campaigns", api.CampaignViewSet, basename="campaign")
 router.register("teams", api.TeamViewSet, basename="team")
 

@@ -6,13 +6,14 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from smarketing.core import serializers as strict
 from smarketing.org.models import Campaign, Team
 from smarketing.org.roles import role_names
 
 User = get_user_model()
 
 
-class UserMiniSerializer(serializers.ModelSerializer):
+class UserMiniSerializer(strict.ModelSerializer):
     name = serializers.SerializerMethodField()
 
     class Meta:
@@ -23,19 +24,19 @@ class UserMiniSerializer(serializers.ModelSerializer):
         return user.get_full_name() or user.username
 
 
-class CampaignMiniSerializer(serializers.ModelSerializer):
+class CampaignMiniSerializer(strict.ModelSerializer):
     class Meta:
         model = Campaign
         fields = ["id", "name", "channel"]
 
 
-class CampaignSerializer(serializers.ModelSerializer):
+class CampaignSerializer(strict.ModelSerializer):
     class Meta:
         model = Campaign
         fields = ["id", "name", "channel", "cost", "starts_on", "ends_on"]
 
 
-class TeamSerializer(serializers.ModelSerializer):
+class TeamSerializer(strict.ModelSerializer):
     manager = UserMiniSerializer(read_only=True, allow_null=True)
 
     class Meta:
@@ -43,7 +44,7 @@ class TeamSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "kind", "time_zone", "manager"]
 
 
-class MeSerializer(serializers.ModelSerializer):
+class MeSerializer(strict.ModelSerializer):
     roles = serializers.SerializerMethodField()
     team = serializers.SerializerMethodField()
 
@@ -61,9 +62,9 @@ class MeSerializer(serializers.ModelSerializer):
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    username = strict.CharField()
+    password = strict.CharField(style={"input_type": "password"}, trim_whitespace=False)
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    token = strict.CharField()

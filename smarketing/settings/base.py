@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "smarketing.org.middleware.ViewerTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "smarketing.core.middleware.ContentSecurityPolicyMiddleware",
+    "smarketing.core.middleware.RefusalMiddleware",
     # Last: turns a locked-out login attempt into the lockout answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -270,12 +271,16 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "smarketing.core.api.FilterBackend",  # django-filter's, refusing `?name=` without a value
         "rest_framework.filters.OrderingFilter",
     ],
+    # The API speaks JSON (DRF's parser, with a nesting limit); the views that take a file
+    # upload or a website's form post say so themselves.
+    "DEFAULT_PARSER_CLASSES": ["smarketing.core.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_PAGINATION_CLASS": "smarketing.core.api.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "smarketing.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "smarketing.core.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"anon": "60/minute"},
     "NUM_PROXIES": TRUSTED_PROXIES,  # DRF's own throttles; ours use smarketing.org.security.client_ip
@@ -289,9 +294,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # An id in an address is at most 18 digits (smarketing.core.routes).
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "smarketing.core.schema.document_errors",
+        "smarketing.core.schema.add_links",
     ],
     "ENUM_NAME_OVERRIDES": {
         "StageEnum": "leads.models.Stage",

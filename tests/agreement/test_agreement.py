@@ -131,20 +131,25 @@ def test_manager_marks_a_rep_away_and_routing_skips_them(client, org, make_lead)
 
 
 def test_inbound_sources_page_shows_the_key_once(client, org):
-    client.force_login(org.marketer)
-    response = client.post("/agreement/inbound/", {"name": "Website contact form", "source": Source.WEBSITE})
+    client.force_login(org.marketing_manager)
+    form = {
+        "source": Source.WEBSITE,
+        "engagement_type": "form_submit",
+        "per_email_per_day": 1,
+        "per_minute": 60,
+    }
+    response = client.post("/agreement/inbound/", {"name": "Website contact form", **form})
     assert response.status_code == 200
     body = response.content.decode()
     source = InboundSource.objects.get()
     assert f'<code id="new-key">{source.key_prefix}' in body
     again = client.get("/agreement/inbound/").content.decode()
     assert "copy it now" not in again and f"{source.key_prefix}…" in again
-    client.force_login(org.rep)
-    assert (
-        client.post("/agreement/inbound/", {"name": "Rep form", "source": Source.WEBSITE}).status_code == 403
-    )
-    assert client.post(f"/agreement/inbound/{source.pk}/revoke/").status_code == 302
-    assert InboundSource.objects.get().is_active  # the rep's revoke was refused
+    for person in (org.rep, org.marketer):  # sources are set up by managers
+        client.force_login(person)
+        assert client.post("/agreement/inbound/", {"name": "Rep form", **form}).status_code == 403
+        assert client.post(f"/agreement/inbound/{source.pk}/revoke/").status_code == 302
+        assert InboundSource.objects.get().is_active  # the revoke was refused
 
 
 def test_stage_untouched_by_agreement_pages(org, make_lead):

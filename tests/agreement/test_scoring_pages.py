@@ -130,7 +130,7 @@ def test_scoring_api_reads_for_all_and_writes_for_managers(org, default_rules, a
             "points": 5,
         },
     )
-    assert bad.status_code == 400
+    assert bad.status_code == 422
     assert "value" in bad.json()["error"]["fields"]
     made = api.post(
         "/api/scoring/rules/",
@@ -160,7 +160,8 @@ def test_scoring_api_reads_for_all_and_writes_for_managers(org, default_rules, a
     assert body["threshold"] == 70 and body["version"] == default_rules.version + 2
     germany = ScoringRule.objects.get(label="Germany")
     assert germany.points == 4
-    assert api.delete(f"/api/scoring/rules/{germany.pk}/").status_code == 202
+    assert api.delete(f"/api/scoring/rules/{germany.pk}/").status_code == 405  # proposed, not deleted
+    assert api.post(f"/api/scoring/rules/{germany.pk}/remove/").status_code == 202
     agree()
     assert not ScoringRule.objects.filter(label="Germany").exists()
     assert AgreementChange.objects.filter(area="scoring").count() == 3

@@ -295,7 +295,7 @@ def test_api_proposes_confirms_and_compares(org, hot):
     assert response.json()["number"] == 2 and response.json()["waiting_for"] == ["sales", "marketing"]
     assert SlaPolicy.objects.get(pk=hot.pk).response_hours == Decimal("4")
 
-    assert api.post("/api/agreement/versions/2/confirm/").status_code == 400  # no note yet
+    assert api.post("/api/agreement/versions/2/confirm/").status_code == 422  # no note yet
     assert api.patch("/api/agreement/versions/2/", {"note": "Faster"}, format="json").status_code == 200
     assert api.post("/api/agreement/versions/2/confirm/").json()["waiting_for"] == ["marketing"]
     api.force_authenticate(org.rep)

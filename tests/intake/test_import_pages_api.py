@@ -114,7 +114,7 @@ def test_api_journey(org, django_capture_on_commit_callbacks):
     bad = api.patch(
         f"/api/imports/{body['id']}/", {"mapping": {"Email": "email", "Company": "email"}}, format="json"
     )
-    assert bad.status_code == 400
+    assert bad.status_code == 422
     assert "Both" in bad.json()["error"]["message"]
     assert bad.json()["error"]["fields"]["mapping"]
     with django_capture_on_commit_callbacks(execute=True):
@@ -132,4 +132,4 @@ def test_api_journey(org, django_capture_on_commit_callbacks):
     again = api.post(f"/api/imports/{body['id']}/start/")
     assert again.status_code == 409 or again.status_code == 400
     empty = api.post("/api/imports/", {"file": SimpleUploadedFile("e.csv", b"")}, format="multipart")
-    assert empty.status_code == 400 and empty.json()["error"]["fields"]["file"] == ["The file is empty."]
+    assert empty.status_code == 422 and empty.json()["error"]["fields"]["file"] == ["The file is empty."]

@@ -53,7 +53,7 @@ def test_bad_filter_value_gets_a_clear_error(api, org):
     response = as_user(api, org.rep).get("/api/leads/", {"stage": "nonsense"})
     assert response.status_code == 400
     error = response.json()["error"]
-    assert error["code"] == "invalid" and "stage" in error["fields"]
+    assert error["code"] == "malformed" and "stage" in error["fields"]
 
 
 def test_events_endpoint_lists_the_history_in_order(api, org, make_mql, reasons):

@@ -102,7 +102,7 @@ def test_missing_reason_is_a_field_error(org, make_mql, make_sql, name):
 def test_wrong_kind_of_reason_is_refused(org, reasons, make_mql):
     lead = make_mql()
     response = post(org.rep, f"/api/leads/{lead.pk}/reject/", {"reason": reasons.loss_recycle.pk})
-    assert response.status_code == 400 and "reason" in response.json()["error"]["fields"]
+    assert response.status_code == 422 and "reason" in response.json()["error"]["fields"]
 
 
 def test_stale_version_is_a_conflict(org, make_mql):

@@ -153,7 +153,7 @@ def test_invalid_input_is_refused_with_the_same_messages_as_the_page(org, client
     response = client_for(org.marketer).post(
         LEADS, new_lead(email="ann-at-acme", country="Germany"), format="json"
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     body = error(response)
     assert body["code"] == "invalid"
     assert body["fields"]["email"] == ["Enter a valid email address."]
@@ -166,18 +166,19 @@ def test_invalid_input_is_refused_with_the_same_messages_as_the_page(org, client
 
 
 @pytest.mark.parametrize(
-    "overrides,field,message",
+    "overrides,field,message,status",
     [
-        ({"email": ""}, "email", "An email address is required."),
-        ({"source": "carrier-pigeon"}, "source", "“carrier-pigeon” is not a known source."),
-        ({"campaign": 987654}, "campaign", "That campaign does not exist."),
-        ({"company_size": "many"}, "company_size", "Enter a whole number."),
-        ({"stage": "customer"}, "non_field_errors", "Unknown field(s): stage."),
+        # Not what the schema says (400), or well-formed and refused by a rule (422).
+        ({"email": ""}, "email", "An email address is required.", 400),
+        ({"source": "carrier-pigeon"}, "source", "“carrier-pigeon” is not a known source.", 400),
+        ({"campaign": 987654}, "campaign", "That campaign does not exist.", 422),
+        ({"company_size": "many"}, "company_size", "Enter a whole number.", 400),
+        ({"stage": "customer"}, "non_field_errors", "Unknown field(s): stage.", 400),
     ],
 )
-def test_bad_fields_are_refused_in_words(org, overrides, field, message):
+def test_bad_fields_are_refused_in_words(org, overrides, field, message, status):
     response = client_for(org.marketer).post(LEADS, new_lead(**overrides), format="json")
-    assert response.status_code == 400
+    assert response.status_code == status
     assert error(response)["fields"][field] == [message]
     assert not Lead.objects.exists()
 
@@ -298,7 +299,7 @@ def test_a_rep_cannot_merge(org, make_lead):
 def test_a_lead_cannot_be_merged_with_itself(org, make_lead):
     lead = make_lead()
     response = client_for(org.marketer).post(f"{LEADS}{lead.pk}/merge/", {"other": lead.pk}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert error(response)["message"] == "Choose two different leads to merge."
     assert Lead.objects.get(pk=lead.pk).merged_into_id is None
 
@@ -306,5 +307,5 @@ def test_a_lead_cannot_be_merged_with_itself(org, make_lead):
 def test_merging_an_unknown_lead_is_refused(org, make_lead):
     lead = make_lead()
     response = client_for(org.marketer).post(f"{LEADS}{lead.pk}/merge/", {"other": 987654}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert error(response)["fields"]["other"] == ["No lead has the id 987654."]

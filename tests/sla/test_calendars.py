@@ -129,7 +129,7 @@ def test_calendar_api(org):
 
     api.force_authenticate(org.sales_manager)
     bad = api.put(f"/api/calendars/{org.sales.pk}/", {"hours": {"0": ["17:00", "09:00"]}}, format="json")
-    assert bad.status_code == 400 and "close after it opens" in bad.json()["error"]["message"]
+    assert bad.status_code == 422 and "close after it opens" in bad.json()["error"]["message"]
     ok = api.put(f"/api/calendars/{org.sales.pk}/", {"hours": WEEK, "holiday_country": "DE"}, format="json")
     assert ok.status_code == 200 and ok.json()["hours"]["4"] == ["09:00", "13:00"]
     closure = api.post(

@@ -100,7 +100,7 @@ def test_policy_api(org, agree):
     assert bad.status_code == 400 and "warn_percents" in bad.json()["error"]["fields"]
     assert SlaPolicy.objects.get(pk=enterprise.pk).warn_percents == [50, 90]
     assert not AgreementVersion.objects.filter(status="proposed").exists()
-    removed = api.delete(f"/api/sla/policies/{enterprise.pk}/")
+    removed = api.post(f"/api/sla/policies/{enterprise.pk}/remove/")
     assert (
         removed.status_code == 202
         and removed.json()["changes"][0]["summary"] == "Removed SLA policy “Enterprise”"
