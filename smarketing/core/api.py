@@ -113,8 +113,9 @@ class Pagination(StrictPaging, PageNumberPagination):
 
 class CursorPaging(StrictPaging, CursorPagination):
     """DRF's cursor paging, where a cursor this list did not give out — undecodable, or
-    holding a position that is not a value of the sort field — is a 400 (DRF answers an
-    undocumented 404, or fails in the query)."""
+    holding a position that is not a value of the sort field — is refused with a message
+    (DRF answers an undocumented 404, or fails in the query). A cursor is any string to
+    the schema, so it is refused by rule: 422."""
 
     invalid_cursor_message = "This cursor is not one this list gave out: start again from the first page."
 
@@ -126,9 +127,7 @@ class CursorPaging(StrictPaging, CursorPagination):
         try:
             cursor = super().decode_cursor(request)
         except exceptions.NotFound:
-            raise ActionError(
-                self.invalid_cursor_message, field=self.cursor_query_param, code=ActionError.MALFORMED
-            ) from None
+            raise ActionError(self.invalid_cursor_message, field=self.cursor_query_param) from None
         if cursor is not None and cursor.position is not None:
             field = self._model._meta.get_field(self.ordering[0].lstrip("-"))
             try:
@@ -136,9 +135,7 @@ class CursorPaging(StrictPaging, CursorPagination):
                 if isinstance(value, dt.date):
                     check_date(value if not isinstance(value, dt.datetime) else value.date())
             except (DjangoValidationError, ValueError, TypeError, OverflowError):
-                raise ActionError(
-                    self.invalid_cursor_message, field=self.cursor_query_param, code=ActionError.MALFORMED
-                ) from None
+                raise ActionError(self.invalid_cursor_message, field=self.cursor_query_param) from None
         return cursor
 
 

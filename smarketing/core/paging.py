@@ -61,7 +61,6 @@ def _decode(cursor: str, field) -> tuple[Any, int]:
         raise ActionError(
             "This link's place in the list is not one the list gave out: start again from the first page.",
             field="after",
-            code=ActionError.MALFORMED,
         ) from None
 
 
