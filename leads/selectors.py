@@ -16,6 +16,7 @@ from leads.models import EventType, Lead, LeadEvent, Stage
 from leads.permissions import event_data_shown
 from leads.services import lead_find_duplicate
 from sla.models import Clock, EnforcementRun, Obligation
+from smarketing.core.weeks import monday_of, week_range
 from smarketing.org.models import Source, TeamKind
 from smarketing.org.roles import Role
 
@@ -186,10 +187,9 @@ HOME_LIST_LIMIT = 25
 
 
 def week_start(now: dt.datetime | None = None) -> dt.datetime:
-    """Monday 00:00 of the current ISO week in the active (viewer's) time zone."""
-    local = timezone.localtime(now or timezone.now())
-    monday = local.date() - dt.timedelta(days=local.weekday())
-    return timezone.make_aware(dt.datetime.combine(monday, dt.time.min), local.tzinfo)
+    """Monday 00:00 of the organisation's current ISO week: the same week for every viewer,
+    whatever their own time zone (DESIGN: reports' weeks are the organisation's)."""
+    return week_range(monday_of(now or timezone.now()))[0]
 
 
 def stage_counts(leads: QuerySet[Lead] | None = None) -> dict[str, int]:
@@ -291,10 +291,14 @@ def team_reps(team) -> QuerySet:
 
 
 def breaches_this_week(team) -> QuerySet[Clock]:
+    """The team's clocks breached this week: due this week (a breach counts at its due time,
+    as SLA compliance counts it, even when it was detected later)."""
     return (
-        Clock.objects.filter(owner__membership__team=team, breached_at__gte=week_start())
+        Clock.objects.filter(
+            owner__membership__team=team, breached_at__isnull=False, due_at__gte=week_start()
+        )
         .select_related("lead", "owner")
-        .order_by("-breached_at")
+        .order_by("-due_at")
     )
 
 
@@ -394,8 +398,8 @@ def handoffs(user, *, week_of: dt.date | None = None, campaign_id: int | None = 
         outcome_note=outcome("note"),
     )
     if week_of is not None:
-        start = week_start(timezone.make_aware(dt.datetime.combine(week_of, dt.time(12))))
-        rows = rows.filter(occurred_at__gte=start, occurred_at__lt=start + dt.timedelta(days=7))
+        start, end = week_range(week_of)
+        rows = rows.filter(occurred_at__gte=start, occurred_at__lt=end)
     if campaign_id:
         rows = rows.filter(lead__campaign_id=campaign_id)
     return rows.order_by("-occurred_at", "-id")
