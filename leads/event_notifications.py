@@ -65,6 +65,24 @@ def notifications_for_event(event_id: int) -> list[Notification]:
                 ),
             )
         )
+    elif event.type == EventType.RETURNED:
+        # SLA enforcement sent the MQL back (nobody responded in time): the marketer who
+        # qualified it hears it, as for a rejection, so the lead is not left unseen.
+        made.append(
+            notify(
+                recipient=_qualifier_before(event),
+                kind=NotificationKind.MQL_RETURNED,
+                lead=lead,
+                dedupe_key=key,
+                created_at=event.occurred_at,
+                subject=f"MQL returned: {lead} — sales did not respond in time",
+                body=(
+                    f"{lead} <{lead.email}> was not answered within the SLA and came back to marketing."
+                    + (f"\nNote: {event.note}" if event.note else "")
+                    + f"\nIt is back in the recycled queue: {_lead_url(lead)}"
+                ),
+            )
+        )
     elif event.type == EventType.WON:
         amount = event.data.get("amount")
         made.append(

@@ -11,13 +11,15 @@ from smarketing.core.hooks import hook
 breach_reassign = hook(
     "sla.breach_reassign",
     "A breached clock's policy reassigns: give lead `lead_id` from rep `from_owner_id` to the "
-    "next available rep, with `note`. Returns the lead, or None when nothing was done.",
+    "next available rep, with `note`, while breached clock `clock_id` is still the lead's "
+    "obligation. Returns the lead, or None when nothing was done.",
     single=True,
 )
 
 breach_return = hook(
     "sla.breach_return",
     "A breached response clock's policy returns the MQL: send lead `lead_id` from rep "
-    "`from_owner_id` back to marketing, with `note`. Returns the lead, or None when nothing was done.",
+    "`from_owner_id` back to marketing, with `note`, while breached clock `clock_id` is still "
+    "the lead's obligation. Returns the lead, or None when nothing was done.",
     single=True,
 )

@@ -13,8 +13,9 @@ import functools
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Model
+from django.db.models import Case, Model, Value, When
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from sla import tasks
@@ -24,6 +25,7 @@ from smarketing.core.lookups import Values, array_literal
 from smarketing.core.queue import enqueue
 from smarketing.notifications.models import NotificationKind
 from smarketing.notifications.services import Message, notify_many
+from smarketing.org.models import Team
 
 
 def calendar_for(user) -> BusinessCalendar:
@@ -37,6 +39,18 @@ def calendar_for(user) -> BusinessCalendar:
 
 def calendar_of_team(team) -> BusinessCalendar:
     return calendar_from(team, TeamCalendar.objects.filter(team=team).prefetch_related("closures").first())
+
+
+def calendars_of_teams(team_ids) -> dict[int | None, BusinessCalendar]:
+    """The business calendars of several teams by id, in three queries (None: people in no
+    team, who work to the organisation's default calendar, as `calendar_for` says)."""
+    ids = {pk for pk in team_ids if pk is not None}
+    stored = {c.team_id: c for c in TeamCalendar.objects.filter(team_id__in=ids).prefetch_related("closures")}
+    calendars = {
+        team.pk: calendar_from(team, stored.get(team.pk)) for team in Team.objects.filter(pk__in=ids)
+    }
+    calendars[None] = BusinessCalendar(time_zone=settings.SMARKETING_TIME_ZONE)
+    return calendars
 
 
 def calendar_from(team, stored: TeamCalendar | None) -> BusinessCalendar:
@@ -80,16 +94,24 @@ def policy_for(lead: Model, owner) -> SlaPolicy | None:
     )
 
 
-def _schedule(started_at: dt.datetime, due_at: dt.datetime, percents: list[int]) -> list[dt.datetime]:
-    return [started_at + (due_at - started_at) * p / 100 for p in sorted(percents)]
+def _schedule(
+    started_at: dt.datetime, due_at: dt.datetime, percents: list[int], calendar: BusinessCalendar
+) -> list[dt.datetime]:
+    """When a clock's warnings fall: at W% of its *business* time (a clock of 8 business
+    hours warns at 50% when 4 business hours have passed), never in the night or over a
+    weekend or holiday. The span is the business time from start to due in the calendar
+    the deadline was computed in (for a snoozed clock, its moved deadline)."""
+    span = business_time_between(started_at, due_at, calendar)
+    return [add_business_time(started_at, span * p / 100, calendar) for p in sorted(percents)]
 
 
 def _start(
     *, obligation: str, lead: Model, owner, started_at: dt.datetime, duration: dt.timedelta, policy
 ) -> Clock:
-    due_at = add_business_time(started_at, duration, calendar_for(owner))
+    calendar = calendar_for(owner)
+    due_at = add_business_time(started_at, duration, calendar)
     percents = list(policy.warn_percents) if policy is not None else [settings.SLA_WARN_AT_PERCENT]
-    schedule = _schedule(started_at, due_at, percents)
+    schedule = _schedule(started_at, due_at, percents, calendar)
     return Clock.objects.create(
         obligation=obligation,
         lead=lead,
@@ -139,9 +161,21 @@ def clock_start_follow_up(*, lead: Model, owner, started_at: dt.datetime) -> Clo
     )
 
 
+def _running_locked(lead: Model, obligation: str) -> Clock | None:
+    """The lead's running clock of the obligation, locked: an enforcement run that is
+    recording its breach right now is waited for, and its breach is then read, not
+    overwritten; a run that comes later finds the clock met and leaves it alone."""
+    return (
+        Clock.objects.running()
+        .select_for_update(no_key=True, of=("self",))
+        .filter(lead=lead, obligation=obligation)
+        .first()
+    )
+
+
 def clock_meet_response(*, lead: Model, met_at: dt.datetime) -> Clock | None:
     """Accept or reject meets the running response clock; met late is recorded as a breach."""
-    clock = Clock.objects.running().filter(lead=lead, obligation=Obligation.RESPONSE).first()
+    clock = _running_locked(lead, Obligation.RESPONSE)
     if clock is None:
         return None
     _meet(clock, met_at)
@@ -154,16 +188,17 @@ def _meet(clock: Clock, met_at: dt.datetime) -> None:
     clock.met_at = met_at
     spent = business_time_between(clock.started_at, max(met_at, clock.started_at), calendar_for(clock.owner))
     clock.business_seconds = int(spent.total_seconds())
-    fields = ["met_at", "business_seconds"]
-    if met_at > clock.due_at and clock.breached_at is None:
-        clock.breached_at = met_at
-        fields.append("breached_at")
-    clock.save(update_fields=fields)
+    changes = {"met_at": met_at, "business_seconds": clock.business_seconds}
+    if met_at > clock.due_at:
+        # Met late is a breach; one recorded already (by enforcement, when it fell due) stays.
+        clock.breached_at = clock.breached_at or met_at
+        changes["breached_at"] = Coalesce("breached_at", Value(met_at))
+    Clock.objects.filter(pk=clock.pk).update(**changes)
 
 
 def clock_touch_logged(*, lead: Model, touch) -> Clock | None:
     """The Nth touch since acceptance meets the follow-up clock."""
-    clock = Clock.objects.running().filter(lead=lead, obligation=Obligation.FOLLOW_UP).first()
+    clock = _running_locked(lead, Obligation.FOLLOW_UP)
     if clock is None:
         return None
     touches = lead.touches.filter(occurred_at__gte=clock.started_at).count()
@@ -171,6 +206,21 @@ def clock_touch_logged(*, lead: Model, touch) -> Clock | None:
     if touches >= needed:
         _meet(clock, max(touch.occurred_at, clock.started_at))
     return clock
+
+
+# The obligation that is the lead's while it is in a stage: a breach of any other (a
+# response clock of a lead accepted meanwhile) no longer calls for a breach action.
+OBLIGATION_OF_STAGE = {"mql": Obligation.RESPONSE, "sql": Obligation.FOLLOW_UP}
+
+
+def clock_breach_stands(*, clock_id: int | None, lead: Model) -> bool:
+    """May a breach action (reassign, return) still act on the lead for this clock? Only
+    while the clock is the lead's and its obligation is still the lead's: a response clock
+    while the lead is an MQL, a follow-up clock while it is an SQL."""
+    if clock_id is None:
+        return True
+    obligation = Clock.objects.filter(pk=clock_id, lead=lead).values_list("obligation", flat=True).first()
+    return obligation is not None and obligation == OBLIGATION_OF_STAGE.get(lead.stage)
 
 
 def clocks_cancel(*, lead: Model, at: dt.datetime) -> int:
@@ -185,13 +235,17 @@ def clocks_transfer(*, lead: Model, new_owner) -> int:
 
 def clocks_restart(*, lead: Model, new_owner, at: dt.datetime) -> int:
     """After an SLA reassignment: the first owner's clocks end where they are (a breach
-    stays on their record) and the new owner gets fresh clocks under their own policy."""
+    stays on their record) and the new owner gets fresh clocks under their own policy —
+    a follow-up one too when the SQL's follow-up clock ended at its breach."""
     running = list(Clock.objects.running().filter(lead=lead))
     Clock.objects.filter(pk__in=[c.pk for c in running]).update(cancelled_at=at)
-    for clock in running:
-        starter = clock_start_response if clock.obligation == Obligation.RESPONSE else clock_start_follow_up
+    obligations = {clock.obligation for clock in running}
+    if lead.stage == "sql":
+        obligations.add(Obligation.FOLLOW_UP)
+    for obligation in sorted(obligations):
+        starter = clock_start_response if obligation == Obligation.RESPONSE else clock_start_follow_up
         starter(lead=lead, owner=new_owner, started_at=at)
-    return len(running)
+    return len(obligations)
 
 
 def clock_snooze(*, lead: Model, until: dt.date, now: dt.datetime) -> tuple[Clock, dt.datetime]:
@@ -208,7 +262,9 @@ def clock_snooze(*, lead: Model, until: dt.date, now: dt.datetime) -> tuple[Cloc
     resume = dt.datetime.combine(until, dt.time(0), tzinfo=calendar.tz)
     old_due = clock.due_at
     clock.due_at = add_business_time(resume, left, calendar)
-    schedule = [t for t in _schedule(clock.started_at, clock.due_at, clock.warn_percents) if t > now]
+    schedule = [
+        t for t in _schedule(clock.started_at, clock.due_at, clock.warn_percents, calendar) if t > now
+    ]
     clock.warn_at = schedule[0] if clock.breached_at is None and schedule else None
     clock.warnings_sent = len(clock.warn_percents) - len(schedule)
     clock.snoozed_until = until
@@ -251,8 +307,8 @@ MESSAGE_FIELDS = (
     "policy__on_breach",
     "policy__escalate_to_manager",
 )
-# … and what the next warning is computed from.
-SCHEDULE_FIELDS = ("started_at", "warn_percents", "warnings_sent")
+# … and what the next warning is computed from (the owner's team: its business calendar).
+SCHEDULE_FIELDS = ("started_at", "warn_percents", "warnings_sent", "owner__membership__team_id")
 
 
 class EnforcementConflict(RuntimeError):
@@ -271,10 +327,23 @@ def _recorded(updated: int, clocks: list[dict]) -> None:
 
 
 def _breaches_record(now: dt.datetime, limit: int) -> list[dict]:
-    """Record the breach of each due clock of the batch; returns the clocks."""
+    """Record the breach of each due clock of the batch; returns the clocks.
+
+    A response clock breached keeps running: the MQL still needs its answer, and when it
+    comes it is recorded as met late (speed to lead). A follow-up clock breached is over:
+    its touches were not made in time, so it stops there (`cancelled_at` = the breach)
+    and a later touch does not turn it into a met clock."""
     clocks = _due_locked(Clock.objects.breach_due(now), "due_at", limit)
     ids = [clock["id"] for clock in clocks]
-    recorded = Clock.objects.breach_due(now).filter(pk__any=Values(ids)).update(breached_at=now, warn_at=None)
+    recorded = (
+        Clock.objects.breach_due(now)
+        .filter(pk__any=Values(ids))
+        .update(
+            breached_at=now,
+            warn_at=None,
+            cancelled_at=Case(When(obligation=Obligation.FOLLOW_UP, then=Value(now)), default=None),
+        )
+    )
     _recorded(recorded, clocks)
     return clocks
 
@@ -283,10 +352,12 @@ def _warnings_record(now: dt.datetime, limit: int) -> list[dict]:
     """Record the next warning of each clock of the batch whose warning time came; returns
     the clocks, each with `sent`, the warning's place in the clock's schedule."""
     clocks = _due_locked(Clock.objects.warning_due(now), "warn_at", limit, MESSAGE_FIELDS + SCHEDULE_FIELDS)
+    calendars = calendars_of_teams({clock["owner__membership__team_id"] for clock in clocks})
     changes = []
     for clock in clocks:
         percents = clock["warn_percents"] or [settings.SLA_WARN_AT_PERCENT]
-        schedule = _schedule(clock["started_at"], clock["due_at"], percents)
+        calendar = calendars.get(clock["owner__membership__team_id"], calendars[None])
+        schedule = _schedule(clock["started_at"], clock["due_at"], percents, calendar)
         clock["sent"] = clock["warnings_sent"]
         # Warnings already overtaken by time (after an outage) are not sent one after another.
         later = [t for t in schedule[clock["sent"] + 1 :] if t > now]

@@ -41,14 +41,20 @@ def sla_breach_actions(actions: list[list]) -> int:
 def sla_reassign(lead_id: int, from_owner_id: int, clock_id: int) -> bool:
     """On breach, when the policy says so: the lead goes to the next available rep."""
     note = f"SLA breach (clock {clock_id}): reassigned automatically."
-    return hooks.breach_reassign(lead_id=lead_id, from_owner_id=from_owner_id, note=note) is not None
+    return (
+        hooks.breach_reassign(lead_id=lead_id, from_owner_id=from_owner_id, note=note, clock_id=clock_id)
+        is not None
+    )
 
 
 @shared_task(acks_late=True)
 def sla_return(lead_id: int, from_owner_id: int, clock_id: int) -> bool:
     """On breach, when the policy says so: the MQL goes back to marketing."""
     note = f"SLA breach (clock {clock_id}): no response in time, returned to marketing."
-    return hooks.breach_return(lead_id=lead_id, from_owner_id=from_owner_id, note=note) is not None
+    return (
+        hooks.breach_return(lead_id=lead_id, from_owner_id=from_owner_id, note=note, clock_id=clock_id)
+        is not None
+    )
 
 
 ACTIONS = {"sla_reassign": sla_reassign, "sla_return": sla_return}

@@ -443,12 +443,18 @@ def lead_snooze(
 
 
 @transaction.atomic
-def lead_return_to_marketing(*, lead_id: int, from_owner_id: int, note: str = "") -> Lead | None:
+def lead_return_to_marketing(
+    *, lead_id: int, from_owner_id: int, note: str = "", clock_id: int | None = None
+) -> Lead | None:
     """SLA enforcement sends an MQL nobody responded to back to marketing (recycled).
     Returns None, changing nothing, if the lead moved on or changed hands meanwhile."""
     transition = TRANSITIONS["return"]
     lead = lock(lead_id)
-    if lead.stage not in transition.sources or lead.owner_id != from_owner_id:
+    if (
+        lead.stage not in transition.sources
+        or lead.owner_id != from_owner_id
+        or not sla_services.clock_breach_stands(clock_id=clock_id, lead=lead)
+    ):
         return None
     _check(transition, lead, None)
     now = timezone.now()
@@ -466,17 +472,26 @@ def lead_return_to_marketing(*, lead_id: int, from_owner_id: int, note: str = ""
     return lead
 
 
-def lead_sla_reassign(*, lead_id: int, from_owner_id: int, note: str = "") -> Lead | None:
+@transaction.atomic
+def lead_sla_reassign(
+    *, lead_id: int, from_owner_id: int, note: str = "", clock_id: int | None = None
+) -> Lead | None:
     """SLA enforcement gives a breached lead to the next available rep. Nothing happens if
-    the lead moved on or changed hands meanwhile, or if nobody else is available."""
-    with transaction.atomic():
-        lead = lock(lead_id)
-        if lead.stage not in TRANSITIONS["reassign"].sources or lead.owner_id != from_owner_id:
-            return None
-        try:
-            new_owner, rule = route_mql(lead, exclude=lead.owner)
-        except ActionError:
-            return None
+    the lead moved on or changed hands meanwhile (its breached clock is no longer its
+    obligation), or if nobody else is available. The check, the routing and the
+    reassignment are one transaction holding the lead locked: nobody can take or answer
+    the lead between them."""
+    lead = lock(lead_id)
+    if (
+        lead.stage not in TRANSITIONS["reassign"].sources
+        or lead.owner_id != from_owner_id
+        or not sla_services.clock_breach_stands(clock_id=clock_id, lead=lead)
+    ):
+        return None
+    try:
+        new_owner, rule = route_mql(lead, exclude=lead.owner)
+    except ActionError:
+        return None
     return lead_reassign(
         lead_id=lead_id,
         actor=None,

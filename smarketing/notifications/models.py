@@ -11,6 +11,7 @@ from django.utils import timezone
 class NotificationKind(models.TextChoices):
     MQL_ASSIGNED = "mql_assigned", "An MQL was assigned to you"
     MQL_REJECTED = "mql_rejected", "Your MQL was rejected"
+    MQL_RETURNED = "mql_returned", "Your MQL was returned: sales did not respond in time"
     LEAD_WON = "lead_won", "Your lead was won"
     REFERRAL_CONVERTED = "referral_converted", "A lead you referred converted"
     SLA_WARNING = "sla_warning", "SLA deadline approaching"

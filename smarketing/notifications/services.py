@@ -47,6 +47,7 @@ def notify(
                 dedupe_key=dedupe_key,
                 subject=one_line(subject),
                 body=body,
+                created_at=created_at or timezone.now(),
             )
     except IntegrityError:
         return None

@@ -64,8 +64,9 @@ def test_enforcement_warns_at_each_percentage_once_then_breaches_once(
     handed_off, org, django_capture_on_commit_callbacks, mailoutbox
 ):
     clock = Clock.objects.get(lead=handed_off)
-    span = clock.due_at - clock.started_at
-    half, most = clock.started_at + span * 0.5, clock.started_at + span * 0.8
+    # 8 business hours from Monday 10:00 Berlin: 50 % is 4 business hours in (14:00 Berlin),
+    # 80 % is 6 h 24 min in (16:24 Berlin) — business time, not clock time.
+    half, most = MONDAY_10 + dt.timedelta(hours=4), MONDAY_10 + dt.timedelta(hours=6, minutes=24)
     assert (clock.warn_percents, clock.warn_at) == ([50, 80], half)
     # Before the first warning time: nothing
     run = sla_enforce(now=half - dt.timedelta(seconds=1))

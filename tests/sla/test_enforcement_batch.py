@@ -15,13 +15,24 @@ from django.test import override_settings
 
 from leads.models import Lead, Stage
 from sla import services as sla_services
+from sla.calendar import BusinessCalendar, add_business_time
 from sla.models import BreachAction, Clock, Obligation, SlaPolicy
 from sla.services import EnforcementConflict, sla_enforce
 from smarketing.notifications.models import Notification, NotificationKind
 
 pytestmark = pytest.mark.django_db
 MONDAY_10 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)  # 10:00 in Berlin
-NOW = MONDAY_10 + dt.timedelta(days=2)
+BERLIN_HOURS = BusinessCalendar(time_zone="Europe/Berlin")  # the reps' calendar (the default)
+
+
+def at(hours: float) -> dt.datetime:
+    """The moment `hours` of business time after (before, when negative) NOW: clocks are
+    placed in business time, as warnings are timed in it."""
+    return add_business_time(MONDAY_9, dt.timedelta(hours=20 + hours), BERLIN_HOURS)
+
+
+MONDAY_9 = MONDAY_10 - dt.timedelta(hours=1)
+NOW = at(0)  # Wednesday 13:00 in Berlin
 HOUR = dt.timedelta(hours=1)
 
 
@@ -31,7 +42,7 @@ def running_clock(lead, obligation=Obligation.RESPONSE) -> Clock:
 
 def place(clock: Clock, *, started: dt.datetime, due: dt.datetime, sent: int = 0, policy=None) -> Clock:
     """Put a clock at a point of its life: started, due, `sent` warnings out (at 50 and 80 %)."""
-    schedule = [started + (due - started) * p / 100 for p in (50, 80)]
+    schedule = sla_services._schedule(started, due, [50, 80], BERLIN_HOURS)
     Clock.objects.filter(pk=clock.pk).update(
         started_at=started,
         due_at=due,
@@ -45,7 +56,7 @@ def place(clock: Clock, *, started: dt.datetime, due: dt.datetime, sent: int = 0
 
 
 def overdue(clock: Clock, policy=None) -> Clock:
-    return place(clock, started=NOW - 10 * HOUR, due=NOW - HOUR, sent=2, policy=policy)
+    return place(clock, started=at(-10), due=at(-1), sent=2, policy=policy)
 
 
 def told(clock: Clock, kind: str) -> dict[str, list[str]]:
@@ -68,7 +79,7 @@ def mqls(org, make_mql):
         with time_machine.travel(MONDAY_10, tick=False):
             leads = [make_mql() for _ in range(n)]
         for lead in leads:
-            place(running_clock(lead), started=NOW - HOUR, due=NOW + 9 * HOUR)
+            place(running_clock(lead), started=at(-1), due=at(9))
         return leads
 
     return make
@@ -94,8 +105,8 @@ def test_one_batch_mixes_warnings_and_every_breach_action(
         "return": overdue(running_clock(returned), give_back),
         "follow_up": overdue(running_clock(followed_up, Obligation.FOLLOW_UP), give_back),
         # Past 50 % only; past 80 % with no warning out yet (after an outage)
-        "warn": place(running_clock(warned_first), started=NOW - 3 * HOUR, due=NOW + HOUR),
-        "warn_late": place(running_clock(warned_late), started=NOW - 9 * HOUR, due=NOW + HOUR),
+        "warn": place(running_clock(warned_first), started=at(-3), due=at(1)),
+        "warn_late": place(running_clock(warned_late), started=at(-9), due=at(1)),
     }
 
     with django_capture_on_commit_callbacks() as callbacks:
@@ -133,11 +144,11 @@ def test_one_batch_mixes_warnings_and_every_breach_action(
 
 def test_warnings_overtaken_by_time_send_one_warning_and_move_to_the_next_time(mqls):
     before, first, both_passed, second = (running_clock(lead) for lead in mqls(4))
-    start = NOW - 5 * HOUR
-    place(before, started=NOW - HOUR, due=NOW + 9 * HOUR)  # 10 %: nothing yet
-    place(first, started=NOW - 6 * HOUR, due=NOW + 4 * HOUR)  # 60 %: the first warning
-    place(both_passed, started=NOW - 9 * HOUR, due=NOW + HOUR)  # 90 %, none sent: one, not two
-    place(second, started=start, due=start + 6 * HOUR, sent=1)  # 83 %, one sent: the second
+    start = at(-5)
+    place(before, started=at(-1), due=at(9))  # 10 %: nothing yet
+    place(first, started=at(-6), due=at(4))  # 60 %: the first warning
+    place(both_passed, started=at(-9), due=at(1))  # 90 %, none sent: one, not two
+    place(second, started=start, due=at(1), sent=1)  # 83 %, one sent: the second
 
     run = sla_enforce(now=NOW)
 
@@ -148,7 +159,7 @@ def test_warnings_overtaken_by_time_send_one_warning_and_move_to_the_next_time(m
         before.warn_at,
         None,
     )
-    first_80 = first.started_at + (first.due_at - first.started_at) * 80 / 100
+    first_80 = add_business_time(first.started_at, 8 * HOUR, BERLIN_HOURS)  # 80 % of 10 business hours
     assert (after[first.pk].warnings_sent, after[first.pk].warn_at) == (1, first_80)
     assert (after[both_passed.pk].warnings_sent, after[both_passed.pk].warn_at) == (2, None)
     assert (after[second.pk].warnings_sent, after[second.pk].warn_at) == (2, None)
@@ -162,7 +173,7 @@ def test_warnings_overtaken_by_time_send_one_warning_and_move_to_the_next_time(m
 
 def test_a_clock_due_for_a_warning_and_its_breach_at_once_is_only_breached(mqls):
     (lead,) = mqls(1)
-    clock = place(running_clock(lead), started=NOW - 10 * HOUR, due=NOW - HOUR)  # no warning out yet
+    clock = place(running_clock(lead), started=at(-10), due=at(-1))  # no warning out yet
     run = sla_enforce(now=NOW)
     assert (run.breached, run.warned) == (1, 0)
     assert not Notification.objects.filter(kind=NotificationKind.SLA_WARNING).exists()
@@ -213,7 +224,7 @@ def test_a_notification_that_exists_already_is_neither_created_nor_emailed_again
 
 def test_batches_of_warnings_are_bounded_too(mqls):
     for lead in mqls(5):
-        place(running_clock(lead), started=NOW - 6 * HOUR, due=NOW + 4 * HOUR)
+        place(running_clock(lead), started=at(-6), due=at(4))
     runs = [sla_enforce(now=NOW, batch_size=2) for _ in range(3)]
     assert [(r.warned, r.more_due) for r in runs] == [(2, True), (2, True), (1, False)]
     assert Notification.objects.filter(kind=NotificationKind.SLA_WARNING).count() == 5
@@ -224,7 +235,7 @@ def test_a_run_takes_the_same_few_queries_whatever_its_batch(mqls, django_assert
     for lead in leads[:12]:
         overdue(running_clock(lead))
     for lead in leads[12:]:
-        place(running_clock(lead), started=NOW - 6 * HOUR, due=NOW + 4 * HOUR)
+        place(running_clock(lead), started=at(-6), due=at(4))
     with django_assert_max_num_queries(12):
         run = sla_enforce(now=NOW)
     assert (run.breached, run.warned) == (12, 12)
@@ -331,7 +342,7 @@ def test_two_runs_at_once_warn_and_breach_each_clock_once(require_postgres, mqls
     for lead in leads[:20]:
         overdue(running_clock(lead))
     for lead in leads[20:]:
-        place(running_clock(lead), started=NOW - 6 * HOUR, due=NOW + 4 * HOUR)
+        place(running_clock(lead), started=at(-6), due=at(4))
     barrier = threading.Barrier(2)
 
     def enforce():
