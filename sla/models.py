@@ -144,10 +144,6 @@ class Clock(models.Model):
             models.Index(
                 fields=["due_at"], name="clock_breached_due", condition=Q(breached_at__isnull=False)
             ),
-            # The SLA page lists the breaches recorded in a week (sla.selectors.breaches).
-            models.Index(
-                fields=["breached_at"], name="clock_breached", condition=Q(breached_at__isnull=False)
-            ),
         ]
         constraints = [
             # At most one running clock per obligation and lead.

@@ -26,9 +26,11 @@ def at_risk(*, within: dt.timedelta = dt.timedelta(hours=4), team=None) -> Query
 
 
 def breaches(monday: dt.date | None = None) -> QuerySet[Clock]:
+    """The week's breaches: clocks breached whose deadline fell in the week — where SLA
+    compliance counts them, even when the breach was detected later (after an outage)."""
     start, end = week_range(monday)
     return (
-        Clock.objects.filter(breached_at__gte=start, breached_at__lt=end)
+        Clock.objects.filter(breached_at__isnull=False, due_at__gte=start, due_at__lt=end)
         .select_related("lead", "owner", "policy")
-        .order_by("-breached_at")
+        .order_by("-due_at", "-id")
     )

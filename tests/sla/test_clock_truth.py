@@ -340,3 +340,15 @@ def test_notify_stores_when_the_thing_happened(org):
         created_at=happened,
     )
     assert Notification.objects.get(pk=made.pk).created_at == happened
+
+
+def test_the_sla_pages_breaches_of_a_week_are_those_due_in_it(org, make_mql):
+    """After an outage, a breach detected on Monday of week 48 for a clock due on Friday of
+    week 47 is one of week 47's breaches, where SLA compliance counts it."""
+    from sla import selectors
+
+    lead = _hand_off(make_mql, berlin(dt.date(2026, 11, 19), 15))  # Thursday: due Friday 15:00
+    clock = Clock.objects.get(lead=lead)
+    sla_services.sla_enforce(now=berlin(dt.date(2026, 11, 23), 9, 30))  # detected on Monday
+    assert [c.pk for c in selectors.breaches(dt.date(2026, 11, 16))] == [clock.pk]
+    assert list(selectors.breaches(dt.date(2026, 11, 23))) == []
