@@ -173,20 +173,30 @@ def _running_locked(lead: Model, obligation: str) -> Clock | None:
     )
 
 
-def clock_meet_response(*, lead: Model, met_at: dt.datetime) -> Clock | None:
-    """Accept or reject meets the running response clock; met late is recorded as a breach."""
+def clock_meet_response(
+    *, lead: Model, met_at: dt.datetime, handed_off_at: dt.datetime | None = None
+) -> Clock | None:
+    """Accept or reject meets the running response clock; met late is recorded as a breach.
+
+    Its business time (speed to lead) runs from the hand-off, `handed_off_at`: the same
+    moment as the clock's start, except after an SLA reassignment, when the fresh clock
+    started later but the lead has waited since it was handed off (DESIGN.md)."""
     clock = _running_locked(lead, Obligation.RESPONSE)
     if clock is None:
         return None
-    _meet(clock, met_at)
+    since = min(handed_off_at, clock.started_at) if handed_off_at is not None else clock.started_at
+    _meet(clock, met_at, since=since)
     if lead.stage == "sql":
         clock_start_follow_up(lead=lead, owner=lead.owner, started_at=met_at)
     return clock
 
 
-def _meet(clock: Clock, met_at: dt.datetime) -> None:
+def _meet(clock: Clock, met_at: dt.datetime, *, since: dt.datetime | None = None) -> None:
+    """Record the clock met at `met_at`, with the business time from `since` (its start by
+    default) in its owner's calendar."""
+    since = since or clock.started_at
     clock.met_at = met_at
-    spent = business_time_between(clock.started_at, max(met_at, clock.started_at), calendar_for(clock.owner))
+    spent = business_time_between(since, max(met_at, since), calendar_for(clock.owner))
     clock.business_seconds = int(spent.total_seconds())
     changes = {"met_at": met_at, "business_seconds": clock.business_seconds}
     if met_at > clock.due_at:

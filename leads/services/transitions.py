@@ -190,8 +190,9 @@ def lead_accept(*, lead_id: int, actor, expected_version: int | None = None, not
     # is refused as answered, not as somebody else's.
     lead, transition = _begin("accept", lead_id=lead_id, actor=actor, expected_version=expected_version)
     now = timezone.now()
+    handed_off_at = lead.stage_entered_at
     from_stage = _enter(lead, transition, now)
-    clock = sla_services.clock_meet_response(lead=lead, met_at=now)
+    clock = sla_services.clock_meet_response(lead=lead, met_at=now, handed_off_at=handed_off_at)
     _record(
         lead,
         transition,
@@ -217,8 +218,9 @@ def lead_reject(
     reason = _reason(reason, transition)
     now = timezone.now()
     rejected_by_owner = lead.owner_id
+    handed_off_at = lead.stage_entered_at
     from_stage = _enter(lead, transition, now, owner=None, recycle_count=F("recycle_count") + 1)
-    clock = sla_services.clock_meet_response(lead=lead, met_at=now)
+    clock = sla_services.clock_meet_response(lead=lead, met_at=now, handed_off_at=handed_off_at)
     event = _record(
         lead,
         transition,

@@ -12,8 +12,9 @@ from sla.calendar import BusinessCalendar
 from sla.services import _schedule, calendar_from
 
 
-def reschedule(apps, schema_editor):
-    Clock = apps.get_model("sla", "Clock")
+def owner_calendars(apps):
+    """owner id → that person's business calendar (their team's, or the default), from the
+    historical models (sla 0014 uses it too)."""
     TeamCalendar = apps.get_model("sla", "TeamCalendar")
     Team = apps.get_model("org", "Team")
     Membership = apps.get_model("org", "Membership")
@@ -22,12 +23,18 @@ def reschedule(apps, schema_editor):
     calendars = {team.pk: calendar_from(team, stored.get(team.pk)) for team in Team.objects.all()}
     default = BusinessCalendar(time_zone=settings.SMARKETING_TIME_ZONE)
     team_of = dict(Membership.objects.values_list("user_id", "team_id"))
+    return lambda owner_id: calendars.get(team_of.get(owner_id), default)
+
+
+def reschedule(apps, schema_editor):
+    Clock = apps.get_model("sla", "Clock")
+    calendar_of = owner_calendars(apps)
     running = Clock.objects.filter(
         met_at__isnull=True, cancelled_at__isnull=True, breached_at__isnull=True, warn_at__isnull=False
     )
     changed = []
     for clock in running.iterator(chunk_size=2000):
-        calendar = calendars.get(team_of.get(clock.owner_id), default)
+        calendar = calendar_of(clock.owner_id)
         schedule = _schedule(clock.started_at, clock.due_at, clock.warn_percents or [settings.SLA_WARN_AT_PERCENT], calendar)
         left = schedule[clock.warnings_sent :]
         clock.warn_at = left[0] if left else None

@@ -352,3 +352,25 @@ def test_the_sla_pages_breaches_of_a_week_are_those_due_in_it(org, make_mql):
     sla_services.sla_enforce(now=berlin(dt.date(2026, 11, 23), 9, 30))  # detected on Monday
     assert [c.pk for c in selectors.breaches(dt.date(2026, 11, 16))] == [clock.pk]
     assert list(selectors.breaches(dt.date(2026, 11, 23))) == []
+
+
+def test_speed_to_lead_runs_from_the_hand_off_after_an_sla_reassignment(org, make_mql):
+    """The fresh clock of an SLA reassignment starts late, but the lead has waited since its
+    hand-off: the answer stores the business time from the hand-off (DESIGN: speed to lead),
+    and clocks answered before this rule are measured again (migration sla 0014)."""
+    org.rep2.membership.is_away = False
+    org.rep2.membership.save()
+    monday = dt.date(2026, 11, 23)
+    lead = _hand_off(make_mql, berlin(monday, 10))
+    first = Clock.objects.get(lead=lead)
+    with time_machine.travel(berlin(monday + dt.timedelta(days=1), 10, 30), tick=False):
+        sla_tasks.sla_reassign(lead.pk, org.rep.pk, first.pk)
+    with time_machine.travel(berlin(monday + dt.timedelta(days=1), 11), tick=False):
+        services.lead_accept(lead_id=lead.pk, actor=org.rep2)
+    answered = Clock.objects.get(lead=lead, obligation=Obligation.RESPONSE, met_at__isnull=False)
+    assert answered.started_at == berlin(monday + dt.timedelta(days=1), 10, 30)
+    assert answered.business_seconds == 9 * 3600  # Mon 10–17 and Tue 9–11, not the half hour since
+    Clock.objects.filter(pk=answered.pk).update(business_seconds=1800)  # as the old rule stored it
+    migration = importlib.import_module("sla.migrations.0014_speed_from_hand_off")
+    migration.remeasure(apps, None)
+    assert Clock.objects.get(pk=answered.pk).business_seconds == 9 * 3600
