@@ -17,9 +17,10 @@ the nearest rank (percentile_disc). `check(scope)` runs every floor and compares
 figures with the dashboard's table, cell by cell, and raises on any difference, so a floor
 that computes something cheaper than the dashboard cannot go unnoticed.
 
-Two tables have no floor (`table_floor` returns None): `commitment` reads the recorded
-CommitmentWeek rows (and one live week per marketing team), and `late-data` compares the
-stored week snapshots with tables already built; neither aggregates the raw tables.
+Two tables have no floor (`table_floor` returns None): `commitment` judges each week by
+the terms in force at its start, reading the terms history and the recorded weeks beside
+its per-team counts (a verdict per team and week, not an aggregate of the raw tables), and
+`late-data` compares the stored week snapshots with tables already built.
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 
-NO_FLOOR = {"commitment": "reads the recorded commitment weeks", "late-data": "reads stored week snapshots"}
+NO_FLOOR = {
+    "commitment": "judged per week by the terms in force at its start; reads the terms history",
+    "late-data": "reads stored week snapshots",
+}
 
 WEEK = "date_trunc('week', {} AT TIME ZONE %(tz)s)::date"
 
@@ -74,15 +78,19 @@ WHERE c.obligation = 'response' AND c.met_at >= %(start)s AND c.met_at < %(end)s
   AND c.business_seconds IS NOT NULL
 GROUP BY 1"""
 
-# Clocks resolved in the range (met, or breached), per {key}: resolved, met on time, leads.
+# Clocks resolved in the range, per {key}: resolved, met on time, leads. A clock met on time
+# is resolved when it was met; a breached one (met late included) at its due time, however
+# late the breach was detected.
 SLA = """
 SELECT {key}, count(*), count(*) FILTER (WHERE c.met_at IS NOT NULL AND c.breached_at IS NULL),
        count(DISTINCT c.lead_id)
 FROM sla_clock c JOIN leads_lead l ON l.id = c.lead_id AND l.merged_into_id IS NULL {join}
 WHERE (c.met_at >= %(start)s AND c.met_at < %(end)s AND c.breached_at IS NULL)
-   OR (c.breached_at >= %(start)s AND c.breached_at < %(end)s)
+   OR (c.breached_at IS NOT NULL AND c.due_at >= %(start)s AND c.due_at < %(end)s)
 GROUP BY {group}"""
-SLA_WEEK = SLA.format(key=WEEK.format("coalesce(c.breached_at, c.met_at)"), join="", group="1")
+SLA_WEEK = SLA.format(
+    key=WEEK.format("CASE WHEN c.breached_at IS NOT NULL THEN c.due_at ELSE c.met_at END"), join="", group="1"
+)
 SLA_OWNER = SLA.format(
     key="coalesce(nullif(trim(u.first_name || ' ' || u.last_name), ''), u.username)",
     join="JOIN auth_user u ON u.id = c.owner_id",
@@ -94,17 +102,40 @@ SLA_TEAM = SLA.format(
     group="t.id",
 )
 
+# Each lead's last stay in each stage that ended in the range (its last move out of the
+# stage there, by time then id): leads and the median days spent.
 VELOCITY = f"""
-SELECT e.from_stage, count(*),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM e.occurred_at - e.stage_since)::float8)
-       / 86400,
-       count(DISTINCT e.lead_id)
-{EVENTS} AND e.stage_since IS NOT NULL AND e.from_stage <> '' AND {MOVES_IN}
-GROUP BY e.from_stage"""
+WITH last_stay AS (
+    SELECT DISTINCT ON (e.lead_id, e.from_stage) e.from_stage,
+           extract(epoch FROM e.occurred_at - e.stage_since)::float8 AS spent
+    {EVENTS} AND e.stage_since IS NOT NULL AND e.from_stage <> '' AND {MOVES_IN}
+    ORDER BY e.lead_id, e.from_stage, e.occurred_at DESC, e.id DESC
+)
+SELECT from_stage, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY spent) / 86400
+FROM last_stay GROUP BY from_stage"""
 
+# Leads that entered MQL per week, by cohort state now (metrics.cohort_state's rule): in MQL,
+# SQL or customer, that; otherwise the latest of the lead's rejections, SLA returns and
+# losses (and disqualifications, while it is disqualified) decides: a loss → lost, else sent
+# back (in lead) or disqualified.
 COHORTS = f"""
-SELECT {WEEK.format("e.occurred_at")}, l.stage, count(DISTINCT e.lead_id)
-{EVENTS} AND {MOVES_IN} AND e.to_stage = 'mql'
+WITH entry AS MATERIALIZED (
+    SELECT DISTINCT {WEEK.format("e.occurred_at")} AS week, e.lead_id, l.stage
+    {EVENTS} AND {MOVES_IN} AND e.to_stage = 'mql'
+)
+SELECT entry.week,
+       CASE WHEN entry.stage = 'mql' THEN 'waiting'
+            WHEN entry.stage IN ('sql', 'customer') THEN entry.stage
+            WHEN latest.type = 'lost' THEN 'lost'
+            WHEN entry.stage = 'lead' THEN 'sent_back'
+            ELSE 'disqualified' END,
+       count(*)
+FROM entry LEFT JOIN LATERAL (
+    SELECT x.type FROM leads_leadevent x
+    WHERE x.lead_id = entry.lead_id
+      AND (x.type IN ('rejected', 'returned', 'lost') OR (x.type = 'disqualified' AND entry.stage = 'disqualified'))
+    ORDER BY x.occurred_at DESC, x.id DESC LIMIT 1
+) latest ON entry.stage NOT IN ('mql', 'sql', 'customer')
 GROUP BY 1, 2"""
 
 
@@ -117,16 +148,17 @@ SELECT e.reason_id, r.label{by}, count(*), count(DISTINCT e.lead_id)
 GROUP BY e.reason_id, r.label{by}"""
 
 
-# Sales' first answer to a hand-off: the lead's first accept or reject at or after it with
-# no later hand-off of the lead before that answer.
+# Sales' first answer to a hand-off: the lead's first accept or reject after it with no
+# later hand-off of the lead before that answer, in event order (time, then id).
 ANSWER = """
     LEFT JOIN LATERAL (
         SELECT a.type FROM leads_leadevent a
-        WHERE a.lead_id = e.lead_id AND a.type IN ('accepted', 'rejected') AND a.occurred_at >= e.occurred_at
+        WHERE a.lead_id = e.lead_id AND a.type IN ('accepted', 'rejected')
+          AND (a.occurred_at, a.id) > (e.occurred_at, e.id)
           AND NOT EXISTS (
               SELECT 1 FROM leads_leadevent h
               WHERE h.lead_id = e.lead_id AND h.type = 'qualified'
-                AND h.occurred_at > e.occurred_at AND h.occurred_at < a.occurred_at
+                AND (h.occurred_at, h.id) > (e.occurred_at, e.id) AND (h.occurred_at, h.id) < (a.occurred_at, a.id)
           )
         ORDER BY a.occurred_at, a.id LIMIT 1
     ) answer ON true"""
@@ -276,19 +308,17 @@ def _expect_sla(rows, scope) -> dict:
 
 
 def _expect_velocity(rows, scope) -> dict:
-    return {
-        _stage_label(stage): {"stays": n, "median_days": days, "leads": leads}
-        for stage, n, days, leads in rows
-    }
+    return {_stage_label(stage): {"leads": leads, "median_days": days} for stage, leads, days in rows}
 
 
 def _expect_cohorts(rows, scope) -> dict:
-    from reports.metrics import COHORT
+    from reports.metrics import COHORT_STATES
 
     result: dict = {}
-    for week, stage, n in rows:
-        row = result.setdefault(week, {})
-        row[COHORT[stage]] = row.get(COHORT[stage], 0) + n
+    for week, state, n in rows:
+        if state not in COHORT_STATES:
+            raise AssertionError(f"cohorts: the floor's state {state!r} is not a cohort state")
+        result.setdefault(week, dict.fromkeys(COHORT_STATES, 0))[state] = n
     for row in result.values():
         total = sum(row.values())
         row.update(mqls=total, converted=(row.get("sql", 0) + row.get("customer", 0)) / total)

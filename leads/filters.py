@@ -55,6 +55,36 @@ class Segment:
     }
 
 
+class CohortState:
+    """Where a lead that entered MQL is now (the cohort conversion's columns, DESIGN.md):
+    each lead in exactly one. Which one is decided from its stage and history in one place,
+    `reports.metrics.cohort_state`, which the figure and this filter's drill-down both use."""
+
+    WAITING = "waiting"
+    SQL = "sql"
+    CUSTOMER = "customer"
+    SENT_BACK = "sent_back"
+    LOST = "lost"
+    DISQUALIFIED = "disqualified"
+    CHOICES = [
+        (WAITING, "Still waiting (MQL)"),
+        (SQL, "Now SQL"),
+        (CUSTOMER, "Now customer"),
+        (SENT_BACK, "Sent back by sales"),
+        (LOST, "Lost after acceptance"),
+        (DISQUALIFIED, "Disqualified"),
+    ]
+    # "leads that entered MQL in the week of … and are …" (a drill-down's description)
+    NOW = {
+        WAITING: "still waiting (MQL)",
+        SQL: "now SQL",
+        CUSTOMER: "now customers",
+        SENT_BACK: "sent back by sales, now with marketing",
+        LOST: "lost after acceptance",
+        DISQUALIFIED: "disqualified (not by a loss after acceptance)",
+    }
+
+
 def team_leads(team: Team) -> Q:
     """A team's leads: a sales team's are owned by its members; a marketing team's were
     created or handed off by its members."""
@@ -65,6 +95,7 @@ def team_leads(team: Team) -> Q:
 
 DRILLS = (
     "entered",
+    "cohort",
     "outcome",
     "left",
     "responded",
@@ -132,6 +163,11 @@ class LeadFilter(django_filters.FilterSet):
     week_to = DateFilter(method="filter_nothing", label="Last ISO week (any date in it)")
     entered = django_filters.ChoiceFilter(
         choices=Stage.choices, method="filter_entered", label="Entered stage in the weeks"
+    )
+    cohort = django_filters.ChoiceFilter(
+        choices=CohortState.CHOICES,
+        method="filter_cohort",
+        label="Entered MQL in the weeks and now in this state (cohort conversion)",
     )
     outcome = django_filters.ChoiceFilter(
         choices=[
@@ -220,6 +256,8 @@ class LeadFilter(django_filters.FilterSet):
         stage = dict(Stage.choices)
         if data.get("entered"):
             return f"leads that entered {stage[data['entered']]} {weeks}"
+        if data.get("cohort"):
+            return f"leads that entered MQL {weeks} and are {CohortState.NOW[data['cohort']]}"
         if data.get("outcome"):
             outcome = dict(self.filters["outcome"].extra["choices"])[data["outcome"]].lower()
             reason = f" for “{data['reason'].label}”" if data.get("reason") else ""
@@ -252,6 +290,9 @@ class LeadFilter(django_filters.FilterSet):
 
     def filter_entered(self, queryset, name, value):
         return self._drill(queryset, "entered", value)
+
+    def filter_cohort(self, queryset, name, value):
+        return self._drill(queryset, "cohort", value)
 
     def filter_outcome(self, queryset, name, value):
         return self._drill(queryset, "outcome", value, reason=self.form.cleaned_data.get("reason"))

@@ -11,7 +11,7 @@ from smarketing.core.hooks import hook
 drilldown_lead_ids = hook(
     "leads.drilldown_lead_ids",
     "The ids of the leads behind a report figure, as a subquery: `drill` names the figure "
-    "(entered, outcome, left, responded, reached, sla, handed_off, handed_off_agreement), "
+    "(entered, cohort, outcome, left, responded, reached, sla, handed_off, handed_off_agreement), "
     "`value` its value, `first`/`last` the weeks, `extra` its other parameters (reason, "
     "clock owner or team).",
     single=True,

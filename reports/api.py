@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -16,7 +18,7 @@ from reports import commitments, dashboard
 from reports.commitments import MAX_WEEKLY_MQLS
 from reports.forms import AsOfForm, DashboardForm, GoalForm
 from reports.goal import GoalError, measure, plan
-from reports.models import CommitmentWeek, MarketingCommitment
+from reports.models import MarketingCommitment
 from reports.views import all_tables, can_read_reports
 from smarketing.agreement import versions
 from smarketing.agreement.api import PROPOSED, proposed
@@ -33,46 +35,91 @@ class CommitmentSerializer(serializers.Serializer):
     min_mqls = serializers.IntegerField(min_value=0, max_value=MAX_WEEKLY_MQLS)
     min_acceptance_percent = serializers.IntegerField(min_value=0, max_value=100)
     is_active = serializers.BooleanField(required=False, default=True)
-    this_week = serializers.DictField(read_only=True)
-    finished_weeks = serializers.ListField(child=serializers.DictField(), read_only=True)
+    this_week = serializers.DictField(
+        read_only=True,
+        allow_null=True,
+        help_text="This week so far, against the terms in force at its start: status 'on track' or "
+        "'behind' (its pace, not a verdict), mqls_due = MQLs due by now. Null when no terms were "
+        "in force when the week began.",
+    )
+    finished_weeks = serializers.ListField(
+        child=serializers.DictField(),
+        read_only=True,
+        help_text="The last finished weeks judged, newest first, each by the terms in force at its "
+        "start: status 'kept' or 'missed'; recorded_at null until the week is recorded; late_data "
+        "holds today's figures of a recorded week when they differ from the recorded ones.",
+    )
 
 
-def _commitment_body(commitment: MarketingCommitment) -> dict:
-    status = commitments.week_status(commitment, commitments.week_start())
+FINISHED_WEEKS = 12  # finished weeks in a commitment's body
+
+
+def _figures(figures: commitments.Figures) -> dict:
     return {
-        "team": commitment.team_id,
-        "team_name": commitment.team.name,
-        "min_mqls": commitment.min_mqls,
-        "min_acceptance_percent": commitment.min_acceptance_percent,
-        "is_active": commitment.is_active,
-        "this_week": {
-            "week_start": status.week_start,
-            "mqls": status.mqls,
-            "accepted": status.accepted,
-            "rejected": status.rejected,
-            "acceptance_percent": status.acceptance_percent,
-            "on_track": status.met,
-        },
-        "finished_weeks": [
-            {
-                "week_start": w.week_start,
-                "mqls": w.mqls,
-                "accepted": w.accepted,
-                "rejected": w.rejected,
-                "acceptance_percent": w.acceptance_percent,
-                "met": w.met,
-            }
-            for w in CommitmentWeek.objects.filter(team=commitment.team)[:12]
-        ],
+        "mqls": figures.mqls,
+        "accepted": figures.accepted,
+        "rejected": figures.rejected,
+        "acceptance_percent": figures.acceptance_percent,
     }
 
 
+def _week_body(week: commitments.WeekStatus) -> dict:
+    body = {
+        "week_start": week.week_start,
+        "min_mqls": week.min_mqls,
+        "min_acceptance_percent": week.min_acceptance_percent,
+        **_figures(week.figures),
+        "status": week.status,
+    }
+    if week.finished:
+        body.update(
+            met=week.met,
+            recorded_at=week.recorded_at,
+            late_data=_figures(week.now) if week.now else None,
+        )
+    else:
+        body.update(mqls_due=week.mqls_due, on_track=week.status == commitments.ON_TRACK)
+    return body
+
+
+def _commitment_bodies(rows: list[MarketingCommitment]) -> list[dict]:
+    """Each commitment (its terms now) with this week's pace and its last finished weeks: a
+    fixed number of queries whatever the number of weeks (`commitments.commitment_weeks`)."""
+    this_week = commitments.week_start()
+    weeks: dict[int, list[commitments.WeekStatus]] = {}
+    for week in commitments.commitment_weeks(
+        this_week - dt.timedelta(weeks=FINISHED_WEEKS), this_week, team_ids=[row.team_id for row in rows]
+    ):
+        weeks.setdefault(week.team.pk, []).append(week)
+    bodies = []
+    for row in rows:
+        team_weeks = weeks.get(row.team_id, [])
+        current = next((week for week in team_weeks if not week.finished), None)
+        finished = [week for week in reversed(team_weeks) if week.finished][:FINISHED_WEEKS]
+        bodies.append(
+            {
+                "team": row.team_id,
+                "team_name": row.team.name,
+                "min_mqls": row.min_mqls,
+                "min_acceptance_percent": row.min_acceptance_percent,
+                "is_active": row.is_active,
+                "this_week": _week_body(current) if current else None,
+                "finished_weeks": [_week_body(week) for week in finished],
+            }
+        )
+    return bodies
+
+
 class CommitmentListView(APIView):
-    """Marketing's weekly commitments, with this week's status and the finished weeks."""
+    """Marketing's weekly commitments, with this week's pace and the finished weeks."""
 
     @extend_schema(responses=CommitmentSerializer(many=True))
     def get(self, request):
-        return Response([_commitment_body(c) for c in MarketingCommitment.objects.select_related("team")])
+        return Response(
+            _commitment_bodies(
+                list(MarketingCommitment.objects.select_related("team").order_by("team__name"))
+            )
+        )
 
 
 class CommitmentView(APIView):
@@ -80,11 +127,8 @@ class CommitmentView(APIView):
 
     @extend_schema(responses=CommitmentSerializer)
     def get(self, request, team_id: int):
-        return Response(
-            _commitment_body(
-                get_object_or_404(MarketingCommitment.objects.select_related("team"), team_id=team_id)
-            )
-        )
+        commitment = get_object_or_404(MarketingCommitment.objects.select_related("team"), team_id=team_id)
+        return Response(_commitment_bodies([commitment])[0])
 
     @extend_schema(request=CommitmentSerializer, responses={202: PROPOSED})
     def put(self, request, team_id: int):

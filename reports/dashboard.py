@@ -24,12 +24,11 @@ from django.db.models import Count, QuerySet
 from django.http import QueryDict
 from django.urls import get_script_prefix, reverse
 
-from leads.filters import LeadFilter, end_of_day
+from leads.filters import CohortState, LeadFilter, end_of_day
 from leads.models import Lead, Stage
 from leads.selectors import funnel_as_of
 from reports import metrics, rollups
-from reports.commitments import week_status
-from reports.models import CommitmentWeek, MarketingCommitment
+from reports.commitments import commitment_weeks
 from smarketing.core.weeks import monday_of
 from smarketing.org.models import Source
 
@@ -227,7 +226,8 @@ def sla_table(scope: Scope, by: str) -> Table:
         f"sla-{by}",
         title,
         [first_column, *SLA_COLUMNS],
-        note="Clocks resolved (met or breached) in the range; compliance = met on time ÷ resolved."
+        note="Clocks resolved in the range: met on time (when met) or breached (at the due time, "
+        "however late the breach was detected); compliance = met on time ÷ resolved."
         if by == "week"
         else "",
         empty="No SLA clock was resolved in this range.",
@@ -247,8 +247,10 @@ def sla_table(scope: Scope, by: str) -> Table:
 
 
 def commitment_table(scope: Scope) -> Table:
-    """Marketing's weekly commitment per marketing team: target against actual (the
-    recorded figures for finished weeks, live figures for this week)."""
+    """Marketing's weekly commitment per marketing team: each week of the range judged by the
+    terms in force at its start. A finished week is kept or missed (from the event log the
+    moment it ends, the recorded figures once recorded, with today's beside them where they
+    differ); this week shows its pace, on track or behind — not a verdict."""
 
     table = Table(
         "commitment",
@@ -258,40 +260,44 @@ def commitment_table(scope: Scope) -> Table:
             Column("week", "Week", "date"),
             Column("min_mqls", "MQLs agreed"),
             Column("mqls", "MQLs handed off"),
+            Column("mqls_due", "MQLs due by now"),
             Column("min_acceptance", "Acceptance agreed", "percent"),
             Column("acceptance", "Acceptance", "percent"),
+            Column("status", "Status", "text"),
             Column("met", "Kept", "flag"),
+            Column("recorded", "Recorded on", "date"),
+            Column("mqls_now", "MQLs now (late data)"),
+            Column("acceptance_now", "Acceptance now (late data)", "percent"),
         ],
         note="Per marketing team, whatever the filters: MQLs its members handed off and sales' "
-        "responses to them. Finished weeks show the figures recorded when the week ended.",
-        empty="No marketing commitment is agreed yet (Agreement → SLA).",
+        "responses to them. Each week is judged by the commitment in force when it began. A "
+        "finished week is kept or missed as soon as it ends; once recorded, its recorded figures "
+        "are shown, and today's beside them if they changed since (late data). This week is "
+        "not judged yet: on track while its MQLs reach the target prorated by the share of the "
+        "week's business time gone by (MQLs due by now, the team's calendar) and its acceptance "
+        "so far meets the target; behind otherwise.",
+        empty="No week in this range is judged: a week is judged by the commitment in force "
+        "when it begins (Agreement → SLA).",
     )
-    recorded = CommitmentWeek.objects.filter(
-        week_start__gte=scope.first, week_start__lte=scope.last
-    ).select_related("team")
-    weeks = list(recorded)
-    this_week = monday_of(None)
-    if scope.first <= this_week <= scope.last:
-        commitments = MarketingCommitment.objects.filter(is_active=True).select_related("team")
-        weeks += [week_status(commitment, this_week) for commitment in commitments]
-    # A recorded week (CommitmentWeek) and this week's live status (WeekStatus) read alike.
-    rows = [
-        {
-            "team": week.team.name,
-            "week": week.week_start,
-            "min_mqls": week.min_mqls,
-            "mqls": week.mqls,
-            "min_acceptance": week.min_acceptance_percent / 100,
-            "acceptance": week.accepted / (week.accepted + week.rejected)
-            if week.accepted + week.rejected
-            else None,
-            "met": week.met,
-        }
-        for week in weeks
-    ]
-    rows.sort(key=lambda row: (row["team"], row["week"]))
-    table.rows = rows
-    table.links = [{} for _ in rows]
+    for week in commitment_weeks(scope.first, scope.last):
+        late = week.now
+        table.rows.append(
+            {
+                "team": week.team.name,
+                "week": week.week_start,
+                "min_mqls": week.min_mqls,
+                "mqls": week.mqls,
+                "mqls_due": week.mqls_due,
+                "min_acceptance": week.min_acceptance_percent / 100,
+                "acceptance": week.figures.acceptance,
+                "status": week.status,
+                "met": week.met,
+                "recorded": week.recorded_on,
+                "mqls_now": late.mqls if late else None,
+                "acceptance_now": late.acceptance if late else None,
+            }
+        )
+        table.links.append({})
     return table
 
 
@@ -301,18 +307,17 @@ def velocity_table(scope: Scope) -> Table:
         "Velocity: median days in each stage, for leads that left it in the range",
         [
             Column("stage", "Stage", "text"),
-            Column("stays", "Stays ended"),
-            Column("leads", "Leads"),
+            Column("leads", "Leads that left it"),
             Column("median_days", "Median days", "days"),
         ],
+        note="Each lead counts once per stage: its last stay there that ended in the range.",
     )
     for stage, figure in metrics.velocity(scope.first, scope.last, scope.leads).items():
-        if stage == Stage.CUSTOMER and not figure.stays:
+        if stage == Stage.CUSTOMER and not figure.leads:
             continue  # customers rarely leave: no empty row for them
         table.rows.append(
             {
                 "stage": STAGE_LABELS[stage],
-                "stays": figure.stays,
                 "leads": figure.leads,
                 "median_days": figure.median_days,
             }
@@ -321,13 +326,9 @@ def velocity_table(scope: Scope) -> Table:
     return table
 
 
-COHORT_COLUMNS = {
-    "waiting": ("Still waiting (MQL)", Stage.MQL),
-    "sql": ("Now SQL", Stage.SQL),
-    "customer": ("Now customer", Stage.CUSTOMER),
-    "sent_back": ("Sent back (lead)", Stage.LEAD),
-    "disqualified": ("Disqualified", Stage.DISQUALIFIED),
-}
+# The cohort's columns: where each of those leads is now (metrics.cohort_state), each lead
+# in exactly one, so they add up to "Entered MQL".
+COHORT_COLUMNS = dict(CohortState.CHOICES)
 
 
 def cohort_table(scope: Scope) -> Table:
@@ -337,9 +338,11 @@ def cohort_table(scope: Scope) -> Table:
         [
             Column("week", "MQL week", "date"),
             Column("mqls", "Entered MQL"),
-            *[Column(key, label) for key, (label, _) in COHORT_COLUMNS.items()],
+            *[Column(key, label) for key, label in COHORT_COLUMNS.items()],
             Column("converted", "Now SQL or customer", "percent"),
         ],
+        note="Sent back: rejected or returned by sales, now with marketing. Lost: lost after "
+        "acceptance, recycled to nurture or disqualified by the loss. Disqualified: any other way.",
     )
     for monday, counts in metrics.cohorts(scope.weeks, scope.leads).items():
         total = sum(counts.values())
@@ -348,12 +351,7 @@ def cohort_table(scope: Scope) -> Table:
             {"week": monday, "mqls": total, **counts, "converted": converted / total if total else None}
         )
         links = {"mqls": {"entered": Stage.MQL, **_week(monday)}}
-        links.update(
-            {
-                key: {"entered": Stage.MQL, "stage": stage, **_week(monday)}
-                for key, (_, stage) in COHORT_COLUMNS.items()
-            }
-        )
+        links.update({key: {"cohort": key, **_week(monday)} for key in COHORT_COLUMNS})
         table.links.append(links)
     return table
 

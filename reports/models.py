@@ -26,8 +26,34 @@ class MarketingCommitment(models.Model):
         return f"{self.team}: {self.min_mqls} MQLs a week, {self.min_acceptance_percent}% accepted"
 
 
+class CommitmentTerms(models.Model):
+    """The history of a marketing team's commitment: the terms agreed and the moment they
+    came into force, one row per change, written by `commitment_update` in the change's
+    own transaction and never changed. A week is judged by the row in force at its start
+    (Monday 00:00 org time); none, or one switched off (`is_active` false), and the week is
+    not judged."""
+
+    team = models.ForeignKey("org.Team", on_delete=models.CASCADE, related_name="commitment_terms")
+    min_mqls = models.PositiveIntegerField()
+    min_acceptance_percent = models.PositiveSmallIntegerField()
+    is_active = models.BooleanField()
+    in_force_from = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["team", "in_force_from", "id"]
+        indexes = [models.Index(fields=["team", "in_force_from"], name="commitment_terms_from")]
+
+    def __str__(self) -> str:
+        state = "" if self.is_active else " (off)"
+        return (
+            f"{self.team} from {self.in_force_from:%Y-%m-%d %H:%M}: {self.min_mqls} MQLs a week, "
+            f"{self.min_acceptance_percent}% accepted{state}"
+        )
+
+
 class CommitmentWeek(models.Model):
-    """A finished ISO week of a marketing team's commitment, recorded once after it ends."""
+    """A finished ISO week of a marketing team's commitment, recorded once after it ends:
+    its figures frozen as they stood, judged by the terms in force at its start."""
 
     team = models.ForeignKey("org.Team", on_delete=models.CASCADE, related_name="commitment_weeks")
     week_start = models.DateField(help_text="Monday of the ISO week, in the organisation's time zone.")
@@ -97,7 +123,8 @@ class FunnelFact(models.Model):
     `prev` is the week of the lead's previous fact of the same kind and keys (NO_PREV when
     none), which is what lets the rollup count distinct leads over any range of weeks: a
     lead counts in weeks first..last once, at its first fact in them — the one whose `prev`
-    lies before `first`."""
+    lies before `first`. (Velocity's 'VH' facts hold there the week of the lead's *next*
+    stay-end in the same stage instead: a range reads its last stays, see reports.rollups.)"""
 
     lead_id = models.BigIntegerField(db_index=True)  # no foreign key: a deleted lead's facts go on refresh
     kind = models.CharField(max_length=4)
@@ -151,9 +178,17 @@ class FunnelValue(models.Model):
     week = models.DateField()
     bucket = models.IntegerField()
     value = models.BigIntegerField()
+    # Velocity counts each lead once per stage, its last stay in the range: the week of the
+    # lead's next stay that ended in the same stage (rollups.NO_NEXT when none, and for
+    # speed, where every value counts). A range first..last reads those with next_week > last.
+    next_week = models.DateField()
 
     class Meta:
-        indexes = [models.Index(fields=["kind", "k1", "bucket", "week", "value"], name="funnelvalue_pick")]
+        indexes = [
+            models.Index(
+                fields=["kind", "k1", "bucket", "week", "value", "next_week"], name="funnelvalue_pick"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.k1} week {self.week}: {self.value}"

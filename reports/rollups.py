@@ -18,6 +18,10 @@ Exact, not approximate:
 - Distinct leads over a range of weeks: each fact remembers the week of the lead's previous
   fact of the same kind and keys (`prev`), so the leads behind weeks first..last are the
   facts in those weeks whose `prev` lies before `first` — a sum, not a COUNT(DISTINCT).
+- Velocity counts each lead once per stage, its *last* stay in the range: each stay (its
+  'VH' fact and its value) remembers instead the week of the lead's *next* stay-end in the
+  same stage (in `prev` and `FunnelValue.next_week`; NO_NEXT when none), so the stays
+  behind weeks first..last are those in them whose next lies after `last`.
 - tests/reports/test_rollups.py builds random histories through the services and checks
   that every table equals the event-log recount, range by range.
 
@@ -28,13 +32,16 @@ log; there is nothing to keep up to date there.
 
 Kinds (k1, k2 → what n, a, b, c, amount hold):
   E  entered a stage (stage)                      — funnel, weekly
-  C  entered MQL (current stage)                  — cohorts
+  C  entered MQL (cohort state now: metrics.cohort_state) — cohorts
   O  response or outcome (event type; n events)   — weekly
   R, RS, RC  rejected (reason; source / campaign; n rejections)
-  SW, SO, ST SLA clocks resolved (—; owner; team; n clocks, a met on time)
+  SW, SO, ST SLA clocks resolved (—; owner; team; n clocks, a met on time): a met clock in
+              the week it was met, a breached one in the week it was due
   DV, DA  hand-offs (scoring / agreement version; n hand-offs, a accepted, b rejected)
   AS, AC, AR  leads created (source; campaign; referrer; n leads, a/b/c reached MQL/SQL/
               customer, amount revenue won)
+  SPL, SPH, VH  measured values: responses per week (SPL); per histogram bucket (k2) the
+              responses (SPH) and stays in a stage (VH, k1 the stage; `prev` the next stay's week)
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ from django.db import OperationalError, connection, transaction
 log = logging.getLogger(__name__)
 
 NO_PREV = dt.date(1, 1, 1)  # `prev` of a lead's first fact of its kind and keys
+NO_NEXT = dt.date(9999, 12, 31)  # the next week of a value that is its lead's last (or not velocity)
 BATCH = 2000
 
 # What the facts and values of the leads in %(ids)s are built from (every lead's, when the
@@ -74,10 +82,29 @@ rejected AS (
     SELECT lead_id, week, reason_id, count(*) AS n FROM ev WHERE type = 'rejected'
     GROUP BY lead_id, week, reason_id
 ),
+-- Cohort state now (the rule is metrics.cohort_state's): in MQL, SQL or customer, that;
+-- otherwise the latest rejection, SLA return or loss — or disqualification, while the lead
+-- is still disqualified — says: a loss → lost; else sent back (in lead) or disqualified.
+left_path AS (
+    SELECT DISTINCT ON (ev.lead_id) ev.lead_id, ev.type FROM ev JOIN live ON live.id = ev.lead_id
+    WHERE ev.type IN ('rejected', 'returned', 'lost') OR (ev.type = 'disqualified' AND live.stage = 'disqualified')
+    ORDER BY ev.lead_id, ev.occurred_at DESC, ev.id DESC
+),
+cohort AS (
+    SELECT live.id AS lead_id,
+           CASE WHEN live.stage = 'mql' THEN 'waiting'
+                WHEN live.stage IN ('sql', 'customer') THEN live.stage
+                WHEN left_path.type = 'lost' THEN 'lost'
+                WHEN live.stage = 'lead' THEN 'sent_back'
+                ELSE 'disqualified' END AS state
+    FROM live LEFT JOIN left_path ON left_path.lead_id = live.id
+),
 clocks AS (
     SELECT c.lead_id, c.owner_id, m.team_id,
            (c.met_at IS NOT NULL AND c.breached_at IS NULL)::int AS on_time,
-           date_trunc('week', coalesce(c.breached_at, c.met_at) AT TIME ZONE %(tz)s)::date AS week
+           -- resolved: a breached clock at its due time (whenever the breach was detected)
+           date_trunc('week', CASE WHEN c.breached_at IS NOT NULL THEN c.due_at ELSE c.met_at END
+                      AT TIME ZONE %(tz)s)::date AS week
     FROM sla_clock c JOIN live ON live.id = c.lead_id
     LEFT JOIN leads_membership m ON m.user_id = c.owner_id
     WHERE c.breached_at IS NOT NULL OR c.met_at IS NOT NULL
@@ -112,13 +139,15 @@ responses AS (
 ),
 stays AS (
     SELECT lead_id, week, from_stage AS stage,
-           (extract(epoch FROM occurred_at - stage_since) * 1000000)::bigint AS value
+           (extract(epoch FROM occurred_at - stage_since) * 1000000)::bigint AS value,
+           coalesce(lead(week) OVER (PARTITION BY lead_id, from_stage ORDER BY occurred_at, id),
+                    %(never)s::date) AS next
     FROM ev WHERE stage_since IS NOT NULL AND from_stage <> '' AND to_stage <> '' AND from_stage <> to_stage
 ),
 measured AS (
-    SELECT lead_id, 'SP' AS kind, '' AS k1, week, value FROM responses
+    SELECT lead_id, 'SP' AS kind, '' AS k1, week, value, %(never)s::date AS next FROM responses
     UNION ALL
-    SELECT lead_id, 'V', stage, week, value FROM stays
+    SELECT lead_id, 'V', stage, week, value, next FROM stays
 ),
 bucketed AS (
     SELECT *, floor(4 * ln(greatest(value, 0) + 1) / ln(2))::int AS bucket FROM measured
@@ -128,8 +157,8 @@ FACTS_SELECT = """
 SELECT 'E', lead_id, week, coalesce(lag(week) OVER (PARTITION BY lead_id, stage ORDER BY week), %(none)s),
        stage, '', n, 0, 0, 0, 0 FROM entered
 UNION ALL
-SELECT 'C', en.lead_id, en.week, %(none)s, live.stage, '', en.n, 0, 0, 0, 0
-FROM entered en JOIN live ON live.id = en.lead_id WHERE en.stage = 'mql'
+SELECT 'C', en.lead_id, en.week, %(none)s, cohort.state, '', en.n, 0, 0, 0, 0
+FROM entered en JOIN cohort ON cohort.lead_id = en.lead_id WHERE en.stage = 'mql'
 UNION ALL
 SELECT 'O', lead_id, week, %(none)s, type, '', count(*), 0, 0, 0, 0 FROM ev
 WHERE type IN ('accepted', 'rejected', 'won', 'lost') GROUP BY lead_id, week, type
@@ -170,15 +199,15 @@ SELECT kind.code, r.id, r.week, %(none)s,
 FROM reached r CROSS JOIN (VALUES ('AS'), ('AC'), ('AR')) AS kind(code)
 WHERE kind.code <> 'AR' OR r.referrer_id IS NOT NULL
 UNION ALL
-SELECT kind || 'L', lead_id, week, coalesce(lag(week) OVER (PARTITION BY kind, lead_id, k1 ORDER BY week), %(none)s),
-       k1, '', n, 0, 0, 0, 0
-FROM (SELECT kind, lead_id, week, k1, count(*) AS n FROM measured GROUP BY kind, lead_id, week, k1) AS counted
+SELECT 'SPL', lead_id, week, coalesce(lag(week) OVER (PARTITION BY lead_id ORDER BY week), %(none)s),
+       '', '', n, 0, 0, 0, 0
+FROM (SELECT lead_id, week, count(*) AS n FROM measured WHERE kind = 'SP' GROUP BY lead_id, week) AS counted
 UNION ALL
-SELECT kind || 'H', lead_id, week, %(none)s, k1, bucket::text, count(*), 0, 0, 0, 0 FROM bucketed
-GROUP BY kind, lead_id, week, k1, bucket
+SELECT kind || 'H', lead_id, week, next, k1, bucket::text, count(*), 0, 0, 0, 0 FROM bucketed
+GROUP BY kind, lead_id, week, next, k1, bucket
 """
-VALUES_SELECT = "SELECT lead_id, kind, k1, week, bucket, value FROM bucketed"
-VALUE_COLUMNS = "lead_id, kind, k1, week, bucket, value"
+VALUES_SELECT = "SELECT lead_id, kind, k1, week, bucket, value, next FROM bucketed"
+VALUE_COLUMNS = "lead_id, kind, k1, week, bucket, value, next_week"
 FACT_COLUMNS = "kind, lead_id, week, prev, k1, k2, n, a, b, c, amount"
 ROLLUP_UPSERT = """
 INSERT INTO reports_funnelrollup AS r (kind, week, prev, k1, k2, leads, n, a, b, c, amount)
@@ -195,7 +224,7 @@ def supported() -> bool:
 
 
 def _params(**extra) -> dict:
-    return {"tz": settings.SMARKETING_TIME_ZONE, "none": NO_PREV, **extra}
+    return {"tz": settings.SMARKETING_TIME_ZONE, "none": NO_PREV, "never": NO_NEXT, **extra}
 
 
 def refresh(lead_ids: list[int]) -> None:
@@ -230,12 +259,19 @@ def refresh(lead_ids: list[int]) -> None:
 
 def rebuild() -> int:
     """Every lead's facts and the whole rollup from scratch (after a bulk load, or to check).
-    Returns the number of facts."""
+    Returns the number of facts.
+
+    Migrations that install or change the rollups call it (reports 0003, 0005). With no lead
+    there is nothing to build, and it stops after emptying the tables: a new database
+    passes through reports 0003 before the columns later migrations add exist."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("LOCK TABLE reports_dirtylead IN EXCLUSIVE MODE")
         cursor.execute(
             "TRUNCATE reports_funnelfact, reports_funnelrollup, reports_funnelvalue, reports_dirtylead"
         )
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM leads_lead)")
+        if not cursor.fetchone()[0]:
+            return 0
         sources = SOURCES_SQL.format(lead_filter="TRUE")
         cursor.execute(f"{sources} INSERT INTO reports_funnelfact ({FACT_COLUMNS}) {FACTS_SELECT}", _params())
         facts = cursor.rowcount
@@ -356,7 +392,7 @@ def entered_totals(first: dt.date, last: dt.date) -> dict[str, int]:
 
 
 def cohorts(first: dt.date, last: dt.date) -> dict[tuple[dt.date, str], int]:
-    """(MQL week, current stage) → leads."""
+    """(MQL week, cohort state now) → leads."""
     return {
         (week, stage): leads
         for week, stage, leads, *_ in _rows("C", first, last, distinct=False, by="week, k1")
@@ -400,8 +436,8 @@ def created(first: dt.date, last: dt.date, by: str) -> list[tuple]:
 
 
 def counted(kind: str, first: dt.date, last: dt.date, *, per_week: bool) -> dict:
-    """Measured values ('SP' speed, 'V' velocity): per week (speed) or per stage over the
-    range (velocity), (values, distinct leads)."""
+    """Measured values ('SP' speed): per week or per k1 over the range, (values, distinct
+    leads). (Velocity needs none: it counts each lead once per stage, its values are its leads.)"""
     if per_week:
         rows = _rows(f"{kind}L", first, last, distinct=False, by="week")
     else:
@@ -413,12 +449,13 @@ def picks(kind: str, first: dt.date, last: dt.date, *, per_week: bool) -> dict:
     """Per week (per_week) or per k1 over the range: (n, {rank: value}) for the ranks a
     median and a 90th percentile need — the same as `metrics._ranked` finds by sorting every
     row, found here by reading each group's histogram, then only the values of the buckets
-    those ranks fall in."""
+    those ranks fall in. Only values whose next week lies after `last` are read: for
+    velocity each lead's last stay in a stage in the range; every response for speed."""
     group = "week" if per_week else "k1"
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT {group}, k2::int AS bucket, sum(n) FROM reports_funnelrollup
-            WHERE kind = %(kind)s AND week >= %(first)s AND week <= %(last)s
+            WHERE kind = %(kind)s AND week >= %(first)s AND week <= %(last)s AND prev > %(last)s
             GROUP BY {group}, bucket HAVING sum(n) <> 0 ORDER BY {group}, bucket""",  # noqa: S608 - fixed
             {"kind": f"{kind}H", "first": first, "last": last},
         )
@@ -447,11 +484,12 @@ def picks(kind: str, first: dt.date, last: dt.date, *, per_week: bool) -> dict:
                 where = "week = %s" if per_week else "week >= %s AND week <= %s"
                 parts.append(
                     "(SELECT %s::text AS key, %s AS rank, value FROM reports_funnelvalue "  # noqa: S608 - fixed text
-                    f"WHERE kind = %s AND k1 = %s AND bucket = %s AND {where} ORDER BY value OFFSET %s LIMIT 1)"
+                    f"WHERE kind = %s AND k1 = %s AND bucket = %s AND {where} AND next_week > %s "
+                    "ORDER BY value OFFSET %s LIMIT 1)"
                 )
                 params += [str(key), rank, kind, "" if per_week else key, bucket]
                 params += [key] if per_week else [first, last]
-                params.append(position - 1)
+                params += [last, position - 1]
         cursor.execute(" UNION ALL ".join(parts), params)
         keys = {str(key): key for key in sizes}
         result: dict = {}

@@ -6,18 +6,24 @@ import logging
 from celery import shared_task
 
 from reports import rollups
+from reports.commitments import CLOSE_BATCH
 from reports.commitments import commitments_close_weeks as close
 from reports.digest import send_weekly_digest
 from reports.snapshots import freeze_finished_weeks
+from smarketing.core.queue import enqueue
 
 log = logging.getLogger(__name__)
 
 
 @shared_task
 def commitments_close_weeks() -> int:
-    """Hourly: record marketing's finished weeks (once each) and flag those that fell short."""
+    """Hourly: record marketing's finished weeks (once each) and flag those that fell short,
+    a bounded batch per run; a full batch (a long outage, a first run) queues the next."""
 
-    return close()
+    recorded = close(limit=CLOSE_BATCH)
+    if recorded >= CLOSE_BATCH:
+        enqueue(commitments_close_weeks)
+    return recorded
 
 
 @shared_task

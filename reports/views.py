@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from reports import charts, commitments, dashboard
 from reports.forms import AsOfForm, DashboardForm, GoalForm
 from reports.goal import GoalError, measure, plan
-from reports.models import CommitmentWeek, MarketingCommitment
+from reports.models import MarketingCommitment
 from reports.selectors import compliance_by
 from reports.snapshots import PER_WEEK, late_data_table
 from sla import selectors
@@ -33,6 +33,8 @@ from smarketing.org.models import Team, TeamKind
 from smarketing.org.roles import Role, can_edit_agreement, has_role, is_admin
 
 # --- the manager's SLA page -----------------------------------------------------------------
+
+FINISHED_WEEKS = 16  # marketing's finished weeks listed on the SLA page
 
 
 @login_required
@@ -51,20 +53,27 @@ def sla_overview(request):
         messages.error(request, f"{exc.message} Showing this week.")
         monday = commitments.week_start()
     monday -= dt.timedelta(days=monday.weekday())
-    active = MarketingCommitment.objects.filter(is_active=True).select_related("team")
+    this_week = commitments.week_start()
+    # Marketing's side: the week shown and the last finished weeks, each judged by the terms
+    # in force at its start (one read of the commitment's weeks for both).
+    since = this_week - dt.timedelta(weeks=FINISHED_WEEKS)
+    weeks = commitments.commitment_weeks(min(monday, since), this_week)
     context = {
         "monday": monday,
         "previous": monday - dt.timedelta(days=7),
-        "next": monday + dt.timedelta(days=7) if monday < commitments.week_start() else None,
+        "next": monday + dt.timedelta(days=7) if monday < this_week else None,
         "at_risk": selectors.at_risk()[:100],
         "breaches": selectors.breaches(monday)[:100],
         "by_rep": compliance_by("owner", monday),
         "by_team": compliance_by("team", monday),
         "by_policy": compliance_by("policy", monday),
-        "marketing": [commitments.week_status(c, monday) for c in active],
+        "marketing": [week for week in weeks if week.week_start == monday],
         "can_edit": can_edit_agreement(request.user),
         "marketing_teams": Team.objects.filter(kind="marketing").select_related("commitment"),
-        "recorded": CommitmentWeek.objects.select_related("team")[:16],
+        "finished": sorted(
+            (week for week in weeks if week.finished and week.week_start >= since),
+            key=lambda week: (-week.week_start.toordinal(), week.team.name),
+        ),
     }
     return render(request, "reports/sla_overview.html", context)
 

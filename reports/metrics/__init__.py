@@ -10,9 +10,14 @@
 - *Closed-loop attribution*: per first-touch source, campaign and referrer, for the leads
   created in the range: leads, MQLs, SQLs, customers, revenue, cost, cost per customer, ROI.
 - *Rejection feedback*: rejections by reason, by source and campaign, by week.
-- *Velocity*: median days spent in each stage, for leads that left it in W.
-- *Cohort conversion*: of leads that entered MQL in week W, the share now SQL, customer,
-  rejected (sent back), still waiting.
+- *SLA compliance* (W): clocks resolved in W met on time ÷ all resolved in W (met +
+  breached); a met clock is resolved when it was met, a breached one at its due time,
+  however late the breach was detected.
+- *Velocity*: median days spent in each stage, for leads that left it in W (each lead
+  counted once per stage: its last stay that ended in W; over a range, in the range).
+- *Cohort conversion*: of leads that entered MQL in week W, the share in each current
+  state — still waiting, SQL, customer, sent back, lost, disqualified (`cohort_state`):
+  each lead in exactly one, so they add up to the cohort.
 
 Merge pointers (leads merged into another) are left out, as everywhere in the funnel: the
 survivor carries the person. Every function takes `leads`, an optional queryset of Lead
@@ -21,7 +26,8 @@ built by the lead list's own FilterSet, so a drill-down applies exactly the same
 
 Every count has a drill-down here, beside it (`*_lead_ids`): exactly the leads behind it.
 Counts of leads are what the dashboard links; where a figure counts events (responses,
-rejections, clocks, stays in a stage) the leads behind them are counted beside it.
+rejections, clocks) the leads behind them are counted beside it; velocity counts each
+lead once per stage, so its stays are its leads.
 
 Medians and percentiles are picked in the database with window functions (ROW_NUMBER and
 COUNT over a partition), one query for all weeks or stages: nothing is read row by row.
@@ -59,11 +65,13 @@ from reports.metrics.base import (
 )
 from reports.metrics.drilldown import drilldown_lead_ids
 from reports.metrics.funnel import (
-    COHORT,
+    COHORT_STATES,
     OUTCOME_GROUPS,
     OUTCOMES,
     Velocity,
     Week,
+    cohort_lead_ids,
+    cohort_state,
     cohorts,
     entered_lead_ids,
     event_lead_ids,
@@ -83,7 +91,7 @@ from reports.metrics.speed import (
 
 __all__ = [
     "ATTRIBUTION_KEYS",
-    "COHORT",
+    "COHORT_STATES",
     "COMPLIANCE_GROUPS",
     "HANDOFF_VERSIONS",
     "OUTCOMES",
@@ -95,6 +103,8 @@ __all__ = [
     "attribution",
     "by_mql_definition",
     "clock_lead_ids",
+    "cohort_lead_ids",
+    "cohort_state",
     "cohorts",
     "drilldown_lead_ids",
     "entered_lead_ids",

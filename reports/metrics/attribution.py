@@ -199,6 +199,11 @@ def _rejections_counted(first: dt.date, last: dt.date, by: str | None, leads: Qu
 HANDOFF_VERSIONS = ("scoring_version", "agreement_version")
 
 
+def _after(at, pk, *, or_same: bool = False) -> Q:
+    """Events after the one at (`at`, `pk`) in event order: by time, then id."""
+    return Q(occurred_at__gt=at) | Q(occurred_at=at, **{"id__gte" if or_same else "id__gt": pk})
+
+
 def _handoffs(
     first: dt.date, last: dt.date, leads: QuerySet | None = None, by: str = "scoring_version"
 ) -> QuerySet[LeadEvent]:
@@ -208,18 +213,19 @@ def _handoffs(
     if by not in HANDOFF_VERSIONS:
         raise ValueError(f"by is one of {HANDOFF_VERSIONS}")
     # A response answers this hand-off if no later hand-off of the lead came before it
-    # (one returned to marketing unanswered, say).
+    # (one returned to marketing unanswered, say). Events are in order of time, then id:
+    # two written at the same instant are in the order they were written.
     later_handoff = LeadEvent.objects.filter(
+        _after(OuterRef(OuterRef("occurred_at")), OuterRef(OuterRef("id"))),
+        ~_after(OuterRef("occurred_at"), OuterRef("id"), or_same=True),
         lead=OuterRef("lead"),
         type=EventType.QUALIFIED,
-        occurred_at__gt=OuterRef(OuterRef("occurred_at")),
-        occurred_at__lt=OuterRef("occurred_at"),
     )
     response = (
         LeadEvent.objects.filter(
+            _after(OuterRef("occurred_at"), OuterRef("id")),
             lead=OuterRef("lead"),
             type__in=[EventType.ACCEPTED, EventType.REJECTED],
-            occurred_at__gte=OuterRef("occurred_at"),
         )
         .exclude(Exists(later_handoff))
         .order_by("occurred_at", "id")

@@ -9,7 +9,7 @@ from django.db.models import (
 )
 
 from reports.metrics.attribution import handed_off_lead_ids, reached_lead_ids
-from reports.metrics.funnel import entered_lead_ids, event_lead_ids, left_lead_ids
+from reports.metrics.funnel import cohort_lead_ids, entered_lead_ids, event_lead_ids, left_lead_ids
 from reports.metrics.speed import clock_lead_ids, responded_lead_ids
 
 
@@ -18,6 +18,8 @@ def drilldown_lead_ids(*, drill: str, value, first: dt.date, last: dt.date, extr
     (`leads.hooks.drilldown_lead_ids`): each the `*_lead_ids` beside its count above."""
     if drill == "entered":
         return entered_lead_ids(value, first, last)
+    if drill == "cohort":
+        return cohort_lead_ids(value, first, last)
     if drill == "outcome":
         return event_lead_ids(value, first, last, reason=extra.get("reason"))
     if drill == "left":

@@ -6,13 +6,22 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db.models import (
+    Case,
     Count,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
+    OuterRef,
+    Q,
     QuerySet,
+    Subquery,
+    Value,
+    When,
 )
+from django.db.models.lookups import Exact
 
+from leads.filters import CohortState
 from leads.models import EventType, LeadEvent, Stage
 from reports import rollups
 from reports.metrics.base import events_in, median, moves_in, ranked, rolled_up, scoped, week_key
@@ -31,14 +40,8 @@ OUTCOME_GROUPS = {
     "answered": [EventType.ACCEPTED, EventType.REJECTED],  # acceptance rate
     "closed": [EventType.WON, EventType.LOST],  # win rate
 }
-# Where the leads that entered MQL in a week are now (cohort conversion).
-COHORT = {
-    Stage.MQL: "waiting",
-    Stage.SQL: "sql",
-    Stage.CUSTOMER: "customer",
-    Stage.LEAD: "sent_back",
-    Stage.DISQUALIFIED: "disqualified",
-}
+# Where the leads that entered MQL in a week are now (cohort conversion), in column order.
+COHORT_STATES = [value for value, _ in CohortState.CHOICES]
 
 
 # --- the weekly funnel ---------------------------------------------------------------------
@@ -144,21 +147,33 @@ def event_lead_ids(outcome: str, first: dt.date, last: dt.date | None = None, *,
 # --- velocity and cohorts ------------------------------------------------------------------------
 
 
-def _stays(first: dt.date, last: dt.date, leads: QuerySet | None = None) -> QuerySet[LeadEvent]:
-    """Events that moved a lead out of a stage in the weeks, each annotated with the time
-    spent in that stage: since `stage_since`, stored on the event when it was written (the
-    time of the event that had moved the lead in; tests check it equals recomputation)."""
-    start, end = week_range(first, last)
-    events = (
-        LeadEvent.objects.filter(
-            occurred_at__gte=start,
-            occurred_at__lt=end,
-            lead__merged_into__isnull=True,
-            stage_since__isnull=False,
-        )
+def _moves_out() -> QuerySet[LeadEvent]:
+    """Events that moved a lead out of a stage (into another), with when it had entered it."""
+    return (
+        LeadEvent.objects.filter(stage_since__isnull=False)
         .exclude(from_stage="")
         .exclude(to_stage="")
         .exclude(from_stage=F("to_stage"))
+    )
+
+
+def _stays(first: dt.date, last: dt.date, leads: QuerySet | None = None) -> QuerySet[LeadEvent]:
+    """Each lead's last stay in each stage that ended in the weeks (DESIGN: each lead counted
+    once per stage): the events that moved a lead out of a stage in the weeks, less those
+    the same lead followed by another move out of the same stage in them (later by time,
+    then id). Each annotated with the time spent in the stage: since `stage_since`, stored
+    on the event when it was written (the time of the event that had moved the lead in;
+    tests check it equals recomputation)."""
+    start, end = week_range(first, last)
+    later = _moves_out().filter(
+        Q(occurred_at__gt=OuterRef("occurred_at"))
+        | Q(occurred_at=OuterRef("occurred_at"), id__gt=OuterRef("id")),
+        lead=OuterRef("lead"),
+        from_stage=OuterRef("from_stage"),
+        occurred_at__lt=end,
+    )
+    events = _moves_out().filter(
+        ~Exists(later), occurred_at__gte=start, occurred_at__lt=end, lead__merged_into__isnull=True
     )
     return scoped(events, leads).annotate(
         spent=ExpressionWrapper(F("occurred_at") - F("stage_since"), output_field=DurationField())
@@ -168,68 +183,114 @@ def _stays(first: dt.date, last: dt.date, leads: QuerySet | None = None) -> Quer
 @dataclass
 class Velocity:
     stage: str
-    stays: int  # times a lead left the stage in the weeks
-    leads: int  # the distinct leads that did (what the drill-down lists)
+    leads: int  # the leads that left the stage in the weeks (each once: its last stay)
     median_days: float | None
 
 
 def velocity(
     first: dt.date, last: dt.date | None = None, leads: QuerySet | None = None
 ) -> dict[str, Velocity]:
-    """Median days spent in each stage, for the leads that left it in the weeks (time from
-    the event that moved the lead into the stage to the one that moved it out). Two queries."""
+    """Median days spent in each stage, for the leads that left it in the weeks, each lead
+    counted once per stage: its last stay that ended in them (time from the event that
+    moved the lead into the stage to the one that moved it out). One query."""
     if rolled_up(leads):
         first, last = monday_of(first), monday_of(last or first)
         picks = {
             stage: (n, {rank: dt.timedelta(microseconds=value) for rank, value in ranks.items()})
             for stage, (n, ranks) in rollups.picks("V", first, last, per_week=False).items()
         }
-        counted = {
-            stage: distinct
-            for stage, (_, distinct) in rollups.counted("V", first, last, per_week=False).items()
-        }
     else:
-        stays = _stays(first, last or first, leads)
-        picks = ranked(stays, partition="from_stage", value="spent")
-        counted = {
-            row["from_stage"]: row["n"]
-            for row in stays.values("from_stage").annotate(n=Count("lead", distinct=True)).order_by()
-        }
+        picks = ranked(_stays(first, last or first, leads), partition="from_stage", value="spent")
     result = {}
     for stage in Stage.values:
         if stage not in picks:
-            result[stage] = Velocity(stage, 0, 0, None)
+            result[stage] = Velocity(stage, 0, None)
             continue
         n, ranks = picks[stage]
-        result[stage] = Velocity(stage, n, counted.get(stage, 0), median(n, ranks).total_seconds() / 86400)
+        result[stage] = Velocity(stage, n, median(n, ranks).total_seconds() / 86400)
     return result
 
 
 def left_lead_ids(stage: str, first: dt.date, last: dt.date | None = None) -> QuerySet:
-    """The leads behind a stage's velocity: those that left `stage` in the weeks."""
+    """The leads behind a stage's velocity: those that left `stage` in the weeks (one stay each)."""
     return _stays(first, last or first).filter(from_stage=stage).values("lead_id").distinct()
 
 
+# A cohort lead not in MQL, SQL or customer left the sales path; the latest of these events
+# says how (a disqualification counts only while the lead is still disqualified: marketing
+# reopening it undid it).
+_BACK_TO_MARKETING = [EventType.REJECTED, EventType.RETURNED, EventType.LOST]
+_OUT_OF_FUNNEL = [*_BACK_TO_MARKETING, EventType.DISQUALIFIED]
+
+
+def _latest_type(lead, types: list[str]) -> Subquery:
+    """The type of the lead's latest event among `types` (by time, then id)."""
+    latest = LeadEvent.objects.filter(lead=lead, type__in=types).order_by("-occurred_at", "-id")
+    return Subquery(latest.values("type")[:1])
+
+
+def cohort_state(lead: str = "") -> Case:
+    """Where a lead is now, as cohort conversion counts it (one of CohortState, each lead in
+    exactly one): an expression over Lead rows, or over rows whose `lead` relation is given
+    (`lead="lead"`, e.g. events). The one rule behind the figure and its drill-down:
+
+    - in MQL: still waiting; in SQL: SQL; customer: customer;
+    - in `lead`: *lost* if the latest of its rejections, SLA returns and losses was a loss
+      (recycled to nurture), else *sent back* by sales (rejected or returned; also a lead
+      sales disqualified that marketing reopened);
+    - disqualified: *lost* if the latest of those events and its disqualifications was a
+      loss (lost with a disqualifying reason), else *disqualified* (any other way, e.g.
+      marketing disqualified a lead sales had sent back or lost to nurture).
+    """
+    prefix, ref = (f"{lead}__", OuterRef(f"{lead}_id")) if lead else ("", OuterRef("pk"))
+    stage = f"{prefix}stage"
+
+    def lost_else(types: list[str], other: str) -> Case:
+        return Case(
+            When(Exact(_latest_type(ref, types), EventType.LOST), then=Value(CohortState.LOST)),
+            default=Value(other),
+        )
+
+    return Case(
+        When(**{stage: Stage.MQL}, then=Value(CohortState.WAITING)),
+        When(**{stage: Stage.SQL}, then=Value(CohortState.SQL)),
+        When(**{stage: Stage.CUSTOMER}, then=Value(CohortState.CUSTOMER)),
+        When(**{stage: Stage.LEAD}, then=lost_else(_BACK_TO_MARKETING, CohortState.SENT_BACK)),
+        default=lost_else(_OUT_OF_FUNNEL, CohortState.DISQUALIFIED),
+    )
+
+
+def _cohort_entries(first: dt.date, last: dt.date, leads: QuerySet | None = None) -> QuerySet[LeadEvent]:
+    """The events that moved leads into MQL in the weeks, each with its lead's cohort state."""
+    entries = events_in(first, last, leads).filter(moves_in(), to_stage=Stage.MQL)
+    return entries.annotate(cohort=cohort_state("lead"))
+
+
 def cohorts(weeks: list[dt.date], leads: QuerySet | None = None) -> dict[dt.date, dict[str, int]]:
-    """Per MQL week: of the leads that entered MQL in it, how many are now SQL, customer,
-    sent back (rejected or lost to nurture), disqualified, or still waiting. One query."""
-    result = {monday: dict.fromkeys(COHORT.values(), 0) for monday in weeks}
+    """Per MQL week: of the leads that entered MQL in it, how many are in each cohort state
+    now (`cohort_state`): still waiting, SQL, customer, sent back, lost, disqualified. Each
+    lead is in exactly one, so they add up to the leads that entered MQL. One query."""
+    result = {monday: dict.fromkeys(COHORT_STATES, 0) for monday in weeks}
     if not weeks:
         return result
     if rolled_up(leads):
-        for (monday, stage), n in rollups.cohorts(weeks[0], weeks[-1]).items():
+        for (monday, state), n in rollups.cohorts(weeks[0], weeks[-1]).items():
             if monday in result:
-                result[monday][COHORT[stage]] += n
+                result[monday][state] += n
         return result
     rows = (
-        events_in(weeks[0], weeks[-1], leads)
-        .filter(moves_in(), to_stage=Stage.MQL)
-        .values("week", "lead__stage")
+        _cohort_entries(weeks[0], weeks[-1], leads)
+        .values("week", "cohort")
         .annotate(n=Count("lead", distinct=True))
         .order_by()
     )
     for row in rows:
         monday = week_key(row["week"])
         if monday in result:
-            result[monday][COHORT[row["lead__stage"]]] += row["n"]
+            result[monday][row["cohort"]] += row["n"]
     return result
+
+
+def cohort_lead_ids(state: str, first: dt.date, last: dt.date | None = None) -> QuerySet:
+    """The leads behind a cohort cell: those that entered MQL in the weeks and are in `state` now."""
+    return _cohort_entries(first, last or first).filter(cohort=state).values("lead_id").distinct()

@@ -96,14 +96,15 @@ def test_an_empty_week_is_still_news(org):
 def test_the_commitment_is_reported_kept_or_missed(org):
     from reports.commitments import commitment_update, commitments_close_weeks
 
-    with time_machine.travel(at(W1, 8), tick=False):
+    # Agreed on the Friday before W1: in force when W1 began, so W1 and W2 are judged by it.
+    with time_machine.travel(at(W1, 16, days=-3), tick=False):
         commitment_update(
             actor=org.marketing_manager, team_id=org.marketing.pk, min_mqls=3, min_acceptance_percent=50
         )
-    # The commitment job records each week at minute 7, the digest goes out at 07:17.
+    # The commitment job records W1 at minute 7 of W2; W2's digest is sent with the job down.
+    with time_machine.travel(at(W2, 0, 7), tick=False):
+        commitments_close_weeks()
     for monday in (W2, W3):
-        with time_machine.travel(at(monday, 0, 7), tick=False):
-            commitments_close_weeks()
         send(at(monday, 7, 17))
     w1 = digests().get(recipient=org.marketer, dedupe_key="digest:2026-11-02").body
     # W1: A handed off twice and C once; 2 of 3 responses accepted.

@@ -171,23 +171,27 @@ def test_attribution_and_rejection_feedback(org, make_lead, reasons):
 
 
 def test_velocity_median_days_in_each_stage(history):
-    # Week 45: left `lead` — A (1 h), C (1 h), A again after rejection (1 h: 11:00 → 12:00);
-    # left `mql` — A 1 h, C 1 h, A 1 h; left `sql` — C (won after 2 h).
+    # Each lead counts once per stage: its last stay there that ended in the week(s).
+    # Week 45: left `lead` — A (1 h after creation, and again 1 h after its rejection: the
+    # last one counts), C (1 h); left `mql` — A (1 h twice: the last), C 1 h; left `sql` — C
+    # (won after 2 h).
     w1 = metrics.velocity(W1)
     assert w1["lead"].median_days == pytest.approx(1 / 24)
-    assert (w1["lead"].stays, w1["lead"].leads) == (3, 2)  # A twice, C
-    assert w1["mql"].median_days == pytest.approx(1 / 24)
-    assert w1["sql"].median_days == pytest.approx(2 / 24)
+    assert w1["lead"].leads == 2  # A once, C
+    assert (w1["mql"].leads, w1["mql"].median_days) == (2, pytest.approx(1 / 24))
+    assert (w1["sql"].leads, w1["sql"].median_days) == (1, pytest.approx(2 / 24))
     assert w1["customer"].median_days is None and w1["disqualified"].median_days is None
-    assert w1["customer"].stays == 0
-    # Week 46, left `lead`: B after 1 h (Sunday 23:30 → Monday 00:30), D and E after 7 days,
-    # D again after 1 h (rejected 10:00, re-qualified 11:00): median of [1 h, 1 h, 7 d, 7 d].
+    assert w1["customer"].leads == 0
+    # Week 46, left `lead`: B after 1 h (Sunday 23:30 → Monday 00:30), E after 7 days, and D
+    # after 7 days and again after 1 h (rejected 10:00, re-qualified 11:00): D's last stay,
+    # 1 h, is the one counted — the median of [1 h, 1 h, 7 d], not of [1 h, 1 h, 7 d, 7 d].
     w2 = metrics.velocity(W2)
-    assert w2["lead"].median_days == pytest.approx((1 / 24 + 7) / 2)
+    assert (w2["lead"].leads, w2["lead"].median_days) == (3, pytest.approx(1 / 24))
+    assert w2["mql"].leads == 2  # D (twice: once), E; B is still waiting
     assert w2["sql"].median_days == pytest.approx(2 / 24)  # E: accepted 10:00, lost to nurture 12:00
-    # Both weeks at once: one median over every stay that ended in either.
+    # Both weeks at once: each lead's last stay that ended in either — A, B, C, D (1 h) and E (7 d).
     both = metrics.velocity(W1, W2)
-    assert both["lead"].stays == 7 and both["lead"].median_days == pytest.approx(1 / 24)
+    assert (both["lead"].leads, both["lead"].median_days) == (5, pytest.approx(1 / 24))
     for stage, figure in both.items():
         assert metrics.left_lead_ids(stage, W1, W2).count() == figure.leads, stage
 
@@ -195,11 +199,29 @@ def test_velocity_median_days_in_each_stage(history):
 def test_cohort_conversion_by_mql_week(history):
     # Entered MQL in week 45: A (now SQL) and C (customer).
     cohorts = metrics.cohorts([W1, W2, W3])
-    assert cohorts[W1] == {"waiting": 0, "sql": 1, "customer": 1, "sent_back": 0, "disqualified": 0}
-    # Week 46: B (still waiting), D (sent back twice), E (lost to nurture: sent back).
-    assert cohorts[W2] == {"waiting": 1, "sql": 0, "customer": 0, "sent_back": 2, "disqualified": 0}
+    assert cohorts[W1] == {
+        "waiting": 0,
+        "sql": 1,
+        "customer": 1,
+        "sent_back": 0,
+        "lost": 0,
+        "disqualified": 0,
+    }
+    # Week 46: B (still waiting), D (rejected twice: sent back), E (lost to nurture after
+    # acceptance: lost, not sent back).
+    assert cohorts[W2] == {
+        "waiting": 1,
+        "sql": 0,
+        "customer": 0,
+        "sent_back": 1,
+        "lost": 1,
+        "disqualified": 0,
+    }
     assert sum(cohorts[W3].values()) == 0  # the empty week
     assert sum(cohorts[W2].values()) == metrics.weekly_funnel([W2])[0].entered["mql"]
+    for monday, counts in cohorts.items():
+        for state, n in counts.items():
+            assert metrics.cohort_lead_ids(state, monday).count() == n, (monday, state)
 
 
 def test_time_in_stage_is_stored_on_each_move_and_equals_recomputation(history):

@@ -51,9 +51,10 @@ def test_compliance_by_rep_team_and_policy(org, week):
 
 
 def test_overview_page_for_managers_only(client, org, week):
-    commitments.commitment_update(
-        actor=org.marketing_manager, team_id=org.marketing.pk, min_mqls=5, min_acceptance_percent=50
-    )
+    with time_machine.travel(MONDAY_10 - dt.timedelta(days=3), tick=False):  # the Friday before
+        commitments.commitment_update(
+            actor=org.marketing_manager, team_id=org.marketing.pk, min_mqls=5, min_acceptance_percent=50
+        )
     client.force_login(org.sales_manager)
     with time_machine.travel(MONDAY_10 + dt.timedelta(days=2), tick=False):
         page = client.get("/sla/").content.decode()
@@ -62,9 +63,12 @@ def test_overview_page_for_managers_only(client, org, week):
         '<td class="num">3</td><td class="num">1</td><td class="num">2</td><td class="num">33 %</td>' in page
     )
     assert "L2" in page and "Breaches this week" in page
-    # Marketing: 3 MQLs of 5 agreed, 1 of 2 responses accepted → short.
+    # Marketing on Wednesday 10:00: 3 MQLs of 5 agreed, 1 of 2 responses accepted. 17 of the
+    # week's 40 business hours are gone, so 2 MQLs (5 × 17/40, rounded down) are due by now:
+    # on track, not missed.
     assert '<td>Marketing</td><td class="num">3</td><td class="num">5</td><td class="num">50 %</td>' in page
-    assert "⚠ short" in page
+    assert "<td>on track (2 MQLs due by now)</td>" in page
+    assert "⚠" not in page  # neither missed nor behind
     client.force_login(org.rep)
     refused = client.get("/sla/")
     assert refused.status_code == 403 and "for managers" in refused.content.decode()
@@ -106,20 +110,28 @@ def test_clocks_and_commitments_api(org, week, agree):
     )
     assert refused.status_code == 403
     api.force_authenticate(org.marketing_manager)
-    with time_machine.travel(MONDAY_10 + dt.timedelta(days=2), tick=False):
+    with time_machine.travel(MONDAY_10 - dt.timedelta(days=3), tick=False):  # the Friday before
         made = api.put(
             f"/api/sla/commitments/{org.marketing.pk}/",
             {"min_mqls": 2, "min_acceptance_percent": 40},
             format="json",
         )
-    assert made.status_code == 202, made.json()
-    assert made.json()["waiting_for"] == ["sales", "marketing"]
-    assert api.get(f"/api/sla/commitments/{org.marketing.pk}/").status_code == 404  # none in force yet
-    agree()
+        assert made.status_code == 202, made.json()
+        assert made.json()["waiting_for"] == ["sales", "marketing"]
+        assert api.get(f"/api/sla/commitments/{org.marketing.pk}/").status_code == 404  # none in force yet
+        agree()
     with time_machine.travel(MONDAY_10 + dt.timedelta(days=2), tick=False):
         now = api.get(f"/api/sla/commitments/{org.marketing.pk}/").json()
     assert now["min_mqls"] == 2
-    assert now["this_week"]["mqls"] == 3 and now["this_week"]["on_track"] is True
+    # Wednesday 10:00: 3 MQLs, 1 of 2 accepted; 2 × 17/40 business hours → no whole MQL due
+    # yet: on track, no verdict.
+    assert {key: now["this_week"][key] for key in ("mqls", "mqls_due", "status", "on_track")} == {
+        "mqls": 3,
+        "mqls_due": 0,
+        "status": "on track",
+        "on_track": True,
+    }
+    assert "met" not in now["this_week"] and now["finished_weeks"] == []
     assert api.get("/api/sla/commitments/").json()[0]["team_name"] == "Marketing"
 
 
