@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """The set-up commands, with nothing but Python 3.11+ on the machine.
 
-    python3 scripts/dev.py run    # the app on the embedded default, demo data, SLA jobs running
-    python3 scripts/dev.py test   # lint, checks and the whole test suite
-    python3 scripts/dev.py bench  # the performance benchmark at 100k and 1M leads (bench/README.md)
+    python3 scripts/dev.py run [PORT]  # the app on the embedded default (port 8000), demo data, SLA jobs
+    python3 scripts/dev.py test        # lint, checks and the whole test suite
+    python3 scripts/dev.py bench       # the performance benchmark at 100k and 1M leads (bench/README.md)
 
 Each creates ./.venv and installs the pinned dependencies from pyproject.toml on first use
-(again only when the pins change). Only the standard library is used here.
+(again only when the pins change): `run` only what the app needs, `test` and `bench` the
+development tools too. Only the standard library is used here.
 """
 
 from __future__ import annotations
@@ -24,34 +25,54 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
-STAMP = VENV / ".smarketing-deps"
+STAMPS = {False: VENV / ".smarketing-deps", True: VENV / ".smarketing-deps-dev"}
 
 
 def say(message: str) -> None:
     print(f"\033[1m==> {message}\033[0m", flush=True)
 
 
-def requirements() -> list[str]:
+def requirements(dev: bool) -> list[str]:
+    """The pinned dependencies: the app's, and with `dev` the development tools too."""
     import tomllib  # here, so that an older Python gets the friendly message below
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return project["dependencies"] + project["optional-dependencies"]["dev"]
+    return project["dependencies"] + (project["optional-dependencies"]["dev"] if dev else [])
 
 
-def ensure_venv() -> None:
+def _digest(wanted: list[str]) -> str:
+    return hashlib.sha256("\n".join(wanted).encode()).hexdigest()
+
+
+def _installed(dev: bool) -> bool:
+    """Are these pins installed (a development install holds the app's pins too)?"""
+    flavours = [True] if dev else [False, True]
+    return any(
+        STAMPS[flavour].exists() and STAMPS[flavour].read_text() == _digest(requirements(flavour))
+        for flavour in flavours
+    )
+
+
+def ensure_venv(*, dev: bool = True) -> None:
+    """The virtual environment with the pinned dependencies: the app's only for `run` (a
+    first run installs in well under a minute), the development tools too for the rest."""
     if sys.version_info < (3, 11):  # noqa: UP036 - this script runs on whatever python3 is
         sys.exit("Smarketing needs Python 3.11 or newer.")
     if not PY.exists():
         say(f"Creating a virtual environment in {VENV}")
         venv.EnvBuilder(with_pip=True).create(VENV)
-    wanted = requirements()
-    digest = hashlib.sha256("\n".join(wanted).encode()).hexdigest()
-    if STAMP.exists() and STAMP.read_text() == digest:
+    if _installed(dev):
         return
-    say("Installing the pinned dependencies (first run only)")
-    subprocess.run([PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
-    subprocess.run([PY, "-m", "pip", "install", "--quiet", *wanted], check=True)
-    STAMP.write_text(digest)
+    wanted = requirements(dev)
+    say(
+        "Installing the pinned dependencies"
+        + (" and development tools" if dev else "")
+        + " (first time only)"
+    )
+    subprocess.run(
+        [PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *wanted], check=True
+    )
+    STAMPS[dev].write_text(_digest(wanted))
 
 
 def manage(*args: str, env: dict | None = None) -> None:
@@ -59,14 +80,17 @@ def manage(*args: str, env: dict | None = None) -> None:
 
 
 def run(argv: list[str]) -> int:
-    ensure_venv()
+    ensure_venv(dev=False)
     port = argv[0] if argv else os.environ.get("PORT", "8000")
+    if not port.isdigit():
+        sys.exit(f"The port is a number, like 8000 (got “{port}”): python3 scripts/dev.py run 8101")
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "smarketing.settings.local"}
     env.setdefault("SLA_ENFORCE_EVERY_SECONDS", "30")
+    # Links in emails and notifications point at the address being served.
+    env.setdefault("SMARKETING_BASE_URL", f"http://127.0.0.1:{port}")
     say("Preparing the database")
     manage("migrate", "--noinput", "--verbosity", "0", env=env)
-    manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
-    say("Loading demo data (first run only; about a minute)")
+    say("Loading demo data (first run only)")
     manage("seed_demo", "--if-empty", "--no-logins", env=env)
     say(f"Starting the Celery worker with beat (SLA enforcement every {env['SLA_ENFORCE_EVERY_SECONDS']} s)")
     worker = subprocess.Popen(

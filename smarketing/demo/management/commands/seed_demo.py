@@ -2,9 +2,13 @@
 
 Every lead's history is produced by calling `leads.services` with the clock set to the
 moment it happens (time-machine), so the event log is the truth: replaying it gives each
-lead's current stage. Actions are applied in time order from one queue; an action that
-falls due after "now" is simply not applied, which leaves a realistic present: MQLs
-waiting for a response with running clocks, some of them overdue, SQLs being worked.
+lead's current stage. Actions are applied in time order from one queue, each in its own
+transaction inside its moment, so what a service queues for after the commit (the SLA
+breach actions, notifications, automatic hand-offs) happens at that moment too, on the
+seed's clock. An action that falls due after "now" is simply not applied, which leaves a
+realistic present, whatever the day and hour of the seeding: MQLs handed off in the last
+two business days still waiting for a response with running clocks, some of them overdue,
+SQLs being worked, an agreement change proposed on the previous business day.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from leads import services
 from leads.models import Engagement, Lead, LeadEvent, Stage, Touch, TouchKind, TouchOutcome
 from reports.commitments import commitment_update, commitments_close_weeks
 from reports.snapshots import freeze_finished_weeks
+from sla.calendar import BusinessCalendar, business_time_between
 from sla.models import Clock, EnforcementRun, SlaPolicy
 from sla.services import sla_enforce
 from smarketing.agreement import versions
@@ -135,13 +140,16 @@ DEMO_HOT_POLICY = {
     "escalate_to_manager": True,
 }
 DEMO_REASON = "Buys through a partner"
+# Hand-offs this recent (business time before "now") are mostly still waiting for sales.
+STILL_WAITING = dt.timedelta(hours=16)
+UNREAD_KEPT = 6  # each person's newest notifications left unread: an inbox people read
 
 
 class Command(BaseCommand):
     help = "Create a demo organisation with weeks of funnel history, through the real services."
 
     def add_arguments(self, parser):
-        parser.add_argument("--leads", type=int, default=3000, help="how many leads (default 3000)")
+        parser.add_argument("--leads", type=int, default=2000, help="how many leads (default 2000)")
         parser.add_argument("--weeks", type=int, default=12, help="weeks of history (default 12)")
         parser.add_argument("--seed", type=int, default=42, help="random seed (same seed, same data)")
         parser.add_argument("--reset", action="store_true", help="delete existing product data first")
@@ -170,11 +178,17 @@ class Command(BaseCommand):
         self.fake = Faker("en_US")
         self.fake.seed_instance(opts["seed"])
         self.tz = ZoneInfo(settings.SMARKETING_TIME_ZONE)
+        self.calendar = BusinessCalendar(time_zone=settings.SMARKETING_TIME_ZONE)  # the teams' (default)
         now = dt.datetime.fromisoformat(opts["now"]) if opts["now"] else timezone.now()
         if timezone.is_naive(now):
             now = timezone.make_aware(now)
         self.now = now.replace(microsecond=0)
         self.start = self.now - dt.timedelta(weeks=opts["weeks"])
+        # Marketing's commitment: about what the demo team hands off in a week (three in ten
+        # leads are handed off), raised by the quarterly review.
+        weekly = opts["leads"] / max(opts["weeks"], 1) * 0.3
+        agreed = max(5, 5 * round(weekly / 5))
+        self.commitment = (agreed, agreed + 5)
         started = time.monotonic()
 
         app = current_app
@@ -227,7 +241,7 @@ class Command(BaseCommand):
         commitment_update(
             actor=self.users["manager.marketing"],
             team_id=teams["Marketing"].pk,
-            min_mqls=75,
+            min_mqls=self.commitment[0],
             min_acceptance_percent=62,
         )
         self.marketers = [self.users[u] for u in ("marketer", "marketer2", "marketer3", "marketer4")]
@@ -256,6 +270,18 @@ class Command(BaseCommand):
             local = local.replace(hour=9, minute=self.rng.randint(0, 59))
         return local.astimezone(dt.UTC)
 
+    def business_before(self, moment: dt.datetime) -> dt.datetime:
+        """The same moment, or the last one before it inside Mon–Fri 09:00–17:00 local time."""
+        local = moment.astimezone(self.tz)
+        if local.weekday() < 5 and local.hour < 9:
+            local -= dt.timedelta(days=1)
+            local = local.replace(hour=16, minute=self.rng.randint(0, 59))
+        while local.weekday() >= 5:
+            local = (local - dt.timedelta(days=1)).replace(hour=16, minute=self.rng.randint(0, 59))
+        if local.hour >= 17:
+            local = local.replace(hour=16, minute=self.rng.randint(0, 59))
+        return local.astimezone(dt.UTC)
+
     def push(self, at, kind, lead_index=-1, **extra):
         heapq.heappush(self.queue, Action(at, next(self.seq), kind, lead_index, extra))
 
@@ -275,35 +301,29 @@ class Command(BaseCommand):
         review = self.business_moment(self.start + (self.now - self.start) * 0.45)
         self.push(review, "agreement_review")
         self.push(self.later(review, days=1), "confirm", who="manager.sales")
-        self.push(self.business_moment(self.now - dt.timedelta(days=1)), "agreement_proposal")
+        # "Yesterday": the previous business day, whatever day and hour the demo is seeded.
+        self.push(self.business_before(self.now - dt.timedelta(days=1)), "agreement_proposal")
         moment = self.start
         while moment < self.now:
             self.push(moment, "enforce")
             moment += dt.timedelta(hours=2)
-        applied = created = 0
-        batch_started = None
+        created = 0
         while self.queue and self.queue[0].at <= self.now:
             action = heapq.heappop(self.queue)
-            if batch_started is None:
-                batch = transaction.atomic()
-                batch.__enter__()
-                batch_started = applied
+            # One transaction per action, inside its moment: what it queues for after the
+            # commit runs then, not at the wall clock's time.
             with time_machine.travel(action.at, tick=False):
                 try:
-                    self.apply(action)
+                    with transaction.atomic():
+                        self.apply(action)
                 except ActionError as exc:
                     # The plan met the rules (say, no rep available): the refusal is the outcome.
                     self.stderr.write(f"  skipped {action.kind} of lead {action.lead_index}: {exc}")
-            applied += 1
             if action.kind == "create":
                 created += 1
                 if created % 500 == 0:
                     self.stdout.write(f"  {created:,} of about {count:,} leads …")
-            if applied - batch_started >= 400:
-                batch.__exit__(None, None, None)
-                batch_started = None
-        if batch_started is not None:
-            batch.__exit__(None, None, None)
+        self.fill_queues()
         with time_machine.travel(self.now, tick=False):
             sla_enforce(now=self.now)
             while commitments_close_weeks(now=self.now):  # every finished week, batch by batch
@@ -314,10 +334,37 @@ class Command(BaseCommand):
             # dashboard's plans are 5-10x slower without them.
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
-        # People read their inbox: what is older than three days has been seen.
-        Notification.objects.filter(created_at__lt=self.now - dt.timedelta(days=3)).update(
-            read_at=F("created_at") + dt.timedelta(hours=2)
+        # People read their inbox: all but their newest few notifications have been seen.
+        for recipient in Notification.objects.values_list("recipient", flat=True).distinct().order_by():
+            newest = Notification.objects.filter(recipient=recipient).order_by("-created_at", "-id")
+            kept = list(newest.values_list("pk", flat=True)[:UNREAD_KEPT])
+            newest.exclude(pk__in=kept).update(read_at=F("created_at") + dt.timedelta(hours=2))
+
+    def fill_queues(self, tries: int = 40):
+        """Every rep starts the day with MQLs to answer, whatever the hour of the seeding: if a
+        rep has none waiting, marketing hands off more of its ready leads in the last business
+        hour (routing picks the rep, as always), until each has one or the tries run out."""
+        reps = {u.pk for u in self.users.values() if u.groups.filter(name=Role.SALES_REP).exists()}
+        moment = self.business_before(self.now - dt.timedelta(minutes=30))
+        ready = (
+            Lead.objects.live()
+            .filter(stage=Stage.LEAD, recycle_count=0, engagements__isnull=False)
+            .exclude(job_title="")
+            .distinct()
+            .order_by("-created_at")
         )
+        for lead in ready[:tries]:
+            waiting = set(Lead.objects.live().filter(stage=Stage.MQL).values_list("owner", flat=True))
+            if reps <= waiting:
+                return
+            if lead.events.filter(occurred_at__gte=moment).exists():
+                continue  # its history goes on after that moment
+            with time_machine.travel(moment, tick=False):
+                try:
+                    with transaction.atomic():
+                        services.lead_qualify(lead_id=lead.pk, actor=self.rng.choice(self.marketers))
+                except ActionError:
+                    continue  # the hand-off gate said no: marketing keeps it
 
     def lead(self, action: Action) -> Lead:
         return Lead.objects.select_related("owner").get(pk=self.lead_ids[action.lead_index])
@@ -352,7 +399,10 @@ class Command(BaseCommand):
             lead = services.lead_qualify(lead_id=lead.pk, actor=rng.choice(self.marketers), note=note)
             slow = rng.random() < 0.08
             delay = rng.uniform(9, 30) if slow else rng.uniform(0.2, 6)
-            if self.now - action.at < dt.timedelta(days=2) and rng.random() < 0.7:
+            if (
+                business_time_between(action.at, self.now, self.calendar) < STILL_WAITING
+                and rng.random() < 0.7
+            ):
                 delay = (self.now - action.at).total_seconds() / 3600 + 1  # still waiting now
             self.push(
                 self.later(action.at, hours=delay, business=False),
@@ -452,7 +502,7 @@ class Command(BaseCommand):
                 actor=marketing,
                 op="commitment_update",
                 team_id=team.pk,
-                min_mqls=80,
+                min_mqls=self.commitment[1],
                 min_acceptance_percent=65,
             )
             versions.agreement_propose(actor=marketing, op="sla_policy_save", **DEMO_HOT_POLICY)
@@ -470,7 +520,8 @@ class Command(BaseCommand):
                 marketing,
                 (
                     "Quarterly review: sales answers hot MQLs within 2 business hours; marketing "
-                    "delivers 80 MQLs a week with 65 % accepted; a reason for leads that buy through partners."
+                    f"delivers {self.commitment[1]} MQLs a week with 65 % accepted; a reason for leads that buy "
+                    "through partners."
                 ),
             )
         else:
