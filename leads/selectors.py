@@ -6,13 +6,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connections, router
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from leads.models import EventType, Lead, LeadEvent, Stage
+from leads.models import EventType, Lead, LeadEvent, Stage, Touch
 from leads.permissions import event_data_shown
 from leads.services import lead_find_duplicate
 from sla.models import Clock, EnforcementRun, Obligation
@@ -219,8 +220,27 @@ def rep_queue(user) -> QuerySet[Lead]:
     )
 
 
+def _follow_up(field: str):
+    """A field of the lead's latest follow-up clock (the one of its current acceptance)."""
+    return Subquery(
+        Clock.objects.filter(lead=OuterRef("pk"), obligation=Obligation.FOLLOW_UP)
+        .order_by("-started_at", "-id")
+        .values(field)[:1]
+    )
+
+
 def rep_sqls(user) -> QuerySet[Lead]:
-    """My SQLs with their touch count, last touch and follow-up deadline."""
+    """My SQLs, every one (the page pages them), the most urgent follow-up first: overdue,
+    then by deadline, then those whose follow-up is done. Each with its touch count and last
+    touch, and its follow-up's progress: touches since acceptance of those the policy asks
+    for, the deadline, and whether it was met or missed."""
+    counted = (
+        Touch.objects.filter(lead=OuterRef("pk"), occurred_at__gte=OuterRef("follow_up_started"))
+        .order_by()
+        .values("lead")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
     return (
         Lead.objects.live()
         .filter(owner=user, stage=Stage.SQL)
@@ -229,8 +249,16 @@ def rep_sqls(user) -> QuerySet[Lead]:
             touch_count=Count("touches"),
             last_touch=Max("touches__occurred_at"),
             follow_up_due=_running_clock_due(Obligation.FOLLOW_UP),
+            follow_up_started=_follow_up("started_at"),
+            follow_up_met=_follow_up("met_at"),
+            follow_up_breached=_follow_up("breached_at"),
+            follow_up_deadline=_follow_up("due_at"),
+            touches_needed=Coalesce(
+                _follow_up("policy__follow_up_touches"), Value(settings.SLA_FOLLOW_UP_TOUCHES)
+            ),
         )
-        .order_by("stage_entered_at")
+        .annotate(touches_done=Coalesce(Subquery(counted), Value(0)))
+        .order_by(F("follow_up_due").asc(nulls_last=True), "stage_entered_at", "id")
     )
 
 

@@ -296,7 +296,10 @@ def work(request):
         context["sections"].append("rep")
         context["queue"] = selectors.rep_queue(user)
         context["calendar"] = calendar_for(user)
-        context["sqls"] = selectors.rep_sqls(user)[:50]
+        # Every SQL, paged, the most urgent first: no silent cap.
+        context["sqls"] = Paginator(selectors.rep_sqls(user), selectors.HOME_LIST_LIMIT).get_page(
+            request.GET.get("sqls_page")
+        )
         context["rejection_reasons"] = Reason.objects.active().of_kind(ReasonKind.REJECTION)
         context["touch_kinds"], context["touch_outcomes"] = TouchKind.choices, TouchOutcome.choices
     if is_manager and selectors.is_sales_team(team):

@@ -10,6 +10,7 @@ from django.utils.html import format_html
 
 from sla.calendar import business_time_between
 from sla.models import EnforcementRun
+from sla.services import calendar_for
 from smarketing.core.templatetags.core_tags import span
 
 register = template.Library()
@@ -18,21 +19,43 @@ STALE_AFTER = dt.timedelta(minutes=3)
 
 
 @register.simple_tag
-def due(moment, soon_hours: int = 2, calendar=None):
-    """'due in 2 h 10 m' / 'overdue by 35 m', marked for the eye and not by colour alone.
-    With a business calendar, the time left is business time, and says so."""
+def due(moment, soon_hours: int = 2, calendar=None, owner=None):
+    """One way to show a deadline on every screen: "Mon 16:30 · in 7 h 30 m business time"
+    (its weekday and time, the date too when it is a week or more away; the business time
+    left in the owner's calendar — `calendar`, or `owner`'s, or the organisation's) or
+    "Mon 16:30 · overdue by 30 m", with the exact moment on hover; marked for the eye
+    and not by colour alone."""
     if moment is None:
         return format_html('<span class="muted">no deadline</span>')
     now = timezone.now()
-    left = business_time_between(now, moment, calendar) if calendar is not None else moment - now
-    suffix = " (business time)" if calendar is not None else ""
-    when = "due " + timezone.localtime(moment).strftime("%a %d %b %H:%M")
+    calendar = calendar or calendar_for(owner)
+    local = timezone.localtime(moment)
+    days_away = (local.date() - timezone.localdate(now)).days
+    when = f"{local:%a %H:%M}" if -6 <= days_away <= 6 else f"{local:%a %d %b %H:%M}"
+    exact = f"{local:%a %d %b %Y %H:%M} ({local.tzname()})"
     if moment <= now:
         return format_html(
-            '<span class="due late" title="{}">⚠ overdue by {}{}</span>', when, span(moment - now), ""
+            '<span class="due late" title="{}">{} · ⚠ overdue by {}</span>', exact, when, span(now - moment)
         )
+    left = business_time_between(now, moment, calendar)
     css = "soon" if left < dt.timedelta(hours=soon_hours) else "ok"
-    return format_html('<span class="due {}" title="{}">due in {}{}</span>', css, when, span(left), suffix)
+    return format_html(
+        '<span class="due {}" title="{}">{} · in {} business time</span>',
+        css,
+        exact,
+        when,
+        business_span(left),
+    )
+
+
+def business_span(left: dt.timedelta) -> str:
+    """Business time in hours ("38 h", "2 h 10 m", "35 m"): a business day is not 24 hours,
+    so days would mislead."""
+    minutes = int(left.total_seconds()) // 60
+    hours, minutes = divmod(minutes, 60)
+    if hours >= 10:
+        return f"{hours} h"
+    return f"{hours} h {minutes} m" if hours else f"{minutes} m"
 
 
 @register.inclusion_tag("sla/_status.html")

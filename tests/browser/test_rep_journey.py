@@ -104,6 +104,8 @@ def test_rep_accepts_touches_and_wins_one_mql_and_rejects_another(browser, serve
     sqls = page.locator("section", has=page.get_by_role("heading", name=re.compile("My SQLs")))
     ada_row = sqls.get_by_role("row", name=re.compile("Ada Winslow"))
     assert ada_row.get_by_role("cell").nth(2).inner_text().strip() == str(needed)
+    # … and shows the follow-up's progress: met, with the touches the policy asked for.
+    assert ada_row.get_by_role("cell").nth(4).inner_text().strip() == f"met: {needed} touches in time"
 
     # Win it: amount and close date.
     ada_row.get_by_role("link", name="Ada Winslow").click()

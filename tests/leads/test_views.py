@@ -55,7 +55,7 @@ def test_rep_home_shows_my_queue_with_deadline_and_not_other_reps(login, org, ma
     html = login(org.rep).get(reverse("home")).content.decode()
 
     assert "Queued Mine" in html and "Acme Mine" in html
-    assert "due in" in html
+    assert "business time" in html
     assert "Working Sql" in html
     assert "Other Persons" not in html
     assert mine.pk and reverse("lead-detail", args=[mine.pk]) in html

@@ -23,10 +23,12 @@ def test_queue_shows_business_time_left_and_the_cell_refreshes(client, org, make
     with time_machine.travel(dt.datetime(2026, 11, 28, 12, 0, tzinfo=BERLIN), tick=False):
         page = client.get("/").content.decode()
         cell = client.get(f"/leads/{lead.pk}/due/").content.decode()
-    assert "due in 7 h 30 m (business time)" in page
+    # One way to show a deadline on every screen: its day and time, the business time left,
+    # the exact moment on hover.
+    assert "Mon 16:30 · in 7 h 30 m business time" in page
     assert f'hx-get="/leads/{lead.pk}/due/" hx-trigger="every 60s"' in page
-    assert "due in 7 h 30 m (business time)" in cell and "Mon 30 Nov 16:30" in cell
+    assert "Mon 16:30 · in 7 h 30 m business time" in cell and 'title="Mon 30 Nov 2026 16:30 (CET)"' in cell
     with time_machine.travel(dt.datetime(2026, 11, 30, 17, 0, tzinfo=BERLIN), tick=False):
-        assert "overdue by 30 m" in client.get(f"/leads/{lead.pk}/due/").content.decode()
+        assert "Mon 16:30 · ⚠ overdue by 30 m" in client.get(f"/leads/{lead.pk}/due/").content.decode()
     services.lead_accept(lead_id=lead.pk, actor=org.rep)
     assert "answered" in client.get(f"/leads/{lead.pk}/due/").content.decode()
