@@ -220,6 +220,38 @@ def rep_queue(user) -> QuerySet[Lead]:
     )
 
 
+@dataclass(frozen=True)
+class Today:
+    """A rep's day at a glance: deadlines already passed, deadlines falling later today
+    (both of their running clocks, responses and follow-ups), and hand-offs waiting."""
+
+    overdue: int
+    due_today: int
+    waiting: int
+
+
+def rep_today(user, now: dt.datetime | None = None) -> Today:
+    """What the rep's day holds, in their own zone's today. Three queries."""
+    now = now or timezone.now()
+    local = timezone.localtime(now)
+    midnight = timezone.make_aware(
+        dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(0)), local.tzinfo
+    )
+    clocks = Clock.objects.running().filter(
+        owner=user, lead__stage__in=[Stage.MQL, Stage.SQL], breached_at__isnull=True
+    )
+    counts = clocks.aggregate(
+        overdue=Count("id", filter=Q(due_at__lte=now)),
+        due_today=Count("id", filter=Q(due_at__gt=now, due_at__lt=midnight)),
+    )
+    # A response clock breached keeps running and is still owed: it counts as overdue.
+    breached_open = Clock.objects.running().filter(
+        owner=user, lead__stage=Stage.MQL, obligation=Obligation.RESPONSE, breached_at__isnull=False
+    )
+    waiting = Lead.objects.live().filter(owner=user, stage=Stage.MQL).count()
+    return Today(counts["overdue"] + breached_open.count(), counts["due_today"], waiting)
+
+
 def _follow_up(field: str):
     """A field of the lead's latest follow-up clock (the one of its current acceptance)."""
     return Subquery(

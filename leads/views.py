@@ -294,6 +294,7 @@ def work(request):
         context["handoffs"] = selectors.my_handoffs(user)[: selectors.HOME_LIST_LIMIT]
     if Role.SALES_REP in roles:
         context["sections"].append("rep")
+        context["today"] = selectors.rep_today(user)
         context["queue"] = selectors.rep_queue(user)
         context["calendar"] = calendar_for(user)
         # Every SQL, paged, the most urgent first: no silent cap.

@@ -73,3 +73,23 @@ def test_a_quick_touch_chooses_no_kind_or_outcome_for_the_rep(client, org, make_
     response = client.post(reverse("lead-action", args=[lead.pk, "touch"]), {"kind": "", "outcome": ""})
     assert response.status_code == 400
     assert not lead.touches.exists()
+
+
+def test_today_counts_passed_deadlines_those_due_today_and_waiting_hand_offs(client, org, make_mql, make_sql):
+    with time_machine.travel(MONDAY - dt.timedelta(days=3), tick=False):  # Friday: due Monday 10:00
+        late = make_mql(email="late@example.com")
+    with time_machine.travel(MONDAY, tick=False):  # due Tuesday 10:00
+        make_mql(email="tomorrow@example.com")
+    with time_machine.travel(MONDAY.replace(hour=9, minute=30), tick=False):  # due Tuesday 09:30
+        make_mql(email="early@example.com")
+    with time_machine.travel(MONDAY - dt.timedelta(days=6, hours=-6), tick=False):  # Tuesday before
+        make_sql(email="sql@example.com")  # follow-up due Tuesday 16:00 (40 business hours)
+    assert Clock.objects.get(lead=late).due_at == MONDAY - dt.timedelta(days=3) + dt.timedelta(days=3)
+    client.force_login(org.rep)
+    with time_machine.travel(MONDAY + dt.timedelta(hours=1), tick=False):
+        today = selectors.rep_today(org.rep)
+        html = client.get(reverse("home")).content.decode()
+    assert today == selectors.Today(overdue=1, due_today=0, waiting=3)
+    assert "<strong>1</strong> deadline passed" in html and "<strong>3</strong> hand-offs waiting" in html
+    with time_machine.travel(MONDAY + dt.timedelta(days=1, hours=1), tick=False):  # Tuesday 11:00
+        assert selectors.rep_today(org.rep) == selectors.Today(overdue=3, due_today=1, waiting=3)
