@@ -1,6 +1,8 @@
 """Every address, assembled from the apps' own URL modules (pages, then the API)."""
 
 from django.contrib import admin
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -21,6 +23,9 @@ APPS = (
 )
 
 urlpatterns = [
+    # Browsers ask for /favicon.ico whatever the page says: send them to the icon.
+    # (at request time: the static file's hashed name is known once collectstatic has run).
+    path("favicon.ico", lambda request: redirect(static("favicon.svg"), permanent=True)),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's script as a file of its own: no inline script,
