@@ -346,7 +346,11 @@ def lead_list(request):
         "sorts": [(key, label) for key, (_, label) in SORTS.items()],
         "query": kept.urlencode(),
         "active": active,
-        "errors": filters.errors if filters.is_bound else {},
+        # By the field's label, as the form shows it ("Score from", not "score_min").
+        "errors": {
+            str(filters.form.fields[name].label or name) if name in filters.form.fields else name: problems
+            for name, problems in (filters.errors if filters.is_bound else {}).items()
+        },
         "can_create": is_marketing_side(request.user),
         "drill": filters.drill_description(),
         "drill_params": [(name, request.GET[name]) for name in DRILL_PARAMS if request.GET.get(name)],

@@ -170,7 +170,7 @@ def test_search_rare_and_common_words(client, org, town, monkeypatch, few):
     monkeypatch.setattr("leads.models.SEARCH_FEW", few)
     client.force_login(org.rep)
     html = client.get("/leads/", {"q": "RITA.RARE.4711@initech"}).content.decode()
-    assert names(html) == ["Rita Rare"] and count_line(html) == "1 lead match."
+    assert names(html) == ["Rita Rare"] and count_line(html) == "1 lead matches."
     html = client.get("/leads/", {"q": "hoffmann"}).content.decode()
     assert names(html) == newest_first(town["common"]) and count_line(html) == "6 leads match."
     # A word in the email and the company of the same leads counts each lead once.
@@ -222,7 +222,7 @@ def test_a_long_email_is_found_by_its_rarest_part_and_matched_whole(client, org,
     LeadFactory(first_name="Vera", last_name="Zimmermann", email="vera.zimmermann.1@initech53.example")
     client.force_login(org.rep)
     html = client.get("/leads/", {"q": "VERA.ZIMMERMANN.999047@initech53.example"}).content.decode()
-    assert names(html) == ["Vera Zimmermann"] and count_line(html) == "1 lead match."
+    assert names(html) == ["Vera Zimmermann"] and count_line(html) == "1 lead matches."
     assert f'href="/leads/{wanted.pk}/"' in html
 
 
@@ -264,7 +264,7 @@ def test_a_search_counts_only_so_far(client, org, town, monkeypatch):
     monkeypatch.setattr("leads.views.COUNT_CAP", 5)
     client.force_login(org.rep)
     assert count_line(client.get("/leads/", {"q": "hoffmann"}).content.decode()) == "4+ leads match."
-    assert count_line(client.get("/leads/", {"q": "rare"}).content.decode()) == "1 lead match."
+    assert count_line(client.get("/leads/", {"q": "rare"}).content.decode()) == "1 lead matches."
     assert count_line(client.get("/leads/", {"stage": "lead"}).content.decode()) == "5+ leads match."
     assert count_line(client.get("/leads/").content.decode()) == "5+ leads."
 

@@ -93,3 +93,13 @@ def test_today_counts_passed_deadlines_those_due_today_and_waiting_hand_offs(cli
     assert "<strong>1</strong> deadline passed" in html and "<strong>3</strong> hand-offs waiting" in html
     with time_machine.travel(MONDAY + dt.timedelta(days=1, hours=1), tick=False):  # Tuesday 11:00
         assert selectors.rep_today(org.rep) == selectors.Today(overdue=3, due_today=1, waiting=3)
+
+
+def test_a_bad_filter_is_named_by_its_label_not_its_parameter(client, org):
+    client.force_login(org.marketer)
+    html = client.get(reverse("lead-list") + "?score_min=lots").content.decode()
+    assert "Score_min" not in html and "score_min:" not in html
+    label = str(
+        __import__("leads.filters", fromlist=["LeadFilter"]).LeadFilter().form.fields["score_min"].label
+    )
+    assert f"{label}: " in html
