@@ -71,10 +71,13 @@ def test_large_counts_are_shown_with_thousands_separators(client, org):
         failed_count=1300,
     )
     progress = client.get(f"/imports/{job.pk}/progress/", HTTP_HX_REQUEST="true").content.decode()
-    assert "12,000 of about 250,000 rows imported" in progress
-    assert "11,500 created · 1,200 updated · 0 skipped as duplicate · 1,300 failed" in progress
+    # The outcome counts are in the progress line: rows are "read", not all "imported".
+    assert (
+        "12,000 of about 250,000 rows read: 11,500 created · 1,200 updated · 0 skipped as duplicate"
+        " · 1,300 failed"
+    ) in progress
     page = client.get(f"/imports/{job.pk}/").content.decode()
-    assert "12,000 of about 250,000 rows imported" in page
+    assert "12,000 of about 250,000 rows read: 11,500 created" in page
     listed = client.get("/imports/").content.decode()
     assert '<td class="num">11,500</td><td class="num">1,200</td>' in listed
 
