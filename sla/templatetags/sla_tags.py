@@ -49,11 +49,11 @@ def due(moment, soon_hours: int = 2, calendar=None, owner=None):
 
 
 def business_span(left: dt.timedelta) -> str:
-    """Business time in hours ("38 h", "2 h 10 m", "35 m"): a business day is not 24 hours,
+    """Business time in hours ("38 h", "8 h", "2 h 10 m", "35 m"): a business day is not 24 hours,
     so days would mislead."""
     minutes = int(left.total_seconds()) // 60
     hours, minutes = divmod(minutes, 60)
-    if hours >= 10:
+    if hours >= 10 or (hours and not minutes):
         return f"{hours} h"
     return f"{hours} h {minutes} m" if hours else f"{minutes} m"
 
