@@ -81,9 +81,10 @@ def test_employee_refers_a_lead_marketing_sees_the_referrer_and_the_win_credits_
     # Marketing finds it among the referrals, with the referrer on the lead page.
     marketer = login(browser, server, "marketer")
     marketer.get_by_role("link", name="Leads").click()
-    marketer.get_by_label("Source").select_option(label="Employee referral")
+    marketer.get_by_text("Any source").click()
+    marketer.get_by_label("Employee referral", exact=True).check()
     marketer.get_by_role("button", name="Find").click()
-    marketer.get_by_text("1 lead match").wait_for()
+    marketer.get_by_text("1 lead matches").wait_for()
     marketer.get_by_role("link", name="Greta Geiger").click()
     funnel = marketer.locator(
         "section", has=marketer.get_by_role("heading", name="In the funnel")

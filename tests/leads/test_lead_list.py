@@ -301,9 +301,10 @@ def test_rows_and_filters_render_what_the_lead_holds_escaped_and_chosen(client, 
     assert "<td>Q3 &lt;b&gt;Webinar&lt;/b&gt; &amp; more</td>" in row
     assert f"<td>{timezone.localtime(lead.created_at):%d %b %Y}</td>" in row
     assert owned.pk not in [int(pk) for pk in re.findall(r'href="/leads/(\d+)/"', html)]  # filtered out
-    stage = re.search(r'<select name="stage"[^>]*>.*?</select>', html).group(0)
-    assert 'id="id_stage"' in stage and " multiple" in stage
-    assert re.findall(r'<option value="(\w+)" selected>', stage) == ["lead", "mql"]
+    # Stages are checkboxes (no modifier key to pick several), the chosen ones checked and named.
+    stage = re.search(r"<legend>Stage</legend>.*?</fieldset>", html).group(0)
+    assert re.findall(r'name="stage" value="(\w+)" checked>', stage) == ["lead", "mql"]
+    assert "<summary>Lead, MQL</summary>" in stage
     chosen = re.search(r'<select name="campaign"[^>]*>.*?</select>', html).group(0)
     assert (
         f'<option value="{campaign.pk}" selected>Q3 &lt;b&gt;Webinar&lt;/b&gt; &amp; more</option>' in chosen
@@ -315,5 +316,5 @@ def test_rows_and_filters_render_what_the_lead_holds_escaped_and_chosen(client, 
 
     bad = client.get("/leads/", {"stage": "nonsense"})
     assert bad.status_code == 400
-    invalid = re.search(r'<select name="stage"[^>]*>', bad.content.decode()).group(0)
+    invalid = re.search(r'<input type="checkbox"[^>]*name="stage"[^>]*>', bad.content.decode()).group(0)
     assert 'aria-invalid="true"' in invalid and 'aria-describedby="id_stage_error"' in invalid

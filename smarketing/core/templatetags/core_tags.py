@@ -41,6 +41,28 @@ def get_item(mapping, key):
 
 
 @register.simple_tag
+def checklist(field, label: str, anything: str) -> str:
+    """A multiple choice as checkboxes in a drop-down (<details>): chosen with a plain click,
+    no modifier key, on a phone too. The summary names what is chosen, or `anything`."""
+    chosen = {str(v) for v in (field.value() or [])}
+    choices = [(str(value), str(text)) for value, text in field.field.choices if str(value) != ""]
+    picked = [text for value, text in choices if value in chosen]
+    boxes = "".join(
+        f'<label class="check"><input type="checkbox" name="{escape(field.html_name)}" value="{escape(value)}"'
+        f"{' checked' if value in chosen else ''}> {escape(text)}</label>"
+        for value, text in choices
+    )
+    summary = escape(", ".join(picked) if picked else anything)
+    if field.errors:  # each box says it is in error, and where the message is (as `select` does)
+        invalid = f' aria-invalid="true" aria-describedby="{escape(field.auto_id)}_error"'
+        boxes = boxes.replace('type="checkbox"', f'type="checkbox"{invalid}')
+    return mark_safe(  # noqa: S308 - every value above is escaped
+        f'<fieldset class="field checklist"><legend>{escape(label)}</legend>'
+        f'<details><summary>{summary}</summary><div class="checks">{boxes}</div></details></fieldset>'
+    )
+
+
+@register.simple_tag
 def select(field) -> str:
     """A bound form field's <select> (single or multiple), as its widget would render it
     (id, name, the chosen options selected), without a template per option. A widget
