@@ -69,9 +69,9 @@ def default_rules(db):
     return ScoringDefinition.current()
 
 
-@pytest.fixture
-def org(product_setup):
-    """Two sales teams and a marketing team, with one person in every role."""
+def make_org(*, only_rep_routed: bool = True) -> SimpleNamespace:
+    """Two sales teams and a marketing team, with one person in every role (each team with
+    its manager). With `only_rep_routed`, only `rep` takes routed MQLs: predictable owners."""
     marketing = TeamFactory(name="Marketing", kind=TeamKind.MARKETING)
     sales = TeamFactory(name="Sales East", kind=TeamKind.SALES)
     other_sales = TeamFactory(name="Sales West", kind=TeamKind.SALES)
@@ -93,17 +93,24 @@ def org(product_setup):
     ns.other_manager = person("omanager", Role.MANAGER, other_sales)
     ns.employee = person("technician", None, None)
     ns.admin = person("admin", Role.ADMIN, None)
-    marketing.manager = ns.marketing_manager
-    marketing.save()
-    sales.manager = ns.sales_manager
-    sales.save()
-    other_sales.manager = ns.other_manager
-    other_sales.save()
-    # Only `rep` takes routed MQLs unless a test says otherwise: predictable owners.
-    for user in (ns.rep2, ns.other_rep):
-        user.membership.is_away = True
-        user.membership.save()
+    for team, manager in (
+        (marketing, ns.marketing_manager),
+        (sales, ns.sales_manager),
+        (other_sales, ns.other_manager),
+    ):
+        team.manager = manager
+        team.save()
+    if only_rep_routed:
+        for user in (ns.rep2, ns.other_rep):
+            user.membership.is_away = True
+            user.membership.save()
     return ns
+
+
+@pytest.fixture
+def org(product_setup):
+    """Two sales teams and a marketing team, with one person in every role."""
+    return make_org()
 
 
 @pytest.fixture

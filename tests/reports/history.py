@@ -8,6 +8,18 @@ from zoneinfo import ZoneInfo
 import time_machine
 
 from leads import services
+from smarketing.core.errors import ActionError
+
+
+def attempt(action, **kwargs) -> bool:
+    """Call a service; a refusal (the random history asked for something the rules forbid)
+    is an outcome, not a failure."""
+    try:
+        action(**kwargs)
+    except ActionError:
+        return False
+    return True
+
 
 BERLIN = ZoneInfo("Europe/Berlin")
 W1 = dt.date(2026, 11, 2)  # ISO week 45

@@ -57,11 +57,10 @@ from reports.snapshots import freeze_finished_weeks
 from sla import services as sla_services
 from sla.models import Clock, SlaPolicy
 from smarketing.agreement.models import Reason, ReasonKind
-from smarketing.core.errors import ActionError
-from smarketing.org.models import EngagementType, Source, TeamKind
-from smarketing.org.roles import Role
-from tests.conftest import LiveApps
-from tests.factories import CampaignFactory, LeadFactory, MembershipFactory, TeamFactory, UserFactory
+from smarketing.org.models import EngagementType, Source
+from tests.conftest import LiveApps, make_org
+from tests.factories import CampaignFactory, LeadFactory
+from tests.reports.history import attempt
 from tests.reports.recount import History, business_seconds, monday
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -118,32 +117,8 @@ def organisation() -> SimpleNamespace:
     `org`, made here because the history is played once for the module."""
     importlib.import_module("leads.migrations.0002_roles_and_reasons").forwards(LiveApps(), None)
     importlib.import_module("sla.migrations.0004_default_policy").forwards(LiveApps(), None)
-    marketing = TeamFactory(name="Marketing", kind=TeamKind.MARKETING)
-    sales = TeamFactory(name="Sales East", kind=TeamKind.SALES)
-    other_sales = TeamFactory(name="Sales West", kind=TeamKind.SALES)
-
-    def person(username, role, team):
-        user = UserFactory(username=username, roles=[role] if role else [])
-        if team is not None:
-            MembershipFactory(team=team, user=user)
-        return user
-
-    org = SimpleNamespace(marketing=marketing, sales=sales, other_sales=other_sales)
-    org.marketer = person("marketer", Role.MARKETER, marketing)
-    org.marketer2 = person("marketer2", Role.MARKETER, marketing)
-    org.marketing_manager = person("mmanager", Role.MANAGER, marketing)
-    org.rep = person("rep", Role.SALES_REP, sales)
-    org.rep2 = person("rep2", Role.SALES_REP, sales)
-    org.sales_manager = person("smanager", Role.MANAGER, sales)
-    org.other_rep = person("otherrep", Role.SALES_REP, other_sales)
-    org.other_manager = person("omanager", Role.MANAGER, other_sales)
-    org.employee = person("technician", None, None)
-    org.admin = person("admin", Role.ADMIN, None)
-    for team, manager in ((marketing, org.marketing_manager), (sales, org.sales_manager)):
-        team.manager = manager
-        team.save()
-    other_sales.manager = org.other_manager
-    other_sales.save()
+    org = make_org(only_rep_routed=False)
+    sales, other_sales = org.sales, org.other_sales
     org.reps = [org.rep, org.rep2, org.other_rep]
     org.managers = {sales.pk: org.sales_manager, other_sales.pk: org.other_manager}
     org.rejections = list(Reason.objects.filter(kind=ReasonKind.REJECTION, is_active=True))
@@ -326,7 +301,7 @@ class Replay:
         owner, roll = lead.owner, rng.random()
         if lead.stage == Stage.LEAD:
             if roll < 0.08:
-                _try(
+                attempt(
                     services.lead_disqualify,
                     lead_id=lead.pk,
                     actor=org.marketer,
@@ -336,19 +311,21 @@ class Replay:
                 other = rng.choice(self.leads)
                 other.refresh_from_db()
                 if other.pk != lead.pk and other.stage == Stage.LEAD and not other.merged_into_id:
-                    _try(services.lead_merge, survivor_id=lead.pk, other_id=other.pk, actor=org.admin)
+                    attempt(services.lead_merge, survivor_id=lead.pk, other_id=other.pk, actor=org.admin)
                     other.refresh_from_db()
             elif roll < 0.85:
-                _try(services.lead_qualify, lead_id=lead.pk, actor=rng.choice([org.marketer, org.marketer2]))
+                attempt(
+                    services.lead_qualify, lead_id=lead.pk, actor=rng.choice([org.marketer, org.marketer2])
+                )
         elif lead.stage == Stage.MQL:  # and 28 % of the time, sales lets it wait
             if roll < 0.36:
-                _try(services.lead_accept, lead_id=lead.pk, actor=owner)
+                attempt(services.lead_accept, lead_id=lead.pk, actor=owner)
             elif roll < 0.6:
-                _try(services.lead_reject, lead_id=lead.pk, actor=owner, reason=rng.choice(org.rejections))
+                attempt(services.lead_reject, lead_id=lead.pk, actor=owner, reason=rng.choice(org.rejections))
             elif roll < 0.68:
                 self.reassign(lead)
             elif roll < 0.72:
-                _try(
+                attempt(
                     services.lead_disqualify,
                     lead_id=lead.pk,
                     actor=owner,
@@ -356,16 +333,16 @@ class Replay:
                 )
         elif lead.stage == Stage.SQL:
             if roll < 0.45:
-                _try(services.touch_log, lead_id=lead.pk, actor=owner, kind="call", outcome="connected")
+                attempt(services.touch_log, lead_id=lead.pk, actor=owner, kind="call", outcome="connected")
             elif roll < 0.6:
                 amount = str(rng.randrange(1, 90) * 500)
-                _try(
+                attempt(
                     services.lead_win, lead_id=lead.pk, actor=owner, amount=amount, closed_on=dt.date.today()
                 )
             elif roll < 0.75:
-                _try(services.lead_lose, lead_id=lead.pk, actor=owner, reason=rng.choice(org.losses))
+                attempt(services.lead_lose, lead_id=lead.pk, actor=owner, reason=rng.choice(org.losses))
             elif roll < 0.8:
-                _try(
+                attempt(
                     services.lead_disqualify,
                     lead_id=lead.pk,
                     actor=owner,
@@ -375,21 +352,13 @@ class Replay:
                 self.reassign(lead)
         elif lead.stage == Stage.DISQUALIFIED and roll < 0.25:
             # Marketing reopens it: a lead lost after acceptance stays "lost" in its cohort.
-            _try(services.lead_reopen, lead_id=lead.pk, actor=org.marketer, note="Back in the market")
+            attempt(services.lead_reopen, lead_id=lead.pk, actor=org.marketer, note="Back in the market")
 
     def reassign(self, lead: Lead) -> None:
         owner = lead.owner
         manager = self.org.managers.get(owner.membership.team_id)
         new = self.rng.choice([rep for rep in self.org.reps if rep != owner])
-        _try(services.lead_reassign, lead_id=lead.pk, actor=manager, new_owner=new)
-
-
-def _try(action, **kwargs) -> bool:
-    try:
-        action(**kwargs)
-    except ActionError:
-        return False
-    return True
+        attempt(services.lead_reassign, lead_id=lead.pk, actor=manager, new_owner=new)
 
 
 @pytest.fixture(scope="module", params=SEEDS, ids=lambda seed: f"seed{seed}")

@@ -24,10 +24,9 @@ from leads.models import Lead, LeadEvent, Stage
 from reports import dashboard, rollups
 from reports.models import DirtyLead, FunnelRollup
 from sla import services as sla_services
-from smarketing.core.errors import ActionError
 from smarketing.core.weeks import monday_of
 from smarketing.org.models import Membership
-from tests.reports.history import BERLIN, W1
+from tests.reports.history import BERLIN, W1, attempt
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="rollups are kept on PostgreSQL; SQLite counts the event log"
@@ -57,14 +56,6 @@ def _assert_same(first: dt.date, last: dt.date) -> None:
         assert rolled[slug]["links"] == counted[slug]["links"], slug
 
 
-def _try(action, **kwargs) -> bool:
-    try:
-        action(**kwargs)
-    except ActionError:
-        return False
-    return True
-
-
 def _play(org, make_lead, reasons, seed: int) -> list[Lead]:
     """A random but reproducible history over WEEKS weeks; returns the leads."""
     rng = random.Random(seed)
@@ -89,44 +80,44 @@ def _step(rng, org, reasons, lead: Lead, leads: list[Lead]) -> None:
         return
     if lead.stage == Stage.LEAD:
         if rng.random() < 0.1:
-            _try(
+            attempt(
                 services.lead_disqualify, lead_id=lead.pk, actor=org.marketer, reason=reasons.disqualification
             )
         elif rng.random() < 0.08:
             other = rng.choice(leads)
             if other.pk != lead.pk and other.stage == Stage.LEAD and not other.merged_into_id:
-                _try(services.lead_merge, survivor_id=lead.pk, other_id=other.pk, actor=org.admin)
+                attempt(services.lead_merge, survivor_id=lead.pk, other_id=other.pk, actor=org.admin)
         else:
-            _try(services.lead_qualify, lead_id=lead.pk, actor=org.marketer)
+            attempt(services.lead_qualify, lead_id=lead.pk, actor=org.marketer)
     elif lead.stage == Stage.MQL:
         choice = rng.random()
         if choice < 0.55:
-            _try(services.lead_accept, lead_id=lead.pk, actor=owner)
+            attempt(services.lead_accept, lead_id=lead.pk, actor=owner)
         elif choice < 0.8:
-            _try(
+            attempt(
                 services.lead_reject, lead_id=lead.pk, actor=owner, reason=rng.choice(reasons.all_rejections)
             )
         elif choice < 0.87 and owner is not None:
             new = org.rep2 if owner == org.rep else org.rep
-            _try(services.lead_reassign, lead_id=lead.pk, actor=org.sales_manager, new_owner=new)
+            attempt(services.lead_reassign, lead_id=lead.pk, actor=org.sales_manager, new_owner=new)
         elif choice < 0.93 and owner is not None:  # the SLA sends it back (cohort: sent back)
-            _try(services.lead_return_to_marketing, lead_id=lead.pk, from_owner_id=owner.pk)
+            attempt(services.lead_return_to_marketing, lead_id=lead.pk, from_owner_id=owner.pk)
         elif choice < 0.97:  # sales disqualifies it (cohort: disqualified, or sent back once reopened)
-            _try(services.lead_disqualify, lead_id=lead.pk, actor=owner, reason=reasons.disqualification)
+            attempt(services.lead_disqualify, lead_id=lead.pk, actor=owner, reason=reasons.disqualification)
     elif lead.stage == Stage.SQL:
         choice = rng.random()
         if choice < 0.4:
-            _try(services.touch_log, lead_id=lead.pk, actor=owner, kind="call", outcome="connected")
+            attempt(services.touch_log, lead_id=lead.pk, actor=owner, kind="call", outcome="connected")
         elif choice < 0.6:
             amount = str(rng.randrange(1, 90) * 500)
-            _try(services.lead_win, lead_id=lead.pk, actor=owner, amount=amount, closed_on=dt.date.today())
+            attempt(services.lead_win, lead_id=lead.pk, actor=owner, amount=amount, closed_on=dt.date.today())
         elif choice < 0.8:
             reason = rng.choice([reasons.loss_recycle, reasons.loss_disqualify])
-            _try(services.lead_lose, lead_id=lead.pk, actor=owner, reason=reason)
+            attempt(services.lead_lose, lead_id=lead.pk, actor=owner, reason=reason)
         elif choice < 0.85:
-            _try(services.lead_disqualify, lead_id=lead.pk, actor=owner, reason=reasons.disqualification)
+            attempt(services.lead_disqualify, lead_id=lead.pk, actor=owner, reason=reasons.disqualification)
     elif lead.stage == Stage.DISQUALIFIED and rng.random() < 0.3:  # marketing reopens it
-        _try(services.lead_reopen, lead_id=lead.pk, actor=org.marketer)
+        attempt(services.lead_reopen, lead_id=lead.pk, actor=org.marketer)
 
 
 @pytest.fixture
