@@ -25,7 +25,7 @@ APPS = (
 urlpatterns = [
     # Browsers ask for /favicon.ico whatever the page says: send them to the icon.
     # (at request time: the static file's hashed name is known once collectstatic has run).
-    path("favicon.ico", lambda request: redirect(static("favicon.svg"), permanent=True)),
+    path("favicon.ico", lambda request: redirect(static("favicon.svg"), permanent=True), name="favicon"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's script as a file of its own: no inline script,

@@ -1057,6 +1057,16 @@ PAGE_READS = [
         special=dict.fromkeys(USERS, 302),
         special_to="/",
     ),
+    # What browsers ask for whatever the page says: the icon, to anyone.
+    page(
+        "favicon",
+        "get",
+        lambda w: "/favicon.ico",
+        frozenset(ROLES),
+        301,
+        public=True,
+        ok_to=lambda w: "/static/favicon.svg",
+    ),
 ]
 
 PAGE_ACTIONS = [

@@ -65,7 +65,7 @@ def test_marketer_reads_the_receipt_hands_off_and_works_the_rejection(
     page = browser.new_page(viewport={"width": 1300, "height": 900})
     login(page, server, "marketer")
     page.get_by_role("link", name="Leads").click()
-    page.get_by_label("Search").fill("lindqvist")
+    page.get_by_label("Search", exact=True).fill("lindqvist")
     page.get_by_role("button", name="Find").click()
     page.get_by_role("link", name="Nina Nurture").click()
 
