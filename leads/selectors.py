@@ -231,25 +231,25 @@ class Today:
 
 
 def rep_today(user, now: dt.datetime | None = None) -> Today:
-    """What the rep's day holds, in their own zone's today. Three queries."""
+    """What the rep's day holds, in their own zone's today. Two queries."""
     now = now or timezone.now()
     local = timezone.localtime(now)
     midnight = timezone.make_aware(
         dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(0)), local.tzinfo
     )
-    clocks = Clock.objects.running().filter(
-        owner=user, lead__stage__in=[Stage.MQL, Stage.SQL], breached_at__isnull=True
-    )
-    counts = clocks.aggregate(
-        overdue=Count("id", filter=Q(due_at__lte=now)),
-        due_today=Count("id", filter=Q(due_at__gt=now, due_at__lt=midnight)),
-    )
+    open_deadline = Q(breached_at__isnull=True)
     # A response clock breached keeps running and is still owed: it counts as overdue.
-    breached_open = Clock.objects.running().filter(
-        owner=user, lead__stage=Stage.MQL, obligation=Obligation.RESPONSE, breached_at__isnull=False
+    still_owed = Q(breached_at__isnull=False, obligation=Obligation.RESPONSE, lead__stage=Stage.MQL)
+    counts = (
+        Clock.objects.running()
+        .filter(owner=user, lead__stage__in=[Stage.MQL, Stage.SQL])
+        .aggregate(
+            overdue=Count("id", filter=(open_deadline & Q(due_at__lte=now)) | still_owed),
+            due_today=Count("id", filter=open_deadline & Q(due_at__gt=now, due_at__lt=midnight)),
+        )
     )
     waiting = Lead.objects.live().filter(owner=user, stage=Stage.MQL).count()
-    return Today(counts["overdue"] + breached_open.count(), counts["due_today"], waiting)
+    return Today(counts["overdue"], counts["due_today"], waiting)
 
 
 def _follow_up(field: str):

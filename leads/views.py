@@ -27,7 +27,7 @@ from leads.stages import actions_for
 from leads.templatetags.lead_tags import lead_name
 from sla import selectors as sla_selectors
 from sla.services import calendar_for
-from sla.templatetags.sla_tags import due
+from sla.templatetags.sla_tags import deadline
 from smarketing.agreement.models import (
     Reason,
     ReasonKind,
@@ -369,7 +369,7 @@ def lead_detail(request, lead_id: int, bound=None, bound_name=None, status=200):
     events = list(selectors.lead_timeline(lead))
     # Read once for both the story and their own sections of the page.
     engagements = list(lead.engagements.all())
-    clocks = list(lead.clocks.select_related("owner").order_by("-started_at"))
+    clocks = list(lead.clocks.select_related("owner__membership").order_by("-started_at"))
     private = not roles.sees_contact_details(request.user, lead)
     story = selectors.lead_story(lead, events, engagements=engagements, clocks=clocks, private=private)
     actions = actions_for(request.user, lead)
@@ -540,7 +540,7 @@ def lead_due(request, lead_id: int):
     clock = lead.clocks.running().filter(obligation="response").first()
     if clock is None:
         return HttpResponse('<span class="muted">answered</span>')
-    return HttpResponse(due(clock.due_at, calendar=calendar_for(lead.owner)))
+    return HttpResponse(deadline(clock.due_at, calendar=calendar_for(lead.owner)))
 
 
 @login_required

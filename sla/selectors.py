@@ -22,7 +22,7 @@ def at_risk(*, within: dt.timedelta = dt.timedelta(hours=4), team=None) -> Query
     clocks = Clock.objects.running().filter(breached_at__isnull=True, due_at__lte=timezone.now() + within)
     if team is not None:
         clocks = clocks.filter(owner__membership__team=team)
-    return clocks.select_related("lead", "owner", "policy").order_by("due_at")
+    return clocks.select_related("lead", "owner__membership", "policy").order_by("due_at")
 
 
 def breaches(monday: dt.date | None = None) -> QuerySet[Clock]:

@@ -18,17 +18,31 @@ register = template.Library()
 STALE_AFTER = dt.timedelta(minutes=3)
 
 
-@register.simple_tag
-def due(moment, soon_hours: int = 2, calendar=None, owner=None):
+@register.simple_tag(takes_context=True)
+def due(context, moment, soon_hours: int = 2, calendar=None, owner=None):
+    """A deadline as `deadline` shows it, in `calendar`, or else `owner`'s (looked up once
+    per team for the whole page, and only for a deadline still ahead), or the organisation's."""
+    if calendar is None and moment is not None and moment > timezone.now():
+        calendar = _owner_calendar(context.render_context, owner)
+    return deadline(moment, soon_hours, calendar)
+
+
+def _owner_calendar(cache, owner):
+    membership = getattr(owner, "membership", None)
+    key = ("sla-calendar", membership.team_id if membership is not None else None)
+    if key not in cache:
+        cache[key] = calendar_for(owner)
+    return cache[key]
+
+
+def deadline(moment, soon_hours: int = 2, calendar=None):
     """One way to show a deadline on every screen: "Mon 16:30 · in 7 h 30 m business time"
     (its weekday and time, the date too when it is a week or more away; the business time
-    left in the owner's calendar — `calendar`, or `owner`'s, or the organisation's) or
-    "Mon 16:30 · overdue by 30 m", with the exact moment on hover; marked for the eye
-    and not by colour alone."""
+    left in `calendar`, the organisation's by default) or "Mon 16:30 · overdue by 30 m",
+    with the exact moment on hover; marked for the eye and not by colour alone."""
     if moment is None:
         return format_html('<span class="muted">no deadline</span>')
     now = timezone.now()
-    calendar = calendar or calendar_for(owner)
     local = timezone.localtime(moment)
     days_away = (local.date() - timezone.localdate(now)).days
     when = f"{local:%a %H:%M}" if -6 <= days_away <= 6 else f"{local:%a %d %b %H:%M}"
@@ -37,7 +51,7 @@ def due(moment, soon_hours: int = 2, calendar=None, owner=None):
         return format_html(
             '<span class="due late" title="{}">{} · ⚠ overdue by {}</span>', exact, when, span(now - moment)
         )
-    left = business_time_between(now, moment, calendar)
+    left = business_time_between(now, moment, calendar or calendar_for(None))
     css = "soon" if left < dt.timedelta(hours=soon_hours) else "ok"
     return format_html(
         '<span class="due {}" title="{}">{} · in {} business time</span>',
