@@ -47,37 +47,29 @@ def notifications_for_event(event_id: int) -> list[Notification]:
                 body=f"{lead} <{lead.email}> was handed to you. Accept or reject it: {_lead_url(lead)}",
             )
         )
-    elif event.type == EventType.REJECTED:
-        marketer = _qualifier_before(event)
-        reason = event.reason.label if event.reason else "no reason"
-        made.append(
-            notify(
-                recipient=marketer,
-                kind=NotificationKind.MQL_REJECTED,
-                lead=lead,
-                dedupe_key=key,
-                created_at=event.occurred_at,
-                subject=f"MQL rejected: {lead} — {reason}",
-                body=(
-                    f"Sales rejected {lead} <{lead.email}>: {reason}."
-                    + (f"\nNote: {event.note}" if event.note else "")
-                    + f"\nIt is back in the recycled queue: {_lead_url(lead)}"
-                ),
+    elif event.type in (EventType.REJECTED, EventType.RETURNED):
+        # Back with marketing: the marketer who qualified it hears why — sales' reason, or
+        # (SLA enforcement returned it) that nobody responded in time — so it is not left unseen.
+        if event.type == EventType.REJECTED:
+            reason = event.reason.label if event.reason else "no reason"
+            kind, subject = NotificationKind.MQL_REJECTED, f"MQL rejected: {lead} — {reason}"
+            what = f"Sales rejected {lead} <{lead.email}>: {reason}."
+        else:
+            kind, subject = (
+                NotificationKind.MQL_RETURNED,
+                f"MQL returned: {lead} — sales did not respond in time",
             )
-        )
-    elif event.type == EventType.RETURNED:
-        # SLA enforcement sent the MQL back (nobody responded in time): the marketer who
-        # qualified it hears it, as for a rejection, so the lead is not left unseen.
+            what = f"{lead} <{lead.email}> was not answered within the SLA and came back to marketing."
         made.append(
             notify(
                 recipient=_qualifier_before(event),
-                kind=NotificationKind.MQL_RETURNED,
+                kind=kind,
                 lead=lead,
                 dedupe_key=key,
                 created_at=event.occurred_at,
-                subject=f"MQL returned: {lead} — sales did not respond in time",
+                subject=subject,
                 body=(
-                    f"{lead} <{lead.email}> was not answered within the SLA and came back to marketing."
+                    what
                     + (f"\nNote: {event.note}" if event.note else "")
                     + f"\nIt is back in the recycled queue: {_lead_url(lead)}"
                 ),
