@@ -14,6 +14,8 @@ class NotificationKind(models.TextChoices):
     MQL_RETURNED = "mql_returned", "Your MQL was returned: sales did not respond in time"
     LEAD_WON = "lead_won", "Your lead was won"
     REFERRAL_CONVERTED = "referral_converted", "A lead you referred converted"
+    REFERRAL_RECEIVED = "referral_received", "A colleague referred someone to marketing"
+    MENTIONED = "mentioned", "A colleague mentioned you in a note"
     SLA_WARNING = "sla_warning", "SLA deadline approaching"
     SLA_BREACH = "sla_breach", "SLA deadline breached"
     WEEKLY_DIGEST = "weekly_digest", "Weekly funnel digest"
