@@ -33,8 +33,7 @@ from django.utils import timezone
 from leads.models import EventType, LeadEvent
 from reports.models import CommitmentTerms, CommitmentWeek, MarketingCommitment
 from sla.calendar import BusinessCalendar, business_time_between
-from sla.models import TeamCalendar
-from sla.services import calendar_from
+from sla.services import calendars_of_teams
 from smarketing.agreement.changes import agreement_change_record, require_manager
 from smarketing.agreement.terms import plural
 from smarketing.core.errors import ActionError
@@ -233,12 +232,6 @@ def _day(value) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value
 
 
-def _calendars(teams: list[Team]) -> dict[int, BusinessCalendar]:
-    """The teams' business calendars, by team id (two queries)."""
-    stored = {c.team_id: c for c in TeamCalendar.objects.filter(team__in=teams).prefetch_related("closures")}
-    return {team.pk: calendar_from(team, stored.get(team.pk)) for team in teams}
-
-
 def _elapsed(monday: dt.date, now: dt.datetime, calendar: BusinessCalendar) -> Fraction | None:
     """The share of the week's business time (the team's calendar) gone by at `now`; None
     once the week has ended. A week with no business time at all goes by in calendar time."""
@@ -281,7 +274,9 @@ def commitment_weeks(
     }
     mondays = [first + dt.timedelta(weeks=n) for n in range((last - first).days // 7 + 1)]
     # The current week's pace is measured in each team's business time.
-    calendars = _calendars([history[0].team for history in histories.values()]) if last == current else {}
+    calendars = (
+        calendars_of_teams([history[0].team_id for history in histories.values()]) if last == current else {}
+    )
     only_marketing_team = None
     weeks = []
     for team_id, history in histories.items():

@@ -355,9 +355,10 @@ def test_the_table_needs_the_same_queries_whatever_the_range(org, make_lead, rea
         assert len(rows) == weeks
         return len(captured)
 
-    # The terms, the recorded weeks, the number of marketing teams, the calendars (stored
-    # ones and their closures), then MQLs and responses per week for the one team.
-    assert queries(2) == queries(26) == 7
+    # The terms, the recorded weeks, the number of marketing teams, the calendars (SLA's
+    # `calendars_of_teams`: stored ones, their closures, the teams), then MQLs and
+    # responses per week for the one team.
+    assert queries(2) == queries(26) == 8
 
 
 def test_the_seed_migration_reads_the_history_from_the_audit_and_rejudges_recorded_weeks(org):
