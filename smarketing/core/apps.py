@@ -3,6 +3,8 @@ from pathlib import Path
 from django.apps import AppConfig
 from django.conf import settings
 
+from smarketing.core import checks  # noqa: F401 - registers the system checks (formats' settings)
+
 
 class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"

@@ -153,6 +153,11 @@ USE_TZ = True
 # The organisation's time zone: ISO weeks in reports and the default team calendar.
 SMARKETING_TIME_ZONE = env.str("SMARKETING_TIME_ZONE", default="Europe/Berlin")
 TIME_ZONE = SMARKETING_TIME_ZONE
+# The organisation's currency (ISO 4217) and how its money, numbers and dates read
+# (smarketing/core/formats.py): a Babel locale, "en" (the default: LANGUAGE_CODE), "en-GB",
+# "de-DE"… Both are checked when the app starts (smarketing/core/checks.py).
+SMARKETING_CURRENCY = env.str("SMARKETING_CURRENCY", default="EUR")
+SMARKETING_LOCALE = env.str("SMARKETING_LOCALE", default=LANGUAGE_CODE)
 
 # --- Static files -----------------------------------------------------------------------
 STATIC_URL = "static/"
