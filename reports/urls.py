@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reports import views
+from reports import campaign_views, views
 
 urlpatterns = [
     path("reports/", views.dashboard_page, name="dashboard"),
@@ -10,4 +10,8 @@ urlpatterns = [
     path("agreement/goal/", views.goal_page, name="agreement-goal"),
     path("sla/", views.sla_overview, name="sla-overview"),
     path("sla/commitments/<id:team_id>/", views.commitment_save, name="commitment-save"),
+    path("campaigns/", campaign_views.campaign_list, name="campaign-list"),
+    path("campaigns/new/", campaign_views.campaign_new, name="campaign-new"),
+    path("campaigns/<id:campaign_id>/", campaign_views.campaign_detail, name="campaign-detail"),
+    path("campaigns/<id:campaign_id>/edit/", campaign_views.campaign_edit, name="campaign-edit"),
 ]

@@ -117,7 +117,8 @@ def parse_row(row_number: int, cells: dict[str, str], ctx: Context) -> RowPlan:
             plan.campaign = ctx.campaigns.get(values["campaign"].casefold())
             if plan.campaign is None:
                 raise ValueError(
-                    f"Unknown campaign “{values['campaign']}”: create it first, or leave the cell empty."
+                    f"Unknown campaign “{values['campaign']}”: create it first on the Campaigns page "
+                    f"({settings.SMARKETING_BASE_URL}/campaigns/new/), or leave the cell empty."
                 )
         original = intake_values.parse_datetime(values.get("created_at", ""), ctx.tz)
     except ValueError as exc:

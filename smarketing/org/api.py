@@ -9,15 +9,20 @@ from rest_framework import generics, mixins, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.parsers import FormParser
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from smarketing.core.errors import ActionError
 from smarketing.core.parsers import JSONParser
+from smarketing.org import campaigns
 from smarketing.org.models import Campaign, Team
+from smarketing.org.permissions import handles
 from smarketing.org.security import ClientRateThrottle, lockout_response
 from smarketing.org.serializers import (
+    CampaignPatchSerializer,
     CampaignSerializer,
+    CampaignWriteSerializer,
     MeSerializer,
     TeamSerializer,
     TokenRequestSerializer,
@@ -25,10 +30,57 @@ from smarketing.org.serializers import (
 )
 
 
-class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
-    queryset = Campaign.objects.all()
+class CampaignPermission(IsAuthenticated):
+    """Marketing, sales and managers read campaigns; marketing creates and edits them
+    (`smarketing.org.campaigns`, which checks again). Refused before the body is read."""
+
+    def has_permission(self, request, view) -> bool:
+        if not super().has_permission(request, view):
+            return False  # 401
+        if request.method not in SAFE_METHODS and handles(view, request.method):
+            if not campaigns.can_edit_campaigns(request.user):
+                raise ActionError(campaigns.EDIT_REFUSAL, code=ActionError.FORBIDDEN)
+        elif not campaigns.can_read_campaigns(request.user):
+            raise ActionError(campaigns.READ_REFUSAL, code=ActionError.FORBIDDEN)
+        return True
+
+
+class CampaignViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Campaigns, newest first. Marketing creates (POST) and edits (PATCH) them through
+    the same service as the pages; each write is audited. Its funnel, revenue and ROI:
+    `/api/campaigns/{id}/funnel/`."""
+
+    queryset = Campaign.objects.select_related("owner")
     serializer_class = CampaignSerializer
+    permission_classes = [CampaignPermission]
     ordering = ["-starts_on", "name"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    @extend_schema(request=CampaignWriteSerializer, responses={201: CampaignSerializer})
+    def create(self, request, *args, **kwargs):
+        """Create a campaign (marketing). A name already taken (whatever its case), an end
+        before the start or an owner outside marketing is refused with 422."""
+        data = CampaignWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        campaign = campaigns.campaign_create(actor=request.user, **data.validated_data)
+        return Response(CampaignSerializer(campaign).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=CampaignPatchSerializer, responses=CampaignSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        """Change the fields given (marketing). With `version`, a stale edit is refused with 409."""
+        campaign = self.get_object()
+        data = CampaignPatchSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        version = values.pop("version", None)
+        campaign = campaigns.campaign_update(
+            actor=request.user, campaign_id=campaign.pk, expected_version=version, **values
+        )
+        return Response(CampaignSerializer(Campaign.objects.select_related("owner").get(pk=campaign.pk)).data)
 
 
 class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

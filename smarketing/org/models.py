@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
 
 from smarketing.core.validators import validate_time_zone
 
@@ -90,11 +92,40 @@ class Channel(models.TextChoices):
 
 
 class Campaign(models.Model):
+    """A marketing campaign: leads name it as their first touch, and the closed loop sets
+    what they brought against what it cost (docs/campaigns.md). Created and edited by
+    marketing through `smarketing.org.campaigns` (validated, audited, versioned)."""
+
     name = models.CharField(max_length=200, unique=True)
     channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.OTHER)
-    cost = models.DecimalField(max_digits=12, decimal_places=2, default=0, validators=[MinValueValidator(0)])
+    budget = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Planned spend.",
+    )
+    cost = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=0,
+        validators=[MinValueValidator(0)],
+        help_text="Actual cost: what ROI and cost per customer divide by.",
+    )
     starts_on = models.DateField(null=True, blank=True)
     ends_on = models.DateField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_campaigns",
+        help_text="Who runs it (someone on the marketing side).",
+    )
+    # Optimistic concurrency: an edit names the version it was made on; a stale one is
+    # refused instead of overwriting what someone else just saved.
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         db_table = "leads_campaign"  # its table since it lived in leads (docs/architecture.md)
@@ -108,10 +139,45 @@ class Campaign(models.Model):
                 violation_error_message="A campaign cannot end before it starts.",
             ),
             models.CheckConstraint(condition=Q(cost__gte=0), name="campaign_cost_not_negative"),
+            models.CheckConstraint(
+                condition=Q(budget__isnull=True) | Q(budget__gte=0), name="campaign_budget_not_negative"
+            ),
+            # Names differ whatever their case ("June seminar" is "june Seminar"), as an
+            # import's look-up of a campaign by name ignores case.
+            models.UniqueConstraint(
+                Lower("name"),
+                name="campaign_name_unique_ci",
+                violation_error_message="A campaign with this name already exists.",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class CampaignChange(models.Model):
+    """The audit of every write to a campaign: who, when, what (created or updated), and
+    the values before and after (JSON: only the fields that changed on an update)."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Updated"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="changes")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    occurred_at = models.DateTimeField(default=timezone.now)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["campaign", "-occurred_at"], name="campaignchange_campaign")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} {self.action} at {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
 class EngagementType(models.TextChoices):
