@@ -291,12 +291,13 @@ ACTION_FORMS = {
 }
 
 
-class ReferralForm(forms.Form):
-    """Any employee refers someone they met; marketing takes it from there."""
+class NoteForm(forms.Form):
+    """A note on a lead. The text's rules (not empty, at most 5,000 characters, storable)
+    are the service's (`leads.services.notes`), so the page and the API give the same words."""
 
-    first_name = forms.CharField(max_length=100)
-    last_name = forms.CharField(max_length=100)
-    email = forms.EmailField()
-    company = forms.CharField(max_length=200, required=False)
-    phone = forms.CharField(max_length=40, required=False)
-    job_title = forms.CharField(max_length=200, required=False)
+    body = forms.CharField(
+        label="Note (mention a colleague with @username to tell them)",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": 5000}),
+    )

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from leads import permissions, scoring
 from leads.events import event_record
-from leads.models import EventType, Lead, LeadEvent, normalize_email
+from leads.models import EventType, Lead, LeadEvent, Stage, normalize_email
 from leads.services.base import as_json, check_version, denied, lock, save
 from smarketing.agreement.scoring import Scorer
 from smarketing.core import bulk
@@ -266,3 +266,28 @@ def lead_update(*, lead_id: int, actor, expected_version: int | None = None, **c
     save(lead)
     event_record(lead=lead, type=EventType.UPDATED, actor=actor, data={"changes": diff})
     return scoring.lead_rescore(lead_id=lead.pk)
+
+
+@transaction.atomic
+def lead_referrer_credit(*, lead_id: int, referrer, actor, referral_id: int | None = None) -> bool:
+    """Credit `referrer` as the lead's referrer, for a referral of a person marketing
+    already knew (`smarketing.intake.referrals`). The first-touch referrer is only ever
+    filled in, never overwritten: a lead that already has a referrer keeps it, and a lead
+    already won keeps the credit it was won with (none). Audited as an `updated` event
+    naming the referral. Returns True when the referrer was credited."""
+    lead = lock(lead_id)
+    if actor is None or actor != referrer or not referrer.is_active:
+        raise denied("credit a referrer on", "the colleague who referred the person, through a referral")
+    if lead.referrer_id is not None or lead.stage == Stage.CUSTOMER:
+        return False
+    lead.referrer = referrer
+    lead.version = F("version") + 1
+    save(lead)
+    event_record(
+        lead=lead,
+        type=EventType.UPDATED,
+        actor=actor,
+        data={"changes": {"referrer": [None, referrer.pk]}, "referral": referral_id},
+        note=f"{referrer.get_full_name() or referrer.username} referred this person and is credited as referrer.",
+    )
+    return True

@@ -1,10 +1,11 @@
-"""The API of intake: CSV imports, engagements from other systems, website forms."""
+"""The API of intake: CSV imports, engagements from other systems, website forms,
+referrals."""
 
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -16,7 +17,7 @@ from leads import services
 from smarketing.core.api import error_body
 from smarketing.core.csvs import csv_download
 from smarketing.core.parsers import JSONParser
-from smarketing.intake import imports, inbound
+from smarketing.intake import imports, inbound, referrals
 from smarketing.intake.models import ImportJob, ImportStatus
 from smarketing.intake.serializers import (
     EngagementIngestSerializer,
@@ -28,6 +29,8 @@ from smarketing.intake.serializers import (
     InboundFormSerializer,
     InboundReceivedSerializer,
     IngestResultSerializer,
+    ReferralSerializer,
+    ReferralWriteSerializer,
 )
 from smarketing.org.roles import can_import
 from smarketing.org.security import ClientRateThrottle
@@ -194,3 +197,25 @@ class InboundFormView(APIView):
         if replayed:
             response["Idempotent-Replayed"] = "true"
         return response
+
+
+class ReferralListView(generics.ListAPIView):
+    """Referrals, for any employee. GET: your own referrals, newest first, with what
+    became of each (each person sees only their own). POST: refer someone — a new lead,
+    or, when marketing already knows the email, a note attached to their lead (201 either
+    way; `outcome` says which, `message` what to tell the referrer)."""
+
+    serializer_class = ReferralSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return referrals.referrals_by(self.request.user).select_related("referrer", "lead")
+
+    @extend_schema(request=ReferralWriteSerializer, responses={201: ReferralSerializer})
+    def post(self, request):
+        data = ReferralWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        submitted = referrals.referral_submit(referrer=request.user, **data.validated_data)
+        referral = submitted.referral
+        referral.message = submitted.message
+        return Response(ReferralSerializer(referral).data, status=status.HTTP_201_CREATED)

@@ -9,5 +9,6 @@ router.register("imports", api.ImportJobViewSet, basename="import")
 urlpatterns = [
     path("engagements/", api.EngagementIngestView.as_view(), name="engagements"),
     path("inbound/", api.InboundFormView.as_view(), name="inbound"),
+    path("referrals/", api.ReferralListView.as_view(), name="referrals"),
     *router.urls,
 ]

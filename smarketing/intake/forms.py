@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from leads.services import PROFILE_FIELDS
-from smarketing.intake.models import default_form_fields
+from smarketing.intake.models import CONTEXT_MAX, default_form_fields
 from smarketing.org.models import Campaign, EngagementType, Source
 
 
@@ -35,3 +35,26 @@ class InboundSourceForm(forms.Form):
     per_minute = forms.IntegerField(
         min_value=1, max_value=10_000, initial=60, label="Posts accepted per minute"
     )
+
+
+class ReferralForm(forms.Form):
+    """Any employee refers someone they met, and says what that person needs; marketing
+    takes it from there (`smarketing.intake.referrals.referral_submit`)."""
+
+    first_name = forms.CharField(max_length=100)
+    last_name = forms.CharField(max_length=100)
+    email = forms.EmailField()
+    company = forms.CharField(max_length=200, required=False)
+    context = forms.CharField(
+        label="What do they need?",
+        max_length=CONTEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 4, "aria-describedby": "id_context-help"}),
+        strip=True,
+        help_text=(
+            "A sentence or two for marketing: what they asked about, or what you noticed — for "
+            "example “Their boiler is 20 years old and they asked about a maintenance contract.”"
+        ),
+        error_messages={"required": "Tell marketing what they need: a sentence is enough."},
+    )
+    phone = forms.CharField(max_length=40, required=False)
+    job_title = forms.CharField(max_length=200, required=False)

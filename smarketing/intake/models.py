@@ -1,5 +1,6 @@
-"""What comes in from outside: CSV import jobs and their refused rows, and the website
-forms (inbound sources) allowed to post leads, with the idempotency records of their posts."""
+"""What comes in from outside: CSV import jobs and their refused rows, the website
+forms (inbound sources) allowed to post leads, with the idempotency records of their posts,
+and employees' referrals."""
 
 from __future__ import annotations
 
@@ -159,3 +160,62 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.inbound_source}: {self.key}"
+
+
+# --- referrals: any employee tells marketing about someone ---------------------------------------
+
+CONTEXT_MAX = 2000  # characters of "what do they need?" (a note, not a document)
+
+
+class ReferralOutcome(models.TextChoices):
+    CREATED = "created", "New lead"
+    ATTACHED = "attached", "Already known: added to their lead"
+
+
+class Referral(models.Model):
+    """One employee's tip about one person: who referred, what the customer needs, the
+    contact as the employee gave it, and what became of it — a new lead (`created`) or a
+    note on the lead marketing already had (`attached`, on a merge's survivor). Written
+    only by `smarketing.intake.referrals.referral_submit`."""
+
+    referrer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="referrals", db_index=False
+    )
+    # No index of its own: referral_lead_time leads with it.
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="referrals", db_index=False)
+    context = models.CharField(
+        max_length=CONTEXT_MAX, help_text="What the customer needs, and why the referrer thinks so."
+    )
+    # The contact as the referrer gave it (the email normalised); the lead keeps its own.
+    email = models.EmailField(max_length=254)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    job_title = models.CharField(max_length=200, blank=True)
+    outcome = models.CharField(max_length=10, choices=ReferralOutcome.choices)
+    credited = models.BooleanField(
+        default=False, help_text="The referrer is the lead's referrer (credited when it converts)."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["referrer", "-created_at", "-id"], name="referral_by_referrer"),
+            models.Index(fields=["lead", "created_at"], name="referral_lead_time"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(context=""), name="referral_context_given"),
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=ReferralOutcome.values), name="referral_outcome_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Referral of {self.email} by {self.referrer}"
+
+    @property
+    def given_name(self) -> str:
+        """The person's name as the referrer gave it."""
+        return " ".join(part for part in (self.first_name, self.last_name) if part)

@@ -1,4 +1,4 @@
-"""API serializers for imports and inbound engagements and forms."""
+"""API serializers for imports, inbound engagements and forms, and referrals."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from leads.models import Stage
 from smarketing.core import serializers as strict
 from smarketing.core.inputs import BoundedDateTimeSerializerField, IdField
-from smarketing.intake.models import ImportJob, ImportRow
+from smarketing.intake.models import CONTEXT_MAX, ImportJob, ImportRow, Referral
 from smarketing.intake.values import FIELDS
 from smarketing.org.models import Campaign, EngagementType, Source
 from smarketing.org.serializers import UserMiniSerializer
@@ -132,3 +133,74 @@ class IngestResultSerializer(serializers.Serializer):
     engagement = serializers.IntegerField()
     lead_created = serializers.BooleanField()
     engagement_created = serializers.BooleanField()
+
+
+# --- referrals -------------------------------------------------------------------------------------
+
+
+def _text(**kwargs) -> strict.CharField:
+    return strict.CharField(required=False, allow_blank=True, default="", **kwargs)
+
+
+class ReferralWriteSerializer(serializers.Serializer):
+    """A referral: who the person is and what they need. The contact's lengths and formats
+    are checked by the service (as the lead's profile is: 422 with the page's message)."""
+
+    refuses_unknown_fields = True  # the schema says so: additionalProperties false
+
+    email = strict.CharField(help_text="Compared after normalisation (trimmed, case-folded).")
+    context = strict.CharField(
+        max_length=CONTEXT_MAX,
+        allow_blank=True,
+        help_text="What the person needs, and why you think so. Required: blank is refused (422).",
+    )
+    first_name = _text()
+    last_name = _text()
+    company = _text()
+    phone = _text()
+    job_title = _text()
+
+    def validate(self, attrs):
+        unknown = set(getattr(self, "initial_data", {}) or {}) - set(self.fields)
+        if unknown:
+            raise serializers.ValidationError(f"Unknown field(s): {', '.join(sorted(unknown))}.")
+        return attrs
+
+
+class ReferralSerializer(strict.ModelSerializer):
+    """A referral and what became of it: `created` (a new lead) or `attached` (the person
+    was known: the note is on their lead); `credited`: the referrer became the lead's
+    referrer with it."""
+
+    referrer = UserMiniSerializer(read_only=True)
+    stage = serializers.ChoiceField(
+        choices=Stage.choices, source="lead.stage", read_only=True, help_text="The lead's stage now."
+    )
+    message = serializers.SerializerMethodField(
+        help_text="What the referrer is told: in the answer to a referral (null in lists)."
+    )
+
+    class Meta:
+        model = Referral
+        fields = [
+            "id",
+            "referrer",
+            "lead",
+            "stage",
+            "outcome",
+            "credited",
+            "context",
+            "email",
+            "first_name",
+            "last_name",
+            "company",
+            "phone",
+            "job_title",
+            "created_at",
+            "message",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(strict.CharField(allow_null=True))
+    def get_message(self, referral) -> str | None:
+        return getattr(referral, "message", None)

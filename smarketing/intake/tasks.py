@@ -1,8 +1,9 @@
-"""Intake's Celery tasks: running an import, and the watchdog that restarts stalled ones."""
+"""Intake's Celery tasks: running an import, the watchdog that restarts stalled ones, and
+telling marketing of a referral."""
 
 from celery import shared_task
 
-from smarketing.intake import imports, run
+from smarketing.intake import imports, referrals, run
 
 
 @shared_task(acks_late=True)
@@ -15,3 +16,9 @@ def import_run(job_id: int) -> int:
 def imports_resume_stalled() -> int:
     """Beat job: queue again the imports a dead worker left running."""
     return len(imports.imports_resume_stalled())
+
+
+@shared_task(acks_late=True)
+def referral_notify(referral_id: int) -> int:
+    """Tell marketing of a referral (idempotent by the outbox's unique key)."""
+    return len(referrals.referral_notify(referral_id))

@@ -8,6 +8,7 @@ urlpatterns = [
     path("imports/<id:job_id>/mapping/", views.import_configure, name="import-configure"),
     path("imports/<id:job_id>/progress/", views.import_progress, name="import-progress"),
     path("imports/<id:job_id>/failed-rows.csv", views.import_failed_rows, name="import-failed-rows"),
+    path("refer/", views.refer, name="refer"),
     path("agreement/inbound/", views.inbound_sources, name="inbound-sources"),
     path(
         "agreement/inbound/<id:source_id>/revoke/",

@@ -1,4 +1,5 @@
-"""CSV import pages: upload, map and preview, progress, results. Marketing only."""
+"""Intake pages: CSV imports (upload, map and preview, progress, results; marketing
+only), inbound sources (managers), and the referral page (any employee)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from django.views.decorators.http import require_POST
 
 from smarketing.core.csvs import csv_download
 from smarketing.core.errors import ActionError
-from smarketing.core.pages import act_then_redirect, refusal_status
-from smarketing.intake import imports, inbound, values
-from smarketing.intake.forms import InboundSourceForm
+from smarketing.core.pages import act_then_redirect, refusal_status, show_refusal_at_fields
+from smarketing.intake import imports, inbound, referrals, values
+from smarketing.intake.forms import InboundSourceForm, ReferralForm
 from smarketing.intake.models import ImportJob, ImportStatus, InboundSource, RowOutcome
 from smarketing.org.models import Campaign, Source
 from smarketing.org.roles import can_edit_agreement, can_import
@@ -157,3 +158,30 @@ def import_progress(request, job_id: int):
 def import_failed_rows(request, job_id: int) -> HttpResponse:
     job = get_object_or_404(ImportJob, pk=job_id)
     return csv_download(imports.failed_rows_csv(job), imports.failed_rows_filename(job))
+
+
+REFERRALS_SHOWN = 50
+
+
+@login_required
+def refer(request):
+    """Any employee refers someone and says what they need: a new lead, or a note on the
+    lead marketing already has (`referrals.referral_submit`); below, what became of their
+    own referrals."""
+    form = ReferralForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                submitted = referrals.referral_submit(referrer=request.user, **form.cleaned_data)
+            except ActionError as exc:
+                if not show_refusal_at_fields(form, exc):
+                    form.add_error(None, exc.message)
+                status = refusal_status(exc)
+            else:
+                messages.success(request, submitted.message)
+                return redirect("refer")
+        else:
+            status = 400
+    mine = referrals.referrals_by(request.user)[:REFERRALS_SHOWN]
+    return render(request, "intake/refer.html", {"form": form, "referrals": mine}, status=status)
