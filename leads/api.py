@@ -6,6 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from leads import selectors, services
@@ -22,7 +23,11 @@ from leads.serializers import (
     LeadSerializer,
     LeadWithWarningsSerializer,
     LeadWriteSerializer,
+    NoteAddedSerializer,
+    NoteCreateSerializer,
+    NoteSerializer,
     QualifySerializer,
+    QueueLeadSerializer,
     ReasonActionSerializer,
     ReassignSerializer,
     RecycledLeadSerializer,
@@ -32,6 +37,7 @@ from leads.serializers import (
     WinSerializer,
 )
 from smarketing.core.api import CursorPaging, query_value
+from smarketing.core.errors import ActionError
 from smarketing.core.inputs import date_in, id_in
 from smarketing.org.permissions import HasProductRole
 from smarketing.org.roles import sees_contact_details
@@ -213,11 +219,43 @@ class LeadViewSet(LeadWriteMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(responses=LeadEventSerializer(many=True))
     @action(detail=True, methods=["get"], filterset_class=None, ordering=None, pagination_class=None)
     def events(self, request, pk=None):
-        """The lead's history, including the events of leads merged into it."""
+        """The lead's history, including the events of leads merged into it (its notes,
+        `noted`, for marketing, sales and managers only)."""
         lead = self.get_object()
         private = not sees_contact_details(request.user, lead)
-        events = selectors.lead_timeline(lead)
+        # Notes only to those who may read them (a person with a product role), as the page.
+        events = selectors.lead_timeline(lead, notes=selectors.may_read_notes(request.user))
         return Response(LeadEventSerializer(events, many=True, context={"private": private}).data)
+
+    # --- notes: the page's note form, and the notes the timeline shows -----------------------
+
+    @extend_schema(methods=["GET"], responses=NoteSerializer(many=True))
+    @extend_schema(methods=["POST"], request=NoteCreateSerializer, responses={201: NoteAddedSerializer})
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        filterset_class=None,
+        ordering=None,
+        pagination_class=None,
+        permission_classes=[HasProductRole],
+    )
+    def notes(self, request, pk=None):
+        """GET: the notes on the lead and on the leads merged into it, oldest first (as
+        the timeline shows them). POST: write a note (marketing, sales and managers);
+        `@username` tells that colleague after commit. Names that told nobody (unknown, or
+        a person who cannot read notes) do not refuse the note: `messages` says so. A lead
+        merged away is refused with 409 and `merged_into`: write on the survivor."""
+        lead = Lead.objects.filter(pk=pk).first()
+        if lead is None:
+            raise NotFound("No such lead.")
+        if request.method == "GET":
+            return Response(NoteSerializer(selectors.lead_notes(lead), many=True).data)
+        data = NoteCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.lead_note_add(lead_id=lead.pk, actor=request.user, text=data.validated_data["body"])
+        note = selectors.lead_notes(lead).get(pk=result.event.pk)
+        note.messages = result.messages
+        return Response(NoteAddedSerializer(note).data, status=status.HTTP_201_CREATED)
 
 
 class HandoffListView(generics.ListAPIView):
@@ -279,3 +317,38 @@ class RecycledListView(generics.ListAPIView):
     def get_queryset(self):
         reason_id = query_value(self.request, "reason", id_in, message="Use a reason id.")
         return selectors.recycled_queue(reason_id=reason_id)
+
+
+class QueueListView(generics.ListAPIView):
+    """Marketing's work queue, one list at a time (`kind`), as the Queue page shows it:
+    `new` — stage lead, never handed off, came in during the last 30 days, not a referral;
+    `referral` — a referral source or a referring colleague, stage lead, never sent back;
+    `recycled` — sent back by sales, with the latest reason and note (filter: `reason`).
+    Each lead is in one list at most; `count` is the list's size, as the page's tabs say."""
+
+    permission_classes = [HasProductRole]
+    serializer_class = QueueLeadSerializer
+    filter_backends: list = []
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("kind", OpenApiTypes.STR, enum=list(selectors.QUEUE_KINDS), default="new"),
+            OpenApiParameter(
+                "reason", OpenApiTypes.INT, description="Recycled only: a rejection or loss reason id"
+            ),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        kind = self.request.query_params.get("kind", "new")
+        if kind not in selectors.QUEUE_KINDS:
+            raise ActionError(
+                f"kind is one of {', '.join(selectors.QUEUE_KINDS)}.",
+                field="kind",
+                code=ActionError.MALFORMED,
+            )
+        reason_id = query_value(self.request, "reason", id_in, message="Use a reason id.")
+        rows = selectors.marketing_queue(kind, reason_id=reason_id if kind == "recycled" else None)
+        return rows.select_related("campaign", "referrer").order_by(selectors.QUEUE_ORDER[kind], "-id")

@@ -1,5 +1,6 @@
 """Who hears about a lead event, and what they are told: a hand-off or reassignment tells
-the rep, a rejection the marketer who handed it off, a win the marketer and the referrer.
+the rep, a rejection the marketer who handed it off, a win the marketer and the referrer,
+a note the colleagues it mentions.
 The messages go through the outbox (`smarketing.notifications`)."""
 
 from __future__ import annotations
@@ -7,10 +8,13 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 
 from leads.models import EventType, LeadEvent
+from smarketing.core import formats
 from smarketing.notifications.models import Notification, NotificationKind
 from smarketing.notifications.services import notify
+from smarketing.org.roles import has_product_role
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +81,7 @@ def notifications_for_event(event_id: int) -> list[Notification]:
         )
     elif event.type == EventType.WON:
         amount = event.data.get("amount")
+        amount = "an unrecorded amount" if amount is None else formats.money(amount)
         made.append(
             notify(
                 recipient=lead.qualified_by,
@@ -99,7 +104,32 @@ def notifications_for_event(event_id: int) -> list[Notification]:
                 body=f"{lead}, whom you referred, became a customer worth {amount}. Thank you! {_lead_url(lead)}",
             )
         )
+    elif event.type == EventType.NOTED:
+        made += _mentioned(event)
     return [n for n in made if n is not None]
+
+
+def _mentioned(event: LeadEvent) -> list[Notification | None]:
+    """Each colleague a note mentions (`leads.services.notes`), once per note. Whether they
+    may read notes is checked again here: a role taken away since the note was written
+    means no message about the lead."""
+    lead = event.lead
+    ids = [m["id"] for m in event.data.get("mentions", []) if isinstance(m, dict) and "id" in m]
+    people = get_user_model().objects.filter(pk__in=ids, is_active=True)
+    writer = (event.actor.get_full_name() or event.actor.username) if event.actor else "Someone"
+    return [
+        notify(
+            recipient=person,
+            kind=NotificationKind.MENTIONED,
+            lead=lead,
+            dedupe_key=f"event:{event.pk}",
+            created_at=event.occurred_at,
+            subject=f"{writer} mentioned you in a note on {lead}",
+            body=f"{writer} wrote on {lead} ({lead.company or 'no company'}):\n\n{event.note}\n\n{_lead_url(lead)}",
+        )
+        for person in people
+        if has_product_role(person)
+    ]
 
 
 def _qualifier_before(event: LeadEvent):

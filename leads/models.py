@@ -381,6 +381,9 @@ class EventType(models.TextChoices):
     MERGED = "merged", "Merged"
     MERGED_INTO = "merged_into", "Merged into another lead"
     UPDATED = "updated", "Profile edited"
+    # A line of history that moves nothing: a note someone wrote on the lead (its text in
+    # `note`, whom it mentions in `data`). No stage, no version bump, no transition.
+    NOTED = "noted", "Note"
 
 
 class ImmutableError(Exception):

@@ -17,9 +17,11 @@ from leads.models import EventType, Lead, LeadEvent, Stage, Touch
 from leads.permissions import event_data_shown
 from leads.services import lead_find_duplicate
 from sla.models import Clock, EnforcementRun, Obligation
+from smarketing.core import formats
+from smarketing.core.paging import COUNT_CAP
 from smarketing.core.weeks import monday_of, week_range
 from smarketing.org.models import Source, TeamKind
-from smarketing.org.roles import Role
+from smarketing.org.roles import Role, has_product_role
 
 LIKELY_DUPLICATE_LIMIT = 5
 
@@ -396,17 +398,92 @@ def lead_detail(lead_id: int) -> Lead:
     ).get(pk=lead_id)
 
 
-def lead_timeline(lead: Lead) -> QuerySet[LeadEvent]:
-    """The lead's events and those of every lead merged into it, in time order.
+def lead_timeline(lead: Lead, *, notes: bool = True) -> QuerySet[LeadEvent]:
+    """The lead's events and those of every lead merged into it, in time order; without
+    its notes when `notes` is false (a viewer who may not read them: `may_read_notes`).
 
     One `lead_id IN (the lead and the leads merged into it)`: the index on the event's lead
     serves it. (`lead = x OR lead IN (…)` cannot use that index and reads every event.)"""
     leads = Lead.objects.filter(Q(pk=lead.pk) | Q(merged_into=lead)).values("pk")
+    events = LeadEvent.objects.filter(lead__in=leads)
+    if not notes:
+        events = events.exclude(type=EventType.NOTED)
+    return events.select_related("actor", "reason", "lead").order_by("occurred_at", "id")
+
+
+def may_read_notes(user) -> bool:
+    """Notes are marketing's and sales' working talk (they may name people, budgets, what
+    a customer said): read, written and mentioned by people with a product role only."""
+    return has_product_role(user)
+
+
+def lead_notes(lead: Lead) -> QuerySet[LeadEvent]:
+    """The notes on the lead and on every lead merged into it, oldest first."""
+    return lead_timeline(lead).filter(type=EventType.NOTED)
+
+
+# --- marketing's work queue ------------------------------------------------------------------------
+
+# A lead marketing has not handed off yet is "new" for this many days after it came in.
+NEW_LEAD_DAYS = 30
+QUEUE_KINDS = ("new", "referral", "recycled")
+# Each queue's order, newest first: what a keyset page sorts by.
+QUEUE_ORDER = {"new": "-created_at", "referral": "-created_at", "recycled": "-stage_entered_at"}
+
+_REFERRAL = Q(source=Source.REFERRAL) | Q(referrer__isnull=False)
+
+
+def queue_new(now: dt.datetime | None = None) -> QuerySet[Lead]:
+    """New leads: in stage `lead`, never handed off (no hand-off, never sent back), came in
+    during the last NEW_LEAD_DAYS days, and not referrals (those have their own list)."""
+    since = (now or timezone.now()) - dt.timedelta(days=NEW_LEAD_DAYS)
     return (
-        LeadEvent.objects.filter(lead__in=leads)
-        .select_related("actor", "reason", "lead")
-        .order_by("occurred_at", "id")
+        Lead.objects.live()
+        .filter(stage=Stage.LEAD, recycle_count=0, qualified_at__isnull=True, created_at__gte=since)
+        .exclude(_REFERRAL)
+        .select_related("campaign")
+        .order_by("-created_at", "-id")
     )
+
+
+def queue_referrals() -> QuerySet[Lead]:
+    """Referrals still with marketing: a referral source or a referring colleague, stage
+    `lead`, never sent back by sales (a referral sales sent back is in the recycled list,
+    with sales' reason). However old: a colleague's tip waits until marketing acts."""
+    return (
+        Lead.objects.live()
+        .filter(_REFERRAL, stage=Stage.LEAD, recycle_count=0)
+        .select_related("campaign", "referrer")
+        .order_by("-created_at", "-id")
+    )
+
+
+def marketing_queue(kind: str, *, reason_id: int | None = None, now: dt.datetime | None = None):
+    """One list of marketing's work queue (QUEUE_KINDS). Each lead is in one list at most:
+    sent back → recycled; else a referral → referral; else new if it is new."""
+    if kind == "recycled":
+        return recycled_queue(reason_id=reason_id)
+    if kind == "referral":
+        return queue_referrals()
+    return queue_new(now)
+
+
+def queue_counts(*, now: dt.datetime | None = None, cap: int = COUNT_CAP) -> dict[str, tuple[int, bool]]:
+    """{kind: (how many, whether the count stopped at `cap`)} for each list, counted as the
+    lists' pages count (each up to `cap` + 1 rows, so a huge list costs what `cap` costs):
+    the three bounded counts in one query."""
+    using = router.db_for_read(Lead)
+    parts, params = [], []
+    for kind in QUEUE_KINDS:
+        # The recycled list without its feedback columns: a count needs none of them.
+        rows = Lead.objects.recycled() if kind == "recycled" else marketing_queue(kind, now=now)
+        sql, part_params = rows.order_by().values("pk")[: cap + 1].query.get_compiler(using=using).as_sql()
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS {kind}_rows)")  # noqa: S608 - the ORM's SQL
+        params.extend(part_params)
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        found = cursor.fetchone()
+    return {kind: (min(n, cap), n > cap) for kind, n in zip(QUEUE_KINDS, found, strict=True)}
 
 
 def is_sales_team(team) -> bool:
@@ -511,9 +588,11 @@ def lead_story(
                     f"imported (row {event.data.get('import_row')} of import {event.data['import_job']})"
                 )
         if (amount := event_data_shown(event.data, private=private).get("amount")) is not None:
-            detail.append(f"amount {amount}")
+            detail.append(f"amount {formats.money(amount)}")
         if event.reason_id:
             detail.append(f"reason: {event.reason.label}")
+        if event.type == EventType.NOTED and event.data.get("mentions"):
+            detail.append("mentioned " + ", ".join(f"@{m['username']}" for m in event.data["mentions"]))
         if event.lead_id != lead.pk:
             detail.append(f"on merged lead {event.lead_id if private else event.lead.email}")
         entries.append(

@@ -385,3 +385,97 @@ class LeadWithWarningsSerializer(LeadSerializer):
     class Meta(LeadSerializer.Meta):
         fields = [*LeadSerializer.Meta.fields, "warnings"]
         read_only_fields = fields
+
+
+# --- notes ------------------------------------------------------------------------------------
+
+
+class NoteCreateSerializer(_StrictSerializer):
+    """A note on a lead. Its rules (not empty once trimmed; storable text) are the
+    service's: a note that breaks one is refused with 422 and the page's words."""
+
+    body = strict.CharField(
+        max_length=5000,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="The note, at most 5,000 characters. `@username` tells that colleague (if they "
+        "have a marketing or sales role); names that tell nobody are listed in `messages`.",
+    )
+
+
+class MentionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = strict.CharField()
+
+
+class NoteSerializer(serializers.Serializer):
+    """A note on the lead (or on a lead merged into it: `lead` says which)."""
+
+    id = serializers.IntegerField(help_text="The note's event id (it is also in the lead's events).")
+    lead = serializers.IntegerField(source="lead_id")
+    author = UserMiniSerializer(source="actor", read_only=True, allow_null=True)
+    written_at = serializers.DateTimeField(source="occurred_at")
+    body = strict.CharField(source="note")
+    mentions = serializers.SerializerMethodField(help_text="The colleagues told about it.")
+    unknown_mentions = serializers.SerializerMethodField(help_text="@names that are nobody here.")
+    not_notified = serializers.SerializerMethodField(
+        help_text="People mentioned who cannot read notes (no marketing or sales role): not told."
+    )
+
+    @extend_schema_field(MentionSerializer(many=True))
+    def get_mentions(self, event) -> list:
+        return [m for m in event.data.get("mentions", []) if isinstance(m, dict)]
+
+    def get_unknown_mentions(self, event) -> list[str]:
+        return list(event.data.get("unknown", []))
+
+    def get_not_notified(self, event) -> list[str]:
+        return list(event.data.get("not_notified", []))
+
+
+class NoteAddedSerializer(NoteSerializer):
+    messages = serializers.ListField(
+        child=strict.CharField(),
+        help_text="What became of mentions that told nobody, in the page's words "
+        "(“@bob is not a colleague here; nobody was notified for it.”).",
+    )
+
+
+# --- marketing's work queue -------------------------------------------------------------------
+
+
+class QueueLeadSerializer(strict.ModelSerializer):
+    """One lead of marketing's work queue, with what its list shows: its age, and the
+    reason it is there (the referrer; sales' feedback for a recycled lead, null otherwise)."""
+
+    campaign = CampaignMiniSerializer(read_only=True, allow_null=True)
+    referrer = UserMiniSerializer(read_only=True, allow_null=True)
+    feedback_type = strict.CharField(
+        read_only=True, allow_null=True, help_text="rejected, lost or returned (recycled only)"
+    )
+    feedback_reason = strict.CharField(read_only=True, allow_null=True)
+    feedback_note = strict.CharField(read_only=True, allow_null=True)
+    feedback_by = strict.CharField(read_only=True, allow_null=True, help_text="username of the rep")
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "first_name",
+            "last_name",
+            "email",
+            "company",
+            "source",
+            "campaign",
+            "referrer",
+            "score",
+            "recycle_count",
+            "version",
+            "created_at",
+            "stage_entered_at",
+            "feedback_type",
+            "feedback_reason",
+            "feedback_note",
+            "feedback_by",
+        ]
+        read_only_fields = fields

@@ -12,9 +12,10 @@ urlpatterns = [
     path("leads/<id:lead_id>/edit/", views.lead_edit, name="lead-edit"),
     path("leads/<id:lead_id>/merge/", views.lead_merge, name="lead-merge"),
     path("leads/<id:lead_id>/act/<slug:action>/", views.lead_action, name="lead-action"),
+    path("leads/<id:lead_id>/notes/", views.lead_note_add, name="lead-note-add"),
+    path("queue/", views.queue, name="queue"),
     path("recycled/", views.recycled, name="recycled"),
     path("handoffs/", views.my_handoffs, name="my-handoffs"),
-    path("refer/", views.refer, name="refer"),
     # How far the re-score under a new scoring definition has got (the agreement's
     # scoring page shows it): a count of leads, so the funnel answers.
     path("agreement/scoring/progress/", views.scoring_progress, name="scoring-progress"),

@@ -14,12 +14,13 @@ from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from leads import permissions, scoring, selectors, services
 from leads.filters import DRILL_PARAMS, SORTS, LeadFilter
-from leads.forms import ACTION_FORMS, LeadForm, MergeForm, ReferralForm
+from leads.forms import ACTION_FORMS, LeadForm, MergeForm, NoteForm
 from leads.models import Engagement, EventType, Lead, LeadEvent, Stage, TouchKind, TouchOutcome
 from leads.selectors import duplicate_lookup, find_lead, likely_duplicates
 from leads.services import handoff_missing
@@ -33,13 +34,14 @@ from smarketing.agreement.models import (
     ReasonKind,
     ScoringDefinition,
 )
+from smarketing.core import formats
 from smarketing.core.api import STATUS_BY_CODE
 from smarketing.core.errors import ActionError
 from smarketing.core.inputs import date_in, id_in, optional
 from smarketing.core.pages import refusal_status, show_refusal_at_fields
 from smarketing.core.paging import COUNT_CAP, SEARCH_COUNT_CAP, keyset_page
 from smarketing.org import roles
-from smarketing.org.models import Campaign, Source
+from smarketing.org.models import Campaign
 from smarketing.org.roles import (
     Role,
     has_role,
@@ -361,12 +363,13 @@ def lead_list(request):
 
 
 @login_required
-def lead_detail(request, lead_id: int, bound=None, bound_name=None, status=200):
+def lead_detail(request, lead_id: int, bound=None, bound_name=None, status=200, note_form=None):
     try:
         lead = selectors.lead_detail(lead_id)
     except Lead.DoesNotExist:
         raise Http404("No such lead.") from None
-    events = list(selectors.lead_timeline(lead))
+    reads_notes = selectors.may_read_notes(request.user)
+    events = list(selectors.lead_timeline(lead, notes=reads_notes))
     # Read once for both the story and their own sections of the page.
     engagements = list(lead.engagements.all())
     clocks = list(lead.clocks.select_related("owner__membership").order_by("-started_at"))
@@ -387,9 +390,44 @@ def lead_detail(request, lead_id: int, bound=None, bound_name=None, status=200):
         "handoff_missing": handoff_missing(lead) if lead.stage == Stage.LEAD else [],
         "threshold": ScoringDefinition.current().threshold,
         "action_forms": _action_forms(lead, actions, request.user, bound, bound_name),
+        # Notes: written by anyone who reads them, on a live lead (the survivor takes them).
+        "note_form": (note_form or NoteForm(auto_id="id_note_%s"))
+        if reads_notes and lead.merged_into_id is None
+        else None,
+        "note_count": sum(e.type == EventType.NOTED for e in events),
         **profile_permissions(request.user, lead),
     }
     return render(request, "leads/lead_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def lead_note_add(request, lead_id: int):
+    """Write a note on the lead (mentions tell colleagues); back to the lead page, where
+    the note is on the timeline and any @name that told nobody is said so."""
+    lead = get_object_or_404(Lead, pk=lead_id)
+    form = NoteForm(request.POST, auto_id="id_note_%s")
+    status = 400
+    if form.is_valid():
+        try:
+            result = services.lead_note_add(
+                lead_id=lead.pk, actor=request.user, text=form.cleaned_data["body"]
+            )
+        except ActionError as exc:
+            status = refusal_status(exc)
+            if exc.code == ActionError.FORBIDDEN:
+                return _refused(request, exc.message, status=status)
+            if not show_refusal_at_fields(form, exc):
+                messages.error(request, exc.message)
+        else:
+            told = ", ".join(user.get_full_name() or user.username for user in result.notified)
+            messages.success(request, f"Note added to {lead}." + (f" Told {told}." if told else ""))
+            for warning in result.messages:
+                messages.warning(request, warning)
+            return redirect(f"{reverse('lead-detail', args=[lead.pk])}#notes-h")
+    else:
+        messages.error(request, _form_error(form))
+    return lead_detail(request, lead_id=lead.pk, status=status, note_form=form)
 
 
 # --- sales actions: one POST view, full page or in place (htmx) -----------------------------------
@@ -461,7 +499,7 @@ def _apply(action: str, lead, user, data) -> str:
         return f"Rejected: {lead} went back to marketing ({data['reason'].label})."
     if action == "win":
         services.lead_win(**common, amount=data["amount"], closed_on=data["closed_on"])
-        return f"Won: {lead} is a customer ({data['amount']})."
+        return f"Won: {lead} is a customer ({formats.money(data['amount'])})."
     if action == "lose":
         services.lead_lose(**common, reason=data["reason"])
         return f"Lost: {lead} ({data['reason'].label})."
@@ -510,26 +548,53 @@ def lead_action(request, lead_id: int, action: str):
     return lead_detail(request, lead_id=lead.pk, bound=form, bound_name=action, status=status)
 
 
+QUEUE_REFUSAL = "The marketing queue is marketing's and sales' work: only they see it."
+QUEUE_LABELS = {"new": "New", "referral": "Referrals", "recycled": "Recycled"}
+
+
 @login_required
-def recycled(request):
-    """Marketing's recycled queue: what sales sent back and why, to nurture, fix and
-    re-qualify (re-qualifying asks for a note on what changed)."""
+def queue(request, tab: str | None = None):
+    """Marketing's work queue, one tab per kind of lead to work: new leads not handed off
+    yet, referrals from colleagues, and leads sales sent back (with sales' reason and note,
+    to nurture, fix and re-qualify — re-qualifying asks for a note on what changed). Each
+    tab is paged by keyset with its true count (no silent cap); `/recycled/` is its tab."""
     if not roles.has_product_role(request.user):
-        return _refused(request, "The recycled queue is marketing's and sales' work: only they see it.")
-    reasons = Reason.objects.filter(kind__in=[ReasonKind.REJECTION, ReasonKind.LOSS]).order_by(
-        "kind", "position"
-    )
-    chosen = request.GET.get("reason", "")
-    reason_id = optional(id_in, chosen, name="reason", message="Choose a reason from the list.")
-    leads = selectors.recycled_queue(reason_id=reason_id)
-    page = keyset_page(leads, order="-stage_entered_at", cursor=request.GET.get("after"))
+        return _refused(request, QUEUE_REFUSAL)
+    tab = tab or request.GET.get("tab", "new")
+    if tab not in selectors.QUEUE_KINDS:
+        tab = "new"
+    reason_id = None
+    reasons = []
+    if tab == "recycled":
+        reasons = Reason.objects.filter(kind__in=[ReasonKind.REJECTION, ReasonKind.LOSS]).order_by(
+            "kind", "position"
+        )
+        reason_id = optional(
+            id_in, request.GET.get("reason", ""), name="reason", message="Choose a reason from the list."
+        )
+    now = timezone.now()
+    leads = selectors.marketing_queue(tab, reason_id=reason_id, now=now)
+    page = keyset_page(leads, order=selectors.QUEUE_ORDER[tab], cursor=request.GET.get("after"))
+    counts = selectors.queue_counts(now=now)
     context = {
+        "tab": tab,
+        "tabs": [
+            (kind, QUEUE_LABELS[kind], *counts[kind], "recycled" if kind == "recycled" else "queue")
+            for kind in selectors.QUEUE_KINDS
+        ],
         "page": page,
         "reasons": reasons,
         "reason_id": reason_id,
+        "new_days": selectors.NEW_LEAD_DAYS,
         "can_requalify": is_marketing_side(request.user),
     }
-    return render(request, "leads/recycled.html", context)
+    return render(request, "leads/queue.html", context)
+
+
+@login_required
+def recycled(request):
+    """The queue's recycled tab at its own address (kept from before the queue had tabs)."""
+    return queue(request, tab="recycled")
 
 
 @login_required
@@ -567,27 +632,3 @@ def my_handoffs(request):
             "campaigns": Campaign.objects.order_by("name"),
         },
     )
-
-
-@login_required
-def refer(request):
-    """A short form for any employee: the lead is created with them as its referrer."""
-    form = ReferralForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            lead = services.lead_create(
-                actor=request.user,
-                source=Source.REFERRAL,
-                referrer=request.user,
-                via="referral",
-                **form.cleaned_data,
-            )
-        except ActionError as exc:
-            for field, problems in exc.fields.items():
-                form.add_error(field if field in form.fields else None, problems[0])
-            if exc.code == ActionError.DUPLICATE:
-                form.add_error(None, "Marketing already knows this person, so no new lead was created.")
-        else:
-            messages.success(request, f"Thank you! {lead} was referred; you are credited if they convert.")
-            return redirect("home")
-    return render(request, "leads/refer.html", {"form": form}, status=400 if form.errors else 200)

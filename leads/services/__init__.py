@@ -8,12 +8,13 @@ illegal move raises `ActionError` and changes nothing.
 
 The package, by concern: `base` (lock, version, refusals), `profile` (the one profile
 validation, edits), `create` (one lead or many), `activity` (engagements, touches),
-`transitions` (the stage machine), `merge`. Callers use the names below.
+`transitions` (the stage machine), `merge`, `notes` (notes with @mentions). Callers use the names below.
 """
 
 from leads.services.activity import engagement_log, touch_log
 from leads.services.create import NewLeads, lead_create, leads_create_many, leads_prepare
 from leads.services.merge import lead_merge
+from leads.services.notes import NOTE_MAX, NoteResult, lead_note_add
 from leads.services.profile import (
     PROFILE_FIELDS,
     email_valid,
@@ -40,9 +41,11 @@ from leads.services.transitions import (
 )
 
 __all__ = [
+    "NOTE_MAX",
     "PROFILE_FIELDS",
     "SNOOZE_MAX_DAYS",
     "NewLeads",
+    "NoteResult",
     "email_valid",
     "engagement_log",
     "handoff_missing",
@@ -53,6 +56,7 @@ __all__ = [
     "lead_find_duplicate",
     "lead_lose",
     "lead_merge",
+    "lead_note_add",
     "lead_profile_validate",
     "lead_qualify",
     "lead_reassign",
