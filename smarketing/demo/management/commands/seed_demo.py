@@ -39,6 +39,7 @@ from faker import Faker
 
 from leads import services
 from leads.models import Engagement, Lead, LeadEvent, Stage, Touch, TouchKind, TouchOutcome
+from leads.services.notes import lead_note_add
 from reports.commitments import commitment_update, commitments_close_weeks
 from reports.snapshots import freeze_finished_weeks
 from sla.calendar import BusinessCalendar, business_time_between
@@ -47,7 +48,10 @@ from sla.services import sla_enforce
 from smarketing.agreement import versions
 from smarketing.agreement.models import AgreementVersion, Reason, ReasonKind, ScoringDefinition
 from smarketing.core.errors import ActionError
+from smarketing.intake.models import Referral
+from smarketing.intake.referrals import referral_submit
 from smarketing.notifications.models import Notification
+from smarketing.org.campaigns import campaign_create
 from smarketing.org.models import Campaign, Channel, EngagementType, Membership, Source, Team, TeamKind
 from smarketing.org.roles import Role
 
@@ -73,15 +77,15 @@ PEOPLE = [
 DEMO_USERNAMES = [p[0] for p in PEOPLE]
 
 CAMPAIGNS = [
-    # name, channel, source, cost, weight
-    ("Q3 Pipeline Webinar Series", Channel.WEBINAR, Source.WEBINAR, 4500, 14),
-    ("Google Ads — Lead Routing", Channel.PAID_SEARCH, Source.PAID_SEARCH, 18000, 18),
-    ("LinkedIn — RevOps Leaders", Channel.PAID_SOCIAL, Source.PAID_SOCIAL, 12000, 12),
-    ("SaaStr Europa Booth", Channel.EVENT, Source.EVENT, 25000, 8),
-    ("June Customer Seminar", Channel.EVENT, Source.EVENT, 6000, 5),
-    ("Funnel Benchmark Report 2026", Channel.CONTENT, Source.ORGANIC_SEARCH, 3000, 16),
-    ("Nurture — Recycled Leads", Channel.EMAIL, Source.EMAIL, 800, 7),
-    ("Partner Co-marketing — Acme Consulting", Channel.PARTNER, Source.PARTNER, 5000, 6),
+    # name, channel, source, budget, actual cost, weight (the booth went over its budget)
+    ("Q3 Pipeline Webinar Series", Channel.WEBINAR, Source.WEBINAR, 5000, 4500, 14),
+    ("Google Ads — Lead Routing", Channel.PAID_SEARCH, Source.PAID_SEARCH, 20000, 18000, 18),
+    ("LinkedIn — RevOps Leaders", Channel.PAID_SOCIAL, Source.PAID_SOCIAL, 15000, 12000, 12),
+    ("SaaStr Europa Booth", Channel.EVENT, Source.EVENT, 22000, 25000, 8),
+    ("Customer Seminar Series", Channel.EVENT, Source.EVENT, 6000, 6000, 5),
+    ("Funnel Benchmark Report 2026", Channel.CONTENT, Source.ORGANIC_SEARCH, 4000, 3000, 16),
+    ("Nurture — Recycled Leads", Channel.EMAIL, Source.EMAIL, 1000, 800, 7),
+    ("Partner Co-marketing — Acme Consulting", Channel.PARTNER, Source.PARTNER, 5000, 5000, 6),
 ]
 
 TITLES = [
@@ -110,6 +114,26 @@ ENGAGEMENTS = [
     (EngagementType.EVENT_ATTENDED, "Booth visit", 15),
     (EngagementType.EMAIL_CLICK, "Newsletter: SLA playbook", 3),
     (EngagementType.DEMO_REQUEST, "Demo request form", 30),
+]
+# What a colleague who refers someone says they need (the refer form's "What do they need?").
+REFERRAL_NEEDS = [
+    "Met her at a customer dinner: their SDR team is drowning in spreadsheets.",
+    "Old colleague, now VP Sales; wants a demo for about 40 reps before Q1.",
+    "Asked me at the meetup how we route web leads; evaluating HubSpot alternatives.",
+    "Their marketing and sales argue about lead quality every Monday, in his words.",
+    "Friend of a customer; needs SLA reporting for a board meeting next month.",
+]
+# Notes on the timeline: the marketer tells the rep what the score does not say, the rep
+# tells the marketer what the first call found (each mentions the other: @username).
+HANDOFF_NOTES = [
+    "they downloaded the pricing sheet twice this week; budget owner is on the call.",
+    "came from the seminar, asked about the Salesforce migration in the Q&A.",
+    "warm: replied to the nurture email asking for a call this week.",
+]
+SALES_NOTES = [
+    "first call done, they want a proposal for 25 seats. Thanks for the context!",
+    "decision maker confirmed; the webinar was what convinced them.",
+    "good fit but timing is next quarter, keeping it warm.",
 ]
 REQUALIFY_NOTES = [
     "Budget confirmed for next quarter after a second call.",
@@ -246,16 +270,20 @@ class Command(BaseCommand):
         )
         self.marketers = [self.users[u] for u in ("marketer", "marketer2", "marketer3", "marketer4")]
         self.campaigns = []
-        for position, (name, channel, source, cost, weight) in enumerate(CAMPAIGNS):
+        for position, (name, channel, source, budget, cost, weight) in enumerate(CAMPAIGNS):
             starts = (self.start + dt.timedelta(days=position * 3)).date()
-            campaign = Campaign.objects.create(
+            campaign = campaign_create(  # as marketing's manager would, audited
+                actor=self.users["manager.marketing"],
                 name=name,
                 channel=channel,
+                budget=Decimal(budget),
                 cost=Decimal(cost),
                 starts_on=starts,
                 ends_on=starts + dt.timedelta(days=70),
+                owner=self.marketers[position % len(self.marketers)],
             )
             self.campaigns.append((campaign, source, weight))
+        self.referrers = [self.users[u] for u in ("technician", "technician", "rep3")]
         self.reasons = {kind: list(Reason.objects.active().of_kind(kind)) for kind in ReasonKind.values}
         versions.version_in_force()  # version 1 of the agreement: what the teams started with
 
@@ -397,6 +425,8 @@ class Command(BaseCommand):
                 return
             note = rng.choice(REQUALIFY_NOTES) if lead.recycle_count else ""
             lead = services.lead_qualify(lead_id=lead.pk, actor=rng.choice(self.marketers), note=note)
+            if lead.owner is not None and rng.random() < 0.12:
+                self.push(self.later(action.at, hours=0.1), "note", action.lead_index, side="marketing")
             slow = rng.random() < 0.08
             delay = rng.uniform(9, 30) if slow else rng.uniform(0.2, 6)
             if (
@@ -418,6 +448,8 @@ class Command(BaseCommand):
             # MQLs handed off under the reviewed agreement are accepted a little more often.
             if rng.random() < 0.66 + fit + (0.06 if (lead.agreement_version or 0) >= 2 else 0):
                 services.lead_accept(lead_id=lead.pk, actor=lead.owner)
+                if rng.random() < 0.1:
+                    self.push(self.later(action.at, hours=0.5), "note", action.lead_index, side="sales")
                 for n in range(rng.choice([1, 2, 3, 3, 4, 5])):
                     self.push(
                         self.later(action.at, days=0.5 + n * rng.uniform(0.5, 2.5)),
@@ -476,6 +508,25 @@ class Command(BaseCommand):
                 )
             else:  # still being worked: decided later
                 self.push(self.later(action.at, days=rng.uniform(10, 30)), "outcome", action.lead_index)
+        elif kind == "note":
+            lead = self.lead(action)
+            if action.extra["side"] == "marketing":
+                author, mentioned, text = lead.qualified_by, lead.owner, rng.choice(HANDOFF_NOTES)
+            else:
+                author, mentioned, text = lead.owner, lead.qualified_by, rng.choice(SALES_NOTES)
+            if author is not None and mentioned is not None:
+                lead_note_add(lead_id=lead.pk, actor=author, text=f"@{mentioned.username} {text}")
+        elif kind == "refer_known":
+            # A colleague refers someone marketing already knows: the tip is attached to the
+            # lead (and credited if nobody was), not lost.
+            lead = self.lead(action)
+            referral_submit(
+                referrer=rng.choice(self.referrers),
+                email=lead.email,
+                context=rng.choice(REFERRAL_NEEDS),
+                first_name=lead.first_name,
+                last_name=lead.last_name,
+            )
         elif kind in ("agreement_review", "agreement_proposal", "confirm"):
             self.agreement(kind, action)
         elif kind == "disqualify":
@@ -564,11 +615,13 @@ class Command(BaseCommand):
             "country": rng.choice(COUNTRIES),
             "phone": fake.numerify("+49 30 #######") if rng.random() < 0.7 else "",
         }
-        technician = self.users["technician"]
         if referral:
-            lead = services.lead_create(
-                actor=technician, email=email, source=source, referrer=technician, via="referral", **profile
-            )
+            lead = referral_submit(
+                referrer=rng.choice(self.referrers),
+                email=email,
+                context=rng.choice(REFERRAL_NEEDS),
+                **{key: profile[key] for key in ("first_name", "last_name", "company", "phone", "job_title")},
+            ).lead
         else:
             lead = services.lead_create(
                 actor=rng.choice(self.marketers),
@@ -579,6 +632,10 @@ class Command(BaseCommand):
                 **profile,
             )
         self.lead_ids[action.lead_index] = lead.pk
+        if action.lead_index > 50 and rng.random() < 0.01:  # someone refers a person already known
+            known = rng.randrange(0, action.lead_index - 1)
+            if known in self.lead_ids:
+                self.push(self.later(action.at, days=rng.uniform(0.5, 5)), "refer_known", known)
         engagements = rng.choice([0, 1, 1, 2, 2, 3, 4])
         for n in range(engagements):
             hours = rng.uniform(0.05, 2) if n == 0 else rng.uniform(2, 120)
@@ -600,6 +657,7 @@ class Command(BaseCommand):
         base manager so no application code path can do it by accident.
         """
         Notification.objects.all().delete()
+        Referral.objects.all().delete()
         Clock.objects.all().delete()
         EnforcementRun.objects.all().delete()
         LeadEvent._base_manager.all()._raw_delete(using="default")
