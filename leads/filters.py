@@ -10,6 +10,7 @@ from leads.hooks import drilldown_lead_ids
 from leads.models import Lead, Stage
 from leads.selectors import leads_as_of
 from smarketing.agreement.models import Reason, ScoringDefinition
+from smarketing.core import formats
 from smarketing.core.inputs import DateFilter, IdFilter, id_number_filter, whole_number_filter
 from smarketing.core.weeks import monday_of, org_tz
 from smarketing.org.models import Campaign, Source, Team, TeamKind
@@ -249,9 +250,9 @@ class LeadFilter(django_filters.FilterSet):
         data = self.form.cleaned_data
         first, last = self.drill_weeks()
         weeks = (
-            f"in the week of {first:%d %b %Y}"
+            f"in the week of {formats.day(first)}"
             if first == last
-            else f"in the weeks of {first:%d %b %Y} to {last:%d %b %Y}"
+            else f"in the weeks of {formats.day(first)} to {formats.day(last)}"
         )
         stage = dict(Stage.choices)
         if data.get("entered"):
@@ -277,7 +278,7 @@ class LeadFilter(django_filters.FilterSet):
         if data.get("agreement_version") is not None:
             return f"leads handed off {weeks} under agreement version {int(data['agreement_version'])}"
         if data.get("stage_then"):
-            return f"leads that were {stage[data['stage_then']]} at the end of {data['as_of']:%d %b %Y}"
+            return f"leads that were {stage[data['stage_then']]} at the end of {formats.day(data['as_of'])}"
         return None
 
     def _drill_ids(self, drill: str, value, **extra):

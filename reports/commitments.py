@@ -36,6 +36,7 @@ from sla.calendar import BusinessCalendar, business_time_between
 from sla.services import calendars_of_teams
 from smarketing.agreement.changes import agreement_change_record, require_manager
 from smarketing.agreement.terms import plural
+from smarketing.core import formats
 from smarketing.core.errors import ActionError
 from smarketing.core.weeks import monday_of, org_tz, week_range
 from smarketing.notifications.models import NotificationKind
@@ -399,7 +400,7 @@ def _notify_missed(status: WeekStatus) -> None:
         subject=f"Marketing SLA missed, week of {monday:%d %b}: {status.mqls} MQLs"
         f" (agreed {status.min_mqls}), {status.acceptance_percent or 0}% accepted"
         f" (agreed {status.min_acceptance_percent}%)",
-        body=f"{team} handed off {status.mqls} MQLs in the week of {monday:%d %b %Y}; "
+        body=f"{team} handed off {status.mqls} MQLs in the week of {formats.day(monday)}; "
         f"sales accepted {status.accepted} and rejected {status.rejected}. The week is judged by "
         f"the commitment in force when it began: {status.min_mqls} MQLs, "
         f"{status.min_acceptance_percent}% accepted.",

@@ -21,6 +21,7 @@ from django.utils import timezone
 from leads.models import Lead, Stage
 from reports import dashboard
 from reports.models import DigestRun
+from smarketing.core import formats
 from smarketing.core.templatetags.core_tags import span
 from smarketing.core.weeks import monday_of, org_tz, week_range
 from smarketing.notifications.models import NotificationKind
@@ -89,7 +90,7 @@ def digest_message(monday: dt.date) -> tuple[str, str]:
         f"{_plural(weekly[Stage.CUSTOMER], 'customer')}"
     )
     lines = [
-        f"The week of {monday:%d %b %Y} (ISO week {monday.isocalendar().week}) is over. "
+        f"The week of {formats.day(monday)} (ISO week {monday.isocalendar().week}) is over. "
         "Its figures, for the whole funnel:",
         f"Dashboard: {base}/reports/?{urlencode(scope.range_params())}",
         "",

@@ -26,6 +26,7 @@ from django.db.models import Avg, Count
 
 from leads.models import EventType, Lead, LeadEvent, Stage
 from reports import metrics
+from smarketing.core import formats
 from smarketing.core.weeks import week_range
 
 
@@ -134,7 +135,7 @@ def plan(*, target: Decimal, weeks: int, measured: Measured, average_deal: Decim
         target=target, weeks=weeks, average_deal=deal, deal_measured=average_deal is None, measured=measured
     )
     customers = int((target / deal).to_integral_value(rounding=ROUND_CEILING))
-    money = f"{target:,.2f} ÷ {deal:,.2f} average deal"
+    money = f"{formats.money(target)} ÷ {formats.money(deal)} average deal"
     chain = [("customers", "Customers", customers, f"{money} = {customers}")]
     previous, needed = customers, customers
     for stage, label, rate in (

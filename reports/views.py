@@ -6,7 +6,6 @@ Every figure comes from `reports.dashboard`; this module only formats and draws 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from html import escape  # Django's escape, without its lazy-string wrapper (thousands of calls)
 from urllib.parse import urlencode
 
@@ -26,6 +25,7 @@ from reports.selectors import compliance_by
 from reports.snapshots import PER_WEEK, late_data_table
 from sla import selectors
 from smarketing.agreement import versions
+from smarketing.core import formats
 from smarketing.core.csvs import csv_download, csv_lines
 from smarketing.core.errors import ActionError
 from smarketing.core.inputs import date_in, optional, whole_number_in
@@ -133,15 +133,14 @@ def _duration(seconds: float) -> str:
 
 
 def _percent(ratio: float) -> str:
-    text = f"{ratio * 100:.1f}"
-    return (text[:-2] if text.endswith(".0") else text) + " %"
+    return formats.percent(ratio)
 
 
 def display(kind: str, value) -> str:
     if value is None:
         return "—"
     if kind == "count":
-        return f"{value:,}"
+        return formats.number(value)
     if kind == "percent":
         return _percent(value)
     if kind == "seconds":
@@ -149,9 +148,9 @@ def display(kind: str, value) -> str:
     if kind == "days":
         return f"{value * 24:.1f} h" if value < 1 else f"{value:.1f} d"
     if kind == "money":
-        return f"{Decimal(value):,.2f}"
+        return formats.money(value)
     if kind == "date":
-        return f"{value:%d %b %Y}"
+        return formats.day(value)
     if kind == "flag":
         return "✓ kept" if value else "✗ missed"
     return str(value)
@@ -294,7 +293,7 @@ def draw(tables: dict[str, dashboard.Table], scope: dashboard.Scope) -> dict[str
                 title="Revenue by source",
                 labels=[row["name"] for row in revenue.rows],
                 values=[float(row["revenue"]) for row in revenue.rows],
-                value_format="{:,.0f}".format,
+                value_format=lambda value: formats.money(round(value)),
                 horizontal=True,
             )
         ],

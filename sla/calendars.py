@@ -12,6 +12,7 @@ from django.utils import timezone
 from sla.calendar import BusinessCalendar, add_business_time
 from sla.models import CalendarClosure, TeamCalendar
 from smarketing.agreement.changes import agreement_change_record
+from smarketing.core import formats
 from smarketing.core.errors import ActionError
 from smarketing.org import roles
 from smarketing.org.models import Team
@@ -112,12 +113,12 @@ def calendar_closure_add(*, actor, team_id: int, date: dt.date, reason: str) -> 
     if not reason:
         raise ActionError("Say why the team is closed that day.", field="reason")
     if calendar.closures.filter(date=date).exists():
-        raise ActionError(f"{date:%d %b %Y} is already a closure.", field="date")
+        raise ActionError(f"{formats.day(date)} is already a closure.", field="date")
     closure = CalendarClosure.objects.create(calendar=calendar, date=date, reason=reason[:200])
     agreement_change_record(
         area="calendar",
         actor=actor,
-        summary=f"Calendar of {team}: closed on {date:%d %b %Y} ({closure.reason})",
+        summary=f"Calendar of {team}: closed on {formats.day(date)} ({closure.reason})",
         after={"date": date.isoformat(), "reason": closure.reason},
     )
     return closure

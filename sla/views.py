@@ -20,6 +20,7 @@ from sla.policies import POLICY_FIELDS
 from sla.services import calendar_from, calendar_of_team, follow_up_span, response_hours
 from smarketing.agreement import versions
 from smarketing.agreement.models import AgreementChange
+from smarketing.core import formats
 from smarketing.core.errors import ActionError
 from smarketing.core.inputs import DATE_HELP, FIRST_YEAR, LAST_YEAR, date_in, datetime_in, id_in, optional
 from smarketing.core.pages import act_then_redirect, refusal_status, show_refusal_at_fields
@@ -126,7 +127,7 @@ def closure_add(request, team_id: int):
         )
     except ActionError as exc:
         return _refuse(request, exc)
-    messages.success(request, f"Closed on {date:%d %b %Y}.")
+    messages.success(request, f"Closed on {formats.day(date)}.")
     return redirect("calendars")
 
 

@@ -82,10 +82,10 @@ from smarketing.agreement.models import (
 )
 from smarketing.core.weeks import monday_of, org_tz
 from smarketing.intake import imports, inbound
-from smarketing.intake.models import ImportJob, InboundSource
+from smarketing.intake.models import ImportJob, InboundSource, Referral, ReferralOutcome
 from smarketing.notifications.models import Notification, NotificationKind
 from smarketing.notifications.services import notify
-from smarketing.org.models import EngagementType, Membership, Source, TeamKind
+from smarketing.org.models import Campaign, CampaignChange, EngagementType, Membership, Source, TeamKind
 from smarketing.org.roles import Role
 from tests.conftest import LiveApps
 from tests.factories import CampaignFactory, LeadFactory, MembershipFactory, TeamFactory, UserFactory
@@ -285,6 +285,16 @@ def _build_world(import_dir: str) -> SimpleNamespace:
         actor=u["marketing_manager"], number=w.version.number, note="Two engagements first."
     )
     w.in_force = versions.version_in_force()
+    # A referral each by the employee and a marketer (as rows: no credit changes a lead),
+    # to see that a referrer's list keeps to their own.
+    for role_name in ("employee", "marketer"):
+        Referral.objects.create(
+            referrer=u[role_name],
+            lead=plain,
+            context=f"Perm referral [{role_name}]",
+            email=plain.email,
+            outcome=ReferralOutcome.ATTACHED,
+        )
     # One notification each, to see that lists and "mark read" keep to their owner.
     w.notes = {}
     for role_name, user in u.items():
@@ -527,6 +537,30 @@ def engagement_by(key: str, title: str) -> Check:
     return check
 
 
+def referred(email: Callable[[SimpleNamespace], str], outcome: str) -> Check:
+    """A referral by the caller with its context: a new lead with them as referrer
+    (`created`), or a note on the lead that has the email, and no second lead (`attached`)."""
+
+    def check(w, user, response, changed):
+        address = email(w)
+        row = Lead.objects.get(email=address)
+        referral = Referral.objects.get(referrer=user, email=address, context__startswith="Perm need")
+        assert (referral.lead, referral.outcome) == (row, outcome)
+        if outcome == ReferralOutcome.CREATED:
+            assert (row.referrer, row.source, row.created_by) == (user, Source.REFERRAL, user)
+        assert LeadEvent.objects.filter(lead=row, type=EventType.CREATED).count() == 1
+        if response.status_code == 201:
+            assert response.json()["outcome"] == outcome and response.json()["lead"] == row.pk
+
+    return check
+
+
+def referrals_are_mine(w, user, response, changed):
+    results = response.json()["results"]
+    assert all(r["referrer"]["id"] == user.pk for r in results)
+    assert len(results) == (1 if role_of(w, user) in ("employee", "marketer") else 0)
+
+
 def lead_created(email: str, **fields) -> Check:
     def check(w, user, response, changed):
         row = Lead.objects.get(email=email)
@@ -750,6 +784,34 @@ def recycled_listed(w, user, response, changed):
     assert w.ids["recycled"] in ids_of(response)
 
 
+def queue_listed(w, user, response, changed):
+    # New leads: in stage lead, never handed off, recent (plain and dup); not the others.
+    assert {w.ids["plain"], w.ids["dup"]} <= ids_of(response)
+    assert not {w.ids["recycled"], w.ids["mql"]} & ids_of(response)
+
+
+def notes_listed(w, user, response, changed):
+    assert response.json() == []  # the matrix's leads have no notes
+
+
+def noted(key: str) -> Check:
+    """A note by this person is on the lead's history; @rep (mentioned) is told after
+    commit, unless rep wrote it; the lead itself did not change (no version bump)."""
+
+    def check(w, user, response, changed):
+        event = LeadEvent.objects.get(lead_id=w.ids[key], type=EventType.NOTED, actor=user)
+        assert event.note == "Perm note for @rep" and (event.from_stage, event.to_stage) == ("", "")
+        told = Notification.objects.filter(
+            kind=NotificationKind.MENTIONED, lead_id=w.ids[key], recipient=w.users["rep"]
+        )
+        assert told.exists() == (user != w.users["rep"])
+        if response.status_code == 201:
+            assert response.json()["id"] == event.pk
+        only_changed("leads_leadevent", "leads_notification")(changed)
+
+    return check
+
+
 def me(w, user, response, changed):
     assert response.json()["username"] == user.username
 
@@ -915,6 +977,23 @@ AGREEMENT_DENIAL = "Only a manager can change the agreement."
 EDIT_DENIAL = "You cannot edit this lead: only marketing, or the owner rep and their manager"
 EAST_CALENDAR_DENIAL = "Only the manager of Sales East can change its calendar."
 
+CAMPAIGN_READ_DENIAL = "Campaigns are for marketing, sales and their managers."
+CAMPAIGN_EDIT_DENIAL = "Only marketing can create or edit campaigns."
+
+
+def campaign_saved(name: str, **fields) -> Check:
+    """The campaign `name` has `fields`, and one audit line of this person's says so."""
+
+    def check(w, user, response, changed):
+        campaign = Campaign.objects.get(name=name)
+        for key, value in fields.items():
+            assert getattr(campaign, key) == value, key
+        assert CampaignChange.objects.filter(campaign=campaign, actor=user).count() == 1
+        only_changed("leads_campaign", "org_campaignchange")(changed)
+
+    return check
+
+
 PAGE_READS = [
     page(
         "home",
@@ -958,6 +1037,14 @@ PAGE_READS = [
         denial="You cannot merge this lead: only a marketer or a manager can.",
     ),
     page("recycled", "get", lambda w: "/recycled/", PRODUCT_ROLES, check=shows(LEAD_NAMES["recycled"])),
+    page(
+        "queue",
+        "get",
+        lambda w: "/queue/",
+        PRODUCT_ROLES,
+        check=shows(LEAD_NAMES["plain"], hides=(LEAD_NAMES["mql"],)),
+        denial="only they see it",
+    ),
     page("inbox", "get", lambda w: "/inbox/", EVERYONE, check=inbox_is_mine, roles=WITH_MARKETER2),
     page(
         "handoffs",
@@ -1048,6 +1135,31 @@ PAGE_READS = [
         check=csv_file,
     ),
     page("goal", "get", lambda w: "/agreement/goal/", REPORT_READERS, denial=REPORT_DENIAL),
+    page(
+        "campaigns",
+        "get",
+        lambda w: "/campaigns/",
+        PRODUCT_ROLES,
+        denial=CAMPAIGN_READ_DENIAL,
+        check=shows("Spring webinar"),
+    ),
+    page("campaign-new", "get", lambda w: "/campaigns/new/", MARKETING, denial=CAMPAIGN_EDIT_DENIAL),
+    page(
+        "campaign-detail",
+        "get",
+        lambda w: f"/campaigns/{w.campaign.pk}/",
+        PRODUCT_ROLES,
+        denial=CAMPAIGN_READ_DENIAL,
+        check=shows("Spring webinar", "Closed loop"),
+    ),
+    page(
+        "campaign-edit",
+        "get",
+        lambda w: f"/campaigns/{w.campaign.pk}/edit/",
+        MARKETING,
+        denial=CAMPAIGN_EDIT_DENIAL,
+        check=shows("Spring webinar"),
+    ),
     page(
         "login",
         "get",
@@ -1206,9 +1318,46 @@ PAGE_ACTIONS = [
         check=engagement_by(M, "Booth visit"),
         denial="You cannot log an engagement on this lead: only marketing can.",
     ),
+    page(
+        "lead-note-add",
+        "post",
+        lambda w: f"/leads/{w.ids[M]}/notes/",
+        PRODUCT_ROLES,
+        302,
+        body=lambda w: {"body": "Perm note for @rep"},
+        ok_to=lambda w: f"/leads/{w.ids[M]}/#notes-h",
+        check=noted(M),
+        denial="You cannot write a note on this lead: only marketing, sales and their managers can.",
+    ),
 ]
 
 PAGE_WRITES = [
+    page(
+        "campaign-new-post",
+        "post",
+        lambda w: "/campaigns/new/",
+        MARKETING,
+        302,
+        body=lambda w: {
+            "name": "June Customer Seminar",
+            "channel": "event",
+            "cost": "4200.50",
+            "budget": "5000",
+        },
+        check=campaign_saved("June Customer Seminar", cost=Decimal("4200.50"), budget=Decimal("5000.00")),
+        denial=CAMPAIGN_EDIT_DENIAL,
+    ),
+    page(
+        "campaign-edit-post",
+        "post",
+        lambda w: f"/campaigns/{w.campaign.pk}/edit/",
+        MARKETING,
+        302,
+        body=lambda w: {"name": "Spring webinar", "channel": "webinar", "cost": "1500", "version": 1},
+        ok_to=lambda w: f"/campaigns/{w.campaign.pk}/",
+        check=campaign_saved("Spring webinar", cost=Decimal("1500.00"), channel="webinar", version=2),
+        denial=CAMPAIGN_EDIT_DENIAL,
+    ),
     page(
         "lead-new-post",
         "post",
@@ -1281,11 +1430,26 @@ PAGE_WRITES = [
             "first_name": "Reggie",
             "last_name": "Referred",
             "email": "perm-referral@example.com",
+            "context": "Perm need: a quote for two boilers.",
         },
-        ok_to=lambda w: "/",
-        check=lead_created(
-            "perm-referral@example.com", referrer=lambda w, user: user, source=Source.REFERRAL
-        ),
+        ok_to=lambda w: "/refer/",
+        check=referred(lambda w: "perm-referral@example.com", ReferralOutcome.CREATED),
+    ),
+    page(
+        # Someone marketing knows: the note is attached to their lead, no second lead.
+        "refer-post-known",
+        "post",
+        lambda w: "/refer/",
+        EVERYONE,
+        302,
+        body=lambda w: {
+            "first_name": "Plain",
+            "last_name": "Known",
+            "email": lead(w, "plain").email,
+            "context": "Perm need: they asked about a service contract.",
+        },
+        ok_to=lambda w: "/refer/",
+        check=referred(lambda w: lead(w, "plain").email, ReferralOutcome.ATTACHED),
     ),
     page(
         "inbox-read",
@@ -1665,6 +1829,8 @@ API_READS = [
     api("scoring", "get", lambda w: "/api/scoring/", EVERYONE),
     api("handoff-gate", "get", lambda w: "/api/handoff-gate/", EVERYONE),
     api("recycled", "get", lambda w: "/api/recycled/", PRODUCT_ROLES, check=recycled_listed),
+    api("queue", "get", lambda w: "/api/queue/?kind=new", PRODUCT_ROLES, check=queue_listed),
+    api("lead-notes", "get", on_lead(M, "notes/"), PRODUCT_ROLES, check=notes_listed),
     api(
         "handoffs", "get", lambda w: "/api/handoffs/", PRODUCT_ROLES, check=my_handoffs, roles=WITH_MARKETER2
     ),
@@ -1674,8 +1840,21 @@ API_READS = [
     api("lead-events", "get", on_lead(M, "events/"), EVERYONE),
     api("reasons", "get", lambda w: "/api/reasons/", EVERYONE),
     api("reason", "get", lambda w: f"/api/reasons/{w.reasons.rejection.pk}/", EVERYONE),
-    api("campaigns", "get", lambda w: "/api/campaigns/", EVERYONE),
-    api("campaign", "get", lambda w: f"/api/campaigns/{w.campaign.pk}/", EVERYONE),
+    api("campaigns", "get", lambda w: "/api/campaigns/", PRODUCT_ROLES, denial=CAMPAIGN_READ_DENIAL),
+    api(
+        "campaign",
+        "get",
+        lambda w: f"/api/campaigns/{w.campaign.pk}/",
+        PRODUCT_ROLES,
+        denial=CAMPAIGN_READ_DENIAL,
+    ),
+    api(
+        "campaign-funnel",
+        "get",
+        lambda w: f"/api/campaigns/{w.campaign.pk}/funnel/",
+        PRODUCT_ROLES,
+        denial=CAMPAIGN_READ_DENIAL,
+    ),
     api("teams", "get", lambda w: "/api/teams/", EVERYONE),
     api("team", "get", lambda w: f"/api/teams/{w.teams.west.pk}/", EVERYONE),
     api("scoring-rules", "get", lambda w: "/api/scoring/rules/", EVERYONE),
@@ -1839,6 +2018,16 @@ API_ACTIONS = [
         ok=201,
     ),
     api_action(
+        "notes",
+        M,
+        "notes",
+        PRODUCT_ROLES,
+        lambda w: {"body": "Perm note for @rep"},
+        noted(M),
+        "Only marketing, sales and managers see this.",
+        ok=201,
+    ),
+    api_action(
         "snooze",
         "sql",
         "snooze",
@@ -1881,6 +2070,44 @@ API_ACTIONS = [
 ]
 
 API_WRITES = [
+    api(
+        "campaign-create",
+        "post",
+        lambda w: "/api/campaigns/",
+        MARKETING,
+        201,
+        body=lambda w: {"name": "June Customer Seminar", "channel": "event", "cost": "4200.50"},
+        check=campaign_saved("June Customer Seminar", cost=Decimal("4200.50")),
+        denial=CAMPAIGN_EDIT_DENIAL,
+    ),
+    api(
+        "campaign-patch",
+        "patch",
+        lambda w: f"/api/campaigns/{w.campaign.pk}/",
+        MARKETING,
+        body=lambda w: {"cost": "1500", "version": 1},
+        check=campaign_saved("Spring webinar", cost=Decimal("1500.00"), version=2),
+        denial=CAMPAIGN_EDIT_DENIAL,
+    ),
+    api("referrals", "get", lambda w: "/api/referrals/", EVERYONE, check=referrals_are_mine),
+    api(
+        "referral-create",
+        "post",
+        lambda w: "/api/referrals/",
+        EVERYONE,
+        201,
+        body=lambda w: {"email": "perm-api-referral@example.com", "context": "Perm need: a demo."},
+        check=referred(lambda w: "perm-api-referral@example.com", ReferralOutcome.CREATED),
+    ),
+    api(
+        "referral-create-known",
+        "post",
+        lambda w: "/api/referrals/",
+        EVERYONE,
+        201,
+        body=lambda w: {"email": lead(w, "sql").email, "context": "Perm need: more seats."},
+        check=referred(lambda w: lead(w, "sql").email, ReferralOutcome.ATTACHED),
+    ),
     api(
         "lead-create",
         "post",

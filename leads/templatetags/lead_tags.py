@@ -5,11 +5,11 @@ from __future__ import annotations
 from django import template
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dates import MONTHS_3
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from leads.models import Stage
+from smarketing.core import formats
 from smarketing.org.models import Source
 from smarketing.org.roles import sees_contact_details
 
@@ -47,9 +47,8 @@ def lead_rows(context, leads) -> str:
     needs it (`roles.sees_contact_details`)."""
     viewer = context["request"].user
     detail = reverse("lead-detail", args=[0])[: -len("0/")]
-    # What get_FOO_display() and the date format "d M Y" give, looked up once per page.
+    # What get_FOO_display() gives, looked up once per page; the date in the one style.
     stages, sources = dict(Stage.choices), dict(Source.choices)
-    months = {month: MONTHS_3[month].title() for month in MONTHS_3}
     html = []
     for lead in leads:
         owner = (lead.owner.get_full_name() if lead.owner is not None else "") or "—"
@@ -65,6 +64,6 @@ def lead_rows(context, leads) -> str:
             f"<td>{escape(lead.company)}</td><td>{stage}</td>"
             f'<td class="num">{lead.score}</td><td>{escape(owner)}</td>'
             f"<td>{escape(sources.get(lead.source, lead.source))}</td><td>{escape(campaign)}</td>"
-            f"<td>{local.day:02d} {months[local.month]} {local.year:04d}</td></tr>"
+            f"<td>{formats.day(local)}</td></tr>"
         )
     return mark_safe("".join(html))  # noqa: S308 - every value above is escaped

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from smarketing.agreement.changes import agreement_change_record, require_manager
 from smarketing.agreement.models import HandoffGate, Reason, ReasonKind, RoutingRule
@@ -68,7 +69,8 @@ def handoff_gate_update(*, actor, required_fields: list[str], min_engagements: i
     agreement_change_record(
         area="handoff_gate",
         actor=actor,
-        summary=f"Hand-off gate: {labels}; at least {min_engagements} engagement(s)",
+        summary=f"Hand-off gate: {labels}; at least {min_engagements} "
+        + ngettext("engagement", "engagements", min_engagements),
         before=before,
         after=after,
     )

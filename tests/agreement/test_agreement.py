@@ -178,7 +178,7 @@ def test_gate_and_routing_api(org, agree):
     assert bad.status_code == 400 and "shoe_size" in bad.json()["error"]["message"]
     ok = api.put("/api/handoff-gate/", {"required_fields": ["company"], "min_engagements": 0}, format="json")
     assert ok.status_code == 202 and ok.json()["changes"][0]["summary"] == (
-        "Hand-off gate: Company; at least 0 engagement(s)"
+        "Hand-off gate: Company; at least 0 engagements"
     )
     assert api.get("/api/handoff-gate/").json()["min_engagements"] == 1  # until both confirm
     agree()

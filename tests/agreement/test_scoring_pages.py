@@ -81,7 +81,7 @@ def test_manager_adds_a_rule_and_leads_are_rescored(
     # The page loads the re-score's progress from the funnel, which counts the leads.
     assert 'hx-get="/agreement/scoring/progress/" hx-trigger="load"' in page
     progress = client.get("/agreement/scoring/progress/").content.decode()
-    assert "All 1 leads are scored under version 2" in progress
+    assert "The one lead is scored under version 2" in progress
 
 
 def test_bad_rule_keeps_what_was_typed_and_says_why(client, org, default_rules):

@@ -12,7 +12,7 @@ from django.core.management import call_command
 
 from leads.models import Lead, Stage
 from smarketing.agreement.models import AgreementVersion
-from smarketing.org.models import Team
+from smarketing.org.models import Campaign, Team
 from tests.browser.conftest import log_in
 
 # The test's own database reads run beside Playwright's event loop, as in the journeys.
@@ -30,7 +30,7 @@ SHARED = [
     "/no-such-page/",
 ]
 PAGES = {
-    "rep": [*SHARED, "/reports/"],
+    "rep": [*SHARED, "/reports/", "/campaigns/", "/campaigns/{campaign}/"],
     "marketer": [
         *SHARED,
         "/reports/",
@@ -38,8 +38,14 @@ PAGES = {
         "/leads/new/",
         "/leads/{lead}/edit/",
         "/recycled/",
+        "/queue/",
+        "/queue/?kind=referral",
         "/handoffs/",
         "/imports/",
+        "/campaigns/",
+        "/campaigns/new/",
+        "/campaigns/{campaign}/",
+        "/campaigns/{campaign}/edit/",
         "/agreement/scoring/",
         "/agreement/reasons/",
         "/agreement/handoff/",
@@ -70,14 +76,15 @@ def test_no_page_scrolls_sideways_on_a_phone_and_the_menu_fits_a_laptop(
     call_command("seed_demo", "--leads", "150", "--weeks", "3", "--seed", "5", stdout=io.StringIO())
     lead = Lead.objects.filter(stage=Stage.SQL).first() or Lead.objects.first()
     version = AgreementVersion.objects.order_by("number").first()
-    assert Team.objects.exists() and lead and version
+    campaign = Campaign.objects.order_by("pk").first()
+    assert Team.objects.exists() and lead and version and campaign
     wide, tall = [], []
     for width in (390, 1300):
         for username, paths in PAGES.items():
             page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
             log_in(page, server, username, landing=page_landing(username), password="smarketing-demo")
             for path in paths:
-                path = path.format(lead=lead.pk, version=version.number)
+                path = path.format(lead=lead.pk, version=version.number, campaign=campaign.pk)
                 page.goto(f"{server.url}{path}")
                 page.wait_for_load_state()
                 scroll = page.evaluate("document.documentElement.scrollWidth")

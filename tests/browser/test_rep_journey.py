@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from leads.models import EventType, LeadEvent, Stage, TouchKind, TouchOutcome
 from sla.models import Clock, Obligation
+from smarketing.core import formats
 from smarketing.notifications.models import Notification, NotificationKind
 from tests.browser.test_sales_journey import ARTIFACTS, login
 
@@ -111,15 +112,17 @@ def test_rep_accepts_touches_and_wins_one_mql_and_rejects_another(browser, serve
     ada_row.get_by_role("link", name="Ada Winslow").click()
     form = open_action(page, "Win")
     today = timezone.localdate()
-    assert form.get_by_label("Close date").input_value() == today.isoformat()  # today by default
+    # Today by default, in the product's date style (the picker); the form sends the ISO date.
+    assert form.get_by_label("Close date").input_value() == formats.day(today)
+    assert form.locator("input[name=closed_on]").input_value() == today.isoformat()
     form.get_by_label("Deal amount").fill("12500.00")
     form.get_by_label("Close date").fill(today.isoformat())
     form.get_by_label("Note").fill("Signed the two-year plan.")
     form.get_by_role("button", name="Win", exact=True).click()
-    page.get_by_text("Won: Ada Winslow is a customer (12500.00).").wait_for()
+    page.get_by_text("Won: Ada Winslow is a customer (€12,500).").wait_for()
     funnel = page.locator("section", has=page.get_by_role("heading", name="In the funnel")).inner_text()
-    assert "Customer" in funnel and "12500.00 on" in funnel
-    assert "amount 12500.00" in page.locator("ol.timeline").inner_text()
+    assert "Customer" in funnel and f"€12,500 on {formats.day(today)}" in funnel
+    assert "amount €12,500" in page.locator("ol.timeline").inner_text()
     page.screenshot(path=str(ARTIFACTS / "rep-lead-won.png"), full_page=True)
     win.refresh_from_db()
     assert (win.stage, win.deal_amount, win.closed_on) == (Stage.CUSTOMER, Decimal("12500.00"), today)

@@ -299,7 +299,7 @@ def test_rows_and_filters_render_what_the_lead_holds_escaped_and_chosen(client, 
     assert "<td>—</td>" in row  # no owner
     assert "<td>Event</td>" in row
     assert "<td>Q3 &lt;b&gt;Webinar&lt;/b&gt; &amp; more</td>" in row
-    assert f"<td>{timezone.localtime(lead.created_at):%d %b %Y}</td>" in row
+    assert f"<td>{timezone.localtime(lead.created_at):%a %d %b %Y}</td>" in row  # the one date style
     assert owned.pk not in [int(pk) for pk in re.findall(r'href="/leads/(\d+)/"', html)]  # filtered out
     # Stages are checkboxes (no modifier key to pick several), the chosen ones checked and named.
     stage = re.search(r"<legend>Stage</legend>.*?</fieldset>", html).group(0)

@@ -411,7 +411,7 @@ def test_the_sla_page_lists_finished_weeks_judged_and_not_yet_recorded(client, o
     with time_machine.travel(at(W48, 12, days=2), tick=False):
         page = client.get("/sla/").content.decode()
     assert (
-        "16 Nov · Marketing: 3 of 3 MQLs, 67 % accepted (agreed 62 %) — kept "
+        "Mon 16 Nov 2026 · Marketing: 3 of 3 MQLs, 67 % accepted (agreed 62 %) — kept "
         '<span class="muted">(not recorded yet)</span>'
     ) in page
     # Week 48 so far, by the terms it began under: 0 of 3, 1 MQL due by Wednesday noon.

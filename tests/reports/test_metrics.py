@@ -61,7 +61,7 @@ def test_drill_down_on_the_lead_list_and_api(client, org, history):
             page = client.get("/leads/", {"entered": stage, "week": week.monday.isoformat()})
             assert page.content.decode().count('class="badge stage-') == count
     page = client.get("/leads/", {"entered": "mql", "week": "2026-11-11"}).content.decode()
-    assert "Report drill-down: leads that entered MQL in the week of 09 Nov 2026." in page
+    assert "Report drill-down: leads that entered MQL in the week of Mon 09 Nov 2026." in page
     api = APIClient()
     api.force_authenticate(org.sales_manager)
     rows = api.get("/api/leads/", {"outcome": "rejected", "week": "2026-11-12"}).json()["results"]

@@ -58,7 +58,7 @@ def test_overview_page_for_managers_only(client, org, week):
     client.force_login(org.sales_manager)
     with time_machine.travel(MONDAY_10 + dt.timedelta(days=2), tick=False):
         page = client.get("/sla/").content.decode()
-    assert "week of 16 Nov 2026" in page
+    assert "week of Mon 16 Nov 2026" in page
     assert (
         '<td class="num">3</td><td class="num">1</td><td class="num">2</td><td class="num">33 %</td>' in page
     )

@@ -199,7 +199,7 @@ def test_each_mql_is_in_exactly_one_current_state(client, org, make_lead, reason
         rows = api.get("/api/leads/", {"cohort": state, "week": "2026-11-04", "page_size": 100}).json()
         assert sorted(row["last_name"] for row in rows["results"]) == named, state
     page = client.get("/leads/", {"cohort": "lost", "week": "2026-11-04"}).content.decode()
-    assert "leads that entered MQL in the week of 02 Nov 2026 and are lost after acceptance" in page
+    assert "leads that entered MQL in the week of Mon 02 Nov 2026 and are lost after acceptance" in page
     assert page.count('class="badge stage-') == 3
     # A state that is not one is refused, naming the parameter.
     refused = api.get("/api/leads/", {"cohort": "maybe", "week": "2026-11-04"}).json()
