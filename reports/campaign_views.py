@@ -116,30 +116,26 @@ def _save(request, form: CampaignForm, campaign: Campaign | None):
 
 @login_required
 def campaign_new(request):
-    if not campaigns.can_edit_campaigns(request.user):
-        return _refused(request, campaigns.EDIT_REFUSAL)
-    form = CampaignForm(request.POST if request.method == "POST" else None)
-    status = 200
-    if request.method == "POST":
-        result = _save(request, form, None)
-        if isinstance(result, Campaign):
-            messages.success(request, f"Created the campaign “{result.name}”.")
-            return redirect("campaign-detail", campaign_id=result.pk)
-        status = result
-    return render(request, "reports/campaign_form.html", {"form": form, "campaign": None}, status=status)
+    return _campaign_form(request, None)
 
 
 @login_required
 def campaign_edit(request, campaign_id: int):
+    return _campaign_form(request, campaign_id)
+
+
+def _campaign_form(request, campaign_id: int | None):
+    """The new-campaign and edit pages: one form, saved through the service."""
     if not campaigns.can_edit_campaigns(request.user):
         return _refused(request, campaigns.EDIT_REFUSAL)
-    campaign = _campaign(campaign_id)
+    campaign = _campaign(campaign_id) if campaign_id is not None else None
     form = CampaignForm(request.POST if request.method == "POST" else None, campaign=campaign)
     status = 200
     if request.method == "POST":
         result = _save(request, form, campaign)
         if isinstance(result, Campaign):
-            messages.success(request, f"Saved the campaign “{result.name}”.")
+            done = "Created" if campaign is None else "Saved"
+            messages.success(request, f"{done} the campaign “{result.name}”.")
             return redirect("campaign-detail", campaign_id=result.pk)
         status = result
     return render(request, "reports/campaign_form.html", {"form": form, "campaign": campaign}, status=status)
