@@ -6,6 +6,8 @@ from django.db import connection
 from tests.conftest import need
 
 CHROMIUM = "/usr/bin/chromium"
+# Where the journeys save their screenshots (the README's are copied from a run).
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture(scope="session")

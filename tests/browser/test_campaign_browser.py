@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from leads import services
 from smarketing.org.models import Campaign, CampaignChange, Channel
-from tests.browser.conftest import log_in
+from tests.browser.conftest import ARTIFACTS, log_in
 from tests.factories import CampaignFactory
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -96,6 +96,7 @@ def test_marketer_plans_the_june_seminar_and_a_rep_reads_it(browser, server, org
     assert funnel.locator('[data-key="customers"] .n').inner_text() == "1"
     assert page.locator('td[data-key="roi"]').inner_text() == "150 %"  # (10,000 − 4,000) ÷ 4,000
     assert "4,000" in page.locator('td[data-key="cost_per_customer"]').inner_text()
+    page.screenshot(path=str(ARTIFACTS / "campaign.png"), full_page=True)
     funnel.locator('[data-key="customers"] a').click()
     page.wait_for_url(f"{server.url}/leads/*")
     assert page.locator(f'a[href="/leads/{won.pk}/"]').count() >= 1

@@ -39,7 +39,7 @@ PAGES = {
         "/leads/{lead}/edit/",
         "/recycled/",
         "/queue/",
-        "/queue/?kind=referral",
+        "/queue/?tab=referral",
         "/handoffs/",
         "/imports/",
         "/campaigns/",

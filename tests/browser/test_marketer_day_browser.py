@@ -14,7 +14,7 @@ from leads import services
 from leads.models import EventType, LeadEvent
 from smarketing.notifications.models import Notification, NotificationKind
 from smarketing.org.models import EngagementType, Source
-from tests.browser.conftest import log_in, open_as
+from tests.browser.conftest import ARTIFACTS, log_in, open_as
 from tests.factories import LeadFactory
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -57,6 +57,7 @@ def test_a_note_mentions_the_rep_and_the_marketer_works_the_queue(browser, serve
     assert timeline.count() == 1
     entry = timeline.inner_text()
     assert "Met Lena at the pump fair" in entry and "mentioned @rep" in entry and "Maja Marketer" in entry
+    page.screenshot(path=str(ARTIFACTS / "marketer-note.png"), full_page=True)
     note = LeadEvent.objects.get(lead=lena, type=EventType.NOTED)
     assert note.actor == org.marketer and note.data["unknown"] == ["bob"]
 
@@ -81,6 +82,7 @@ def test_a_note_mentions_the_rep_and_the_marketer_works_the_queue(browser, serve
         "Recycled (1)",
     ]
     assert page.get_by_role("link", name="Lena Lindgren").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "marketer-queue.png"), full_page=True)
     tabs.get_by_role("link", name=re.compile("Referrals")).click()
     referral = page.get_by_role("row", name=re.compile("Rolf Referred"))
     assert (org.employee.get_full_name() or org.employee.username) in referral.inner_text()

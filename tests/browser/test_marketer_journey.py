@@ -129,7 +129,10 @@ def test_marketer_reads_the_receipt_hands_off_and_works_the_rejection(
     recycled = section(page, re.compile("Recycled queue")).get_by_role("row", name=re.compile("Nina Nurture"))
     assert reasons.rejection.label in recycled.inner_text()
     assert "Wrong person: ask for the plant manager." in recycled.inner_text()
-    page.get_by_role("link", name="Recycled", exact=True).click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Queue").click()
+    page.get_by_role("navigation", name="Queue lists").get_by_role(
+        "link", name=re.compile("^Recycled")
+    ).click()
     page.get_by_label("Reason").select_option(
         label=f"{reasons.rejection.get_kind_display()}: {reasons.rejection.label}"
     )
