@@ -11,17 +11,9 @@ from leads.models import Lead, Stage
 from leads.selectors import leads_as_of
 from smarketing.agreement.models import Reason, ScoringDefinition
 from smarketing.core import formats
-from smarketing.core.inputs import DateFilter, IdFilter, id_number_filter, whole_number_filter
+from smarketing.core.inputs import DateFilter, IdFilter, YesNoFilter, id_number_filter, whole_number_filter
 from smarketing.core.weeks import monday_of, org_tz
 from smarketing.org.models import Campaign, Source, Team, TeamKind
-
-
-class AnyYesNo(django_filters.widgets.BooleanWidget):
-    """true / false / empty, shown as Yes / No / Any (the API takes true and false)."""
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs)
-        self.choices = [("", "Any"), ("true", "Yes"), ("false", "No")]
 
 
 class ScoreBand:
@@ -146,11 +138,7 @@ class LeadFilter(django_filters.FilterSet):
     segment = django_filters.ChoiceFilter(choices=Segment.CHOICES, method="filter_segment", label="Segment")
     referrer = id_number_filter(field_name="referrer_id", label="Referred by (user id)")
     qualified_by = id_number_filter(field_name="qualified_by_id")
-    recycled = django_filters.BooleanFilter(
-        method="filter_recycled",
-        label="Sent back by sales",
-        widget=AnyYesNo(),
-    )
+    recycled = YesNoFilter(method="filter_recycled", label="Sent back by sales")
     score_band = django_filters.ChoiceFilter(
         choices=ScoreBand.CHOICES, method="filter_score_band", label="Score"
     )
@@ -186,9 +174,7 @@ class LeadFilter(django_filters.FilterSet):
     left = django_filters.ChoiceFilter(
         choices=Stage.choices, method="filter_left", label="Left stage in the weeks"
     )
-    responded = django_filters.BooleanFilter(
-        method="filter_responded", label="Responded to in the weeks (speed to lead)", widget=AnyYesNo()
-    )
+    responded = YesNoFilter(method="filter_responded", label="Responded to in the weeks (speed to lead)")
     reached = django_filters.ChoiceFilter(
         choices=[("lead", "Any"), ("mql", "MQL"), ("sql", "SQL"), ("customer", "Customer")],
         method="filter_reached",

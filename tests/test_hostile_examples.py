@@ -203,3 +203,46 @@ def test_every_id_operation_is_reachable_by_a_link():
         ]
     assert unreachable == []
     assert reverse("api-schema")
+
+
+# --- found by the stateful fuzzer (schemathesis), 2026-12-07 ----------------------------------
+
+
+@pytest.mark.parametrize("value", ["-515", "yes", "2", "truee"])
+def test_a_yes_no_filter_refuses_what_is_neither(api, client, org, make_lead, value):
+    """`?recycled=-515` listed every lead as if no filter were given; now it is malformed, on
+    the API and the page alike, and true / false still filter."""
+    recycled, fresh = make_lead(), make_lead()
+    recycled.recycle_count = 1
+    recycled.save(update_fields=["recycle_count"])
+    error = _refused(api.get("/api/leads/", {"recycled": value}), 400)
+    assert error["fields"] == {"recycled": ["Use true or false, or leave it empty for any."]}
+    assert [row["id"] for row in api.get("/api/leads/", {"recycled": "true"}).json()["results"]] == [recycled.pk]
+    assert [row["id"] for row in api.get("/api/leads/", {"recycled": "False"}).json()["results"]] == [fresh.pk]
+    client.force_login(org.marketer)
+    page = client.get("/leads/", {"recycled": value})
+    assert page.status_code == 400 and "Sent back by sales: Use true or false" in page.content.decode()
+    assert _refused(api.get("/api/leads/", {"responded": value}), 400)["fields"] == {
+        "responded": ["Use true or false, or leave it empty for any."]
+    }
+
+
+def test_every_date_in_the_schema_states_the_years_the_server_takes():
+    """A closure dated 0280-09-23 was schema-valid and refused (400): the schema now says
+    1900 to 2200 for every date and date-time, as the server enforces."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    dates = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("format") in ("date", "date-time"):
+                dates.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    assert len(dates) > 20
+    assert {node.get("pattern") for node in dates} == {"^(19[0-9]{2}|2[01][0-9]{2}|2200)-"}

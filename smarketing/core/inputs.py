@@ -144,6 +144,48 @@ class DateFilter(django_filters.DateFilter):
     field_class = BoundedDateField
 
 
+class YesNoField(forms.Field):
+    """true, false or nothing (any): anything else is malformed, not silently "any"
+    (django-filter's own boolean field reads `?recycled=-515` as no filter at all)."""
+
+    default_error_messages = {"invalid": "Use true or false, or leave it empty for any."}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "false"):
+            return text == "true"
+        raise ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+class YesNoWidget(django_filters.widgets.BooleanWidget):
+    """Yes / No / Any, sent as true / false / empty; any other text reaches the field as it
+    came, which refuses it."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("", "Any"), ("true", "Yes"), ("false", "No")]
+
+    def value_from_datadict(self, data, files, name):
+        value = data.get(name)
+        if isinstance(value, str):
+            value = value.strip()
+            return {"true": True, "false": False}.get(value.lower(), value)
+        return value
+
+
+@extend_schema_field({"type": "boolean"})
+class YesNoFilter(django_filters.BooleanFilter):
+    field_class = YesNoField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", YesNoWidget())
+        super().__init__(*args, **kwargs)
+
+
 ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": ID_MAX}
 
 

@@ -16,7 +16,7 @@ from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiParameter
 
 from smarketing.core.api import error_body
-from smarketing.core.inputs import ID_MAX, ID_SCHEMA
+from smarketing.core.inputs import FIRST_YEAR, ID_MAX, ID_SCHEMA, LAST_YEAR
 
 ERROR = {
     "type": "object",
@@ -116,6 +116,31 @@ def form_parameters(form_class, descriptions: dict[str, str] | None = None) -> l
             OpenApiParameter(name, form_field_schema(field), required=field.required, description=description)
         )
     return parameters
+
+
+# Every date the API reads is between FIRST_YEAR and LAST_YEAR (smarketing.core.inputs):
+# the schema says so, as a pattern on the year, so that a client (or a fuzzer) reading it
+# does not send a year the server refuses.
+assert (FIRST_YEAR, LAST_YEAR) == (1900, 2200), "update YEAR_PATTERN"
+YEAR_PATTERN = "^(19[0-9]{2}|2[01][0-9]{2}|2200)-"
+
+
+def bound_dates(result, generator, request, public):
+    """drf-spectacular postprocessing hook: every date and date-time string in the schema,
+    request and response alike, carries the year bound as a pattern."""
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "string" and node.get("format") in ("date", "date-time"):
+                node.setdefault("pattern", YEAR_PATTERN)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(result)
+    return result
 
 
 def form_field_schema(field) -> dict:

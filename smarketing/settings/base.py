@@ -305,6 +305,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "smarketing.core.schema.document_errors",
         "smarketing.core.schema.add_links",
+        "smarketing.core.schema.bound_dates",
     ],
     "ENUM_NAME_OVERRIDES": {
         "StageEnum": "leads.models.Stage",
