@@ -217,8 +217,12 @@ def test_a_yes_no_filter_refuses_what_is_neither(api, client, org, make_lead, va
     recycled.save(update_fields=["recycle_count"])
     error = _refused(api.get("/api/leads/", {"recycled": value}), 400)
     assert error["fields"] == {"recycled": ["Use true or false, or leave it empty for any."]}
-    assert [row["id"] for row in api.get("/api/leads/", {"recycled": "true"}).json()["results"]] == [recycled.pk]
-    assert [row["id"] for row in api.get("/api/leads/", {"recycled": "False"}).json()["results"]] == [fresh.pk]
+    assert [row["id"] for row in api.get("/api/leads/", {"recycled": "true"}).json()["results"]] == [
+        recycled.pk
+    ]
+    assert [row["id"] for row in api.get("/api/leads/", {"recycled": "False"}).json()["results"]] == [
+        fresh.pk
+    ]
     client.force_login(org.marketer)
     page = client.get("/leads/", {"recycled": value})
     assert page.status_code == 400 and "Sent back by sales: Use true or false" in page.content.decode()
@@ -245,4 +249,10 @@ def test_every_date_in_the_schema_states_the_years_the_server_takes():
 
     walk(schema)
     assert len(dates) > 20
-    assert {node.get("pattern") for node in dates} == {"^(19[0-9]{2}|2[01][0-9]{2}|2200)-"}
+    years = "^(19[0-9]{2}|2[01][0-9]{2}|2200)-"
+    assert {node.get("pattern") for node in dates} == {years, "^$|" + years}  # a query's may be empty
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                if parameter["schema"].get("format") == "date" and parameter["in"] == "query":
+                    assert parameter["schema"]["pattern"] == "^$|" + years

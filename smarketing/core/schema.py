@@ -123,23 +123,32 @@ def form_parameters(form_class, descriptions: dict[str, str] | None = None) -> l
 # does not send a year the server refuses.
 assert (FIRST_YEAR, LAST_YEAR) == (1900, 2200), "update YEAR_PATTERN"
 YEAR_PATTERN = "^(19[0-9]{2}|2[01][0-9]{2}|2200)-"
+# A query parameter left empty (`?week=`) is one not given, as in a web form.
+QUERY_YEAR_PATTERN = "^$|" + YEAR_PATTERN
 
 
 def bound_dates(result, generator, request, public):
     """drf-spectacular postprocessing hook: every date and date-time string in the schema,
-    request and response alike, carries the year bound as a pattern."""
+    request and response alike, carries the year bound as a pattern (a query parameter's
+    also allows it empty)."""
 
-    def walk(node):
+    def walk(node, pattern):
         if isinstance(node, dict):
             if node.get("type") == "string" and node.get("format") in ("date", "date-time"):
-                node.setdefault("pattern", YEAR_PATTERN)
+                node.setdefault("pattern", pattern)
             for value in node.values():
-                walk(value)
+                walk(value, pattern)
         elif isinstance(node, list):
             for value in node:
-                walk(value)
+                walk(value, pattern)
 
-    walk(result)
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict):
+                for parameter in operation.get("parameters", []):
+                    if parameter.get("in") == "query":
+                        walk(parameter.get("schema", {}), QUERY_YEAR_PATTERN)
+    walk(result, YEAR_PATTERN)
     return result
 
 
