@@ -11,7 +11,14 @@ from leads.models import Lead, Stage
 from leads.selectors import leads_as_of
 from smarketing.agreement.models import Reason, ScoringDefinition
 from smarketing.core import formats
-from smarketing.core.inputs import DateFilter, IdFilter, YesNoFilter, id_number_filter, whole_number_filter
+from smarketing.core.inputs import (
+    DateFilter,
+    IdFilter,
+    StrictFilterSet,
+    YesNoFilter,
+    id_number_filter,
+    whole_number_filter,
+)
 from smarketing.core.weeks import monday_of, org_tz
 from smarketing.org.models import Campaign, Source, Team, TeamKind
 
@@ -126,7 +133,7 @@ SORTS = {
 }
 
 
-class LeadFilter(django_filters.FilterSet):
+class LeadFilter(StrictFilterSet):
     q = django_filters.CharFilter(method="filter_q", label="Search")
     # Columns of the lead's own row: no join, so no duplicates, and no DISTINCT (which
     # django-filter adds to a multiple choice by default) to sort every match by.

@@ -18,6 +18,7 @@ from smarketing.core.parsers import MAX_DEPTH
 
 pytestmark = pytest.mark.django_db
 HUGE = "99999999999999999999"
+PROJECT = {"leads", "sla", "reports", "smarketing"}
 
 
 @pytest.fixture
@@ -229,6 +230,25 @@ def test_a_yes_no_filter_refuses_what_is_neither(api, client, org, make_lead, va
     assert _refused(api.get("/api/leads/", {"responded": value}), 400)["fields"] == {
         "responded": ["Use true or false, or leave it empty for any."]
     }
+
+
+def test_every_filterset_refuses_a_yes_no_that_is_neither(api):
+    """The class, not the example: `?is_active=<junk>` on reasons was read as no filter too."""
+    import django_filters
+
+    from smarketing.core.inputs import StrictFilterSet
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    ours = [f for f in subclasses(django_filters.FilterSet) if f.__module__.split(".")[0] in PROJECT]
+    assert ours and all(issubclass(f, StrictFilterSet) for f in ours), ours
+    error = _refused(api.get("/api/reasons/", {"is_active": "\x17ë"}), 400)
+    assert error["fields"] == {"is_active": ["Use true or false, or leave it empty for any."]}
+    active = api.get("/api/reasons/", {"is_active": "true"}).json()["results"]
+    assert active and all(row["is_active"] for row in active)
 
 
 def test_every_date_in_the_schema_states_the_years_the_server_takes():

@@ -3,9 +3,10 @@
 import django_filters
 
 from smarketing.agreement.models import Reason, ReasonKind
+from smarketing.core.inputs import StrictFilterSet
 
 
-class ReasonFilter(django_filters.FilterSet):
+class ReasonFilter(StrictFilterSet):
     kind = django_filters.ChoiceFilter(choices=ReasonKind.choices)
 
     class Meta:

@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -255,3 +256,15 @@ def _bounded(value: dt.date, field):
     except ValidationError as exc:
         raise serializers.ValidationError(exc.messages[0], code="out_of_range") from None
     return value
+
+
+class StrictFilterSet(django_filters.FilterSet):
+    """The project's FilterSets start here: a model's yes/no field is a YesNoFilter, which
+    refuses what is neither true nor false (tests/test_hostile_examples.py checks that every
+    FilterSet does)."""
+
+    FILTER_DEFAULTS = {
+        **django_filters.FilterSet.FILTER_DEFAULTS,
+        models.BooleanField: {"filter_class": YesNoFilter},
+        models.NullBooleanField: {"filter_class": YesNoFilter},
+    }
