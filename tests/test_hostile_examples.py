@@ -276,3 +276,29 @@ def test_every_date_in_the_schema_states_the_years_the_server_takes():
             for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
                 if parameter["schema"].get("format") == "date" and parameter["in"] == "query":
                     assert parameter["schema"]["pattern"] == "^$|" + years
+
+
+def test_a_required_text_of_whitespace_only_is_schema_invalid_and_refused(api):
+    """`{"email": "\\f"}` was schema-valid (minLength 1) and refused (400). Every required
+    text the server trims now says in the schema that it holds a non-whitespace character."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    components = schema["components"]["schemas"]
+    assert components["LeadWriteRequest"]["properties"]["email"]["pattern"] == r"\S"
+    lacking = [
+        f"{name}.{key}"
+        for name, component in components.items()
+        if name.endswith("Request")
+        for key, prop in component.get("properties", {}).items()
+        if prop.get("type") == "string"
+        and prop.get("minLength", 0) >= 1
+        and not ({"pattern", "format", "enum"} & prop.keys())
+    ]
+    # Taken as sent: a campaign's name (the service trims it and refuses a blank one by
+    # rule, 422) and a password (whitespace is a character of it).
+    assert lacking == [
+        "CampaignWriteRequest.name",
+        "PatchedCampaignPatchRequest.name",
+        "TokenRequestRequest.password",
+    ]
+    error = _refused(api.post("/api/leads/", {"email": "\f"}, format="json"), 400)
+    assert "email" in error["fields"]

@@ -119,6 +119,23 @@ class DecimalFieldSchema(OpenApiSerializerFieldExtension):
         return {"anyOf": [{"type": "number", **field.bounds()}, text]}
 
 
+class StrictTextSchema(OpenApiSerializerFieldExtension):
+    """A required text the server trims (DRF's default) is refused when only whitespace is
+    left: the schema says so — it holds a character that is not whitespace (`\\S`, which
+    matches what Python's strip() keeps) — so that `"\\f"` is not schema-valid."""
+
+    target_class = StrictText
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
+        trims = getattr(field, "trim_whitespace", False) and not getattr(field, "allow_blank", True)
+        if direction == "request" and trims and schema.get("type") == "string" and "pattern" not in schema:
+            schema["pattern"] = r"\S"
+        return schema
+
+
 class ModelSerializer(serializers.ModelSerializer):
     serializer_related_field = IdField
     serializer_field_mapping = {
