@@ -119,10 +119,18 @@ class DecimalFieldSchema(OpenApiSerializerFieldExtension):
         return {"anyOf": [{"type": "number", **field.bounds()}, text]}
 
 
+# A character Python's strip() keeps, spelled out (\\x and \\u escapes, the same in Python's
+# and ECMA's regular expressions): `\\S` differs between them (ECMA keeps \\x1c-\\x1f and \\x85,
+# which strip() removes, and drops \\ufeff, which strip() keeps).
+NOT_WHITESPACE = (
+    "[^\\x09-\\x0d\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+)
+
+
 class StrictTextSchema(OpenApiSerializerFieldExtension):
     """A required text the server trims (DRF's default) is refused when only whitespace is
-    left: the schema says so — it holds a character that is not whitespace (`\\S`, which
-    matches what Python's strip() keeps) — so that `"\\f"` is not schema-valid."""
+    left: the schema says so — it holds a character that strip() keeps (NOT_WHITESPACE) — so
+    that `"\\f"` is not schema-valid."""
 
     target_class = StrictText
     match_subclasses = True
@@ -132,7 +140,7 @@ class StrictTextSchema(OpenApiSerializerFieldExtension):
         schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
         trims = getattr(field, "trim_whitespace", False) and not getattr(field, "allow_blank", True)
         if direction == "request" and trims and schema.get("type") == "string" and "pattern" not in schema:
-            schema["pattern"] = r"\S"
+            schema["pattern"] = NOT_WHITESPACE
         return schema
 
 
