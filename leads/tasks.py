@@ -4,6 +4,7 @@ twice (the services check the lead's state again)."""
 from celery import shared_task
 
 from leads import event_notifications, scoring, services
+from smarketing.core.locks import job_lock
 from smarketing.core.queue import enqueue
 
 
@@ -22,9 +23,16 @@ def lead_auto_qualify(lead_id: int) -> bool:
 @shared_task(acks_late=True)
 def leads_rescore(version: int) -> int:
     """Re-score leads still on an older definition, one bounded batch per run; re-queues
-    itself until none is left (a newer definition's job takes over from an older one)."""
-    done = scoring.leads_rescore_batch(version=version)
-    if done:
+    itself until none is left (a newer definition's job takes over from an older one).
+
+    One chain per version at a time: a second one (two beats each started one) finds the
+    lock held and ends there. Were both to run, each lead is still written once per
+    version (a conditional UPDATE on the score it read)."""
+    with job_lock(f"leads-rescore:{version}") as mine:
+        if not mine:
+            return 0
+        done = scoring.leads_rescore_batch(version=version)
+    if done:  # after the lock is released: the next batch must not find it held
         enqueue(leads_rescore, version)
     return done
 
@@ -32,5 +40,6 @@ def leads_rescore(version: int) -> int:
 @shared_task
 def leads_rescore_pending() -> int:
     """Periodic catch-up: start a re-score if leads lag the definition (a lost message,
-    or decay moving scores as time passes)."""
-    return scoring.rescore_start_if_needed()
+    or decay moving scores as time passes). Once at a time (`job_lock`)."""
+    with job_lock("leads-rescore") as mine:
+        return scoring.rescore_start_if_needed() if mine else 0

@@ -8,6 +8,7 @@ import logging
 from celery import shared_task
 
 from sla import hooks, services
+from smarketing.core.locks import job_lock
 from smarketing.core.queue import enqueue
 
 log = logging.getLogger(__name__)
@@ -16,9 +17,14 @@ log = logging.getLogger(__name__)
 @shared_task(acks_late=True)
 def sla_enforce() -> dict:
     """The beat scan. Re-queues itself while a full batch was due, so a backlog (after an
-    outage) drains in bounded batches."""
-    run = services.sla_enforce()
-    if run.more_due:
+    outage) drains in bounded batches. A second run at the same moment (a second beat)
+    returns at once; were it to go ahead, it would find the due clocks locked and, once
+    they are free, recorded (`services.sla_enforce`)."""
+    with job_lock("sla-enforce") as mine:
+        if not mine:
+            return {"warned": 0, "breached": 0}
+        run = services.sla_enforce()
+    if run.more_due:  # after the lock is released: the next batch must not find it held
         enqueue(sla_enforce)
     return {"warned": run.warned, "breached": run.breached}
 

@@ -3,6 +3,7 @@ telling marketing of a referral."""
 
 from celery import shared_task
 
+from smarketing.core.locks import job_lock
 from smarketing.intake import imports, referrals, run
 
 
@@ -14,8 +15,11 @@ def import_run(job_id: int) -> int:
 
 @shared_task
 def imports_resume_stalled() -> int:
-    """Beat job: queue again the imports a dead worker left running."""
-    return len(imports.imports_resume_stalled())
+    """Beat job: queue again the imports a dead worker left running. Once at a time
+    (`job_lock`); each restart is claimed by a conditional UPDATE of the heartbeat, so a
+    second run that went ahead would queue none again."""
+    with job_lock("imports-resume-stalled") as mine:
+        return len(imports.imports_resume_stalled()) if mine else 0
 
 
 @shared_task(acks_late=True)

@@ -6,6 +6,7 @@ import datetime as dt
 from celery import shared_task
 from django.utils import timezone
 
+from smarketing.core.locks import job_lock
 from smarketing.notifications import services
 from smarketing.notifications.models import Notification
 
@@ -24,7 +25,14 @@ def notification_emails(notification_ids: list[int]) -> int:
 @shared_task
 def notifications_deliver_pending(batch_size: int = 200) -> int:
     """Catch emails whose task never ran (the broker was down at commit time), and try
-    again those the mail server refused (up to EMAIL_ATTEMPTS times)."""
+    again those the mail server refused (up to EMAIL_ATTEMPTS times). Once at a time
+    (`job_lock`); each email is claimed by a conditional UPDATE before it is sent, so a
+    second run that went ahead would send none of them again."""
+    with job_lock("notifications-deliver") as mine:
+        return _deliver_pending(batch_size) if mine else 0
+
+
+def _deliver_pending(batch_size: int) -> int:
     cutoff = timezone.now() - dt.timedelta(minutes=2)
     ids = list(
         Notification.objects.filter(
