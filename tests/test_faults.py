@@ -103,10 +103,8 @@ def test_worker_killed_mid_import_the_watchdog_resumes_it_each_row_once(
     from smarketing.intake import imports
     from smarketing.intake.models import ImportJob, ImportStatus
 
-    # The worker sees the same import folder; its watchdog looks every second and calls a
-    # job stalled after 3 s without a sign of life.
-    settings.SMARKETING_IMPORT_DIR = tmp_path
-    monkeypatch.setenv("SMARKETING_IMPORT_DIR", str(tmp_path))
+    # The worker reads the file from the database (no folder shared); its watchdog looks
+    # every second and calls a job stalled after 3 s without a sign of life.
     monkeypatch.setenv("IMPORT_WATCHDOG_EVERY_SECONDS", "1")
     monkeypatch.setenv("IMPORT_STALLED_AFTER_SECONDS", "3")
     # Twelve chunks (the last one short): enough that the import cannot finish between its

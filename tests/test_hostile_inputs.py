@@ -17,7 +17,6 @@ from urllib.parse import quote
 
 import pytest
 from django.db import transaction
-from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
 
@@ -111,14 +110,13 @@ ROLES = ["admin", "rep"]
 
 
 @pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker, tmp_path_factory):
-    import_dir = str(tmp_path_factory.mktemp("imports"))
-    with django_db_blocker.unblock(), override_settings(SMARKETING_IMPORT_DIR=import_dir):
+def world(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
         outer = transaction.atomic()
         outer._from_testcase = True
         outer.__enter__()
         try:
-            yield _build_world(import_dir)
+            yield _build_world()
         finally:
             transaction.set_rollback(True)
             outer.__exit__(None, None, None)

@@ -12,9 +12,13 @@ An import runs in three places, each a module of its own:
 * `run` is the background job: chunk by chunk, each chunk's leads and the job's counters
   committed together.
 
+The uploaded file waits for the worker where every web and worker node reaches it — in
+the database, or an S3-compatible bucket (`files`) — and is removed once the import is
+done or has failed.
+
 So importing the same file twice creates nothing new, a killed worker resumes after the
-last committed row, and memory stays flat: rows stream from disk, and duplicates are
-looked up in the database, not in a growing set.
+last committed row, and memory stays flat: the file streams in and out in chunks, rows
+stream from it, and duplicates are looked up in the database, not in a growing set.
 """
 
 from __future__ import annotations
@@ -22,10 +26,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -36,7 +39,7 @@ from leads import services
 from smarketing.core.csvs import csv_lines
 from smarketing.core.errors import ActionError
 from smarketing.core.queue import on_commit_enqueue
-from smarketing.intake import reading, tasks
+from smarketing.intake import files, reading, tasks
 from smarketing.intake import values as intake_values
 from smarketing.intake.models import ImportJob, ImportStatus, RowOutcome
 from smarketing.intake.plans import Context, RowPlan, chunks, file_format, plan_chunk
@@ -69,42 +72,42 @@ def import_upload(*, actor, uploaded: Any, file_name: str | None = None) -> Impo
             "Split it into smaller files.",
             field="file",
         )
-    folder = Path(settings.SMARKETING_IMPORT_DIR)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{uuid.uuid4().hex}.csv"
     digest = hashlib.sha256()
     written = 0
     chunks = uploaded.chunks() if hasattr(uploaded, "chunks") else iter(lambda: uploaded.read(1 << 16), b"")
-    with path.open("wb") as out:
+
+    def checked() -> Iterator[bytes]:
+        nonlocal written
         for chunk in chunks:
             written += len(chunk)
             if written > limit:
-                out.close()
-                path.unlink(missing_ok=True)
                 raise ActionError(
                     f"The file is larger than {settings.SMARKETING_IMPORT_MAX_MB} MB. Split it into smaller files.",
                     field="file",
                 )
             digest.update(chunk)
-            out.write(chunk)
-    try:
-        fmt = reading.sniff(path)
-    except reading.ImportFileError as exc:
-        path.unlink(missing_ok=True)
-        raise ActionError(exc.message, field="file") from None
-    mapping = intake_values.guess_mapping(fmt.headers)
-    return ImportJob.objects.create(
-        created_by=actor,
-        file_name=name[:255],
-        stored_path=str(path),
-        file_size=written,
-        sha256=digest.hexdigest(),
-        encoding=fmt.encoding,
-        delimiter=fmt.delimiter,
-        headers=fmt.headers,
-        mapping=mapping,
-        rows_estimate=fmt.row_count_estimate,
-    )
+            yield chunk
+
+    # The job first, for its file to belong to; a refused file takes both away.
+    with transaction.atomic():
+        job = ImportJob.objects.create(created_by=actor, file_name=name[:255])
+        try:
+            files.file_store(job, checked())
+            with files.file_open(job) as stream:
+                fmt = reading.sniff(stream, size=written)
+        except reading.ImportFileError as exc:
+            files.file_remove(job)
+            raise ActionError(exc.message, field="file") from None
+        except BaseException:
+            files.file_remove(job)
+            raise
+        job.file_size = written
+        job.sha256 = digest.hexdigest()
+        job.encoding, job.delimiter, job.headers = fmt.encoding, fmt.delimiter, fmt.headers
+        job.mapping = intake_values.guess_mapping(fmt.headers)
+        job.rows_estimate = fmt.row_count_estimate
+        job.save()
+    return job
 
 
 def _job_for(actor, job_id: int, *, lock: bool = False) -> ImportJob:
@@ -210,11 +213,12 @@ def import_preview(job: ImportJob, *, limit: int = PREVIEW_ROWS) -> Preview:
     rows: list[tuple[int, dict[str, str]]] = []
     truncated = False
     try:
-        for row in reading.iter_rows(job.stored_path, file_format(job)):
-            if len(rows) >= limit:
-                truncated = True
-                break
-            rows.append(row)
+        with closing(reading.iter_rows(files.file_open(job), file_format(job))) as stream:
+            for row in stream:
+                if len(rows) >= limit:
+                    truncated = True
+                    break
+                rows.append(row)
     except reading.ImportFileError as exc:
         return Preview(plans, counts, False, error=exc.message)
     except FileNotFoundError:

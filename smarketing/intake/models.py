@@ -22,6 +22,14 @@ class ImportStatus(models.TextChoices):
     FAILED = "failed", "Stopped by an error"
 
 
+class StoredIn(models.TextChoices):
+    """Where an import's uploaded file waits for the worker (`smarketing.intake.files`)."""
+
+    DATABASE = "database", "In the database, in chunks"
+    STORAGE = "storage", "In the import storage (S3-compatible), under `stored_path`"
+    DISK = "disk", "On the web server's disk at `stored_path` (uploaded before files moved out)"
+
+
 class ImportJob(models.Model):
     """One uploaded file and what its import did. Counters advance chunk by chunk in the
     same transaction as the chunk's leads, so a retried job neither loses nor double-counts."""
@@ -29,7 +37,11 @@ class ImportJob(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="imports")
     created_at = models.DateTimeField(default=timezone.now)
     file_name = models.CharField(max_length=255)
-    stored_path = models.CharField(max_length=500)
+    # Where the uploaded file waits until the import is done or has failed: every web and
+    # worker node reaches the database and the import storage; `stored_path` is the key in
+    # that storage ("" in the database), or a path on disk for a job uploaded before.
+    stored_in = models.CharField(max_length=10, choices=StoredIn.choices, default=StoredIn.DATABASE)
+    stored_path = models.CharField(max_length=500, blank=True)
     file_size = models.PositiveBigIntegerField(default=0)
     sha256 = models.CharField(max_length=64)
     encoding = models.CharField(max_length=20)
@@ -68,6 +80,23 @@ class ImportJob(models.Model):
         if not self.rows_estimate:
             return 0
         return min(99, round(100 * self.rows_done / self.rows_estimate))
+
+
+class ImportFileChunk(models.Model):
+    """One piece of an uploaded file kept in the database (`StoredIn.DATABASE`), in order:
+    written and read one at a time, so no node holds the whole file in memory. Removed
+    with the file when the import is done or has failed (`files.file_remove`)."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="file_chunks", db_index=False)
+    index = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [models.UniqueConstraint(fields=["job", "index"], name="import_file_chunk_once")]
+
+    def __str__(self) -> str:
+        return f"Chunk {self.index} of import {self.job_id}"
 
 
 class RowOutcome(models.TextChoices):

@@ -9,6 +9,9 @@ What lives here, and only this (no database):
 * `iter_rows` streams the data rows in constant memory, numbered as a spreadsheet shows
   them.
 
+Both read a binary stream (where the file waits, in the database or a bucket, is
+`files`' business) or, as tests do, a path.
+
 The mapping of columns to lead fields and the parsers of one cell live in `values`;
 what a row does against the database, in `plans`.
 """
@@ -22,6 +25,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from smarketing.core.csvs import unguarded
 
@@ -159,8 +163,10 @@ def _is_blank(cells: list[str]) -> bool:
 
 
 def _estimate_rows(
-    text: str, delimiter: str, encoding: str, at_eof: bool, file_size: int, bom: int
+    text: str, delimiter: str, encoding: str, at_eof: bool, file_size: int | None, bom: int
 ) -> int | None:
+    if not at_eof and file_size is None:
+        return None
     try:
         if at_eof:
             records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
@@ -181,8 +187,38 @@ def _estimate_rows(
     return max(0, round((file_size / bytes_per_record - 1) * non_blank_share))
 
 
-def sniff(path: str | Path, sample_bytes: int = 64 * 1024) -> FileFormat:
-    """Work out how to read the CSV file at `path` from its first `sample_bytes` bytes.
+def _read_full(fh: IO[bytes], size: int) -> bytes:
+    """`size` bytes from `fh`, fewer only at its end (a stream may return less per read)."""
+    data = fh.read(size)
+    while data and len(data) < size:
+        more = fh.read(size - len(data))
+        if not more:
+            break
+        data += more
+    return data
+
+
+def _size_of(fh: IO[bytes]) -> int | None:
+    size = getattr(fh, "size", None)
+    if isinstance(size, int):
+        return size
+    try:
+        here = fh.tell()
+        end = fh.seek(0, io.SEEK_END)
+        fh.seek(here)
+    except (AttributeError, OSError, ValueError):
+        return None
+    return end
+
+
+def sniff(
+    source: str | Path | IO[bytes], sample_bytes: int = 64 * 1024, *, size: int | None = None
+) -> FileFormat:
+    """Work out how to read a CSV file from its first `sample_bytes` bytes.
+
+    `source` is a binary stream positioned at the file's start (it is read from, not
+    closed) or a path. `size` is the file's size in bytes, for the row estimate; without
+    it, a stream's `size` attribute or its end is used when it has one.
 
     Raises `ImportFileError` when the file is empty (or holds only whitespace and a
     BOM), is binary (NUL bytes, a zip/xlsx, legacy xls, PDF or gzip signature), is
@@ -194,30 +230,38 @@ def sniff(path: str | Path, sample_bytes: int = 64 * 1024) -> FileFormat:
     `csv.Sniffer` is not used: it guesses from quote patterns and misfires on short or
     ragged files. See `_decode_sample` for the encoding rules.
     """
-    path = Path(path)
     csv.field_size_limit(FIELD_SIZE_LIMIT)
-    file_size = path.stat().st_size
-    with path.open("rb") as fh:
-        sample = fh.read(sample_bytes)
-        at_eof = len(sample) < sample_bytes or fh.peek(1) == b""
-        if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            raise ImportFileError(
-                "This file is saved as UTF-16 (“Unicode Text”), not as CSV. "
-                "Save it as “CSV UTF-8 (comma-delimited)” and upload that."
-            )
-        kind = _binary_kind(sample)
-        if kind:
-            raise ImportFileError(_NOT_CSV.format(what=kind))
-        if not sample.removeprefix(codecs.BOM_UTF8).strip(_WHITESPACE):
-            # Only whitespace so far: keep reading (in constant memory) to tell an empty
-            # file from one whose first rows are blank.
-            while not at_eof:
-                chunk = fh.read(sample_bytes)
-                if not chunk:
-                    break
-                if chunk.strip(_WHITESPACE):
-                    raise ImportFileError("The first row must hold column names.")
-            raise ImportFileError("The file is empty.")
+    if isinstance(source, str | Path):
+        path = Path(source)
+        file_size = path.stat().st_size
+        with path.open("rb") as fh:
+            return _sniff(fh, sample_bytes, file_size)
+    return _sniff(source, sample_bytes, size if size is not None else _size_of(source))
+
+
+def _sniff(fh: IO[bytes], sample_bytes: int, file_size: int | None) -> FileFormat:
+    sample = _read_full(fh, sample_bytes)
+    # One byte more tells a file of exactly `sample_bytes` from a longer one.
+    pending = _read_full(fh, 1) if len(sample) == sample_bytes else b""
+    at_eof = not pending
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ImportFileError(
+            "This file is saved as UTF-16 (“Unicode Text”), not as CSV. "
+            "Save it as “CSV UTF-8 (comma-delimited)” and upload that."
+        )
+    kind = _binary_kind(sample)
+    if kind:
+        raise ImportFileError(_NOT_CSV.format(what=kind))
+    if not sample.removeprefix(codecs.BOM_UTF8).strip(_WHITESPACE):
+        # Only whitespace so far: keep reading (in constant memory) to tell an empty
+        # file from one whose first rows are blank.
+        while not at_eof:
+            chunk, pending = pending + fh.read(sample_bytes), b""
+            if not chunk:
+                break
+            if chunk.strip(_WHITESPACE):
+                raise ImportFileError("The first row must hold column names.")
+        raise ImportFileError("The file is empty.")
 
     encoding, text = _decode_sample(sample, at_eof)
     end, counts = _first_record_end(text)
@@ -246,8 +290,11 @@ def sniff(path: str | Path, sample_bytes: int = 64 * 1024) -> FileFormat:
 _SUSPECT = re.compile("[\x00\udc80-\udcff]")
 
 
-def iter_rows(path: str | Path, fmt: FileFormat) -> Iterator[tuple[int, dict[str, str]]]:
+def iter_rows(source: str | Path | IO[bytes], fmt: FileFormat) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield `(row_number, {header: value})` for every non-blank data row, streaming.
+
+    `source` is a binary stream at the file's start, decoded here, and closed when the
+    rows end or the iterator is closed; or a path.
 
     Row numbers are what a spreadsheet shows: the header is row 1, the first data row is
     row 2. They count CSV records, not physical lines, so a quoted cell with line breaks
@@ -263,7 +310,11 @@ def iter_rows(path: str | Path, fmt: FileFormat) -> Iterator[tuple[int, dict[str
     csv.field_size_limit(FIELD_SIZE_LIMIT)
     columns = [(index, name) for index, name in enumerate(fmt.headers) if name]
     row_number = 0  # the last record read; a csv.Error concerns the next one
-    with open(path, newline="", encoding=fmt.encoding, errors="surrogateescape") as fh:
+    if isinstance(source, str | Path):
+        text = open(source, newline="", encoding=fmt.encoding, errors="surrogateescape")  # noqa: SIM115
+    else:  # as open() decodes a file: the same encoding, BOM and error handling
+        text = io.TextIOWrapper(source, newline="", encoding=fmt.encoding, errors="surrogateescape")
+    with text as fh:
         reader = csv.reader(fh, delimiter=fmt.delimiter)
         try:
             next(reader, None)

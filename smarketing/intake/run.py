@@ -1,7 +1,9 @@
 """The background run of an import: chunks of rows read, parsed, scored and rendered ahead
 in a thread of their own while the database writes the chunk before; each chunk's leads
 and the job's counters commit together, so a killed worker resumes after the last
-committed row without losing or double-counting anything."""
+committed row without losing or double-counting anything. The uploaded file is read from
+where it waits (`files`: a copy on this node's temporary disk when it is in the database,
+since the reading thread must not use the database) and removed when the run ends."""
 
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import closing
-from pathlib import Path
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -22,7 +23,7 @@ from leads import services
 from smarketing.agreement import scoring
 from smarketing.core import bulk
 from smarketing.core.errors import ActionError
-from smarketing.intake import reading
+from smarketing.intake import files, reading
 from smarketing.intake.models import ImportJob, ImportRow, ImportStatus, RowOutcome
 from smarketing.intake.plans import Context, RowPlan, chunks, file_format, parse_row, plan_chunk
 
@@ -140,24 +141,36 @@ def import_run(*, job_id: int) -> ImportJob:
         return job
     ctx = Context(job)
     scorer = scoring.Scorer.load()
-    rows = (
-        (n, cells) for n, cells in reading.iter_rows(job.stored_path, file_format(job)) if n > job.last_row
-    )
     try:
-        with closing(_read_ahead(rows, ctx, CHUNK_ROWS, scorer)) as chunks:
-            for chunk in chunks:
-                if not _run_chunk(job.pk, chunk, ctx, scorer):
-                    return ImportJob.objects.get(pk=job_id)  # another run got further
-    except reading.ImportFileError as exc:
-        ImportJob.objects.filter(pk=job_id).update(
-            status=ImportStatus.FAILED, error=exc.message, finished_at=timezone.now()
+        stream = files.file_open(job, local=True)
+    except FileNotFoundError:
+        _finish(
+            job, status=ImportStatus.FAILED, error="The uploaded file is no longer here; upload it again."
         )
         return ImportJob.objects.get(pk=job_id)
-    ImportJob.objects.filter(pk=job_id).update(
-        status=ImportStatus.DONE, finished_at=timezone.now(), rows_estimate=F("rows_done")
-    )
-    Path(job.stored_path).unlink(missing_ok=True)  # the failed rows keep their cells
+    with stream:
+        rows = ((n, cells) for n, cells in reading.iter_rows(stream, file_format(job)) if n > job.last_row)
+        try:
+            with closing(_read_ahead(rows, ctx, CHUNK_ROWS, scorer)) as chunks:
+                for chunk in chunks:
+                    if not _run_chunk(job.pk, chunk, ctx, scorer):
+                        return ImportJob.objects.get(pk=job_id)  # another run got further
+        except reading.ImportFileError as exc:
+            _finish(job, status=ImportStatus.FAILED, error=exc.message)
+            return ImportJob.objects.get(pk=job_id)
+    _finish(job, status=ImportStatus.DONE, rows_estimate=F("rows_done"))
     return ImportJob.objects.get(pk=job_id)
+
+
+def _finish(job: ImportJob, **changes: Any) -> None:
+    """End the run, done or failed, and remove the uploaded file (the failed rows keep
+    their cells): in one transaction when the file is in the database. The status of a job
+    that another run finished meanwhile stays as that run left it."""
+    with transaction.atomic():
+        ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING).update(
+            finished_at=timezone.now(), **changes
+        )
+        files.file_remove(job)
 
 
 @transaction.atomic

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
@@ -14,11 +13,6 @@ CSV = (
     "Ann,Archer,ann@acme.io,Acme,VP Sales,Web,Open - Not Contacted\n"
     "Bob,Baker,bob@,Acme,CTO,Web,Open - Not Contacted\n"
 )
-
-
-@pytest.fixture(autouse=True)
-def import_dir(settings, tmp_path):
-    settings.SMARKETING_IMPORT_DIR = tmp_path
 
 
 def test_page_journey_upload_preview_start_result(client, org, django_capture_on_commit_callbacks):

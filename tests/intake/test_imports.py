@@ -47,7 +47,6 @@ def known(org):
 
 
 def test_hubspot_headers_map_and_bad_rows_are_reported_exactly(org, known, settings, tmp_path):
-    settings.SMARKETING_IMPORT_DIR = tmp_path
     job = upload(org.marketer, BAD_CSV)
     assert job.mapping["Email"] == "email" and job.mapping["Company Name"] == "company"
     assert job.mapping["Original Source"] == "source" and job.mapping["Lifecycle Stage"] == "stage"
@@ -102,7 +101,6 @@ def test_hubspot_headers_map_and_bad_rows_are_reported_exactly(org, known, setti
 
 
 def test_second_import_of_the_same_file_changes_nothing(org, known, settings, tmp_path):
-    settings.SMARKETING_IMPORT_DIR = tmp_path
     run(upload(org.marketer, BAD_CSV))
     leads_before = list(Lead.objects.order_by("id").values())
     events_before = LeadEvent.objects.count()
@@ -123,7 +121,6 @@ def test_second_import_of_the_same_file_changes_nothing(org, known, settings, tm
     ],
 )
 def test_whole_file_problems_are_refused_and_nothing_is_kept(org, settings, tmp_path, content, message):
-    settings.SMARKETING_IMPORT_DIR = tmp_path
     with pytest.raises(ActionError) as refused:
         imports.import_upload(actor=org.marketer, uploaded=SimpleUploadedFile("x.csv", content))
     assert message in refused.value.message
@@ -133,7 +130,6 @@ def test_whole_file_problems_are_refused_and_nothing_is_kept(org, settings, tmp_
 
 
 def test_no_email_column_is_refused_at_start(org, settings, tmp_path):
-    settings.SMARKETING_IMPORT_DIR = tmp_path
     job = upload(org.marketer, "Name;Company\nAnn Archer;Acme\n")
     assert job.delimiter == ";"
     assert imports.import_preview(job).error.startswith("Map a column to Email")
@@ -145,7 +141,6 @@ def test_no_email_column_is_refused_at_start(org, settings, tmp_path):
 
 
 def test_salesforce_latin1_semicolons_and_quoted_newlines(org, settings, tmp_path):
-    settings.SMARKETING_IMPORT_DIR = tmp_path
     Campaign.objects.create(name="Spring Seminar")
     text = (
         "FirstName;LastName;Email;Company;Title;LeadSource;Status;Campaign\n"
@@ -163,7 +158,6 @@ def test_salesforce_latin1_semicolons_and_quoted_newlines(org, settings, tmp_pat
 
 
 def test_mapping_is_adjustable_and_checked(org, settings, tmp_path):
-    settings.SMARKETING_IMPORT_DIR = tmp_path
     job = upload(org.marketer, "Mail,Firma,Work phone\nann@acme.io,Acme,+49 1\n")
     job = imports.import_configure(
         actor=org.marketer,
@@ -182,7 +176,6 @@ def test_mapping_is_adjustable_and_checked(org, settings, tmp_path):
 
 
 def test_reps_cannot_import(org, settings, tmp_path):
-    settings.SMARKETING_IMPORT_DIR = tmp_path
     with pytest.raises(ActionError) as refused:
         upload(org.rep, "Email\nann@acme.io\n")
     assert refused.value.code == ActionError.FORBIDDEN
@@ -193,7 +186,6 @@ def test_reps_cannot_import(org, settings, tmp_path):
 
 
 def test_a_rerun_resumes_after_the_last_committed_chunk(org, settings, tmp_path, monkeypatch):
-    settings.SMARKETING_IMPORT_DIR = tmp_path
     monkeypatch.setattr(intake_run, "CHUNK_ROWS", 2)
     text = "Email\n" + "".join(f"p{i}@acme.io\n" for i in range(5))
     job = upload(org.marketer, text)
@@ -222,7 +214,6 @@ def test_a_rerun_resumes_after_the_last_committed_chunk(org, settings, tmp_path,
 def test_hundred_thousand_rows_are_counted_not_held(org, settings, tmp_path):
     """Large files go through the same chunks; here just the planner on many duplicates
     of one email to check the file-level de-duplication stays in the database."""
-    settings.SMARKETING_IMPORT_DIR = tmp_path
     buf = io.StringIO()
     buf.write("Email,Company\n")
     for i in range(1200):
@@ -233,7 +224,6 @@ def test_hundred_thousand_rows_are_counted_not_held(org, settings, tmp_path):
 
 
 def test_an_email_created_meanwhile_fails_only_its_row(org, settings, tmp_path, monkeypatch):
-    settings.SMARKETING_IMPORT_DIR = tmp_path
     job = upload(org.marketer, "Email,Company\na@acme.io,A\nb@acme.io,B\nc@acme.io,C\n")
     real = intake_run.plan_chunk
 
@@ -252,7 +242,6 @@ def test_an_email_created_meanwhile_fails_only_its_row(org, settings, tmp_path, 
 
 
 def test_bulk_created_leads_are_scored_and_audited_like_single_ones(org, default_rules, settings, tmp_path):
-    settings.SMARKETING_IMPORT_DIR = tmp_path
     job = run(upload(org.marketer, "Email,Job Title,Employees,Country\nvp@acme.io,VP Sales,450,DE\n"))
     lead = Lead.objects.get(email="vp@acme.io")
     assert lead.score == 35 and {line["label"] for line in lead.score_receipt} == {
@@ -275,7 +264,6 @@ def test_an_import_its_worker_died_on_is_resumed_by_the_watchdog(
 
     from django.utils import timezone
 
-    settings.SMARKETING_IMPORT_DIR = tmp_path
     monkeypatch.setattr(intake_run, "CHUNK_ROWS", 2)
     job = upload(org.marketer, "Email\n" + "".join(f"w{i}@acme.io\n" for i in range(5)))
     imports.import_start(actor=org.marketer, job_id=job.pk)
@@ -314,7 +302,6 @@ def test_a_mixed_chunk_loses_nothing_and_doubles_nothing(
 ):
     """New, invalid, existing and repeated emails side by side in one chunk (or spread
     over several): every row gets exactly one outcome, reported under its own number."""
-    settings.SMARKETING_IMPORT_DIR = tmp_path
     monkeypatch.setattr(intake_run, "CHUNK_ROWS", chunk_rows)
     merged = LeadFactory(email="old@acme.io", phone="")
     survivor = LeadFactory(email="new@acme.io", phone="", job_title="", company="")
@@ -379,7 +366,6 @@ def test_a_mixed_chunk_loses_nothing_and_doubles_nothing(
 
 
 def test_an_update_refused_in_the_middle_of_a_chunk_fails_only_its_row(org, settings, tmp_path, monkeypatch):
-    settings.SMARKETING_IMPORT_DIR = tmp_path
     broken = LeadFactory(email="broken@acme.io", phone="")
     fine = LeadFactory(email="fine@acme.io", phone="")
     # Between the plan and the write, the first lead went where this marketer may not edit it.
@@ -415,7 +401,6 @@ def test_a_profile_edit_is_checked_for_what_it_changes(org):
 
 
 def test_a_field_filled_since_the_plan_is_left_alone(org, settings, tmp_path, monkeypatch):
-    settings.SMARKETING_IMPORT_DIR = tmp_path
     lead = LeadFactory(email="busy@acme.io", phone="", job_title="")
     real = intake_run.plan_chunk
 
@@ -437,7 +422,6 @@ def test_filled_leads_are_rescored_and_high_scores_are_handed_off(
 ):
     """Scores of created and filled leads are what a single create or edit gives, and
     automatic qualification (with its routing to a rep) follows them after the commit."""
-    settings.SMARKETING_IMPORT_DIR = tmp_path
     ScoringDefinition.objects.update(auto_qualify=True, threshold=30)
     HandoffGate.current()
     HandoffGate.objects.update(min_engagements=0, required_fields=["company"])
@@ -466,7 +450,6 @@ def test_filled_leads_are_rescored_and_high_scores_are_handed_off(
 
 
 def test_cells_keep_every_character(org, settings, tmp_path):
-    settings.SMARKETING_IMPORT_DIR = tmp_path
     odd = 'Back\\slash \t tab, "quoted" & ünïcödé 🚀 \\N'
     text = f'Email,Company,Last Name\nodd@acme.io,"{odd.replace(chr(34), chr(34) * 2)}",\\N\n'
     job = run(upload(org.marketer, text))
@@ -479,7 +462,6 @@ def test_cells_keep_every_character(org, settings, tmp_path):
 def test_a_file_error_in_a_later_chunk_keeps_the_chunks_before(org, settings, tmp_path):
     """Rows are read ahead of the database: an unreadable row far into the file (past
     what the upload looked at) still stops the import exactly there."""
-    settings.SMARKETING_IMPORT_DIR = tmp_path
     good = b"".join(b"r%05d@acme.io,%s\n" % (i, b"x" * 30) for i in range(2500))
     content = b"Email,Note\n" + good + b"bad\xff@acme.io,\n" + b"z@acme.io,\n"
     job = imports.import_upload(actor=org.marketer, uploaded=SimpleUploadedFile("x.csv", content))

@@ -125,7 +125,6 @@ def test_two_overlapping_imports_at_once_create_no_duplicate_lead(require_postgr
 
     from smarketing.intake import imports
 
-    settings.SMARKETING_IMPORT_DIR = tmp_path
     header = "First Name,Last Name,Email,Company\n"
     first = header + "".join(f"P{i},Person,p{i}@overlap.example,Acme\n" for i in range(0, 300))
     second = header + "".join(f"P{i},Person,P{i}@Overlap.example,Acme\n" for i in range(150, 450))

@@ -14,7 +14,6 @@ from smarketing.intake import imports
 
 @pytest.fixture
 def many(org, settings, tmp_path):
-    settings.SMARKETING_IMPORT_DIR = tmp_path
 
     def make(n: int) -> None:
         for i in range(n):

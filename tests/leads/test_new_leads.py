@@ -150,7 +150,6 @@ def test_preparing_refuses_an_unknown_source_or_a_field_outside_the_profile(defa
 def test_an_import_hands_over_between_threads_often_only_while_it_runs(org, settings, tmp_path, monkeypatch):
     from tests.intake.test_imports import run, upload
 
-    settings.SMARKETING_IMPORT_DIR = tmp_path
     before = sys.getswitchinterval()
     during = []
     real = intake_run._run_chunk
