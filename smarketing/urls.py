@@ -23,6 +23,8 @@ APPS = (
 )
 
 urlpatterns = [
+    # /healthz, /readyz, /metrics: for the load balancer and Prometheus (docs/operations.md).
+    path("", include("smarketing.ops.urls")),
     # Browsers ask for /favicon.ico whatever the page says: send them to the icon.
     # (at request time: the static file's hashed name is known once collectstatic has run).
     path("favicon.ico", lambda request: redirect(static("favicon.svg"), permanent=True), name="favicon"),

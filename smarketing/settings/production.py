@@ -7,6 +7,9 @@ DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")  # required: no default in production
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+# Probes and the metrics scrape come over the internal network by plain HTTP: not sent to
+# HTTPS (they are answered before this redirect anyway: smarketing.ops.middleware).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
