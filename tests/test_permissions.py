@@ -93,6 +93,7 @@ from tests.factories import CampaignFactory, LeadFactory, MembershipFactory, Tea
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "pass-for-tests-1"  # tests.factories.UserFactory
+METRICS_TOKEN = "metrics-token-for-the-permission-matrix"  # SMARKETING_METRICS_TOKEN here
 
 # --- roles -----------------------------------------------------------------------------------------
 
@@ -154,7 +155,7 @@ def _ready_lead(w, key: str, **fields) -> Lead:
     return lead
 
 
-def _build_world(import_dir: str) -> SimpleNamespace:
+def _build_world() -> SimpleNamespace:
     """conftest's `org` (every role, two sales teams), plus one of everything an endpoint
     acts on: leads in each stage, a proposed agreement version, rules, a policy, closures,
     an import, an inbound source, notifications and tokens; and a session per role."""
@@ -167,7 +168,7 @@ def _build_world(import_dir: str) -> SimpleNamespace:
     HandoffGate.current()
     ScoringDefinition.current()
 
-    w = SimpleNamespace(users={}, ids={}, import_dir=import_dir)
+    w = SimpleNamespace(users={}, ids={})
     marketing = TeamFactory(name="Marketing", kind=TeamKind.MARKETING)
     east = TeamFactory(name="Sales East", kind=TeamKind.SALES)
     west = TeamFactory(name="Sales West", kind=TeamKind.SALES)
@@ -316,17 +317,23 @@ def _build_world(import_dir: str) -> SimpleNamespace:
     return w
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _metrics_token():
+    """/metrics answers with this token only (unset, it is not there at all: 404)."""
+    with override_settings(SMARKETING_METRICS_TOKEN=METRICS_TOKEN):
+        yield
+
+
 @pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker, tmp_path_factory):
+def world(django_db_setup, django_db_blocker):
     """The organisation, built once and rolled back after the module (as Django's
     TestCase.setUpTestData does): each test's own transaction is a savepoint inside it."""
-    import_dir = str(tmp_path_factory.mktemp("imports"))
-    with django_db_blocker.unblock(), override_settings(SMARKETING_IMPORT_DIR=import_dir):
+    with django_db_blocker.unblock():
         outer = transaction.atomic()
         outer._from_testcase = True  # as TestCase's class-wide atomic block
         outer.__enter__()
         try:
-            built = _build_world(import_dir)
+            built = _build_world()
             # Each test starts from exactly this state (its savepoint is rolled back after
             # it): the fingerprint before every request.
             built.fingerprint = fingerprint()
@@ -688,7 +695,7 @@ def import_uploaded(w, user, response, changed):
     assert job.created_by == user and job.status == "mapping"
     if response.status_code == 302:
         assert response["Location"] == f"/imports/{job.pk}/"
-    only_changed("leads_importjob")(changed)
+    only_changed("leads_importjob", "intake_importfilechunk")(changed)  # the file waits in chunks
 
 
 def import_configured(w, user, response, changed):
@@ -1179,6 +1186,19 @@ PAGE_READS = [
         public=True,
         ok_to=lambda w: "/static/favicon.svg",
     ),
+    # The operator's endpoints (docs/operations.md): probes for anyone, no login; metrics
+    # by its bearer token only (METRICS_TOKEN, configured for this module), never a session.
+    page("healthz", "get", lambda w: "/healthz", frozenset(ROLES), public=True),
+    page("readyz", "get", lambda w: "/readyz", frozenset(ROLES), public=True),
+    page(
+        "metrics",
+        "get",
+        lambda w: "/metrics",
+        frozenset(ROLES),
+        public=True,
+        headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
+    ),
+    page("metrics-without-token", "get", lambda w: "/metrics", NOBODY, public=True, denied=401),
 ]
 
 PAGE_ACTIONS = [

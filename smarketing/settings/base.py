@@ -51,9 +51,15 @@ INSTALLED_APPS = [
     "smarketing.intake",
     "reports",
     "smarketing.demo",
+    "smarketing.ops",  # probes, metrics, log context (docs/operations.md)
 ]
 
 MIDDLEWARE = [
+    # First: /healthz, /readyz and /metrics answered before the host check; then every
+    # request's id (its log lines, X-Request-ID) and its time (docs/operations.md).
+    "smarketing.ops.middleware.OpsEndpointsMiddleware",
+    "smarketing.ops.middleware.RequestIdMiddleware",
+    "smarketing.ops.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -168,8 +174,29 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media")))
-# CSV imports: uploaded files wait here for the worker (web and worker share the folder).
-SMARKETING_IMPORT_DIR = Path(env.str("SMARKETING_IMPORT_DIR", default=str(VAR_DIR / "imports")))
+# CSV imports: an uploaded file waits for the worker where every web and worker node
+# reaches it (smarketing/intake/files.py): in the database, in 1 MB chunks (the default),
+# or with "s3" in an S3-compatible bucket through django-storages (boto3 comes with
+# `pip install ".[s3]"`; credentials from boto3's own chain: AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY, or the host's role). Nothing is shared on disk.
+SMARKETING_IMPORT_STORAGE = env.str("SMARKETING_IMPORT_STORAGE", default="database")
+if SMARKETING_IMPORT_STORAGE == "s3":
+    STORAGES["imports"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("SMARKETING_IMPORT_S3_BUCKET"),
+            "location": env.str("SMARKETING_IMPORT_S3_PREFIX", default="imports"),
+            "endpoint_url": env.str("SMARKETING_IMPORT_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("SMARKETING_IMPORT_S3_REGION", default="") or None,
+            "file_overwrite": False,
+            # A file read back spills to a temporary file past 1 MB instead of memory.
+            "max_memory_size": 1024 * 1024,
+        },
+    }
+elif SMARKETING_IMPORT_STORAGE != "database":
+    raise environ.ImproperlyConfigured(
+        f'SMARKETING_IMPORT_STORAGE is "{SMARKETING_IMPORT_STORAGE}"; it must be "database" or "s3".'
+    )
 SMARKETING_IMPORT_MAX_MB = env.int("SMARKETING_IMPORT_MAX_MB", default=100)
 
 # --- Email ------------------------------------------------------------------------------
@@ -213,6 +240,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The worker keeps the handlers of LOGGING below (plain or JSON, with the task's id)
+# instead of replacing them with its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # The beat schedule: code, in one place. Deadlines live in the database; these scans find
 # what is due, so a second run (two beats, a retry) finds nothing left to do.
 # An import with no sign of life for this long (its worker died) is queued again.
@@ -339,14 +369,33 @@ SLA_ENFORCE_BATCH_SIZE = env.int("SLA_ENFORCE_BATCH_SIZE", default=500)
 ROLLUPS_ENABLED = env.bool("ROLLUPS_ENABLED", default=True)
 ROLLUP_READ_REFRESH_LIMIT = env.int("ROLLUP_READ_REFRESH_LIMIT", default=2000)
 
+# --- Watching it run (docs/operations.md) -------------------------------------------------
+# /metrics answers only with this bearer token; unset, it answers 404.
+SMARKETING_METRICS_TOKEN = env.str("SMARKETING_METRICS_TOKEN", default="")
+# "plain" (the default) or "json": one JSON object per line. Either way each line carries
+# the request's id (X-Request-ID) or the Celery task's.
+SMARKETING_LOG_FORMAT = env.str("SMARKETING_LOG_FORMAT", default="plain")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "smarketing.ops.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s%(context)s %(message)s"},
+        "json": {"()": "smarketing.ops.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if SMARKETING_LOG_FORMAT == "json" else "plain",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Celery's task logger (get_task_logger) writes through the same handler.
+        "celery.task": {"handlers": ["console"], "propagate": False},
         # The filesystem broker has no host by design; kombu warns about that on every
         # connection. Real brokers keep the warning.
         "kombu.connection": {
