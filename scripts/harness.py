@@ -5,6 +5,7 @@ commands run from the project's .venv (`python3 scripts/dev.py deps` makes it).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -49,13 +50,15 @@ def manage(env: dict, *args: str) -> None:
     subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
-def fresh_database(env: dict, database: str, *, leads: int, weeks: int = 8) -> None:
-    """Drop and create `database`, migrate, and load the demo organisation."""
+def fresh_database(env: dict, database: str, *, leads: int, weeks: int = 8, static: bool = True) -> None:
+    """Drop and create `database`, migrate, and load the demo organisation. `static`:
+    collect the static files too (False when the caller's DJANGO_STATIC_ROOT has them)."""
     for sql in (f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)', f'CREATE DATABASE "{database}"'):
         subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True)
     Path(env["SMARKETING_VAR_DIR"]).mkdir(parents=True, exist_ok=True)
     manage(env, "migrate", "--noinput", "-v0")
-    manage(env, "collectstatic", "--noinput", "-v0")
+    if static:
+        manage(env, "collectstatic", "--noinput", "-v0")
     say(f"Loading {leads:,} demo leads")
     manage(env, "seed_demo", "--leads", str(leads), "--weeks", str(weeks), "--no-logins")
 
@@ -93,16 +96,47 @@ class Processes:
 
     def __init__(self) -> None:
         self.running: list[subprocess.Popen] = []
+        self.groups: set[int] = set()  # pids of the processes started in a session of their own
 
-    def start(self, command: list, env: dict, log: Path | None = None) -> subprocess.Popen:
+    def start(
+        self, command: list, env: dict, log: Path | None = None, *, session: bool = False, wrap: list = ()
+    ) -> subprocess.Popen:
+        """`session`: the process leads a process group of its own, so that `kill` takes
+        its children (gunicorn's and Celery's workers) with it, as a machine dying would.
+        `wrap`: a command that execs the rest (e.g. `unshare` hiding folders from it)."""
         out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
         process = subprocess.Popen(
-            [str(c) for c in command], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            [str(c) for c in [*wrap, *command]],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=session,
         )
         self.running.append(process)
+        if session:
+            self.groups.add(process.pid)
         return process
 
-    def gunicorn(self, env: dict, port: int, *, workers: int = 2, threads: int = 4, log: Path | None = None):
+    def kill(self, process: subprocess.Popen) -> None:
+        """SIGKILL, no goodbye: to the whole group when the process has one."""
+        if process.pid in self.groups:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        else:
+            process.kill()
+        process.wait()
+
+    def gunicorn(
+        self,
+        env: dict,
+        port: int,
+        *,
+        workers: int = 2,
+        threads: int = 4,
+        log: Path | None = None,
+        session: bool = False,
+    ):
         process = self.start(
             [
                 BIN / "gunicorn",
@@ -119,13 +153,30 @@ class Processes:
             ],
             env,
             log,
+            session=session,
         )
         wait_http(f"http://127.0.0.1:{port}/login/")
         return process
 
-    def worker(self, env: dict, *, beat: bool = True, log: Path | None = None):
+    def worker(
+        self,
+        env: dict,
+        *,
+        beat: bool = True,
+        log: Path | None = None,
+        name: str = "",
+        session: bool = False,
+        wrap: list = (),
+    ):
         command = [BIN / "celery", "-A", "smarketing", "worker", "--concurrency", "1", "--loglevel", "INFO"]
-        return self.start(command + (["--beat"] if beat else []), env, log)
+        if name:  # two workers on one machine need two node names
+            command += ["--hostname", f"{name}@%h"]
+        return self.start(command + (["--beat"] if beat else []), env, log, session=session, wrap=wrap)
+
+    def beat(self, env: dict, *, log: Path | None = None, session: bool = False, wrap: list = ()):
+        """A beat on its own (its schedule file in the environment's SMARKETING_VAR_DIR)."""
+        command = [BIN / "celery", "-A", "smarketing", "beat", "--loglevel", "INFO"]
+        return self.start(command, env, log, session=session, wrap=wrap)
 
     def __enter__(self) -> Processes:
         return self
@@ -140,6 +191,9 @@ class Processes:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            if process.pid in self.groups:  # stragglers of its group
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, signal.SIGKILL)
 
 
 DEMO_PASSWORD = "smarketing-demo"  # noqa: S105 - the demo organisation's published password
