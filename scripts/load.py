@@ -392,6 +392,54 @@ def worker_summary(log: Path) -> dict:
     }
 
 
+# What the operator watches (docs/operations.md), scraped from /metrics during the load:
+# counters must grow, gauges are reported with the range they took.
+METRICS_COUNTERS = (
+    "smarketing_http_request_duration_seconds_count",
+    "smarketing_celery_task_runs_total",
+    "smarketing_celery_task_failures_total",
+    "smarketing_import_rows_total",
+)
+METRICS_GAUGES = (
+    "smarketing_sla_enforcement_lag_seconds",
+    "smarketing_sla_enforcement_last_run_age_seconds",
+    "smarketing_outbox_waiting",
+    "smarketing_imports_running",
+    "smarketing_import_rows_per_second",
+)
+MUST_GROW = ("smarketing_http_request_duration_seconds_count", "smarketing_celery_task_runs_total")
+
+
+def scrape(host: str, token: str) -> dict[str, float]:
+    """One scrape of /metrics: each sample name's values summed over its labels."""
+    request = urllib.request.Request(f"{host}/metrics", headers={"Authorization": f"Bearer {token}"})  # noqa: S310 - loopback only
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        text = response.read().decode()
+    sums: dict[str, float] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name, _, value = line.rpartition(" ")
+        name = name.split("{", 1)[0]
+        with contextlib.suppress(ValueError):
+            sums[name] = sums.get(name, 0.0) + float(value)
+    return sums
+
+
+def metrics_summary(scrapes: list[dict[str, float]]) -> dict:
+    if len(scrapes) < 2:
+        return {"scrapes": len(scrapes)}
+    first, last = scrapes[0], scrapes[-1]
+    return {
+        "scrapes": len(scrapes),
+        "counters": {name: last.get(name, 0) - first.get(name, 0) for name in METRICS_COUNTERS},
+        "gauges": {
+            name: [min(s.get(name, 0) for s in scrapes), max(s.get(name, 0) for s in scrapes)]
+            for name in METRICS_GAUGES
+        },
+    }
+
+
 def print_table(rows: list[dict], total: dict, seconds: float) -> None:
     header = "| request | requests | failures | p50 ms | p95 ms | max ms |"
     print(header)
@@ -433,8 +481,13 @@ def main() -> int:
         "SLA_ENFORCE_EVERY_SECONDS": "15",
         "EMAIL_URL": "consolemail://",
         "PYTHONUNBUFFERED": "1",
+        # /metrics for the scrapes below; gunicorn's two workers share their timings here.
+        "SMARKETING_METRICS_TOKEN": hashlib.sha256(os.urandom(16)).hexdigest(),
+        "PROMETHEUS_MULTIPROC_DIR": str(folder / "prometheus"),
     }
     (folder / "var").mkdir()
+    (folder / "prometheus").mkdir()
+    scrapes: list[dict[str, float]] = []
     phases: dict[str, float] = {}
     processes = Processes(folder)
     prefix = folder / "locust"
@@ -501,8 +554,13 @@ def main() -> int:
         )  # fmt: skip
         deadline = time.monotonic() + args.seconds + 120
         locust_cpu = 0.0
+        scraped_at = 0.0
         while locust.poll() is None and time.monotonic() < deadline:
             locust_cpu = max(locust_cpu, group_cpu(locust.pid))  # read while it lives
+            if time.monotonic() - scraped_at >= 5:
+                scraped_at = time.monotonic()
+                with contextlib.suppress(OSError):
+                    scrapes.append(scrape(host, env["SMARKETING_METRICS_TOKEN"]))
             time.sleep(1)
         try:
             locust_exit = locust.wait(timeout=max(deadline - time.monotonic(), 1))
@@ -516,6 +574,8 @@ def main() -> int:
             - before["postgres"],
             "locust": locust_cpu,
         }
+        with contextlib.suppress(OSError):
+            scrapes.append(scrape(host, env["SMARKETING_METRICS_TOKEN"]))
         cpu["everything else on the machine"] = max(machine_busy() - before["machine"] - sum(cpu.values()), 0)
         cpu = {k: round(v, 1) for k, v in cpu.items()}
         if server.poll() is not None or worker.poll() is not None:
@@ -546,6 +606,11 @@ def main() -> int:
         problems.append(f"{sum(e['count'] for e in exceptions)} exceptions in the locustfile")
     if worker["error_count"]:
         problems.append(f"{worker['error_count']} error lines in the worker log")
+    metrics = metrics_summary(scrapes)
+    grew = metrics.get("counters", {})
+    for name in MUST_GROW:
+        if grew.get(name, 0) <= 0:
+            problems.append(f"/metrics: {name} did not grow during the load ({metrics['scrapes']} scrapes)")
     if locust_exit not in (0, 1):  # 1 means failures, counted above
         problems.append(f"locust exited with {locust_exit}" if locust_exit else "locust did not finish")
 
@@ -562,6 +627,15 @@ def main() -> int:
     print(
         f"Worker tasks run: {worker['tasks_succeeded'] or 'none'}; worker error lines: {worker['error_count']}"
     )
+    if "counters" in metrics:
+        print(
+            f"/metrics over {metrics['scrapes']} scrapes: grew "
+            + ", ".join(f"{k.removeprefix('smarketing_')} +{v:g}" for k, v in metrics["counters"].items())
+            + "; ranged "
+            + ", ".join(
+                f"{k.removeprefix('smarketing_')} {lo:g}..{hi:g}" for k, (lo, hi) in metrics["gauges"].items()
+            )
+        )
     if cpu:
         print(
             f"CPU seconds during the load ({os.cpu_count()} cores x {phases['load']:.0f} s = "
@@ -595,6 +669,7 @@ def main() -> int:
         "server": server,
         "worker": worker,
         "cpu_seconds": cpu,
+        "metrics": metrics,
         "phases_seconds": {k: round(v, 1) for k, v in phases.items()},
         "runtime_seconds": round(runtime, 1),
         "logs": str(folder),
