@@ -60,6 +60,7 @@ import load  # noqa: E402 - its cache of collected static files
 
 DATABASE = "smarketing_multinode"
 BROKER_DB = 11
+CACHE_DB = 10  # the rate limits' counters, shared by every node (CACHE_URL)
 NGINX_CONF = harness.ROOT / "deploy" / "nginx.conf"
 READY_LEADS = (
     "SELECT id FROM leads_lead WHERE stage = 'lead' AND merged_into_id IS NULL AND recycle_count = 0 "
@@ -368,6 +369,28 @@ def import_through_a(cluster: Cluster, verdicts: Verdicts, marketer: str, rows: 
 
 def _parse_time(text: str) -> float:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def rate_limit_shared(cluster: Cluster, verdicts: Verdicts) -> dict:
+    """One client's rate limit is counted once across the nodes (CACHE_URL on Redis): 70
+    token requests from one address (as the proxy names it), alternating node A and node B,
+    get at most the 60 a minute the limit allows, not 60 per node or per process."""
+    client = {"X-Forwarded-For": "203.0.113.7"}  # a documentation address: no other step uses it
+    answers = []
+    for n in range(70):
+        node = cluster.a if n % 2 == 0 else cluster.b
+        status, _, _ = http(
+            node, "POST", "/api/auth/token/", body={"username": "marketer", "password": harness.DEMO_PASSWORD},
+            headers=client,
+        )  # fmt: skip
+        answers.append(status)
+    allowed, limited = answers.count(201), answers.count(429)  # 201: a token given
+    verdicts.check(
+        allowed <= 60 and limited >= 10 and allowed + limited == 70,
+        "one client's rate limit holds across both nodes (at most 60 of 70 token requests a minute)",
+        f"{allowed} allowed, {limited} refused with 429, others {sorted(set(answers) - {201, 429})}",
+    )
+    return {"requests": 70, "allowed": allowed, "refused_429": limited}
 
 
 def handoffs_on_both(cluster: Cluster, verdicts: Verdicts, marketer: str, leads: list[int]) -> dict:
@@ -684,6 +707,7 @@ def main() -> int:
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
         SMARKETING_TRUSTED_PROXIES="1",
         SMARKETING_METRICS_TOKEN=metrics_token,
+        CACHE_URL=f"redis://127.0.0.1:6379/{CACHE_DB}",
         SLA_ENFORCE_EVERY_SECONDS="2",
         EMAIL_URL="consolemail://",
         PYTHONUNBUFFERED="1",
@@ -693,9 +717,10 @@ def main() -> int:
     # compressing them takes a minute or more on a busy machine).
     static = load.static_root()
     base_env["DJANGO_STATIC_ROOT"] = str(static)
-    subprocess.run(
-        ["redis-cli", "-h", "127.0.0.1", "-n", str(BROKER_DB), "flushdb"], capture_output=True, check=True
-    )
+    for db in (BROKER_DB, CACHE_DB):
+        subprocess.run(
+            ["redis-cli", "-h", "127.0.0.1", "-n", str(db), "flushdb"], capture_output=True, check=True
+        )
     setup_started = time.monotonic()
     collected = (static / "staticfiles.json").exists()
     harness.fresh_database(base_env, DATABASE, leads=args.leads, weeks=4, static=not collected)
@@ -764,6 +789,7 @@ def main() -> int:
         marketer = harness.token(cluster.proxy, "marketer")
         steps = [
             ("probes", lambda: probes(cluster, verdicts, metrics_token)),
+            ("rate limit", lambda: rate_limit_shared(cluster, verdicts)),
             ("import", lambda: import_through_a(cluster, verdicts, marketer, args.import_rows)),
             ("handoffs", lambda: handoffs_on_both(cluster, verdicts, marketer, handoff_leads)),
             ("breach", lambda: breach_once(cluster, verdicts, handoff_leads[0])),

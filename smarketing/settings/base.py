@@ -146,6 +146,10 @@ AXES_LOCKOUT_CALLABLE = "smarketing.org.security.lockout_response"
 # the connection's address counts, whatever a client writes in that header. Behind one
 # TLS proxy (docker-compose.yml's production setup behind yours), 1.
 TRUSTED_PROXIES = env.int("SMARKETING_TRUSTED_PROXIES", default=0)
+# Where rate limits count (DRF's throttles, the inbound form's): in each process's memory by
+# default (one machine, one process), in Redis when several processes or hosts serve —
+# otherwise each of them would allow a client the whole rate (docs/deploy.md).
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 AXES_CLIENT_IP_CALLABLE = "smarketing.org.security.client_ip"
 
 LOGIN_URL = "login"
