@@ -233,12 +233,19 @@ class HandoffSerializer(serializers.Serializer):
     amount = strict.CharField(allow_null=True)
 
 
-class RecycledLeadSerializer(strict.ModelSerializer):
-    campaign = CampaignMiniSerializer(read_only=True, allow_null=True)
-    feedback_type = strict.CharField(read_only=True, help_text="rejected or lost")
+# Sales' latest feedback on a lead it sent back (`selectors.recycled_queue` annotates it):
+# the reason, the note and who wrote them. The serializers of lists that show it inherit
+# these fields; each says for itself what its `feedback_type` can be. (A comment, not a
+# docstring: the schema would take it as the inheriting serializers' description.)
+class SentBackFields(serializers.Serializer):
     feedback_reason = strict.CharField(read_only=True, allow_null=True)
     feedback_note = strict.CharField(read_only=True, allow_null=True)
     feedback_by = strict.CharField(read_only=True, allow_null=True, help_text="username of the rep")
+
+
+class RecycledLeadSerializer(SentBackFields, strict.ModelSerializer):
+    campaign = CampaignMiniSerializer(read_only=True, allow_null=True)
+    feedback_type = strict.CharField(read_only=True, help_text="rejected or lost")
     sent_back_at = serializers.DateTimeField(source="stage_entered_at", read_only=True)
 
     class Meta:
@@ -444,7 +451,7 @@ class NoteAddedSerializer(NoteSerializer):
 # --- marketing's work queue -------------------------------------------------------------------
 
 
-class QueueLeadSerializer(strict.ModelSerializer):
+class QueueLeadSerializer(SentBackFields, strict.ModelSerializer):
     """One lead of marketing's work queue, with what its list shows: its age, and the
     reason it is there (the referrer; sales' feedback for a recycled lead, null otherwise)."""
 
@@ -453,9 +460,6 @@ class QueueLeadSerializer(strict.ModelSerializer):
     feedback_type = strict.CharField(
         read_only=True, allow_null=True, help_text="rejected, lost or returned (recycled only)"
     )
-    feedback_reason = strict.CharField(read_only=True, allow_null=True)
-    feedback_note = strict.CharField(read_only=True, allow_null=True)
-    feedback_by = strict.CharField(read_only=True, allow_null=True, help_text="username of the rep")
 
     class Meta:
         model = Lead
