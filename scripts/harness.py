@@ -6,6 +6,7 @@ commands run from the project's .venv (`python3 scripts/dev.py deps` makes it).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -15,6 +16,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -209,6 +211,51 @@ def token(base: str, username: str, password: str = DEMO_PASSWORD) -> str:
     )
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
         return json.load(response)["token"]
+
+
+def http(
+    base: str,
+    method: str,
+    path: str,
+    *,
+    token: str = "",
+    body: dict | None = None,
+    data: bytes | None = None,
+    content_type: str = "application/json",
+    headers: dict | None = None,
+    timeout: float = 30,
+) -> tuple[int, object, dict]:
+    """(status, JSON or text, headers); status 0 when no HTTP answer came at all."""
+    head = {"Content-Type": content_type, **(headers or {})}
+    if token:
+        head["Authorization"] = f"Token {token}"
+    if body is not None:
+        data = json.dumps(body).encode()
+    request = urllib.request.Request(f"{base}{path}", method=method, data=data, headers=head)  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback only
+            status, raw, answer_headers = response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        status, raw, answer_headers = error.code, error.read(), dict(error.headers)
+    except OSError as error:
+        return 0, str(error), {}
+    text = raw.decode(errors="replace")
+    try:
+        return status, json.loads(text), answer_headers
+    except ValueError:
+        return status, text, answer_headers
+
+
+def multipart(field: str, name: str, content: bytes) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{name}"\r\n'
+        "Content-Type: text/csv\r\n\r\n"
+    )
+    return (
+        head.encode() + content + f"\r\n--{boundary}--\r\n".encode(),
+        f"multipart/form-data; boundary={boundary}",
+    )
 
 
 def need_venv() -> None:

@@ -28,13 +28,19 @@ import os
 import re
 import signal
 import socket
+import socketserver
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402 - the scripts' shared helpers (HTTP, multipart, tokens)
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
@@ -58,6 +64,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--leads", type=int, default=3000, help="demo leads to seed (default 3000)")
     parser.add_argument("--weeks", type=int, default=12, help="weeks of demo history (default 12)")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
+    parser.add_argument(
+        "--import-rows",
+        type=int,
+        default=5000,
+        help="rows of the CSV a marketer imports mid-run (default 5000)",
+    )
     parser.add_argument("--database", default="smarketing_load", help="database to (re)create")
     parser.add_argument(
         "--postgres",
@@ -373,23 +385,194 @@ def server_log_summary(access_log: Path) -> dict:
     return {"status_classes": statuses, "server_errors": len(errors), "server_error_lines": errors[:20]}
 
 
-def error_lines(log: Path) -> list[str]:
+def error_lines(log: Path, expected: tuple[str, ...] = ()) -> list[str]:
+    """ERROR and CRITICAL lines and tracebacks, but not those of the log records that name
+    a task id in `expected` (the failure's line and its traceback, up to the next record)."""
     if not log.exists():
         return []
     pattern = re.compile(r"\b(ERROR|CRITICAL)\b|Traceback \(most recent call last\)")
-    return [line for line in log.read_text(errors="replace").splitlines() if pattern.search(line)]
+    record_start = re.compile(r"^(\[)?\d{4}-\d\d-\d\d[ T]")
+    found, in_expected = [], False
+    for line in log.read_text(errors="replace").splitlines():
+        if record_start.match(line):
+            in_expected = any(task_id in line for task_id in expected)
+        if pattern.search(line) and not in_expected:
+            found.append(line)
+    return found
 
 
-def worker_summary(log: Path) -> dict:
+def worker_summary(log: Path, expected: tuple[str, ...] = ()) -> dict:
     text = log.read_text(errors="replace") if log.exists() else ""
     succeeded: dict[str, int] = {}
     for task in re.findall(r"Task ([\w.]+)\[[^\]]+\] succeeded", text):
         succeeded[task] = succeeded.get(task, 0) + 1
-    return {
-        "tasks_succeeded": succeeded,
-        "errors": error_lines(log)[:20],
-        "error_count": len(error_lines(log)),
-    }
+    errors = error_lines(log, expected)
+    return {"tasks_succeeded": succeeded, "errors": errors[:20], "error_count": len(errors)}
+
+
+# --- a day's incidents, for the operator's figures ------------------------------------------------
+
+
+class MailServer(socketserver.ThreadingTCPServer):
+    """A loopback SMTP server that accepts every message (and counts it), and can go down
+    and come back on the same port: the mail outage the outbox figures are for."""
+
+    allow_reuse_address = True
+    daemon_threads = True
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.received = 0
+        self.thread: threading.Thread | None = None
+        super().__init__(("127.0.0.1", port), _SmtpSession, bind_and_activate=False)
+
+    def up(self) -> None:
+        self.socket = socket.socket(self.address_family, self.socket_type)
+        self.server_bind()
+        self.server_activate()
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self.thread.start()
+
+    def down(self) -> None:
+        if self.thread:
+            self.shutdown()
+            self.server_close()
+            self.thread = None
+
+
+class _SmtpSession(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        self.wfile.write(b"220 load-test ESMTP\r\n")
+        in_data = False
+        while line := self.rfile.readline():
+            if in_data:
+                if line.rstrip(b"\r\n") == b".":
+                    in_data = False
+                    self.server.received += 1
+                    self.wfile.write(b"250 queued\r\n")
+                continue
+            verb = line[:4].upper()
+            if verb == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            if verb == b"DATA":
+                in_data = True
+                self.wfile.write(b"354 end with .\r\n")
+            elif verb == b"EHLO":
+                self.wfile.write(b"250-load-test\r\n250 8BITMIME\r\n")
+            else:
+                self.wfile.write(b"250 ok\r\n")
+
+
+def clocks_fall_due(server: str, name: str, env: dict, count: int, seconds: int) -> int:
+    """Re-time `count` running clocks to fall due at even intervals during the load (and
+    drop their warnings): deadlines pass while users work, so enforcement has breaches to
+    record and the SLA lag has something to show. Returns how many were re-timed."""
+    code = (
+        "import sys, psycopg2\n"
+        "c = psycopg2.connect(sys.argv[1] + '/' + sys.argv[2]); c.autocommit = True\n"
+        "k = c.cursor()\n"
+        "n, span = int(sys.argv[3]), float(sys.argv[4])\n"
+        "k.execute('SELECT id FROM sla_clock WHERE met_at IS NULL AND cancelled_at IS NULL "
+        "AND breached_at IS NULL AND due_at > now() ORDER BY id LIMIT %s', [n])\n"
+        "ids = [r[0] for r in k.fetchall()]\n"
+        "for i, pk in enumerate(ids, 1):\n"
+        '    k.execute("UPDATE sla_clock SET due_at = now() + make_interval(secs => %s), warn_at = NULL '
+        'WHERE id = %s", [span * i / (len(ids) + 1), pk])\n'
+        "print(len(ids))\n"
+    )
+    result = subprocess.run(
+        [str(PY), "-c", code, server, name, str(count), str(seconds)],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return int(result.stdout.strip() or 0)
+
+
+class Incidents:
+    """What happens in a real day while the users click, so that every figure /metrics
+    shows (docs/operations.md) moves during the run, and the scrapes prove it:
+
+    - SLA deadlines fall due during the run (`clocks_fall_due`): the lag grows until the
+      next enforcement run (every 15 s) records the breaches, which notify people;
+    - the mail server is down for the middle third: those emails wait in the outbox;
+    - a marketer imports a CSV through the API: import rows grow, and the running job's
+      rows per second shows while it runs (scraped every half second then);
+    - one malformed task message, as a release with another signature would leave in the
+      queue: the task fails, and the failures counter shows it under the task's name.
+      The worker's ERROR line for it is expected; any other still fails the run."""
+
+    def __init__(self, host: str, env: dict, seconds: int, mail: MailServer, import_rows: int) -> None:
+        self.host, self.env, self.seconds, self.mail = host, env, seconds, mail
+        self.import_rows = import_rows
+        self.begun = time.monotonic()
+        self.done: dict[str, object] = {}
+        self.expected_task_ids: list[str] = []
+        self.mail_outage = (seconds / 3, 2 * seconds / 3)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.begun
+
+    def step(self, scrape_now) -> None:
+        """Called about once a second from the scrape loop."""
+        t = self.elapsed()
+        if "malformed_task" not in self.done and t >= self.seconds * 0.15:
+            self.done["malformed_task"] = self.malformed_task()
+        if "mail_down" not in self.done and t >= self.mail_outage[0]:
+            self.mail.down()
+            self.done["mail_down"] = round(t, 1)
+        if "mail_up" not in self.done and t >= self.mail_outage[1]:
+            self.mail.up()
+            self.done["mail_up"] = round(t, 1)
+        if "import" not in self.done and t >= self.seconds * 0.25:
+            self.done["import"] = self.run_import(scrape_now)
+
+    def malformed_task(self) -> dict:
+        out = subprocess.run(
+            [str(BIN / "celery"), "-A", "smarketing", "call",
+             "smarketing.notifications.tasks.notification_email", "--args", '["not-a-notification-id"]'],
+            cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        task_id = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
+        if task_id:
+            self.expected_task_ids.append(task_id)
+        return {
+            "task": "smarketing.notifications.tasks.notification_email",
+            "id": task_id,
+            "sent": bool(task_id),
+        }
+
+    def run_import(self, scrape_now) -> dict:
+        run = uuid.uuid4().hex[:8]
+        lines = ["Email,First name,Last name,Company"]
+        lines += [
+            f"load-{run}-{i}@import.example.com,Lina{i},Load,Load Test GmbH" for i in range(self.import_rows)
+        ]
+        data, content_type = harness.multipart("file", f"load-{run}.csv", ("\n".join(lines) + "\n").encode())
+        token = harness.token(self.host, "marketer")
+        status, job, _ = harness.http(
+            self.host, "POST", "/api/imports/", token=token, data=data, content_type=content_type
+        )
+        if status != 201:
+            return {"upload_status": status, "error": str(job)[:300]}
+        status, _, _ = harness.http(
+            self.host, "POST", f"/api/imports/{job['id']}/start/", token=token, body={}
+        )
+        if status != 202:
+            return {"start_status": status}
+        deadline = time.monotonic() + 120
+        state: dict = {}
+        while time.monotonic() < deadline:
+            scrape_now()  # while it runs: the rows-per-second gauge shows only then
+            _, state, _ = harness.http(self.host, "GET", f"/api/imports/{job['id']}/", token=token)
+            if isinstance(state, dict) and state.get("status") in ("done", "failed"):
+                break
+            time.sleep(0.4)
+        return {
+            "job": job["id"],
+            "rows": self.import_rows,
+            "status": state.get("status") if isinstance(state, dict) else None,
+            "created": state.get("created_count") if isinstance(state, dict) else None,
+        }
 
 
 # What the operator watches (docs/operations.md), scraped from /metrics during the load:
@@ -407,7 +590,13 @@ METRICS_GAUGES = (
     "smarketing_imports_running",
     "smarketing_import_rows_per_second",
 )
-MUST_GROW = ("smarketing_http_request_duration_seconds_count", "smarketing_celery_task_runs_total")
+# Each figure of the issue must move during the load (`Incidents` makes sure each has a cause).
+MUST_GROW = METRICS_COUNTERS
+MUST_RISE = (
+    "smarketing_sla_enforcement_lag_seconds",
+    "smarketing_outbox_waiting",
+    "smarketing_import_rows_per_second",
+)
 
 
 def scrape(host: str, token: str) -> dict[str, float]:
@@ -468,6 +657,10 @@ def main() -> int:
     started = time.monotonic()
     folder = Path(tempfile.mkdtemp(prefix="smarketing-load-"))
     say(f"Run folder (logs, locust CSVs): {folder}")
+    mail = MailServer(free_port())
+    mail.up()
+    incidents = None
+    deadlines = 0
     env = {
         **os.environ,
         "DATABASE_URL": f"{args.postgres.rstrip('/')}/{args.database}",
@@ -479,7 +672,7 @@ def main() -> int:
         "CELERY_BROKER_URL": args.broker,
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "SLA_ENFORCE_EVERY_SECONDS": "15",
-        "EMAIL_URL": "consolemail://",
+        "EMAIL_URL": f"smtp://127.0.0.1:{mail.port}",
         "PYTHONUNBUFFERED": "1",
         # /metrics for the scrapes below; gunicorn's two workers share their timings here.
         "SMARKETING_METRICS_TOKEN": hashlib.sha256(os.urandom(16)).hexdigest(),
@@ -545,6 +738,7 @@ def main() -> int:
             "worker": group_cpu(worker.pid),
             "postgres": pids_cpu(postgres_pids(args.postgres.rstrip("/"), args.database, env)),
         }
+        deadlines = clocks_fall_due(args.postgres.rstrip("/"), args.database, env, 6, args.seconds)
         locust = processes.start(
             "locust",
             [BIN / "locust", "-f", LOCUSTFILE, "--host", host, "--headless", "-u", args.users,
@@ -555,12 +749,21 @@ def main() -> int:
         deadline = time.monotonic() + args.seconds + 120
         locust_cpu = 0.0
         scraped_at = 0.0
+        token = env["SMARKETING_METRICS_TOKEN"]
+
+        def scrape_now() -> None:
+            nonlocal scraped_at
+            scraped_at = time.monotonic()
+            with contextlib.suppress(OSError):
+                scrapes.append(scrape(host, token))
+
+        scrape_now()  # before anything happened
+        incidents = Incidents(host, env, args.seconds, mail, args.import_rows)
         while locust.poll() is None and time.monotonic() < deadline:
             locust_cpu = max(locust_cpu, group_cpu(locust.pid))  # read while it lives
-            if time.monotonic() - scraped_at >= 5:
-                scraped_at = time.monotonic()
-                with contextlib.suppress(OSError):
-                    scrapes.append(scrape(host, env["SMARKETING_METRICS_TOKEN"]))
+            incidents.step(scrape_now)
+            if time.monotonic() - scraped_at >= 2:
+                scrape_now()
             time.sleep(1)
         try:
             locust_exit = locust.wait(timeout=max(deadline - time.monotonic(), 1))
@@ -574,8 +777,7 @@ def main() -> int:
             - before["postgres"],
             "locust": locust_cpu,
         }
-        with contextlib.suppress(OSError):
-            scrapes.append(scrape(host, env["SMARKETING_METRICS_TOKEN"]))
+        scrape_now()
         cpu["everything else on the machine"] = max(machine_busy() - before["machine"] - sum(cpu.values()), 0)
         cpu = {k: round(v, 1) for k, v in cpu.items()}
         if server.poll() is not None or worker.poll() is not None:
@@ -583,6 +785,7 @@ def main() -> int:
     finally:
         say("Stopping locust, gunicorn and the worker")
         processes.stop_all()
+        mail.down()
         if not args.keep_db and not args.reuse_db:
             drop_database(args.postgres.rstrip("/"), args.database, env)
 
@@ -592,7 +795,8 @@ def main() -> int:
     extra = json.loads((folder / "extra.json").read_text()) if (folder / "extra.json").exists() else {}
     server = server_log_summary(folder / "access.log")
     server["error_log_lines"] = error_lines(folder / "gunicorn.log")[:20]
-    worker = worker_summary(folder / "worker.log")
+    expected_failures = tuple(incidents.expected_task_ids) if incidents else ()
+    worker = worker_summary(folder / "worker.log", expected_failures)
     runtime = time.monotonic() - started
     client_5xx = sum(extra.get("server_errors", {}).values())
     problems = []
@@ -611,6 +815,15 @@ def main() -> int:
     for name in MUST_GROW:
         if grew.get(name, 0) <= 0:
             problems.append(f"/metrics: {name} did not grow during the load ({metrics['scrapes']} scrapes)")
+    ranged = metrics.get("gauges", {})
+    for name in MUST_RISE:
+        if ranged.get(name, [0, 0])[1] <= 0:
+            problems.append(f"/metrics: {name} stayed at 0 during the load ({metrics['scrapes']} scrapes)")
+    happened = incidents.done if incidents else {}
+    if happened.get("import", {}).get("status") != "done":
+        problems.append(f"the mid-run import did not finish: {happened.get('import')}")
+    if not expected_failures:
+        problems.append("the malformed task message could not be sent")
     if locust_exit not in (0, 1):  # 1 means failures, counted above
         problems.append(f"locust exited with {locust_exit}" if locust_exit else "locust did not finish")
 
@@ -627,6 +840,14 @@ def main() -> int:
     print(
         f"Worker tasks run: {worker['tasks_succeeded'] or 'none'}; worker error lines: {worker['error_count']}"
     )
+    if incidents:
+        d = incidents.done
+        print(
+            f"Incidents: {deadlines} SLA deadlines fell due during the load; the mail server was down "
+            f"from {d.get('mail_down', '?')} s to {d.get('mail_up', '?')} s ({mail.received} emails received "
+            f"while up); a marketer's import through the API: {d.get('import')}; malformed task message: "
+            f"{'sent' if expected_failures else 'NOT sent'}"
+        )
     if "counters" in metrics:
         print(
             f"/metrics over {metrics['scrapes']} scrapes: grew "
@@ -670,6 +891,11 @@ def main() -> int:
         "worker": worker,
         "cpu_seconds": cpu,
         "metrics": metrics,
+        "incidents": {
+            **(incidents.done if incidents else {}),
+            "deadlines": deadlines,
+            "emails_received": mail.received,
+        },
         "phases_seconds": {k: round(v, 1) for k, v in phases.items()},
         "runtime_seconds": round(runtime, 1),
         "logs": str(folder),

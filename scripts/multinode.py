@@ -115,51 +115,6 @@ def wait_for(check, seconds: float, interval: float = 0.5):
         time.sleep(interval)
 
 
-def http(
-    base: str,
-    method: str,
-    path: str,
-    *,
-    token: str = "",
-    body: dict | None = None,
-    data: bytes | None = None,
-    content_type: str = "application/json",
-    headers: dict | None = None,
-    timeout: float = 30,
-) -> tuple[int, object, dict]:
-    """(status, JSON or text, headers); status 0 when no HTTP answer came at all."""
-    head = {"Content-Type": content_type, **(headers or {})}
-    if token:
-        head["Authorization"] = f"Token {token}"
-    if body is not None:
-        data = json.dumps(body).encode()
-    request = urllib.request.Request(f"{base}{path}", method=method, data=data, headers=head)  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback only
-            status, raw, answer_headers = response.status, response.read(), dict(response.headers)
-    except urllib.error.HTTPError as error:
-        status, raw, answer_headers = error.code, error.read(), dict(error.headers)
-    except OSError as error:
-        return 0, str(error), {}
-    text = raw.decode(errors="replace")
-    try:
-        return status, json.loads(text), answer_headers
-    except ValueError:
-        return status, text, answer_headers
-
-
-def multipart(field: str, name: str, content: bytes) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    head = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{name}"\r\n'
-        "Content-Type: text/csv\r\n\r\n"
-    )
-    return (
-        head.encode() + content + f"\r\n--{boundary}--\r\n".encode(),
-        f"multipart/form-data; boundary={boundary}",
-    )
-
-
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None  # the 302 itself is the answer: it carries the session cookie
@@ -284,13 +239,13 @@ def probes(cluster: Cluster, verdicts: Verdicts, metrics_token: str) -> dict:
     seen = {}
     for name, base in (("node A", cluster.a), ("node B", cluster.b), ("proxy", cluster.proxy)):
         for path in ("/healthz", "/readyz"):
-            status, _, _ = http(base, "GET", path)
+            status, _, _ = harness.http(base, "GET", path)
             seen[f"{name} {path}"] = status
             verdicts.check(status == 200, f"{path} answers 200 on {name}", f"got {status}")
-    status, _, _ = http(cluster.proxy, "GET", "/metrics")
+    status, _, _ = harness.http(cluster.proxy, "GET", "/metrics")
     seen["/metrics without token"] = status
     verdicts.check(status in (401, 403), "/metrics refuses a request without the token", f"got {status}")
-    status, body, _ = http(
+    status, body, _ = harness.http(
         cluster.proxy, "GET", "/metrics", headers={"Authorization": f"Bearer {metrics_token}"}
     )
     seen["/metrics with token"] = status
@@ -313,8 +268,8 @@ def import_through_a(cluster: Cluster, verdicts: Verdicts, marketer: str, rows: 
     ]
     lines += [f"not-an-email-{i},Bad,Row,Multinode GmbH,Nobody" for i in range(bad)]
     lines += [f"mn-{run}-{i}@import.example.com,Again,Twice,Multinode GmbH,Head of Ops" for i in range(dupes)]
-    data, content_type = multipart("file", f"multinode-{run}.csv", ("\n".join(lines) + "\n").encode())
-    status, job, _ = http(
+    data, content_type = harness.multipart("file", f"multinode-{run}.csv", ("\n".join(lines) + "\n").encode())
+    status, job, _ = harness.http(
         cluster.a, "POST", "/api/imports/", token=marketer, data=data, content_type=content_type
     )
     if not verdicts.check(status == 201, "node A accepts the upload", f"got {status}: {str(job)[:200]}"):
@@ -325,16 +280,20 @@ def import_through_a(cluster: Cluster, verdicts: Verdicts, marketer: str, rows: 
         not on_a, "the upload left no file on node A's disk (the workers could not read it)", f"{on_a[:2]}"
     )
     verdicts.check("email" in job.get("mapping", {}).values(), "the Email column is mapped automatically")
-    status, started, _ = http(cluster.a, "POST", f"/api/imports/{job_id}/start/", token=marketer, body={})
+    status, started, _ = harness.http(
+        cluster.a, "POST", f"/api/imports/{job_id}/start/", token=marketer, body={}
+    )
     verdicts.check(status == 202, "node A starts the import", f"got {status}: {str(started)[:200]}")
     began = time.monotonic()
 
     def finished():
         # Polled through node B: the job's state lives in PostgreSQL, not on A.
-        code, body, _ = http(cluster.b, "GET", f"/api/imports/{job_id}/", token=marketer)
+        code, body, _ = harness.http(cluster.b, "GET", f"/api/imports/{job_id}/", token=marketer)
         return body if code == 200 and body.get("status") in ("done", "failed") else None
 
-    final = wait_for(finished, 90) or http(cluster.b, "GET", f"/api/imports/{job_id}/", token=marketer)[1]
+    final = (
+        wait_for(finished, 90) or harness.http(cluster.b, "GET", f"/api/imports/{job_id}/", token=marketer)[1]
+    )
     took = time.monotonic() - began
     state = final.get("status") if isinstance(final, dict) else None
     verdicts.check(state == "done", "the import finishes (status done, polled through node B)",
@@ -379,7 +338,7 @@ def rate_limit_shared(cluster: Cluster, verdicts: Verdicts) -> dict:
     answers = []
     for n in range(70):
         node = cluster.a if n % 2 == 0 else cluster.b
-        status, _, _ = http(
+        status, _, _ = harness.http(
             node, "POST", "/api/auth/token/", body={"username": "marketer", "password": harness.DEMO_PASSWORD},
             headers=client,
         )  # fmt: skip
@@ -397,7 +356,7 @@ def handoffs_on_both(cluster: Cluster, verdicts: Verdicts, marketer: str, leads:
     harness.say(f"{len(leads)} hand-offs: alternately on node A, node B and through the proxy, one token")
     jar = session_login(cluster.a, "marketer")
     cookie = "; ".join(f"{k}={v}" for k, v in jar.items())
-    status, me, _ = http(cluster.b, "GET", "/api/me/", headers={"Cookie": cookie})
+    status, me, _ = harness.http(cluster.b, "GET", "/api/me/", headers={"Cookie": cookie})
     verdicts.check(
         "sessionid" in jar and status == 200 and isinstance(me, dict) and me.get("username") == "marketer",
         "a session started on node A (the login form) is valid on node B",
@@ -407,7 +366,9 @@ def handoffs_on_both(cluster: Cluster, verdicts: Verdicts, marketer: str, leads:
     where = {}
     for i, lead in enumerate(leads):
         base = (cluster.a, cluster.b, cluster.proxy)[i % 3]
-        status, body, headers = http(base, "POST", f"/api/leads/{lead}/qualify/", token=marketer, body={})
+        status, body, headers = harness.http(
+            base, "POST", f"/api/leads/{lead}/qualify/", token=marketer, body={}
+        )
         answered[lead] = status
         where[lead] = {
             cluster.a: "A",
@@ -524,7 +485,9 @@ def kill_in_stream(
                     ["/api/leads/?page_size=5", "/api/me/", "/api/leads/?stage=mql&page_size=5"]
                 )
             began = time.monotonic()
-            status, answer, headers = http(cluster.proxy, method, path, token=marketer, body=body, timeout=30)
+            status, answer, headers = harness.http(
+                cluster.proxy, method, path, token=marketer, body=body, timeout=30
+            )
             with lock:
                 results.append({
                     "method": method, "path": path, "lead": lead, "status": status, "began": began - start,
