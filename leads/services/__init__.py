@@ -12,7 +12,14 @@ validation, edits), `create` (one lead or many), `activity` (engagements, touche
 """
 
 from leads.services.activity import engagement_log, touch_log
-from leads.services.create import NewLeads, lead_create, leads_create_many, leads_prepare
+from leads.services.create import (
+    NewLeads,
+    lead_create,
+    leads_create_many,
+    leads_create_migrated,
+    leads_prepare,
+)
+from leads.services.history import History, Step, history_check
 from leads.services.merge import lead_merge
 from leads.services.notes import NOTE_MAX, NoteResult, lead_note_add
 from leads.services.profile import (
@@ -68,6 +75,10 @@ __all__ = [
     "lead_update",
     "lead_win",
     "leads_create_many",
+    "leads_create_migrated",
+    "History",
+    "Step",
+    "history_check",
     "leads_fill_blanks",
     "leads_prepare",
     "touch_log",

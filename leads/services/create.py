@@ -13,7 +13,10 @@ from django.utils import timezone
 from leads import scoring
 from leads.models import EventType, Lead, LeadEvent, Stage, normalize_email
 from leads.services.base import denied
+from leads.services.history import History, history_check, history_events, history_lead_columns
 from leads.services.profile import PROFILE_FIELDS, lead_find_duplicate, lead_profile_validate, refuse_unknown
+from sla import services as sla_services
+from sla.models import Obligation
 from smarketing.agreement.scoring import Scorer
 from smarketing.core import bulk
 from smarketing.core.errors import ActionError
@@ -263,3 +266,74 @@ def leads_create_many(
         if due:
             scoring.auto_qualify_queue(lead_id)
     return ids
+
+
+@transaction.atomic
+def leads_create_migrated(*, actor, leads: NewLeads, histories: list[History], go_live) -> list[int]:
+    """Create leads brought from another CRM with the path each took (docs/migration.md):
+    the same checks, score and `created` event as `leads_create_many`, the lead written in
+    the state its path left it in, the created event and every step back-dated to when it
+    happened and marked as migrated, by the manager who ran the migration. No clock runs
+    in the past: an MQL or SQL still open gets its clock at `go_live`. Returns the ids.
+
+    `leads`: `leads_prepare`'s result for these leads; `histories`: each one's path,
+    checked here against the transition table (`history_check`; the caller checks first to
+    refuse single rows). A concurrent insert of one of the emails raises IntegrityError."""
+    if not roles.can_migrate(actor):
+        raise denied("migrate leads into", "a manager")
+    if not leads.rows:
+        return []
+    for history in histories:
+        history_check(history)
+    now = timezone.now()
+    rows = []
+    for row, history in zip(leads.rows, histories, strict=True):
+        rows.append(
+            {
+                **row,
+                **history_lead_columns(history),
+                "created_by_id": actor.pk,
+                "scored_version": leads.scored_version,
+                "scored_at": now,
+                "updated_at": now,
+            }
+        )
+    same_lead = {name: value for name, value in bulk.defaults(Lead).items() if name not in rows[0]}
+    same_lead.pop("id")
+    if bulk.uses_copy():
+        ids = bulk.next_ids(Lead, len(rows))
+        bulk.insert_rows(Lead, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)], same_lead)
+    else:
+        ids = [lead.pk for lead in Lead.objects.bulk_create(Lead(**same_lead, **row) for row in rows)]
+    events = []
+    for lead_id, history, created in zip(ids, histories, leads.events, strict=True):
+        events.append(
+            {
+                "lead_id": lead_id,
+                "type": EventType.CREATED,
+                "from_stage": "",
+                "to_stage": Stage.LEAD,
+                "actor_id": actor.pk,
+                "occurred_at": history.created_at,
+                "reason_id": None,
+                "note": "",
+                "data": {**created["data"], "migrated": history.migrated},
+                "stage_since": None,
+            }
+        )
+        events += [{"lead_id": lead_id, **event} for event in history_events(history, actor_id=actor.pk)]
+    bulk.insert_rows(LeadEvent, events)
+    _clocks_from_go_live(ids, histories, go_live)
+    return ids
+
+
+def _clocks_from_go_live(ids: list[int], histories: list[History], go_live) -> None:
+    """An open MQL waits for sales' response and an open SQL for its follow-up, from go-live."""
+    obligations = {Stage.MQL: Obligation.RESPONSE, Stage.SQL: Obligation.FOLLOW_UP}
+    open_ids = [i for i, h in zip(ids, histories, strict=True) if h.stage in obligations]
+    if not open_ids:
+        return
+    leads = Lead.objects.filter(pk__in=open_ids).select_related("owner__membership")
+    sla_services.clocks_start_many(
+        [(obligations[lead.stage], lead, lead.owner) for lead in leads], started_at=go_live
+    )

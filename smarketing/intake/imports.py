@@ -32,17 +32,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from leads import services
+from smarketing.agreement.models import Reason, ReasonKind
 from smarketing.core.csvs import csv_lines
 from smarketing.core.errors import ActionError
 from smarketing.core.queue import on_commit_enqueue
-from smarketing.intake import files, reading, tasks
+from smarketing.intake import files, migration, reading, tasks
 from smarketing.intake import values as intake_values
-from smarketing.intake.models import ImportJob, ImportStatus, RowOutcome
-from smarketing.intake.plans import Context, RowPlan, chunks, file_format, plan_chunk
+from smarketing.intake.models import ImportJob, ImportKind, ImportStatus, MigrationSystem, RowOutcome
+from smarketing.intake.plans import RowPlan, chunks, file_format
 from smarketing.intake.run import CHUNK_ROWS
 from smarketing.org import roles
 from smarketing.org.models import Campaign, Source
@@ -55,14 +57,29 @@ PROFILE_FIELDS = services.PROFILE_FIELDS
 # --- upload and mapping ----------------------------------------------------------------------
 
 
-def _require_importer(actor) -> None:
-    if not roles.can_import(actor):
+def _require_importer(actor, kind: str = ImportKind.LEADS) -> None:
+    if kind == ImportKind.MIGRATION:
+        if not roles.can_migrate(actor):
+            raise ActionError(
+                "Only managers can migrate a team's history from another CRM.", code=ActionError.FORBIDDEN
+            )
+    elif not roles.can_import(actor):
         raise ActionError("Only marketing can import leads.", code=ActionError.FORBIDDEN)
 
 
-def import_upload(*, actor, uploaded: Any, file_name: str | None = None) -> ImportJob:
-    """Store the file, work out how to read it and propose a column mapping."""
-    _require_importer(actor)
+def may_see(actor, job: ImportJob) -> bool:
+    """Who may see and work on an import: marketing its everyday imports, managers migrations."""
+    return roles.can_migrate(actor) if job.kind == ImportKind.MIGRATION else roles.can_import(actor)
+
+
+def import_upload(
+    *, actor, uploaded: Any, file_name: str | None = None, kind: str = ImportKind.LEADS
+) -> ImportJob:
+    """Store the file, work out how to read it and propose a column mapping (a migration:
+    also which CRM it came from; docs/migration.md)."""
+    if kind not in ImportKind.values:
+        raise ActionError(f"“{kind}” is not a kind of import (use leads or migration).", field="kind")
+    _require_importer(actor, kind)
     name = file_name or getattr(uploaded, "name", "") or "upload.csv"
     limit = settings.SMARKETING_IMPORT_MAX_MB * 1024 * 1024
     size = getattr(uploaded, "size", None)
@@ -90,7 +107,7 @@ def import_upload(*, actor, uploaded: Any, file_name: str | None = None) -> Impo
 
     # The job first, for its file to belong to; a refused file takes both away.
     with transaction.atomic():
-        job = ImportJob.objects.create(created_by=actor, file_name=name[:255])
+        job = ImportJob.objects.create(created_by=actor, file_name=name[:255], kind=kind)
         try:
             files.file_store(job, checked())
             with files.file_open(job) as stream:
@@ -104,7 +121,11 @@ def import_upload(*, actor, uploaded: Any, file_name: str | None = None) -> Impo
         job.file_size = written
         job.sha256 = digest.hexdigest()
         job.encoding, job.delimiter, job.headers = fmt.encoding, fmt.delimiter, fmt.headers
-        job.mapping = intake_values.guess_mapping(fmt.headers)
+        if kind == ImportKind.MIGRATION:
+            job.mapping = migration.guess_mapping(fmt.headers)
+            job.system = migration.detect_system(fmt.headers)
+        else:
+            job.mapping = intake_values.guess_mapping(fmt.headers)
         job.rows_estimate = fmt.row_count_estimate
         job.save()
     return job
@@ -115,7 +136,7 @@ def _job_for(actor, job_id: int, *, lock: bool = False) -> ImportJob:
     job = queryset.filter(pk=job_id).first()
     if job is None:
         raise ActionError(f"Import {job_id} does not exist.", code=ActionError.NOT_FOUND)
-    _require_importer(actor)
+    _require_importer(actor, job.kind)
     return job
 
 
@@ -155,15 +176,42 @@ def import_configure(
     mapping: dict[str, str] | None = None,
     default_source: str | None = None,
     campaign: Campaign | int | None = None,
+    system: str | None = None,
+    value_maps: dict | None = None,
+    fallback_owner: Any = None,
+    disqualification_reason: Any = None,
 ) -> ImportJob:
-    """Change the mapping, the source for rows without one, or the campaign, before the start."""
+    """Change the mapping, the source for rows without one, or the campaign, before the
+    start; a migration also its system, value maps, fallback owner and disqualification
+    reason (`fallback_owner` / `disqualification_reason` "": none)."""
     job = _job_for(actor, job_id, lock=True)
     if job.status != ImportStatus.MAPPING:
         raise ActionError(
             "This import has started; its mapping can no longer change.", code=ActionError.WRONG_STAGE
         )
+    migrating = job.kind == ImportKind.MIGRATION
+    if not migrating and any(
+        v is not None for v in (system, value_maps, fallback_owner, disqualification_reason)
+    ):
+        raise ActionError("Only a migration has value maps, a system and a fallback owner.", field="kind")
     if mapping is not None:
-        job.mapping = _check_mapping(job.headers, mapping)
+        job.mapping = (
+            migration.check_mapping(job.headers, mapping)
+            if migrating
+            else _check_mapping(job.headers, mapping)
+        )
+    if system is not None:
+        if system not in MigrationSystem.values:
+            raise ActionError(
+                f"“{system}” is not a system a migration reads (hubspot or salesforce).", field="system"
+            )
+        job.system = system
+    if value_maps is not None:
+        job.value_maps = migration.check_value_maps(value_maps)
+    if fallback_owner is not None:
+        job.fallback_owner = _fallback_owner(fallback_owner)
+    if disqualification_reason is not None:
+        job.disqualification_reason = _disqualification_reason(disqualification_reason)
     if default_source is not None:
         if default_source not in Source.values:
             raise ActionError(f"“{default_source}” is not a known source.", field="default_source")
@@ -179,12 +227,47 @@ def import_configure(
     return job
 
 
+def _fallback_owner(value: Any):
+    """The fallback owner of a migration: an active sales rep ("" or 0: none)."""
+    if value in ("", 0):
+        return None
+    user = (
+        get_user_model().objects.filter(pk=getattr(value, "pk", value)).first()
+        if str(getattr(value, "pk", value)).isdigit()
+        else None
+    )
+    if user is None:
+        raise ActionError("That user does not exist.", field="fallback_owner")
+    if not roles.is_active_sales_rep(user):
+        raise ActionError(
+            f"{user} is not an active sales rep: open MQLs and SQLs need one.", field="fallback_owner"
+        )
+    return user
+
+
+def _disqualification_reason(value: Any) -> Reason | None:
+    if value in ("", 0):
+        return None
+    pk = getattr(value, "pk", value)
+    reason = (
+        Reason.objects.filter(pk=pk, kind=ReasonKind.DISQUALIFICATION, is_active=True).first()
+        if str(pk).isdigit()
+        else None
+    )
+    if reason is None:
+        raise ActionError(
+            "That is not one of the agreed disqualification reasons.", field="disqualification_reason"
+        )
+    return reason
+
+
 @transaction.atomic
 def import_start(*, actor, job_id: int) -> ImportJob:
     job = _job_for(actor, job_id, lock=True)
     if job.status != ImportStatus.MAPPING:
         raise ActionError("This import has already started.", code=ActionError.WRONG_STAGE)
-    job.mapping = _check_mapping(job.headers, job.mapping)
+    check = migration.check_mapping if job.kind == ImportKind.MIGRATION else _check_mapping
+    job.mapping = check(job.headers, job.mapping)
     job.status = ImportStatus.QUEUED
     job.heartbeat_at = timezone.now()
     job.save(update_fields=["mapping", "status", "heartbeat_at"])
@@ -209,7 +292,7 @@ def import_preview(job: ImportJob, *, limit: int = PREVIEW_ROWS) -> Preview:
     counts = {"create": 0, "update": 0, "skip": 0, "fail": 0}
     if "email" not in job.mapping.values():
         return Preview(plans, counts, False, error="Map a column to Email to see the preview.")
-    ctx = Context(job)
+    ctx = migration.context_for(job)
     rows: list[tuple[int, dict[str, str]]] = []
     truncated = False
     try:
@@ -224,7 +307,7 @@ def import_preview(job: ImportJob, *, limit: int = PREVIEW_ROWS) -> Preview:
     except FileNotFoundError:
         return Preview(plans, counts, False, error="The uploaded file is no longer here; upload it again.")
     for chunk in chunks(rows, CHUNK_ROWS):
-        plans += plan_chunk(chunk, ctx)
+        plans += ctx.plan_chunk(chunk)
     for plan in plans:
         counts[plan.outcome] += 1
     return Preview(plans, counts, truncated)

@@ -30,6 +30,16 @@ class StoredIn(models.TextChoices):
     DISK = "disk", "On the web server's disk at `stored_path` (uploaded before files moved out)"
 
 
+class ImportKind(models.TextChoices):
+    LEADS = "leads", "New leads"
+    MIGRATION = "migration", "Migration from another CRM"
+
+
+class MigrationSystem(models.TextChoices):
+    HUBSPOT = "hubspot", "HubSpot"
+    SALESFORCE = "salesforce", "Salesforce"
+
+
 class ImportJob(models.Model):
     """One uploaded file and what its import did. Counters advance chunk by chunk in the
     same transaction as the chunk's leads, so a retried job neither loses nor double-counts."""
@@ -50,6 +60,20 @@ class ImportJob(models.Model):
     mapping = models.JSONField(default=dict, help_text="{column header: lead field}")
     default_source = models.CharField(max_length=30, choices=Source.choices, default=Source.LIST_IMPORT)
     campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # A migration (managers only) brings each row's history as back-dated events; the
+    # everyday import creates new leads (docs/migration.md).
+    kind = models.CharField(max_length=10, choices=ImportKind.choices, default=ImportKind.LEADS)
+    system = models.CharField(max_length=20, choices=MigrationSystem.choices, blank=True)
+    # A migration's value maps, the manager's changes to the defaults:
+    # {"stage": {value: stage}, "status": {…}, "deal_stage": {…}, "owner": {value: user id},
+    #  "source": {value: source}, "loss_reason": {value: reason id}} (`migration.VALUE_KINDS`).
+    value_maps = models.JSONField(default=dict, blank=True)
+    fallback_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    disqualification_reason = models.ForeignKey(
+        "agreement.Reason", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     status = models.CharField(max_length=20, choices=ImportStatus.choices, default=ImportStatus.MAPPING)
     rows_estimate = models.PositiveIntegerField(null=True, blank=True)
     rows_done = models.PositiveIntegerField(default=0)

@@ -39,6 +39,7 @@ class RowPlan:
     campaign: Campaign | None = None
     origin: dict[str, Any] = field(default_factory=dict)
     fill: dict[str, Any] = field(default_factory=dict)
+    history: Any = None  # a migration's row: the path its lead took (leads.services.History)
 
 
 class Memo:
@@ -83,6 +84,12 @@ class Context:
         self.country = Memo(intake_values.parse_country)
         self.stage = Memo(intake_values.parse_stage)
         self.source = Memo(intake_values.parse_source)
+
+    def parse_row(self, row_number: int, cells: dict[str, str]) -> RowPlan:
+        return parse_row(row_number, cells, self)
+
+    def plan_chunk(self, rows: list[tuple[int, dict[str, str]]]) -> list[RowPlan]:
+        return plan_chunk(rows, self)
 
 
 def parse_row(row_number: int, cells: dict[str, str], ctx: Context) -> RowPlan:
@@ -141,7 +148,7 @@ def parse_row(row_number: int, cells: dict[str, str], ctx: Context) -> RowPlan:
 def plan_chunk(rows: list[tuple[int, dict[str, str]]], ctx: Context) -> list[RowPlan]:
     """Plans for a chunk of rows, duplicates resolved against the database and the file:
     one look-up of the chunk's emails, one of the leads this import created among them."""
-    plans = getattr(rows, "plans", None) or [parse_row(n, cells, ctx) for n, cells in rows]
+    plans = getattr(rows, "plans", None) or [ctx.parse_row(n, cells) for n, cells in rows]
     emails = {p.email for p in plans if p.outcome == "create"}
     existing: dict[str, Lead] = {}
     found = ids_of_emails(emails)

@@ -17,15 +17,16 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
 from leads import services
 from smarketing.agreement import scoring
 from smarketing.core import bulk
 from smarketing.core.errors import ActionError
-from smarketing.intake import files, reading
+from smarketing.intake import files, migration, reading
 from smarketing.intake.models import ImportJob, ImportRow, ImportStatus, RowOutcome
-from smarketing.intake.plans import Context, RowPlan, chunks, file_format, parse_row, plan_chunk
+from smarketing.intake.plans import Context, RowPlan, chunks, file_format
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ def _read_ahead(
         try:
             for rows_of_chunk in chunks(rows, size):
                 chunk = _Chunk(rows_of_chunk)
-                chunk.plans = [parse_row(n, cells, ctx) for n, cells in chunk]
+                chunk.plans = [ctx.parse_row(n, cells) for n, cells in chunk]
                 if not put(_prepared(chunk, scorer)):
                     return
             put(_END)
@@ -133,13 +134,19 @@ def _read_ahead(
 def import_run(*, job_id: int) -> ImportJob:
     """Import the rows after the last committed one. Safe to run again (a retry, a second
     worker): the job row is locked per chunk and rows already done are not redone."""
+    # A resumed run keeps the first start: a migration's clocks start at go-live, the
+    # moment its import started, whichever run commits the lead.
     claimed = ImportJob.objects.filter(
         pk=job_id, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]
-    ).update(status=ImportStatus.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now())
+    ).update(
+        status=ImportStatus.RUNNING,
+        started_at=Coalesce(F("started_at"), Now()),
+        heartbeat_at=timezone.now(),
+    )
     job = ImportJob.objects.get(pk=job_id)
     if not claimed:
         return job
-    ctx = Context(job)
+    ctx = migration.context_for(job)
     scorer = scoring.Scorer.load()
     try:
         stream = files.file_open(job, local=True)
@@ -182,11 +189,14 @@ def _run_chunk(job_id: int, chunk: _Chunk, ctx: Context, scorer) -> bool:
     actor = job.created_by
     counts = {"create": 0, "update": 0, "skip": 0, "fail": 0}
     cells_by_row = dict(chunk)
-    plans = plan_chunk(chunk, ctx)
+    plans = ctx.plan_chunk(chunk)
     new = chunk.new
     if isinstance(new, services.NewLeads):  # keep the leads still to create after the look-up
         new = new.only([p.outcome == "create" for p in chunk.creating])
-    _create_all(actor, [p for p in plans if p.outcome == "create"], scorer, new)
+    if isinstance(ctx, migration.MigrationContext):
+        _create_migrated(actor, [p for p in plans if p.outcome == "create"], new, ctx)
+    else:
+        _create_all(actor, [p for p in plans if p.outcome == "create"], scorer, new)
     _fill_all(actor, [p for p in plans if p.outcome == "update"])
     outcomes: list[dict[str, Any]] = []
     for plan in plans:
@@ -250,6 +260,45 @@ def _create_all(actor, plans: list[RowPlan], scorer, new: services.NewLeads | Ac
                 **plan.profile,
             )
             plan.lead_id = lead.pk
+        except ActionError as exc:
+            plan.outcome, plan.message = "fail", exc.message
+
+
+def _create_migrated(actor, plans: list[RowPlan], new: services.NewLeads | ActionError, ctx) -> None:
+    """A migration's new leads with their histories, in one go; if someone created one of
+    the emails meanwhile, lead by lead, so that only that row is skipped."""
+    if not plans:
+        return
+    go_live = ctx.go_live
+    try:
+        if isinstance(new, ActionError):
+            raise new
+        with transaction.atomic():
+            ids = services.leads_create_migrated(
+                actor=actor, leads=new, histories=[p.history for p in plans], go_live=go_live
+            )
+    except IntegrityError:
+        ids = None
+    except ActionError as exc:  # e.g. the manager lost the role meanwhile
+        for plan in plans:
+            plan.outcome, plan.message = "fail", exc.message
+        return
+    if ids is not None:
+        for plan, lead_id in zip(plans, ids, strict=True):
+            plan.lead_id = lead_id
+        return
+    for i, plan in enumerate(plans):
+        one = new.only([j == i for j in range(len(plans))])
+        try:
+            with transaction.atomic():
+                (plan.lead_id,) = services.leads_create_migrated(
+                    actor=actor, leads=one, histories=[plan.history], go_live=go_live
+                )
+        except IntegrityError:
+            existing = services.lead_find_duplicate(email=plan.email)
+            plan.outcome = "skip"
+            plan.lead_id = existing.pk if existing else None
+            plan.message = "Created in Smarketing meanwhile: a migration does not change leads that are here."
         except ActionError as exc:
             plan.outcome, plan.message = "fail", exc.message
 

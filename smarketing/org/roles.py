@@ -93,6 +93,12 @@ def can_import(user) -> bool:
     return is_marketing_side(user)
 
 
+def can_migrate(user) -> bool:
+    """Bringing a team's history from another CRM (stages, owners, back-dated events) is
+    for managers, sales or marketing, and admins (docs/migration.md)."""
+    return bool(user is not None and user.is_authenticated and has_role(user, Role.MANAGER, Role.ADMIN))
+
+
 def has_product_role(user) -> bool:
     """A Marketer, Sales rep, Manager or Admin: someone whose work is the funnel (any
     other employee refers leads and reads where they are)."""

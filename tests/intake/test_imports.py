@@ -12,6 +12,7 @@ from leads.models import EventType, Lead, LeadEvent, Stage
 from smarketing.agreement.models import HandoffGate, ScoringDefinition
 from smarketing.core.errors import ActionError
 from smarketing.intake import imports
+from smarketing.intake import plans as intake_plans
 from smarketing.intake import run as intake_run
 from smarketing.intake.models import ImportJob, ImportRow, ImportStatus, RowOutcome
 from smarketing.org.models import Campaign, Source
@@ -225,14 +226,14 @@ def test_hundred_thousand_rows_are_counted_not_held(org, settings, tmp_path):
 
 def test_an_email_created_meanwhile_fails_only_its_row(org, settings, tmp_path, monkeypatch):
     job = upload(org.marketer, "Email,Company\na@acme.io,A\nb@acme.io,B\nc@acme.io,C\n")
-    real = intake_run.plan_chunk
+    real = intake_plans.plan_chunk
 
     def plan_then_someone_creates_b(rows, ctx):
         plans = real(rows, ctx)
         LeadFactory(email="b@acme.io")  # a colleague, between our check and our insert
         return plans
 
-    monkeypatch.setattr(intake_run, "plan_chunk", plan_then_someone_creates_b)
+    monkeypatch.setattr(intake_plans, "plan_chunk", plan_then_someone_creates_b)
     job = run(job)
     assert (job.created_count, job.failed_count) == (2, 1)
     failed = job.rows.get()
@@ -402,14 +403,14 @@ def test_a_profile_edit_is_checked_for_what_it_changes(org):
 
 def test_a_field_filled_since_the_plan_is_left_alone(org, settings, tmp_path, monkeypatch):
     lead = LeadFactory(email="busy@acme.io", phone="", job_title="")
-    real = intake_run.plan_chunk
+    real = intake_plans.plan_chunk
 
     def plan_then_a_colleague_edits(rows, ctx):
         plans = real(rows, ctx)
         Lead.objects.filter(pk=lead.pk).update(phone="+49 typed by hand", job_title="CEO")
         return plans
 
-    monkeypatch.setattr(intake_run, "plan_chunk", plan_then_a_colleague_edits)
+    monkeypatch.setattr(intake_plans, "plan_chunk", plan_then_a_colleague_edits)
     job = run(upload(org.marketer, "Email,Phone,Job Title\nbusy@acme.io,+1 555,CFO\n"))
     assert (job.updated_count, job.skipped_count) == (0, 1)
     assert outcomes(job)[2][1] == f"Already in Smarketing as lead {lead.pk}; nothing new in this row."

@@ -1,0 +1,564 @@
+"""The migration import: a HubSpot contacts export or a Salesforce leads report, each row
+turned into the path its lead took (docs/migration.md is the rulebook; this module follows
+it section by section).
+
+- which column is which field (`guess_mapping`, `detect_system`), and the value maps —
+  stage, status, deal stage, owner, source, loss reason — with their documented defaults
+  and the manager's changes (`ImportJob.value_maps`);
+- one row: its profile parsed as in the everyday import (`plans.parse_row`), then its
+  stage, dates, owner and reasons made into a `leads.services.History` and checked against
+  the transition table (`MigrationContext.parse_row`);
+- a chunk: an email already in Smarketing is skipped — a migration never rewrites a lead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from contextlib import closing
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from leads import services
+from leads.models import Stage
+from smarketing.agreement.models import Reason, ReasonKind
+from smarketing.core.errors import ActionError
+from smarketing.intake import files, reading
+from smarketing.intake import values as intake_values
+from smarketing.intake.models import ImportJob, MigrationSystem
+from smarketing.intake.plans import Context, RowPlan, file_format, parse_row, plan_chunk
+from smarketing.org import roles
+
+_key = intake_values._key
+
+# --- columns -----------------------------------------------------------------------------------
+
+# The fields a migration reads besides the profile ones of the everyday import.
+HISTORY_FIELDS: dict[str, str] = {
+    "lifecycle_stage": "Lifecycle stage",
+    "lead_status": "Lead status",
+    "owner": "Owner (the rep)",
+    "lead_at": "Became a lead at",
+    "mql_at": "Became an MQL at",
+    "sql_at": "Became an SQL at",
+    "opportunity_at": "Became an opportunity at",
+    "customer_at": "Became a customer at",
+    "converted": "Converted (Salesforce)",
+    "deal_stage": "Deal / opportunity stage",
+    "deal_amount": "Deal amount",
+    "close_date": "Close date",
+    "loss_reason": "Loss reason",
+    "source_detail": "Source detail (drill-down)",
+}
+FIELDS: dict[str, str] = {
+    **{k: v for k, v in intake_values.FIELDS.items() if k != "stage"},
+    **HISTORY_FIELDS,
+}
+_HEADERS: dict[str, tuple[str, ...]] = {
+    "lifecycle_stage": ("lifecycle stage", "lifecyclestage"),
+    "lead_status": ("lead status", "status", "hs lead status"),
+    "owner": ("contact owner", "lead owner", "owner", "hubspot owner", "owner name", "owner email"),
+    "lead_at": ("became a lead date",),
+    "mql_at": ("became a marketing qualified lead date", "became an mql at", "mql date"),
+    "sql_at": ("became a sales qualified lead date", "converted date", "became an sql at", "sql date"),
+    "opportunity_at": ("became an opportunity date",),
+    "customer_at": ("became a customer date", "became a customer at"),
+    "converted": ("converted", "is converted"),
+    "deal_stage": ("stage", "opportunity stage", "deal stage"),
+    "deal_amount": ("amount", "deal amount", "recent deal amount", "opportunity amount"),
+    "close_date": ("close date", "recent deal close date", "closed on"),
+    "loss_reason": ("closed lost reason", "loss reason", "lost reason"),
+    "source_detail": ("original source drill-down 1", "original source drill down 1"),
+    "company": ("associated company",),
+}
+_HEADER_LOOKUP = {_key(alias): field for field, aliases in _HEADERS.items() for alias in aliases}
+
+
+def guess_mapping(headers: list[str]) -> dict[str, str]:
+    """`{header: field}` for the headers recognised: the history columns first, then the
+    everyday import's (without its stage); each field to the first header naming it."""
+    mapping: dict[str, str] = {}
+    taken: set[str] = set()
+    everyday = intake_values.guess_mapping
+    for header in headers:
+        field = _HEADER_LOOKUP.get(_key(header)) or everyday([header]).get(header)
+        if field and field in FIELDS and field not in taken:
+            mapping[header] = field
+            taken.add(field)
+    return mapping
+
+
+def detect_system(headers: list[str]) -> str:
+    """Salesforce when its own columns are there (Lead Owner, Converted, Lead ID), else HubSpot."""
+    keys = {_key(h) for h in headers}
+    salesforce = {_key(h) for h in ("lead owner", "converted", "converted date", "lead id")}
+    return MigrationSystem.SALESFORCE if keys & salesforce else MigrationSystem.HUBSPOT
+
+
+def check_mapping(headers: list[str], mapping: dict[str, str]) -> dict[str, str]:
+    errors: list[str] = []
+    cleaned: dict[str, str] = {}
+    used: dict[str, str] = {}
+    for header, target in mapping.items():
+        if not target:
+            continue
+        if header not in headers:
+            errors.append(f"The file has no column “{header}”.")
+        elif target not in FIELDS:
+            errors.append(f"“{target}” is not a field a migration can fill.")
+        elif target in used:
+            errors.append(f"Both “{used[target]}” and “{header}” are mapped to {FIELDS[target]}: choose one.")
+        else:
+            used[target] = header
+            cleaned[header] = target
+    if "email" not in used and not errors:
+        errors.append("No column is mapped to Email. Every lead needs an email address.")
+    if errors:
+        raise ActionError(" ".join(errors), field="mapping")
+    return cleaned
+
+
+# --- value maps --------------------------------------------------------------------------------
+
+# What each row can end in: a stage, or "lost" (which ends where its loss reason says).
+LOST = "lost"
+OUTCOMES = (Stage.LEAD, Stage.MQL, Stage.SQL, Stage.CUSTOMER, LOST, Stage.DISQUALIFIED)
+NO_CHANGE = ""  # a lead status that changes nothing (HubSpot's open statuses)
+WON, OPEN = "won", "open"
+
+LIFECYCLE_DEFAULTS = {
+    _key(value): stage
+    for values, stage in (
+        (("subscriber", "lead", "other"), Stage.LEAD),
+        (("marketingqualifiedlead", "Marketing Qualified Lead", "mql"), Stage.MQL),
+        (("salesqualifiedlead", "Sales Qualified Lead", "sql", "opportunity"), Stage.SQL),
+        (("customer", "evangelist"), Stage.CUSTOMER),
+    )
+    for value in values
+}
+HUBSPOT_STATUS_DEFAULTS = {
+    _key(value): outcome
+    for values, outcome in (
+        (("unqualified",), Stage.DISQUALIFIED),
+        (
+            (
+                "new",
+                "open",
+                "in progress",
+                "attempted to contact",
+                "connected",
+                "bad timing",
+                "open deal",
+            ),
+            NO_CHANGE,
+        ),
+    )
+    for value in values
+}
+SALESFORCE_STATUS_DEFAULTS = {
+    _key(value): outcome
+    for values, outcome in (
+        (("Open - Not Contacted",), Stage.MQL),
+        (("Working - Contacted", "Closed - Converted"), Stage.SQL),
+        (("Closed - Not Converted",), Stage.DISQUALIFIED),
+        (("new", "open"), Stage.LEAD),
+    )
+    for value in values
+}
+DEAL_STAGE_DEFAULTS = {_key("Closed Won"): WON, _key("Closed Lost"): LOST}  # anything else: open
+TRUE_WORDS = {"true", "1", "yes", "y", "x"}
+FALSE_WORDS = {"false", "0", "no", "n", ""}
+
+# The value maps a manager can change, by the field whose values they map.
+VALUE_KINDS = {
+    "stage": "lifecycle_stage",
+    "status": "lead_status",
+    "deal_stage": "deal_stage",
+    "owner": "owner",
+    "source": "source",
+    "loss_reason": "loss_reason",
+}
+PREVIEW_VALUE_ROWS = 20000  # rows read to list the values found on the mapping page
+PREVIEW_VALUES = 200  # distinct values listed per column at most
+
+
+def _user_label(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+class MigrationContext(Context):
+    """The everyday import's context plus what a migration looks up once: users by email
+    and by name, the agreed loss and disqualification reasons, and the manager's maps."""
+
+    def __init__(self, job: ImportJob):
+        super().__init__(job)
+        self.system = job.system or MigrationSystem.HUBSPOT
+        self.maps = {kind: dict(job.value_maps.get(kind) or {}) for kind in VALUE_KINDS}
+        self.go_live = job.started_at or timezone.now()
+        users = list(get_user_model().objects.select_related("membership").prefetch_related("groups"))
+        self.users = {user.pk: user for user in users}
+        names = Counter(_key(_user_label(user)) for user in users)
+        self.user_by_key: dict[str, Any] = {}
+        for user in users:
+            if user.email:
+                self.user_by_key.setdefault(_key(user.email), user)
+            name = _key(_user_label(user))
+            if name and names[name] == 1:
+                self.user_by_key.setdefault(name, user)
+        self.ambiguous_names = {name for name, count in names.items() if count > 1}
+        self.active_reps = {user.pk for user in users if roles.is_active_sales_rep(user)}
+        self.fallback_owner = job.fallback_owner
+        reasons = list(Reason.objects.active())
+        self.loss_reasons = [r for r in reasons if r.kind == ReasonKind.LOSS]
+        self.loss_by_key = {}
+        for reason in self.loss_reasons:
+            self.loss_by_key.setdefault(_key(reason.label), reason)
+            self.loss_by_key.setdefault(_key(reason.code), reason)
+        self.reasons = {r.pk: r for r in Reason.objects.all()}
+        disqualification = [r for r in reasons if r.kind == ReasonKind.DISQUALIFICATION]
+        self.disqualification_reason = job.disqualification_reason or (
+            disqualification[0] if disqualification else None
+        )
+        sources = self.maps["source"]
+        self.source = lambda raw: sources.get(raw.strip()) or intake_values.parse_source(raw)
+
+    # --- the maps: the manager's value first, then the documented default ---
+
+    def mapped(self, kind: str, raw: str, default: Any) -> Any:
+        value = raw.strip()
+        return self.maps[kind].get(value, default)
+
+    def lifecycle(self, raw: str) -> str | None:
+        if not raw.strip():
+            return None
+        stage = self.mapped("stage", raw, LIFECYCLE_DEFAULTS.get(_key(raw), "?"))
+        if stage not in OUTCOMES:
+            raise ValueError(f"Unknown lifecycle stage “{raw}”: map it to a stage on the mapping page.")
+        return stage
+
+    def status(self, raw: str) -> str:
+        defaults = (
+            SALESFORCE_STATUS_DEFAULTS
+            if self.system == MigrationSystem.SALESFORCE
+            else HUBSPOT_STATUS_DEFAULTS
+        )
+        if not raw.strip():
+            return NO_CHANGE
+        outcome = self.mapped("status", raw, defaults.get(_key(raw), "?"))
+        if outcome != NO_CHANGE and outcome not in OUTCOMES:
+            raise ValueError(f"Unknown lead status “{raw}”: map it on the mapping page.")
+        return outcome
+
+    def deal_stage(self, raw: str) -> str:
+        outcome = self.mapped("deal_stage", raw, DEAL_STAGE_DEFAULTS.get(_key(raw), OPEN))
+        return outcome if outcome in (WON, LOST) else OPEN
+
+    def loss_reason(self, raw: str) -> Reason | None:
+        chosen = self.maps["loss_reason"].get(raw.strip())
+        if chosen is not None:
+            return self.reasons.get(int(chosen))
+        found = self.loss_by_key.get(_key(raw)) if raw.strip() else None
+        return found or (self.loss_reasons[0] if self.loss_reasons else None)
+
+    def owner(self, raw: str, *, open_deal: bool):
+        """The rep a row names (by the manager's map, else by email or full name), or the
+        fallback owner; ValueError when neither will do (docs/migration.md, "Owners")."""
+        value = raw.strip()
+        if value in self.maps["owner"]:
+            chosen = self.maps["owner"][value]
+            user = self.users.get(int(chosen)) if chosen not in (None, "") else None
+        else:
+            user = self.user_by_key.get(_key(value)) if value else None
+        if user is not None and (not open_deal or user.pk in self.active_reps):
+            return user
+        if self.fallback_owner is not None:
+            return self.fallback_owner
+        if user is not None:
+            raise ValueError(
+                f"Owner “{value}” is not an active sales rep, and an open MQL or SQL needs one: "
+                "map the value to a rep, or pick a fallback owner."
+            )
+        if not value:
+            raise ValueError("No owner: a lead handed to sales needs its rep (or pick a fallback owner).")
+        if _key(value) in self.ambiguous_names:
+            raise ValueError(
+                f"Owner “{value}” matches more than one user: map it to one, or pick a fallback owner."
+            )
+        raise ValueError(f"Owner “{value}” matches no user here: map it to a user, or pick a fallback owner.")
+
+    # --- a row and a chunk ---
+
+    def parse_row(self, row_number: int, cells: dict[str, str]) -> RowPlan:
+        plan = parse_row(row_number, cells, self)
+        if plan.outcome == "fail":
+            return plan
+        values = {target: cells.get(header, "") or "" for header, target in self.columns}
+        try:
+            plan.history = self.history(row_number, values)
+            services.history_check(plan.history)
+        except ValueError as exc:
+            plan.outcome, plan.message = "fail", str(exc)
+        except ActionError as exc:
+            plan.outcome, plan.message = "fail", exc.message
+        else:
+            if values.get("source_detail"):
+                plan.origin["source_detail"] = values["source_detail"][:200]
+            plan.origin.pop("original_created_at", None)  # the created event is back-dated instead
+        return plan
+
+    def plan_chunk(self, rows: list[tuple[int, dict[str, str]]]) -> list[RowPlan]:
+        """As the everyday import, except that a lead already here is never changed."""
+        plans = plan_chunk(rows, self)
+        for plan in plans:
+            if plan.outcome in ("update", "skip") and plan.lead_id:
+                plan.outcome = "skip"
+                plan.fill = {}
+                plan.message = f"Already in Smarketing as lead {plan.lead_id}: a migration does not change leads that are here."
+        return plans
+
+    def outcome(self, values: dict[str, str]) -> str:
+        """Where the row ends: docs/migration.md, "The stage each row ends in"."""
+        status = self.status(values.get("lead_status", ""))
+        deal = self.deal_stage(values.get("deal_stage", ""))
+        if self.system == MigrationSystem.SALESFORCE and "converted" in values:
+            converted = values.get("converted", "").strip().casefold()
+            if converted not in TRUE_WORDS | FALSE_WORDS:
+                raise ValueError(f"Converted “{values['converted']}” is neither true nor false.")
+            if converted in TRUE_WORDS:
+                return {WON: Stage.CUSTOMER, LOST: LOST}.get(deal, Stage.SQL)
+            return status if status != NO_CHANGE else Stage.LEAD
+        stage = self.lifecycle(values.get("lifecycle_stage", ""))
+        if stage is None:
+            stage = status if status not in (NO_CHANGE, Stage.DISQUALIFIED) else Stage.LEAD
+        if status == Stage.DISQUALIFIED:
+            return Stage.DISQUALIFIED
+        if stage == Stage.SQL and (deal == LOST or values.get("loss_reason", "").strip()):
+            return LOST
+        if stage == Stage.SQL and deal == WON:
+            return Stage.CUSTOMER
+        return stage
+
+    def history(self, row_number: int, values: dict[str, str]) -> services.History:
+        outcome = self.outcome(values)
+        date = {name: intake_values.parse_datetime(values.get(name, ""), self.tz) for name in _DATE_FIELDS}
+        created = date["created_at"] or date["lead_at"]
+        mql, sql = date["mql_at"], date["sql_at"] or date["opportunity_at"]
+        if outcome == Stage.DISQUALIFIED:
+            reached = (
+                self.lifecycle(values.get("lifecycle_stage", ""))
+                if self.system == MigrationSystem.HUBSPOT
+                else None
+            )
+            # From where the lifecycle stage or the dates show it got to (a customer cannot
+            # be disqualified: the transition table refuses the row).
+            won = reached == Stage.CUSTOMER
+            reached_sql = won or sql is not None or reached == Stage.SQL
+            reached_mql = reached_sql or mql is not None or reached == Stage.MQL
+            path = ["qualify"] * reached_mql + ["accept"] * reached_sql + ["win"] * won + ["disqualify"]
+            last = max((d for d in date.values() if d is not None), default=None)
+            dates = [created, *[mql] * reached_mql, *[sql] * reached_sql, *[last] * won, last]
+        else:
+            path = _PATHS[outcome]
+            closing_date = (
+                date["customer_at"] or date["close_date"] if outcome == Stage.CUSTOMER else date["close_date"]
+            )
+            dates = [created, mql, sql, closing_date][: len(path) + 1]
+        dates = _fill_dates(dates, self.go_live)
+        amount = _amount(values.get("deal_amount", ""))
+        handed = "qualify" in path
+        owner = (
+            self.owner(values.get("owner", ""), open_deal=outcome in (Stage.MQL, Stage.SQL))
+            if handed
+            else None
+        )
+        steps = []
+        for transition, at in zip(path, dates[1:], strict=True):
+            to, reason = _TARGET.get(transition), None
+            if transition == "lose":
+                reason = self.loss_reason(values.get("loss_reason", ""))
+                if reason is None:
+                    raise ValueError("There is no active loss reason to record this lost deal with.")
+                to = Stage.LEAD if reason.loss_outcome == "recycle" else Stage.DISQUALIFIED
+            elif transition == "disqualify":
+                reason = self.disqualification_reason
+                if reason is None:
+                    raise ValueError("There is no active disqualification reason to record this with.")
+            steps.append(services.Step(transition, at, to, reason.pk if reason else None))
+        won_at = next((step.at for step in steps if step.transition == "win"), None)
+        return services.History(
+            created_at=dates[0],
+            steps=steps,
+            owner_id=owner.pk if owner else None,
+            deal_amount=(amount if amount is not None else Decimal("0")) if won_at else None,
+            closed_on=timezone.localtime(won_at, self.tz).date() if won_at else None,
+            migrated={"system": self.system, "import_job": self.job.pk, "row": row_number},
+        )
+
+
+_DATE_FIELDS = ("created_at", "lead_at", "mql_at", "sql_at", "opportunity_at", "customer_at", "close_date")
+_PATHS = {
+    Stage.LEAD: [],
+    Stage.MQL: ["qualify"],
+    Stage.SQL: ["qualify", "accept"],
+    Stage.CUSTOMER: ["qualify", "accept", "win"],
+    LOST: ["qualify", "accept", "lose"],
+}
+_TARGET = {
+    "qualify": Stage.MQL,
+    "accept": Stage.SQL,
+    "win": Stage.CUSTOMER,
+    "disqualify": Stage.DISQUALIFIED,
+}
+
+
+def _fill_dates(dates: list[dt.datetime | None], go_live: dt.datetime) -> list[dt.datetime]:
+    """A missing step takes the next known date along the path, else the previous one; a
+    row with no date at all happened at go-live (docs/migration.md, "Dates")."""
+    if all(d is None for d in dates):
+        return [go_live] * len(dates)
+    filled: list[dt.datetime | None] = list(dates)
+    following = None
+    for i in range(len(filled) - 1, -1, -1):
+        if filled[i] is None:
+            filled[i] = following
+        following = filled[i]
+    previous = None
+    for i, value in enumerate(filled):
+        if value is None:
+            filled[i] = previous
+        previous = filled[i]
+    return filled  # type: ignore[return-value]
+
+
+def _amount(raw: str) -> Decimal | None:
+    """A deal amount: digits with an optional decimal point; currency signs, spaces and
+    thousands commas are ignored ("€12,500.50" is 12500.50). Negative refused."""
+    text = "".join(ch for ch in raw if ch.isdigit() or ch in ".-")
+    if not raw.strip():
+        return None
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"Deal amount “{raw}” is not an amount.") from None
+    if amount < 0:
+        raise ValueError(f"Deal amount “{raw}” is negative.")
+    if amount >= Decimal("1e12"):
+        raise ValueError(f"Deal amount “{raw}” is too large.")
+    return amount.quantize(Decimal("0.01"))
+
+
+def context_for(job: ImportJob) -> Context:
+    """The context a run or a preview of `job` works with."""
+    return MigrationContext(job) if job.kind == "migration" else Context(job)
+
+
+# --- what the mapping page shows ---------------------------------------------------------------
+
+
+@dataclass
+class FoundValue:
+    value: str
+    rows: int
+    maps_to: Any  # a stage / outcome, a user id, a source code, a reason id; None: nothing
+    label: str  # what it maps to, in words
+    changed: bool  # the manager changed it
+
+
+def values_found(job: ImportJob, *, rows: int = PREVIEW_VALUE_ROWS) -> dict[str, list[FoundValue]]:
+    """The distinct values of the columns with a value map, in the first `rows` rows, each
+    with what it becomes: {kind: [FoundValue]}. Values further down the file follow the
+    same defaults (and the manager's changes, by value)."""
+    ctx = MigrationContext(job)
+    headers = {target: header for header, target in ctx.columns}
+    counts: dict[str, Counter] = {kind: Counter() for kind in VALUE_KINDS if VALUE_KINDS[kind] in headers}
+    try:
+        with closing(reading.iter_rows(files.file_open(job), file_format(job))) as stream:
+            for n, (_, cells) in enumerate(stream):
+                if n >= rows:
+                    break
+                for kind in counts:
+                    value = (cells.get(headers[VALUE_KINDS[kind]]) or "").strip()
+                    if value and (value in counts[kind] or len(counts[kind]) < PREVIEW_VALUES):
+                        counts[kind][value] += 1
+    except (reading.ImportFileError, FileNotFoundError):
+        return {}
+    return {
+        kind: [_found(ctx, kind, value, n) for value, n in counter.most_common()]
+        for kind, counter in counts.items()
+    }
+
+
+def _found(ctx: MigrationContext, kind: str, value: str, rows: int) -> FoundValue:
+    changed = value in ctx.maps[kind]
+    try:
+        if kind == "stage":
+            maps_to = ctx.lifecycle(value)
+            label = _outcome_label(maps_to)
+        elif kind == "status":
+            maps_to = ctx.status(value)
+            label = _outcome_label(maps_to) if maps_to else "no change"
+        elif kind == "deal_stage":
+            maps_to = ctx.deal_stage(value)
+            label = {WON: "won", LOST: "lost", OPEN: "still open (SQL)"}[maps_to]
+        elif kind == "owner":
+            user = ctx.owner(value, open_deal=False)
+            maps_to, label = user.pk, _user_label(user)
+        elif kind == "source":
+            maps_to = ctx.maps["source"].get(value) or intake_values.parse_source(value)
+            label = intake_values.SOURCE_LABELS[maps_to]
+        else:
+            reason = ctx.loss_reason(value)
+            maps_to, label = (reason.pk, reason.label) if reason else (None, "no loss reason")
+    except ValueError as exc:
+        maps_to, label = None, str(exc)
+    return FoundValue(value=value, rows=rows, maps_to=maps_to, label=label, changed=changed)
+
+
+def _outcome_label(outcome: str | None) -> str:
+    return "lost" if outcome == LOST else Stage(outcome).label if outcome else ""
+
+
+def check_value_maps(value_maps: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The manager's value maps, each value checked: a stage or outcome, a user, a source,
+    an agreed loss reason. Raises ActionError naming every bad entry."""
+    errors: list[str] = []
+    cleaned: dict[str, dict[str, Any]] = {}
+    users = set(get_user_model().objects.values_list("pk", flat=True))
+    loss = set(Reason.objects.active().of_kind(ReasonKind.LOSS).values_list("pk", flat=True))
+    allowed = {
+        "stage": set(OUTCOMES),
+        "status": {*OUTCOMES, NO_CHANGE},
+        "deal_stage": {WON, LOST, OPEN},
+        "source": set(intake_values.SOURCE_LABELS),
+    }
+    if not isinstance(value_maps, dict):
+        raise ActionError(
+            "The value maps must be an object of {kind: {value: what it becomes}}.", field="value_maps"
+        )
+    for kind, entries in value_maps.items():
+        if kind not in VALUE_KINDS:
+            errors.append(f"“{kind}” is not a value map (use {', '.join(VALUE_KINDS)}).")
+            continue
+        if not isinstance(entries, dict):
+            errors.append(f"The {kind} map must be an object of {{value: what it becomes}}.")
+            continue
+        cleaned[kind] = {}
+        for raw, target in entries.items():
+            value = str(raw).strip()[:200]
+            if kind in allowed:
+                ok = target in allowed[kind]
+            elif kind == "owner":
+                ok = target is None or (isinstance(target, int) and target in users)
+            else:
+                ok = isinstance(target, int) and target in loss
+            if not ok:
+                errors.append(f"{kind} “{value}”: “{target}” is not something it can map to.")
+            else:
+                cleaned[kind][value] = target
+    if errors:
+        raise ActionError(" ".join(errors), field="value_maps")
+    return cleaned
