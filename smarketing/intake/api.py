@@ -17,10 +17,12 @@ from leads import services
 from smarketing.core.api import error_body
 from smarketing.core.csvs import csv_download
 from smarketing.core.parsers import JSONParser
-from smarketing.intake import imports, inbound, referrals
-from smarketing.intake.models import ImportJob, ImportStatus
+from smarketing.core.sheets import XLSX_CONTENT_TYPE, ExportNegotiation, export_format
+from smarketing.intake import imports, inbound, migration, referrals
+from smarketing.intake.models import ImportJob, ImportKind, ImportStatus
 from smarketing.intake.serializers import (
     EngagementIngestSerializer,
+    FoundValueSerializer,
     ImportConfigureSerializer,
     ImportJobSerializer,
     ImportPreviewSerializer,
@@ -32,7 +34,8 @@ from smarketing.intake.serializers import (
     ReferralSerializer,
     ReferralWriteSerializer,
 )
-from smarketing.org.roles import can_import
+from smarketing.intake.views import failed_rows_xlsx
+from smarketing.org.roles import can_import, can_migrate
 from smarketing.org.security import ClientRateThrottle
 
 
@@ -40,7 +43,9 @@ class CanImport(IsAuthenticated):
     message = "Only marketing can import leads."
 
     def has_permission(self, request, view):
-        return super().has_permission(request, view) and can_import(request.user)
+        return super().has_permission(request, view) and (
+            can_import(request.user) or can_migrate(request.user)
+        )
 
 
 class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -60,10 +65,24 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             return [MultiPartParser(), FormParser(), JSONParser()]
         return [JSONParser()]
 
+    def get_queryset(self):
+        # Marketing sees its imports, managers their migrations (a marketing manager both).
+        kinds = [
+            kind
+            for kind, may in ((ImportKind.LEADS, can_import), (ImportKind.MIGRATION, can_migrate))
+            if may(self.request.user)
+        ]
+        return super().get_queryset().filter(kind__in=kinds)
+
     def _with_preview(self, job, status_code=200):
         body = dict(ImportJobSerializer(job).data)
         if job.status == ImportStatus.MAPPING:
             body["preview"] = ImportPreviewSerializer(imports.import_preview(job)).data
+            if job.kind == ImportKind.MIGRATION:
+                body["values"] = {
+                    kind: FoundValueSerializer(found, many=True).data
+                    for kind, found in migration.values_found(job).items()
+                }
         return Response(body, status=status_code)
 
     @extend_schema(
@@ -72,7 +91,9 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def create(self, request):
         data = ImportUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        job = imports.import_upload(actor=request.user, uploaded=data.validated_data["file"])
+        job = imports.import_upload(
+            actor=request.user, uploaded=data.validated_data["file"], kind=data.validated_data["kind"]
+        )
         return self._with_preview(job, status.HTTP_201_CREATED)
 
     def retrieve(self, request, pk=None):
@@ -84,8 +105,9 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         data = ImportConfigureSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
-        if "campaign" in values and values["campaign"] is None:
-            values["campaign"] = ""
+        for name in ("campaign", "fallback_owner", "disqualification_reason"):
+            if name in values and values[name] is None:
+                values[name] = ""  # null: none
         job = imports.import_configure(actor=request.user, job_id=job.pk, **values)
         return self._with_preview(job)
 
@@ -111,10 +133,26 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(ImportRowSerializer(page, many=True).data)
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
-    @action(detail=True, methods=["get"], url_path="failed-rows")
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "format",
+                OpenApiTypes.STR,
+                enum=["csv", "xlsx"],
+                default="csv",
+                description="csv (UTF-8 with a byte-order mark) or xlsx (an Excel workbook).",
+            )
+        ],
+        responses={(200, "text/csv"): OpenApiTypes.BINARY, (200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY},
+    )
+    @action(detail=True, methods=["get"], url_path="failed-rows", content_negotiation_class=ExportNegotiation)
     def failed_rows(self, request, pk=None):
+        """The failed rows, to fix and import again: the uploaded columns, then the row
+        number and the reason; as CSV, or as an Excel workbook with `format=xlsx`."""
+        fmt = export_format(request.query_params.get("format"))
         job = self.get_object()
+        if fmt == "xlsx":
+            return failed_rows_xlsx(job)
         return csv_download(imports.failed_rows_csv(job), imports.failed_rows_filename(job))
 
 

@@ -9,7 +9,8 @@ from rest_framework import serializers
 from leads.models import Stage
 from smarketing.core import serializers as strict
 from smarketing.core.inputs import BoundedDateTimeSerializerField, IdField
-from smarketing.intake.models import CONTEXT_MAX, ImportJob, ImportRow, Referral
+from smarketing.intake import migration
+from smarketing.intake.models import CONTEXT_MAX, ImportJob, ImportKind, ImportRow, MigrationSystem, Referral
 from smarketing.intake.values import FIELDS
 from smarketing.org.models import Campaign, EngagementType, Source
 from smarketing.org.serializers import UserMiniSerializer
@@ -29,6 +30,33 @@ class ImportPlanSerializer(serializers.Serializer):
     message = strict.CharField()
     email = strict.CharField()
     lead_id = serializers.IntegerField(allow_null=True)
+    stage = serializers.SerializerMethodField(help_text="A migration's row: the stage its lead ends in.")
+    steps = serializers.SerializerMethodField(
+        help_text="A migration's row: its path, each step with its date."
+    )
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_stage(self, plan) -> str | None:
+        return plan.history.stage if plan.history is not None and plan.outcome == "create" else None
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_steps(self, plan) -> list:
+        if plan.history is None or plan.outcome != "create":
+            return []
+        return [{"transition": "create", "at": plan.history.created_at.isoformat()}] + [
+            {"transition": step.transition, "at": step.at.isoformat(), "to": step.to}
+            for step in plan.history.steps
+        ]
+
+
+class FoundValueSerializer(serializers.Serializer):
+    value = strict.CharField()
+    rows = serializers.IntegerField(help_text="Rows with this value among the first rows read.")
+    maps_to = serializers.JSONField(
+        help_text="A stage, a user id, a source code or a reason id; null: nothing."
+    )
+    label = strict.CharField(help_text="What it maps to, in words (or why it maps to nothing).")
+    changed = serializers.BooleanField(help_text="True when the manager changed the default.")
 
 
 class ImportPreviewSerializer(serializers.Serializer):
@@ -59,6 +87,11 @@ class ImportJobSerializer(strict.ModelSerializer):
             "fields_available",
             "default_source",
             "campaign",
+            "kind",
+            "system",
+            "value_maps",
+            "fallback_owner",
+            "disqualification_reason",
             "rows_estimate",
             "rows_done",
             "percent",
@@ -74,13 +107,23 @@ class ImportJobSerializer(strict.ModelSerializer):
 
     @extend_schema_field(serializers.DictField(child=strict.CharField()))
     def get_fields_available(self, obj) -> dict:
+        if obj.kind == ImportKind.MIGRATION:
+            return migration.FIELDS
 
         return FIELDS
 
 
 class ImportUploadSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=ImportKind.choices,
+        default=ImportKind.LEADS,
+        help_text="leads: new leads (marketing); migration: leads with their history from HubSpot or "
+        "Salesforce (managers; docs/migration.md).",
+    )
     file = serializers.FileField(
-        allow_empty_file=True, help_text="A CSV file: UTF-8 (with or without BOM) or Latin-1; , ; or tab."
+        allow_empty_file=True,
+        help_text="A CSV file (UTF-8 with or without BOM, or Latin-1; , ; or tab) or an Excel workbook "
+        "(.xlsx, told by its content: its first sheet, the header in its first non-empty row).",
     )
 
 
@@ -88,6 +131,24 @@ class ImportConfigureSerializer(serializers.Serializer):
     mapping = serializers.DictField(child=strict.CharField(allow_blank=True), required=False)
     default_source = serializers.ChoiceField(choices=Source.choices, required=False)
     campaign = serializers.IntegerField(required=False, allow_null=True)
+    system = serializers.ChoiceField(
+        choices=MigrationSystem.choices, required=False, help_text="A migration only."
+    )
+    value_maps = serializers.DictField(
+        child=serializers.DictField(child=serializers.JSONField()),
+        required=False,
+        help_text="A migration only: {stage|status|deal_stage|owner|source|loss_reason: {value: what it becomes}}.",
+    )
+    fallback_owner = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="A migration only: the active sales rep for unmatched owners.",
+    )
+    disqualification_reason = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="A migration only: the agreed reason disqualified rows get.",
+    )
 
 
 class ProfileFieldsSerializer(serializers.Serializer):

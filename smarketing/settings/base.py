@@ -351,6 +351,8 @@ SPECTACULAR_SETTINGS = {
         "EngagementTypeEnum": "smarketing.org.models.EngagementType",
         "TouchOutcomeEnum": "leads.models.TouchOutcome",
         "ImportRowOutcomeEnum": "smarketing.intake.models.RowOutcome",
+        "ImportKindEnum": "smarketing.intake.models.ImportKind",
+        "MigrationSystemEnum": "smarketing.intake.models.MigrationSystem",
         "ImportPlanOutcomeEnum": ["create", "update", "skip", "fail"],
         "AgreementVersionStatusEnum": "smarketing.agreement.models.VersionStatus",
     },

@@ -387,3 +387,58 @@ def test_many_clocks_at_once_equal_the_one_at_a_time_starts(people):
         sla_services.clock_start_follow_up(lead=lead, owner=lead.owner, started_at=started) for lead in leads
     ]
     assert bulk == sorted(tuple(getattr(c, f) for f in fields) for c in one)
+
+
+# --- the API ------------------------------------------------------------------------------------
+
+
+def test_the_api_uploads_shows_values_changes_maps_and_starts(client, people, django_capture_on_commit_callbacks):
+    org = people
+    text = HUBSPOT + row("a@x.io", "Warm", owner="Dana Sales") + row("b@x.io", "Customer", owner="Dana", amount="7")
+    client.force_login(org.marketer)
+    refused = client.post(
+        "/api/imports/", {"file": SimpleUploadedFile("h.csv", text.encode()), "kind": "migration"}
+    )
+    assert refused.status_code == 403 and "Only managers" in refused.json()["error"]["message"]
+    assert not ImportJob.objects.exists()
+
+    client.force_login(org.sales_manager)
+    created = client.post("/api/imports/", {"file": SimpleUploadedFile("h.csv", text.encode()), "kind": "migration"})
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert (body["kind"], body["system"], body["status"]) == ("migration", "hubspot", "mapping")
+    assert body["mapping"]["Lifecycle Stage"] == "lifecycle_stage"
+    assert "customer_at" in body["fields_available"] and "stage" not in body["fields_available"]
+    stages = {v["value"]: v for v in body["values"]["stage"]}
+    assert stages["Customer"]["maps_to"] == "customer" and stages["Warm"]["maps_to"] is None
+    owners = {v["value"]: v["maps_to"] for v in body["values"]["owner"]}
+    assert owners == {"Dana Sales": org.rep.pk, "Dana": None}
+    preview = {r["row_number"]: r for r in body["preview"]["rows"]}
+    assert preview[2]["outcome"] == "fail" and "Unknown lifecycle stage" in preview[2]["message"]
+    assert preview[3]["outcome"] == "fail" and "matches no user" in preview[3]["message"]
+
+    job_id = body["id"]
+    bad = client.patch(
+        f"/api/imports/{job_id}/", {"value_maps": {"stage": {"Warm": "boiling"}}}, content_type="application/json"
+    )
+    assert bad.status_code == 422 and "boiling" in bad.json()["error"]["message"]
+    assert ImportJob.objects.get(pk=job_id).value_maps == {}
+    changed = client.patch(
+        f"/api/imports/{job_id}/",
+        {"value_maps": {"stage": {"Warm": "mql"}, "owner": {"Dana": org.rep.pk}}},
+        content_type="application/json",
+    )
+    assert changed.status_code == 200, changed.content
+    rows = {r["row_number"]: r for r in changed.json()["preview"]["rows"]}
+    assert (rows[2]["outcome"], rows[2]["stage"]) == ("create", "mql")
+    assert [s["transition"] for s in rows[3]["steps"]] == ["create", "qualify", "accept", "win"]
+    with django_capture_on_commit_callbacks(execute=True):
+        started = client.post(f"/api/imports/{job_id}/start/")
+    assert started.status_code == 202
+    done = client.get(f"/api/imports/{job_id}/").json()
+    assert (done["status"], done["created_count"], done["failed_count"]) == ("done", 2, 0)
+    assert dict(Lead.objects.values_list("email", "stage")) == {"a@x.io": "mql", "b@x.io": "customer"}
+    # A marketer sees neither the job nor its rows.
+    client.force_login(org.marketer)
+    assert client.get(f"/api/imports/{job_id}/").status_code == 404
+    assert client.get("/api/imports/").json()["results"] == []
