@@ -7,7 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -40,7 +40,7 @@ from smarketing.org.security import ClientRateThrottle
 
 
 class CanImport(IsAuthenticated):
-    message = "Only marketing can import leads."
+    message = "Only marketing can import leads. Only managers can migrate a team's history from another CRM."
 
     def has_permission(self, request, view):
         return super().has_permission(request, view) and (
@@ -73,6 +73,19 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             if may(self.request.user)
         ]
         return super().get_queryset().filter(kind__in=kinds)
+
+    def get_object(self):
+        # A job of a kind this person does not work with is refused, not hidden.
+        job = super().get_queryset().filter(pk=self.kwargs["pk"]).first()
+        if job is None:
+            raise NotFound()
+        if not imports.may_see(self.request.user, job):
+            raise PermissionDenied(
+                "Only managers can migrate a team's history from another CRM."
+                if job.kind == ImportKind.MIGRATION
+                else "Only marketing can import leads."
+            )
+        return job
 
     def _with_preview(self, job, status_code=200):
         body = dict(ImportJobSerializer(job).data)

@@ -96,7 +96,9 @@ def test_reps_are_refused_on_pages_and_api(client, org):
         "/api/imports/", {"file": SimpleUploadedFile("a.csv", CSV.encode())}, format="multipart"
     )
     assert response.status_code == 403
-    assert response.json()["error"]["message"] == "Only marketing can import leads."
+    assert response.json()["error"]["message"] == (
+        "Only marketing can import leads. Only managers can migrate a team's history from another CRM."
+    )
     assert not ImportJob.objects.exists()
 
 

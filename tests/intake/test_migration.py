@@ -438,7 +438,8 @@ def test_the_api_uploads_shows_values_changes_maps_and_starts(client, people, dj
     done = client.get(f"/api/imports/{job_id}/").json()
     assert (done["status"], done["created_count"], done["failed_count"]) == ("done", 2, 0)
     assert dict(Lead.objects.values_list("email", "stage")) == {"a@x.io": "mql", "b@x.io": "customer"}
-    # A marketer sees neither the job nor its rows.
+    # A marketer is refused the job and its rows, and does not see it listed.
     client.force_login(org.marketer)
-    assert client.get(f"/api/imports/{job_id}/").status_code == 404
+    refused = client.get(f"/api/imports/{job_id}/rows/")
+    assert refused.status_code == 403 and "Only managers" in refused.json()["error"]["message"]
     assert client.get("/api/imports/").json()["results"] == []
