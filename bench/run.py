@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 from bench.common import DATABASE, PG, PY, ROOT, Figure, read_json
 
-AREAS = ["web", "sla", "importing", "api"]
+AREAS = ["web", "sla", "importing", "migrating", "api"]
 SLA_FLAT = 0.20  # the SLA run at the largest size: within ±20% of the smallest
 STARTED = time.monotonic()
 

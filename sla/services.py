@@ -22,6 +22,7 @@ from django.utils import timezone
 from sla import tasks
 from sla.calendar import BusinessCalendar, add_business_time, business_time_between
 from sla.models import BreachAction, Clock, EnforcementRun, Obligation, SlaPolicy, TeamCalendar
+from smarketing.core import bulk
 from smarketing.core.lookups import Values, array_literal
 from smarketing.core.queue import enqueue
 from smarketing.notifications.models import NotificationKind
@@ -162,16 +163,17 @@ def clock_start_follow_up(*, lead: Model, owner, started_at: dt.datetime) -> Clo
     )
 
 
-def clocks_start_many(starts: list[tuple[str, Model, Any]], *, started_at: dt.datetime) -> list[Clock]:
+def clocks_start_many(starts: list[tuple[str, Model, Any]], *, started_at: dt.datetime) -> int:
     """Start many clocks at one moment (a migration's open MQLs and SQLs at go-live), each
     as `clock_start_response` / `clock_start_follow_up` would: `starts` holds (obligation,
-    lead, owner). The policies are read once and each (calendar, duration, warnings) is
-    computed once, then the clocks are written in one statement. tests/sla compares it
-    with the one-at-a-time starts."""
+    lead, owner) — the lead needs only what policies read (`pk`, score, source, campaign,
+    country). The policies are read once and each (calendar, duration, warnings) computed
+    once, then the clocks are written in one statement. Returns how many. tests/intake
+    compares it with the one-at-a-time starts."""
     policies = list(SlaPolicy.objects.filter(is_active=True))
     calendars: dict[Any, BusinessCalendar] = {}
     schedules: dict[tuple, tuple[dt.datetime, dt.datetime | None]] = {}
-    clocks = []
+    rows = []
     for obligation, lead, owner in starts:
         policy = next((p for p in policies if _policy_matches(p, lead, owner)), None)
         if owner.pk not in calendars:
@@ -185,19 +187,22 @@ def clocks_start_many(starts: list[tuple[str, Model, Any]], *, started_at: dt.da
             schedule = _schedule(started_at, due_at, percents, calendar)
             schedules[key] = (due_at, schedule[0] if schedule else None)
         due_at, warn_at = schedules[key]
-        clocks.append(
-            Clock(
-                obligation=obligation,
-                lead=lead,
-                owner=owner,
-                policy=policy,
-                started_at=started_at,
-                due_at=due_at,
-                warn_percents=list(percents),
-                warn_at=warn_at,
-            )
+        rows.append(
+            {
+                "obligation": obligation,
+                "lead_id": lead.pk,
+                "owner_id": owner.pk,
+                "policy_id": policy.pk if policy is not None else None,
+                "due_at": due_at,
+                "warn_percents": list(percents),
+                "warn_at": warn_at,
+            }
         )
-    return Clock.objects.bulk_create(clocks)
+    same = {**bulk.defaults(Clock), "started_at": started_at}
+    for name in ("id", *rows[0]) if rows else ():
+        same.pop(name, None)
+    bulk.insert_rows(Clock, rows, same)
+    return len(rows)
 
 
 def _running_locked(lead: Model, obligation: str) -> Clock | None:

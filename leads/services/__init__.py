@@ -13,11 +13,13 @@ validation, edits), `create` (one lead or many), `activity` (engagements, touche
 
 from leads.services.activity import engagement_log, touch_log
 from leads.services.create import (
+    MigratedLeads,
     NewLeads,
     lead_create,
     leads_create_many,
     leads_create_migrated,
     leads_prepare,
+    leads_prepare_migrated,
 )
 from leads.services.history import History, Step, history_check
 from leads.services.merge import lead_merge
@@ -76,6 +78,10 @@ __all__ = [
     "lead_win",
     "leads_create_many",
     "leads_create_migrated",
+    "leads_prepare_migrated",
+    "MigratedLeads",
+    "leads_prepare_migrated",
+    "MigratedLeads",
     "History",
     "Step",
     "history_check",

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -268,72 +269,165 @@ def leads_create_many(
     return ids
 
 
+# A migrated lead's columns beyond a new lead's own (`history_lead_columns`, who and when).
+_MIGRATED_COLUMNS = (
+    "stage",
+    "stage_entered_at",
+    "created_at",
+    "owner_id",
+    "qualified_at",
+    "recycle_count",
+    "deal_amount",
+    "closed_on",
+    "created_by_id",
+    "scored_version",
+    "scored_at",
+    "updated_at",
+)
+_EVENT_COLUMNS = (
+    "type",
+    "from_stage",
+    "to_stage",
+    "actor_id",
+    "occurred_at",
+    "reason_id",
+    "note",
+    "data",
+    "stage_since",
+)
+
+
+@dataclass
+class MigratedLeads:
+    """Leads brought from another CRM, checked, scored and described, not yet written
+    (`leads_prepare_migrated`): each one's columns and its events, in the order written."""
+
+    rows: list[dict[str, Any]]  # each lead's columns, no id
+    events: list[list[dict[str, Any]]]  # each lead's events (created first), no lead id
+    histories: list[History]
+    lines: list[str] | None = None  # with COPY: the rows' text
+    event_lines: list[list[str]] | None = None  # … and each lead's events'
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def only(self, keep: list[bool]) -> MigratedLeads:
+        def kept(values):
+            return None if values is None else [v for v, k in zip(values, keep, strict=True) if k]
+
+        return MigratedLeads(
+            kept(self.rows), kept(self.events), kept(self.histories), kept(self.lines), kept(self.event_lines)
+        )
+
+
+def leads_prepare_migrated(new: NewLeads, histories: list[History], *, actor_id: int) -> MigratedLeads:
+    """What `leads_create_migrated` writes, prepared without the database (an import's
+    reader thread does it ahead, as for new leads): `new` from `leads_prepare`, each lead's
+    path checked against the transition table (`history_check`, ActionError), its columns
+    at the end of the path, its created event and its steps back-dated and marked."""
+    now = timezone.now()
+    rows, events = [], []
+    for row, history, created in zip(new.rows, histories, new.events, strict=True):
+        history_check(history)
+        columns = history_lead_columns(history)
+        rows.append(
+            {
+                **row,
+                **{name: columns[name] for name in _MIGRATED_COLUMNS[:8]},
+                "created_by_id": actor_id,
+                "scored_version": new.scored_version,
+                "scored_at": now,
+                "updated_at": now,
+            }
+        )
+        first = {
+            "type": EventType.CREATED,
+            "from_stage": "",
+            "to_stage": Stage.LEAD,
+            "actor_id": actor_id,
+            "occurred_at": history.created_at,
+            "reason_id": None,
+            "note": "",
+            "data": {**created["data"], "migrated": history.migrated},
+            "stage_since": None,
+        }
+        events.append([first, *history_events(history, actor_id=actor_id)])
+    prepared = MigratedLeads(rows, events, list(histories))
+    if bulk.uses_copy() and rows:
+        prepared.lines = bulk.render(Lead, rows)
+        flat = bulk.render(LeadEvent, [event for lead in events for event in lead])
+        prepared.event_lines, at = [], 0
+        for lead in events:
+            prepared.event_lines.append(flat[at : at + len(lead)])
+            at += len(lead)
+    return prepared
+
+
 @transaction.atomic
-def leads_create_migrated(*, actor, leads: NewLeads, histories: list[History], go_live) -> list[int]:
+def leads_create_migrated(*, actor, leads: MigratedLeads, go_live, owners: dict | None = None) -> list[int]:
     """Create leads brought from another CRM with the path each took (docs/migration.md):
     the same checks, score and `created` event as `leads_create_many`, the lead written in
     the state its path left it in, the created event and every step back-dated to when it
     happened and marked as migrated, by the manager who ran the migration. No clock runs
     in the past: an MQL or SQL still open gets its clock at `go_live`. Returns the ids.
 
-    `leads`: `leads_prepare`'s result for these leads; `histories`: each one's path,
-    checked here against the transition table (`history_check`; the caller checks first to
-    refuse single rows). A concurrent insert of one of the emails raises IntegrityError."""
+    `leads`: what `leads_prepare_migrated` made; `owners`: the users by id, with their
+    membership, when the caller has them (else read here). A concurrent insert of one of
+    the emails raises IntegrityError for the whole batch."""
     if not roles.can_migrate(actor):
         raise denied("migrate leads into", "a manager")
     if not leads.rows:
         return []
-    for history in histories:
-        history_check(history)
-    now = timezone.now()
-    rows = []
-    for row, history in zip(leads.rows, histories, strict=True):
-        rows.append(
-            {
-                **row,
-                **history_lead_columns(history),
-                "created_by_id": actor.pk,
-                "scored_version": leads.scored_version,
-                "scored_at": now,
-                "updated_at": now,
-            }
+    names = list(leads.rows[0])
+    # What every row shares: the defaults of the columns a migrated lead does not set.
+    same = {name: value for name, value in bulk.defaults(Lead).items() if name not in names and name != "id"}
+    if leads.lines is not None:
+        ids = bulk.next_ids(Lead, len(leads))
+        lines = [f"{i}\t{line}" for i, line in zip(ids, leads.lines, strict=True)]
+        bulk.insert_rendered(Lead, ["id", *names], lines, same)
+        bulk.insert_rendered(
+            LeadEvent,
+            ["lead_id", *_EVENT_COLUMNS],
+            [f"{i}\t{line}" for i, lines in zip(ids, leads.event_lines, strict=True) for line in lines],
         )
-    same_lead = {name: value for name, value in bulk.defaults(Lead).items() if name not in rows[0]}
-    same_lead.pop("id")
-    if bulk.uses_copy():
-        ids = bulk.next_ids(Lead, len(rows))
-        bulk.insert_rows(Lead, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)], same_lead)
     else:
-        ids = [lead.pk for lead in Lead.objects.bulk_create(Lead(**same_lead, **row) for row in rows)]
-    events = []
-    for lead_id, history, created in zip(ids, histories, leads.events, strict=True):
-        events.append(
-            {
-                "lead_id": lead_id,
-                "type": EventType.CREATED,
-                "from_stage": "",
-                "to_stage": Stage.LEAD,
-                "actor_id": actor.pk,
-                "occurred_at": history.created_at,
-                "reason_id": None,
-                "note": "",
-                "data": {**created["data"], "migrated": history.migrated},
-                "stage_since": None,
-            }
+        ids = [lead.pk for lead in Lead.objects.bulk_create(Lead(**same, **row) for row in leads.rows)]
+        bulk.insert_rows(
+            LeadEvent,
+            [{"lead_id": i, **event} for i, events in zip(ids, leads.events, strict=True) for event in events],
         )
-        events += [{"lead_id": lead_id, **event} for event in history_events(history, actor_id=actor.pk)]
-    bulk.insert_rows(LeadEvent, events)
-    _clocks_from_go_live(ids, histories, go_live)
+    _clocks_from_go_live(ids, leads, go_live, owners)
     return ids
 
 
-def _clocks_from_go_live(ids: list[int], histories: list[History], go_live) -> None:
-    """An open MQL waits for sales' response and an open SQL for its follow-up, from go-live."""
+def _clocks_from_go_live(ids: list[int], leads: MigratedLeads, go_live, owners: dict | None) -> None:
+    """An open MQL waits for sales' response and an open SQL for its follow-up, from go-live.
+    The policies read the lead's own columns, known here: no lead is read back."""
     obligations = {Stage.MQL: Obligation.RESPONSE, Stage.SQL: Obligation.FOLLOW_UP}
-    open_ids = [i for i, h in zip(ids, histories, strict=True) if h.stage in obligations]
-    if not open_ids:
+    starts = []
+    for lead_id, row in zip(ids, leads.rows, strict=True):
+        if row["stage"] in obligations:
+            starts.append((obligations[row["stage"]], _LeadView(lead_id, row), row["owner_id"]))
+    if not starts:
         return
-    leads = Lead.objects.filter(pk__in=open_ids).select_related("owner__membership")
+    if owners is None:
+        wanted = {owner_id for _, _, owner_id in starts}
+        owners = {
+            u.pk: u for u in get_user_model().objects.filter(pk__in=wanted).select_related("membership")
+        }
     sla_services.clocks_start_many(
-        [(obligations[lead.stage], lead, lead.owner) for lead in leads], started_at=go_live
+        [(obligation, lead, owners[owner_id]) for obligation, lead, owner_id in starts], started_at=go_live
     )
+
+
+class _LeadView:
+    """What an SLA policy reads of a lead, from the columns just written."""
+
+    def __init__(self, pk: int, row: dict[str, Any]):
+        self.pk = pk
+        self.score, self.source, self.campaign_id, self.country = (
+            row["score"],
+            row["source"],
+            row["campaign_id"],
+            row["country"],
+        )

@@ -264,15 +264,19 @@ class MigrationContext(Context):
         found = self.loss_by_key.get(_key(raw)) if raw.strip() else None
         return found or (self.loss_reasons[0] if self.loss_reasons else None)
 
+    def owner_match(self, value: str):
+        """The user an owner value names: the manager's map, else the email or the full
+        name (one user only); None when nobody."""
+        if value in self.maps["owner"]:
+            chosen = self.maps["owner"][value]
+            return self.users.get(int(chosen)) if chosen not in (None, "") else None
+        return self.user_by_key.get(_key(value)) if value else None
+
     def owner(self, raw: str, *, open_deal: bool):
         """The rep a row names (by the manager's map, else by email or full name), or the
         fallback owner; ValueError when neither will do (docs/migration.md, "Owners")."""
         value = raw.strip()
-        if value in self.maps["owner"]:
-            chosen = self.maps["owner"][value]
-            user = self.users.get(int(chosen)) if chosen not in (None, "") else None
-        else:
-            user = self.user_by_key.get(_key(value)) if value else None
+        user = self.owner_match(value)
         if user is not None and (not open_deal or user.pk in self.active_reps):
             return user
         if self.fallback_owner is not None:
@@ -505,8 +509,15 @@ def _found(ctx: MigrationContext, kind: str, value: str, rows: int) -> FoundValu
             maps_to = ctx.deal_stage(value)
             label = {WON: "won", LOST: "lost", OPEN: "still open (SQL)"}[maps_to]
         elif kind == "owner":
-            user = ctx.owner(value, open_deal=False)
-            maps_to, label = user.pk, _user_label(user)
+            user = ctx.owner_match(value)
+            if user is not None:
+                maps_to, label = user.pk, _user_label(user)
+            elif ctx.fallback_owner is not None:
+                maps_to, label = None, f"nobody here: the fallback owner, {_user_label(ctx.fallback_owner)}"
+            elif _key(value) in ctx.ambiguous_names:
+                maps_to, label = None, "more than one user has this name: pick one, or these rows are refused"
+            else:
+                maps_to, label = None, "nobody here: pick a user or a fallback owner, or these rows are refused"
         elif kind == "source":
             maps_to = ctx.maps["source"].get(value) or intake_values.parse_source(value)
             label = intake_values.SOURCE_LABELS[maps_to]
@@ -516,6 +527,11 @@ def _found(ctx: MigrationContext, kind: str, value: str, rows: int) -> FoundValu
     except ValueError as exc:
         maps_to, label = None, str(exc)
     return FoundValue(value=value, rows=rows, maps_to=maps_to, label=label, changed=changed)
+
+
+def default_target(ctx: MigrationContext, kind: str, value: str):
+    """What `value` maps to in `ctx` (a context without the manager's maps: the default)."""
+    return _found(ctx, kind, value, 0).maps_to
 
 
 def _outcome_label(outcome: str | None) -> str:

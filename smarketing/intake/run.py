@@ -7,6 +7,7 @@ since the reading thread must not use the database) and removed when the run end
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import sys
@@ -47,7 +48,8 @@ class _Chunk(list):
     # The plans that would create a lead, and those leads checked, scored and rendered
     # for the database (or the error that refuses them all).
     creating: list[RowPlan]
-    new: services.NewLeads | ActionError
+    new: services.NewLeads | services.MigratedLeads | ActionError
+    actor_id: int
 
 
 def _create_items(plans: list[RowPlan]) -> list[dict[str, Any]]:
@@ -70,6 +72,8 @@ def _prepared(chunk: _Chunk, scorer) -> _Chunk:
     chunk.creating = [p for p in chunk.plans if p.outcome == "create"]
     try:
         chunk.new = services.leads_prepare(_create_items(chunk.creating), via="import", scorer=scorer)
+        if histories := [p.history for p in chunk.creating if p.history is not None]:
+            chunk.new = services.leads_prepare_migrated(chunk.new, histories, actor_id=chunk.actor_id)
     except ActionError as exc:
         chunk.new = exc
     return chunk
@@ -107,6 +111,7 @@ def _read_ahead(
         try:
             for rows_of_chunk in chunks(rows, size):
                 chunk = _Chunk(rows_of_chunk)
+                chunk.actor_id = ctx.job.created_by_id
                 chunk.plans = [ctx.parse_row(n, cells) for n, cells in chunk]
                 if not put(_prepared(chunk, scorer)):
                     return
@@ -191,7 +196,9 @@ def _run_chunk(job_id: int, chunk: _Chunk, ctx: Context, scorer) -> bool:
     cells_by_row = dict(chunk)
     plans = ctx.plan_chunk(chunk)
     new = chunk.new
-    if isinstance(new, services.NewLeads):  # keep the leads still to create after the look-up
+    if isinstance(
+        new, (services.NewLeads, services.MigratedLeads)
+    ):  # those still to create after the look-up
         new = new.only([p.outcome == "create" for p in chunk.creating])
     if isinstance(ctx, migration.MigrationContext):
         _create_migrated(actor, [p for p in plans if p.outcome == "create"], new, ctx)
@@ -264,19 +271,19 @@ def _create_all(actor, plans: list[RowPlan], scorer, new: services.NewLeads | Ac
             plan.outcome, plan.message = "fail", exc.message
 
 
-def _create_migrated(actor, plans: list[RowPlan], new: services.NewLeads | ActionError, ctx) -> None:
+def _create_migrated(actor, plans: list[RowPlan], new: services.MigratedLeads | ActionError, ctx) -> None:
     """A migration's new leads with their histories, in one go; if someone created one of
     the emails meanwhile, lead by lead, so that only that row is skipped."""
     if not plans:
         return
-    go_live = ctx.go_live
+    write = functools.partial(
+        services.leads_create_migrated, actor=actor, go_live=ctx.go_live, owners=ctx.users
+    )
     try:
         if isinstance(new, ActionError):
             raise new
         with transaction.atomic():
-            ids = services.leads_create_migrated(
-                actor=actor, leads=new, histories=[p.history for p in plans], go_live=go_live
-            )
+            ids = write(leads=new)
     except IntegrityError:
         ids = None
     except ActionError as exc:  # e.g. the manager lost the role meanwhile
@@ -288,16 +295,15 @@ def _create_migrated(actor, plans: list[RowPlan], new: services.NewLeads | Actio
             plan.lead_id = lead_id
         return
     for i, plan in enumerate(plans):
-        one = new.only([j == i for j in range(len(plans))])
         try:
             with transaction.atomic():
-                (plan.lead_id,) = services.leads_create_migrated(
-                    actor=actor, leads=one, histories=[plan.history], go_live=go_live
-                )
+                (plan.lead_id,) = write(leads=new.only([j == i for j in range(len(plans))]))
         except IntegrityError:
             existing = services.lead_find_duplicate(email=plan.email)
+            if existing is None:
+                raise  # not a duplicate email: a bug, not a row to skip
             plan.outcome = "skip"
-            plan.lead_id = existing.pk if existing else None
+            plan.lead_id = existing.pk
             plan.message = "Created in Smarketing meanwhile: a migration does not change leads that are here."
         except ActionError as exc:
             plan.outcome, plan.message = "fail", exc.message
