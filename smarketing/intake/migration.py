@@ -348,7 +348,11 @@ class MigrationContext(Context):
 
     def history(self, row_number: int, values: dict[str, str]) -> services.History:
         outcome = self.outcome(values)
-        date = {name: intake_values.parse_datetime(values.get(name, ""), self.tz) for name in _DATE_FIELDS}
+        # The close date counts only for a deal that closed: an open opportunity's is the
+        # date it is expected to close, often in the future (docs/migration.md, "Dates").
+        used = _DATE_FIELDS if outcome in (Stage.CUSTOMER, LOST) else _DATE_FIELDS[:-1]
+        date = {name: intake_values.parse_datetime(values.get(name, ""), self.tz) for name in used}
+        date.setdefault("close_date", None)
         created = date["created_at"] or date["lead_at"]
         mql, sql = date["mql_at"], date["sql_at"] or date["opportunity_at"]
         if outcome == Stage.DISQUALIFIED:
@@ -371,7 +375,7 @@ class MigrationContext(Context):
                 date["customer_at"] or date["close_date"] if outcome == Stage.CUSTOMER else date["close_date"]
             )
             dates = [created, mql, sql, closing_date][: len(path) + 1]
-        dates = _fill_dates(dates, self.go_live)
+        dates = _same_day_in_order(_fill_dates(dates, self.go_live), self.tz)
         amount = _amount(values.get("deal_amount", ""))
         handed = "qualify" in path
         owner = (
@@ -436,6 +440,22 @@ def _fill_dates(dates: list[dt.datetime | None], go_live: dt.datetime) -> list[d
             filled[i] = previous
         previous = filled[i]
     return filled  # type: ignore[return-value]
+
+
+def _same_day_in_order(dates: list[dt.datetime], tz) -> list[dt.datetime]:
+    """A step dated by its day alone (midnight: Salesforce's Converted Date, a Close Date)
+    on the day of the step before it happened after it that day, not before: it takes the
+    time of the step before (docs/migration.md, "Dates")."""
+    ordered = list(dates)
+    for i in range(1, len(ordered)):
+        day = timezone.localtime(ordered[i], tz)
+        if (
+            ordered[i] < ordered[i - 1]
+            and (day.hour, day.minute, day.second, day.microsecond) == (0, 0, 0, 0)
+            and day.date() == timezone.localtime(ordered[i - 1], tz).date()
+        ):
+            ordered[i] = ordered[i - 1]
+    return ordered
 
 
 def _amount(raw: str) -> Decimal | None:
@@ -517,7 +537,10 @@ def _found(ctx: MigrationContext, kind: str, value: str, rows: int) -> FoundValu
             elif _key(value) in ctx.ambiguous_names:
                 maps_to, label = None, "more than one user has this name: pick one, or these rows are refused"
             else:
-                maps_to, label = None, "nobody here: pick a user or a fallback owner, or these rows are refused"
+                maps_to, label = (
+                    None,
+                    "nobody here: pick a user or a fallback owner, or these rows are refused",
+                )
         elif kind == "source":
             maps_to = ctx.maps["source"].get(value) or intake_values.parse_source(value)
             label = intake_values.SOURCE_LABELS[maps_to]
