@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status, viewsets
@@ -39,6 +40,7 @@ from leads.serializers import (
 from smarketing.core.api import CursorPaging, query_value
 from smarketing.core.errors import ActionError
 from smarketing.core.inputs import date_in, id_in
+from smarketing.core.sheets import XLSX_CONTENT_TYPE, ExportNegotiation, export_format, table_download
 from smarketing.org.permissions import HasProductRole
 from smarketing.org.roles import sees_contact_details
 
@@ -121,6 +123,44 @@ class LeadViewSet(LeadWriteMixin, viewsets.ReadOnlyModelViewSet):
     # A cursor, not a page number: no COUNT and no deep OFFSET over a million leads.
     pagination_class = LeadCursorPagination
     queryset = Lead.objects.live().select_related("owner", "qualified_by", "referrer", "campaign")
+
+    # --- the export: every lead the filters match, as a file -----------------------------
+
+    @extend_schema(
+        operation_id="leads_export",
+        parameters=[
+            OpenApiParameter(
+                "format",
+                OpenApiTypes.STR,
+                enum=["csv", "xlsx"],
+                default="csv",
+                description="csv (UTF-8 with a byte-order mark, streamed) or xlsx (an Excel workbook).",
+            )
+        ],
+        responses={(200, "text/csv"): OpenApiTypes.BINARY, (200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY},
+        filters=True,
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        pagination_class=None,
+        content_negotiation_class=ExportNegotiation,
+    )
+    def export(self, request):
+        """Every lead GET /api/leads/ would list for the same filters and `ordering` — all of
+        them, not a page — as a file: the columns Lead ID, Email, First name, Last name,
+        Company, Job title, Phone, Country, Website, Stage (code), Owner (full name), Owner
+        email, Source (code), Campaign, Created at, Became an MQL at, Became an SQL at,
+        Became a customer at (ISO 8601 in the organisation's time zone), Closed on, Deal
+        amount, Recycle count, Score. What the list hides is blank: email, phone and deal
+        amount where the viewer does not see the lead's contact details, owners' emails for
+        an employee without a product role."""
+        fmt = export_format(request.query_params.get("format"))
+        leads = self.filter_queryset(self.get_queryset())
+        today = timezone.localdate()
+        return table_download(
+            selectors.lead_export_rows(leads, request.user), f"smarketing-leads-{today}", fmt, bom=True
+        )
 
     # --- transitions: each a POST that calls one service ------------------------------------
 

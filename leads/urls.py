@@ -6,6 +6,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("team/", views.work, name="work"),
     path("leads/", views.lead_list, name="lead-list"),
+    # The list's leads for its filters, all of them, as CSV or Excel.
+    path("leads/export.csv", views.lead_export, name="lead-export-csv"),
+    path("leads/export.xlsx", views.lead_export, {"fmt": "xlsx"}, name="lead-export-xlsx"),
     path("leads/new/", views.lead_new, name="lead-new"),
     path("leads/<id:lead_id>/", views.lead_detail, name="lead-detail"),
     path("leads/<id:lead_id>/due/", views.lead_due, name="lead-due"),

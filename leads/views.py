@@ -40,6 +40,7 @@ from smarketing.core.errors import ActionError
 from smarketing.core.inputs import date_in, id_in, optional
 from smarketing.core.pages import refusal_status, show_refusal_at_fields
 from smarketing.core.paging import COUNT_CAP, SEARCH_COUNT_CAP, keyset_page
+from smarketing.core.sheets import table_download
 from smarketing.org import roles
 from smarketing.org.models import Campaign
 from smarketing.org.roles import (
@@ -360,6 +361,36 @@ def lead_list(request):
         "owner": request.GET.get("owner", ""),
     }
     return render(request, "leads/lead_list.html", context, status=400 if context["errors"] else 200)
+
+
+@login_required
+def lead_export(request, fmt: str = "csv"):
+    """Every lead the list shows for these filters, search and sort — all of them, not a
+    page — as CSV (`fmt` "csv", streamed as the rows are read) or as an Excel workbook
+    ("xlsx"): the columns of `selectors.LEAD_EXPORT_COLUMNS`.
+
+    Whoever reads the list may export it (everyone logged in: the closed loop), and the
+    export shows what the list and the API show that person, no more: the email, phone
+    and deal amount of a lead are blank unless the viewer sees its contact details
+    (marketing, sales, managers and admins; an employee without a product role only for
+    the leads they referred), and owners' emails are blank for an employee without a
+    product role. Blank rather than refused, as the list shows such a viewer the rest of
+    the row. Filters the list would refuse are refused here too (400), rather than
+    exporting every lead."""
+    filters = LeadFilter(request.GET or None, queryset=selectors.lead_list())
+    if filters.is_bound and not filters.is_valid():
+        problems = "; ".join(
+            f"{filters.form.fields[name].label or name if name in filters.form.fields else name}: {' '.join(errors)}"
+            for name, errors in filters.errors.items()
+        )
+        return _refused(request, f"These filters cannot be exported: {problems}", status=400)
+    leads = filters.qs if filters.is_bound else selectors.lead_list()
+    order = SORTS.get(request.GET.get("sort", "newest"), SORTS["newest"])[0]
+    leads = leads.order_by(order, "-id" if order.startswith("-") else "id")
+    today = timezone.localdate()
+    return table_download(
+        selectors.lead_export_rows(leads, request.user), f"smarketing-leads-{today}", fmt, bom=True
+    )
 
 
 @login_required

@@ -1,4 +1,5 @@
-"""The weekly funnel dashboard, its CSV exports and the funnel as of a date.
+"""The weekly funnel dashboard, its exports (each table as CSV and as Excel .xlsx) and the
+funnel as of a date.
 
 Readable by the people who meet over it: managers, marketers and sales reps (and admins).
 Every figure comes from `reports.dashboard`; this module only formats and draws it."""
@@ -6,6 +7,7 @@ Every figure comes from `reports.dashboard`; this module only formats and draws 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from html import escape  # Django's escape, without its lazy-string wrapper (thousands of calls)
 from urllib.parse import urlencode
 
@@ -29,6 +31,7 @@ from smarketing.core import formats
 from smarketing.core.csvs import csv_download, csv_lines
 from smarketing.core.errors import ActionError
 from smarketing.core.inputs import date_in, optional, whole_number_in
+from smarketing.core.sheets import xlsx_download
 from smarketing.org.models import Team, TeamKind
 from smarketing.org.roles import Role, can_edit_agreement, has_role, is_admin
 
@@ -351,6 +354,7 @@ def dashboard_page(request):
                         **rendered(tables[slug], scope),
                         "charts": drawn.get(slug, []),
                         "csv_url": f"{reverse('dashboard-csv', args=[slug])}?{urlencode(query)}",
+                        "xlsx_url": f"{reverse('dashboard-xlsx', args=[slug])}?{urlencode(query)}",
                     }
                     for slug in slugs
                 ],
@@ -359,13 +363,34 @@ def dashboard_page(request):
     return render(request, "reports/dashboard.html", context)
 
 
-def _csv_response(table: dashboard.Table, filename: str):
-    return csv_download(csv_lines(dashboard.csv_rows(table)), filename)
+def _sheet_value(value):
+    """A cell of the .xlsx: what `dashboard.plain` gives JSON and CSV, except that dates
+    stay dates and money a number (2 places), so that a spreadsheet sorts and sums them."""
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, Decimal):
+        return value.quantize(Decimal("0.01"))
+    return dashboard.plain(value)
+
+
+def _sheet_rows(table: dashboard.Table):
+    """The header (column labels) and one list of cells per row: the CSV's, typed."""
+    yield [column.label for column in table.columns]
+    for row in table.rows:
+        yield [_sheet_value(row.get(column.key)) for column in table.columns]
+
+
+def _download(table: dashboard.Table, name: str, fmt: str):
+    """One table as `name`.csv (the plain values JSON carries) or `name`.xlsx."""
+    if fmt == "xlsx":
+        return xlsx_download(_sheet_rows(table), f"{name}.xlsx", title=table.title)
+    return csv_download(csv_lines(dashboard.csv_rows(table)), f"{name}.csv")
 
 
 @login_required
-def dashboard_csv(request, slug: str):
-    """One dashboard table as CSV, for the same range and filters."""
+def dashboard_export(request, slug: str, fmt: str = "csv"):
+    """One dashboard table as CSV, or as an Excel workbook (`fmt` "xlsx", the address
+    ending in .xlsx), for the same range and filters; for those who read the reports."""
     if not can_read_reports(request.user):
         return _refused(request)
     form = DashboardForm(request.GET)
@@ -375,7 +400,7 @@ def dashboard_csv(request, slug: str):
     tables = all_tables(scope, only={slug})
     if slug not in tables:
         raise Http404("No such report table.")
-    return _csv_response(tables[slug], f"smarketing-{slug}-{scope.first}-{scope.last}.csv")
+    return _download(tables[slug], f"smarketing-{slug}-{scope.first}-{scope.last}", fmt)
 
 
 def _as_of(request):
@@ -409,18 +434,20 @@ def funnel_as_of_page(request):
         table={**rendered(table, scope), "charts": [chart]},
         day=day,
         csv_url=f"{reverse('funnel-as-of-csv')}?{urlencode(query)}",
+        xlsx_url=f"{reverse('funnel-as-of-xlsx')}?{urlencode(query)}",
     )
     return render(request, "reports/funnel_as_of.html", context)
 
 
 @login_required
-def funnel_as_of_csv(request):
+def funnel_as_of_export(request, fmt: str = "csv"):
+    """The funnel as of a date as CSV, or as an Excel workbook (`fmt` "xlsx")."""
     if not can_read_reports(request.user):
         return _refused(request)
     form, filters, scope, table = _as_of(request)
     if table is None:
         return render(request, "reports/funnel_as_of.html", {"form": form, "filters": filters}, status=400)
-    return _csv_response(table, f"smarketing-funnel-as-of-{form.cleaned_data['as_of']}.csv")
+    return _download(table, f"smarketing-funnel-as-of-{form.cleaned_data['as_of']}", fmt)
 
 
 @login_required

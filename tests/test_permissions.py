@@ -36,9 +36,11 @@ permissions, tests/test_admin.py) and the public OpenAPI schema and docs (`EXCLU
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import html
 import importlib
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +50,7 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import openpyxl
 import pytest
 import time_machine
 from django.apps import apps as django_apps
@@ -702,6 +705,8 @@ def import_uploaded(w, user, response, changed):
 def migration_uploaded(w, user, response, changed):
     job = ImportJob.objects.exclude(pk=w.job.pk).get()
     assert (job.created_by, job.kind, job.system, job.status) == (user, "migration", "hubspot", "mapping")
+    if response.status_code == 302:
+        assert response["Location"] == f"/imports/{job.pk}/"
     only_changed("leads_importjob", "intake_importfilechunk")(changed)
 
 
@@ -846,6 +851,26 @@ def shows(*texts: str, hides: tuple[str, ...] = ()) -> Check:
 def csv_file(w, user, response, changed):
     assert response["Content-Type"].startswith("text/csv")
     assert b"".join(response.streaming_content if response.streaming else [response.content])
+
+
+def xlsx_file(w, user, response, changed):
+    assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    body = b"".join(response.streaming_content if response.streaming else [response.content])
+    sheet = openpyxl.load_workbook(io.BytesIO(body), read_only=True).worksheets[0]
+    assert next(sheet.iter_rows(max_row=1, values_only=True))  # a header row
+
+
+def lead_export_rows(w, user, response, changed):
+    """Every lead the list shows, one row each; contact details only for those who see them."""
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == Lead.objects.filter(merged_into__isnull=True).count() > 0
+    if user.username == "technician":  # no product role: contact details of own referrals only
+        assert all(
+            not r["Email"]
+            for r in rows
+            if int(r["Lead ID"]) not in set(user.referred_leads.values_list("pk", flat=True))
+        )
 
 
 def lead_page_offers(w, user, response, changed):
@@ -1080,6 +1105,14 @@ PAGE_READS = [
         check=shows("perm-leads.csv"),
     ),
     page(
+        "migrations",
+        "get",
+        lambda w: "/migrations/",
+        MANAGERS,
+        denial="Only managers can migrate a team's history from another CRM.",
+        check=shows("No migration yet"),
+    ),
+    page(
         "import-detail",
         "get",
         lambda w: f"/imports/{w.job.pk}/",
@@ -1126,6 +1159,32 @@ PAGE_READS = [
     page("calendars", "get", lambda w: "/agreement/calendars/", EVERYONE, check=shows("West offsite")),
     page(
         "dashboard", "get", lambda w: f"/reports/?week={this_monday()}", REPORT_READERS, denial=REPORT_DENIAL
+    ),
+    page("lead-export-csv", "get", lambda w: "/leads/export.csv", EVERYONE, check=lead_export_rows),
+    page("lead-export-xlsx", "get", lambda w: "/leads/export.xlsx", EVERYONE, check=xlsx_file),
+    page(
+        "dashboard-xlsx",
+        "get",
+        lambda w: f"/reports/export/funnel.xlsx?week={this_monday()}",
+        REPORT_READERS,
+        denial=REPORT_DENIAL,
+        check=xlsx_file,
+    ),
+    page(
+        "funnel-as-of-xlsx",
+        "get",
+        lambda w: f"/reports/funnel/export.xlsx?week={this_monday()}",
+        REPORT_READERS,
+        denial=REPORT_DENIAL,
+        check=xlsx_file,
+    ),
+    page(
+        "import-failed-rows-xlsx",
+        "get",
+        lambda w: f"/imports/{w.job.pk}/failed-rows.xlsx",
+        MARKETING,
+        denial=IMPORT_DENIAL,
+        check=xlsx_file,
     ),
     page(
         "dashboard-csv",
@@ -1509,6 +1568,16 @@ PAGE_WRITES = [
         body=lambda w: {"file": SimpleUploadedFile("perm-upload.csv", CSV, content_type="text/csv")},
         check=import_uploaded,
         denial=IMPORT_DENIAL,
+    ),
+    page(
+        "migrations-upload",
+        "post",
+        lambda w: "/migrations/",
+        MANAGERS,
+        302,
+        body=lambda w: {"file": SimpleUploadedFile("hubspot.csv", HUBSPOT_CSV, content_type="text/csv")},
+        check=migration_uploaded,
+        denial="Only managers can migrate a team's history from another CRM.",
     ),
     page(
         "import-configure",
@@ -1900,6 +1969,7 @@ API_READS = [
     ),
     api("import", "get", lambda w: f"/api/imports/{w.job.pk}/", MARKETING, denial=IMPORT_DENIAL),
     api("import-rows", "get", lambda w: f"/api/imports/{w.job.pk}/rows/", MARKETING, denial=IMPORT_DENIAL),
+    api("lead-export", "get", lambda w: "/api/leads/export/?format=xlsx", EVERYONE, check=xlsx_file),
     api(
         "import-failed-rows",
         "get",

@@ -394,7 +394,11 @@ def leads_create_migrated(*, actor, leads: MigratedLeads, go_live, owners: dict 
         ids = [lead.pk for lead in Lead.objects.bulk_create(Lead(**same, **row) for row in leads.rows)]
         bulk.insert_rows(
             LeadEvent,
-            [{"lead_id": i, **event} for i, events in zip(ids, leads.events, strict=True) for event in events],
+            [
+                {"lead_id": i, **event}
+                for i, events in zip(ids, leads.events, strict=True)
+                for event in events
+            ],
         )
     _clocks_from_go_live(ids, leads, go_live, owners)
     return ids

@@ -45,6 +45,10 @@ class History:
     def stage(self) -> str:
         return self.steps[-1].to if self.steps else Stage.LEAD
 
+    @property
+    def stage_label(self) -> str:
+        return Stage(self.stage).label
+
 
 def history_check(history: History) -> None:
     """Walk the path from `lead` through the transition table: each step must start from

@@ -162,9 +162,8 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def failed_rows(self, request, pk=None):
         """The failed rows, to fix and import again: the uploaded columns, then the row
         number and the reason; as CSV, or as an Excel workbook with `format=xlsx`."""
-        fmt = export_format(request.query_params.get("format"))
         job = self.get_object()
-        if fmt == "xlsx":
+        if export_format(request.query_params.get("format")) == "xlsx":
             return failed_rows_xlsx(job)
         return csv_download(imports.failed_rows_csv(job), imports.failed_rows_filename(job))
 

@@ -1,5 +1,6 @@
-"""Intake pages: CSV imports (upload, map and preview, progress, results; marketing
-only), inbound sources (managers), and the referral page (any employee)."""
+"""Intake pages: imports of CSV and Excel files (upload, map and preview, progress,
+results, the failed rows as CSV or .xlsx; marketing only), inbound sources (managers),
+and the referral page (any employee)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from django.views.decorators.http import require_POST
 from smarketing.core.csvs import csv_download
 from smarketing.core.errors import ActionError
 from smarketing.core.pages import act_then_redirect, refusal_status, show_refusal_at_fields
-from smarketing.intake import imports, inbound, referrals, values
+from smarketing.core.sheets import xlsx_download
+from smarketing.intake import imports, inbound, migration, migration_views, referrals, values
 from smarketing.intake.forms import InboundSourceForm, ReferralForm
-from smarketing.intake.models import ImportJob, ImportStatus, InboundSource, RowOutcome
+from smarketing.intake.models import ImportJob, ImportKind, ImportStatus, InboundSource, RowOutcome
 from smarketing.org.models import Campaign, Source
 from smarketing.org.roles import can_edit_agreement, can_import
 
@@ -86,7 +88,7 @@ def import_list(request):
     if request.method == "POST":
         uploaded = request.FILES.get("file")
         if uploaded is None:
-            error = "Choose a CSV file to upload."
+            error = "Choose a CSV or Excel (.xlsx) file to upload."
         else:
             try:
                 job = imports.import_upload(actor=request.user, uploaded=uploaded)
@@ -94,26 +96,47 @@ def import_list(request):
                 error = exc.message
             else:
                 return redirect("import-detail", job.pk)
-        jobs = ImportJob.objects.select_related("created_by")[:20]
+        jobs = ImportJob.objects.filter(kind=ImportKind.LEADS).select_related("created_by")[:20]
         return render(request, "intake/imports.html", {"jobs": jobs, "error": error}, status=400)
-    jobs = ImportJob.objects.select_related("created_by")[:20]
+    jobs = ImportJob.objects.filter(kind=ImportKind.LEADS).select_related("created_by")[:20]
     return render(request, "intake/imports.html", {"jobs": jobs})
 
 
-@marketing_only
-def import_detail(request, job_id: int):
-    job = get_object_or_404(ImportJob.objects.select_related("created_by", "campaign"), pk=job_id)
-    context = {"job": job}
+def import_page(view):
+    """An import's page or action: the job, if this person works with its kind (marketing
+    its everyday imports, managers migrations); refused otherwise."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(request, job_id: int, *args, **kwargs):
+        job = get_object_or_404(ImportJob.objects.select_related("created_by", "campaign"), pk=job_id)
+        if not imports.may_see(request.user, job):
+            message = (
+                migration_views.REFUSED
+                if job.kind == ImportKind.MIGRATION
+                else "Only marketing can import leads. Ask a marketer to import the file for you."
+            )
+            return render(request, "core/refused.html", {"message": message}, status=403)
+        return view(request, job, *args, **kwargs)
+
+    return wrapped
+
+
+@import_page
+def import_detail(request, job: ImportJob):
+    context = {"job": job, "migrating": job.kind == ImportKind.MIGRATION}
     if job.status == ImportStatus.MAPPING:
         preview = imports.import_preview(job)
         context.update(
             preview=preview,
             plans=preview.plans[:PREVIEW_SHOWN],
-            fields=values.FIELDS,
+            fields=migration.FIELDS if context["migrating"] else values.FIELDS,
             sources=Source.choices,
             campaigns=Campaign.objects.order_by("name"),
             columns=[(h, job.mapping.get(h, "")) for h in job.headers if h],
         )
+        if context["migrating"]:
+            context.update(migration_views.migration_page(job))
     elif job.status in (ImportStatus.DONE, ImportStatus.FAILED):
         context["failed_rows"] = job.rows.filter(outcome=RowOutcome.FAILED)[:ROWS_SHOWN]
         context["skipped_rows"] = job.rows.filter(outcome=RowOutcome.SKIPPED)[:ROWS_SHOWN]
@@ -121,10 +144,12 @@ def import_detail(request, job_id: int):
 
 
 @require_POST
-@marketing_only
-def import_configure(request, job_id: int):
-    job = get_object_or_404(ImportJob, pk=job_id)
+@import_page
+def import_configure(request, job: ImportJob):
     mapping = {h: request.POST.get(f"map-{i}", "") for i, h in enumerate(job.headers) if h}
+    extra = (
+        migration_views.migration_settings_from(job, request.POST) if job.kind == ImportKind.MIGRATION else {}
+    )
     try:
         imports.import_configure(
             actor=request.user,
@@ -132,6 +157,7 @@ def import_configure(request, job_id: int):
             mapping=mapping,
             default_source=request.POST.get("default_source") or None,
             campaign=request.POST.get("campaign", ""),
+            **extra,
         )
         if request.POST.get("start"):
             imports.import_start(actor=request.user, job_id=job.pk)
@@ -145,19 +171,40 @@ def import_configure(request, job_id: int):
     return redirect("import-detail", job.pk)
 
 
-@marketing_only
-def import_progress(request, job_id: int):
-    job = get_object_or_404(ImportJob, pk=job_id)
+@import_page
+def import_progress(request, job: ImportJob):
     response = render(request, "intake/_import_progress.html", {"job": job})
     if job.status in (ImportStatus.DONE, ImportStatus.FAILED):
         response["HX-Refresh"] = "true"  # show the results
     return response
 
 
-@marketing_only
-def import_failed_rows(request, job_id: int) -> HttpResponse:
-    job = get_object_or_404(ImportJob, pk=job_id)
+@import_page
+def import_failed_rows(request, job: ImportJob) -> HttpResponse:
     return csv_download(imports.failed_rows_csv(job), imports.failed_rows_filename(job))
+
+
+def failed_rows_xlsx(job: ImportJob) -> HttpResponse:
+    """The failed rows as an Excel workbook, as the CSV has them (`imports.failed_rows_csv`):
+    the uploaded columns, as they were (text, so "0049…" and "2024-06-12" come back as
+    typed), then the row number and the reason. Fixed and uploaded again, it imports like
+    the CSV: the extra columns are not mapped, and a value the export guarded with an
+    apostrophe is read back without it. (For the page and the API.)"""
+    headers = [h for h in job.headers if h]
+
+    def rows():
+        yield [*headers, "Row", "Error"]
+        failed = job.rows.filter(outcome=RowOutcome.FAILED).order_by("row_number")
+        for row in failed.iterator(chunk_size=2000):
+            yield [*(row.values.get(h, "") for h in headers), row.row_number, row.message]
+
+    name = imports.failed_rows_filename(job).removesuffix(".csv")
+    return xlsx_download(rows(), f"{name}.xlsx", title="Failed rows")
+
+
+@import_page
+def import_failed_rows_xlsx(request, job: ImportJob) -> HttpResponse:
+    return failed_rows_xlsx(job)
 
 
 REFERRALS_SHOWN = 50

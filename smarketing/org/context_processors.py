@@ -1,6 +1,6 @@
 """The viewer's roles, for every template (menus show what a role may do; the server checks again)."""
 
-from smarketing.org.roles import Role, role_names
+from smarketing.org.roles import Role, can_import, role_names
 
 
 def roles(request):
@@ -12,4 +12,5 @@ def roles(request):
         "is_rep": Role.SALES_REP in names,
         "is_manager": Role.MANAGER in names,
         "is_admin_role": Role.ADMIN in names,
+        "may_import": bool(names) and can_import(request.user),
     }

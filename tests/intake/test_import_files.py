@@ -170,7 +170,7 @@ def test_a_file_that_fails_in_a_later_chunk_is_removed_and_the_rows_before_kept(
 
 
 def test_a_refused_file_leaves_neither_job_nor_chunks(org):
-    with pytest.raises(ActionError, match="not a CSV file"):
+    with pytest.raises(ActionError, match="This Excel workbook is damaged"):
         upload(org.marketer, b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 200)
     assert not ImportJob.objects.exists() and not ImportFileChunk.objects.exists()
 

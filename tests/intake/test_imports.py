@@ -117,7 +117,7 @@ def test_second_import_of_the_same_file_changes_nothing(org, known, settings, tm
     [
         (b"", "The file is empty."),
         (b"   \n\n", "The file is empty."),
-        (b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 200, "not a CSV file"),
+        (b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 200, "This Excel workbook is damaged"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 50, "not a CSV file"),
     ],
 )

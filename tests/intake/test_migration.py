@@ -9,6 +9,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
@@ -363,7 +364,7 @@ def test_many_clocks_at_once_equal_the_one_at_a_time_starts(people):
             lead.owner, lead.score = owner, score  # what the policies read; not saved
             leads.append(lead)
     started = timezone.now().replace(microsecond=0)
-    many = sla_services.clocks_start_many(
+    count = sla_services.clocks_start_many(
         [(Obligation.RESPONSE, lead, lead.owner) for lead in leads]
         + [(Obligation.FOLLOW_UP, lead, lead.owner) for lead in leads],
         started_at=started,
@@ -378,7 +379,8 @@ def test_many_clocks_at_once_equal_the_one_at_a_time_starts(people):
         "warn_at",
         "warn_percents",
     )
-    bulk = sorted(tuple(getattr(c, f) for f in fields) for c in many)
+    bulk = sorted(tuple(getattr(c, f) for f in fields) for c in Clock.objects.all())
+    assert count == len(bulk) == 2 * len(leads)
     Clock.objects.all().delete()
     one = [
         sla_services.clock_start_response(lead=lead, owner=lead.owner, started_at=started) for lead in leads
@@ -392,9 +394,15 @@ def test_many_clocks_at_once_equal_the_one_at_a_time_starts(people):
 # --- the API ------------------------------------------------------------------------------------
 
 
-def test_the_api_uploads_shows_values_changes_maps_and_starts(client, people, django_capture_on_commit_callbacks):
+def test_the_api_uploads_shows_values_changes_maps_and_starts(
+    client, people, django_capture_on_commit_callbacks
+):
     org = people
-    text = HUBSPOT + row("a@x.io", "Warm", owner="Dana Sales") + row("b@x.io", "Customer", owner="Dana", amount="7")
+    text = (
+        HUBSPOT
+        + row("a@x.io", "Warm", owner="Dana Sales")
+        + row("b@x.io", "Customer", owner="Dana", amount="7")
+    )
     client.force_login(org.marketer)
     refused = client.post(
         "/api/imports/", {"file": SimpleUploadedFile("h.csv", text.encode()), "kind": "migration"}
@@ -403,7 +411,9 @@ def test_the_api_uploads_shows_values_changes_maps_and_starts(client, people, dj
     assert not ImportJob.objects.exists()
 
     client.force_login(org.sales_manager)
-    created = client.post("/api/imports/", {"file": SimpleUploadedFile("h.csv", text.encode()), "kind": "migration"})
+    created = client.post(
+        "/api/imports/", {"file": SimpleUploadedFile("h.csv", text.encode()), "kind": "migration"}
+    )
     assert created.status_code == 201, created.content
     body = created.json()
     assert (body["kind"], body["system"], body["status"]) == ("migration", "hubspot", "mapping")
@@ -419,7 +429,9 @@ def test_the_api_uploads_shows_values_changes_maps_and_starts(client, people, dj
 
     job_id = body["id"]
     bad = client.patch(
-        f"/api/imports/{job_id}/", {"value_maps": {"stage": {"Warm": "boiling"}}}, content_type="application/json"
+        f"/api/imports/{job_id}/",
+        {"value_maps": {"stage": {"Warm": "boiling"}}},
+        content_type="application/json",
     )
     assert bad.status_code == 422 and "boiling" in bad.json()["error"]["message"]
     assert ImportJob.objects.get(pk=job_id).value_maps == {}
@@ -443,3 +455,69 @@ def test_the_api_uploads_shows_values_changes_maps_and_starts(client, people, dj
     refused = client.get(f"/api/imports/{job_id}/rows/")
     assert refused.status_code == 403 and "Only managers" in refused.json()["error"]["message"]
     assert client.get("/api/imports/").json()["results"] == []
+
+
+def test_the_lead_page_says_each_step_was_migrated(client, people):
+    text = HUBSPOT + row(
+        "won@x.io", "Customer", owner="Dana Sales", amount="300", customer="2026-10-05 16:00"
+    )
+    job = run(upload(people.sales_manager, text))
+    lead = Lead.objects.get(email="won@x.io")
+    client.force_login(people.rep)
+    page = client.get(f"/leads/{lead.pk}/").content.decode()
+    assert page.count(f"migrated from HubSpot (row 2 of import {job.pk})") == 4  # created … won
+    assert "No SLA clock" in page  # nothing ran in the past
+
+
+def test_a_frozen_week_stays_frozen_and_lists_the_migrated_difference(people):
+    """The week of 2026-09-07 ran in Smarketing (one lead created) and was frozen; a
+    migration then brings two leads created and one handed off in it."""
+    from reports import dashboard, snapshots
+    from reports.models import WeekSnapshot
+
+    week = dt.date(2026, 9, 7)
+    with time_machine.travel(at("2026-09-08 10:00"), tick=False):
+        LeadFactory(email="ran-here@x.io")
+    snapshots.freeze_finished_weeks(now=at("2026-09-15 00:30"))
+    frozen = WeekSnapshot.objects.get(week_start=week).figures
+    text = HUBSPOT + "".join(
+        [
+            row("m1@x.io", created="2026-09-08 11:00"),
+            row(
+                "m2@x.io",
+                "Marketing Qualified Lead",
+                owner="Dana Sales",
+                created="2026-09-09",
+                mql="2026-09-10",
+            ),
+        ]
+    )
+    run(upload(people.sales_manager, text))
+    assert WeekSnapshot.objects.get(week_start=week).figures == frozen
+    scope = dashboard.scope_for(week, week)
+    rows = snapshots.late_data_table(scope, dashboard.build(scope)).rows
+    late = {(r["figure"].rsplit(" · ", 1)[-1], r["frozen"], r["now"]) for r in rows if r["week"] == week}
+    assert ("Lead", 1, 3) in late and ("MQL", 0, 1) in late, late
+
+
+def test_a_day_only_step_on_the_day_of_the_step_before_follows_it(people):
+    """Salesforce's Converted Date is a day: converted the day it came in is in order."""
+    row_text = (
+        "00Q9,Al,A,sameday@s.io,Acme,CTO,Closed - Converted,Web,Dana Sales,2026-09-01T08:00:00.000+0000,true,"
+        "2026-09-01,Closed Won,100,2026-09-01,\n"
+    )
+    job = run(upload(people.sales_manager, SALESFORCE + row_text, name="sf.csv"))
+    assert job.created_count == 1, list(job.rows.values_list("message", flat=True))
+    events = LeadEvent.objects.filter(lead__email="sameday@s.io").order_by("occurred_at", "id")
+    assert [e.occurred_at for e in events] == [dt.datetime(2026, 9, 1, 8, tzinfo=dt.UTC)] * 4
+
+
+def test_an_open_opportunitys_expected_close_date_in_the_future_is_not_read(people):
+    row_text = (
+        "00Q8,Al,A,open@s.io,Acme,CTO,Closed - Converted,Web,Dana Sales,2026-09-01T08:00:00.000+0000,true,"
+        "2026-09-02,Negotiation/Review,5000,2099-03-31,\n"
+    )
+    job = run(upload(people.sales_manager, SALESFORCE + row_text, name="sf.csv"))
+    assert job.created_count == 1, list(job.rows.values_list("message", flat=True))
+    lead = Lead.objects.get(email="open@s.io")
+    assert (lead.stage, lead.closed_on, lead.deal_amount) == (Stage.SQL, None, None)
