@@ -63,7 +63,8 @@ def _outcome_choices(with_no_change: bool = False) -> list[tuple[str, str]]:
 
 
 def _targets() -> dict[str, list[tuple[str, str]]]:
-    users = get_user_model().objects.filter(is_active=True).order_by("first_name", "last_name", "username")
+    # Everyone, those who left too: a closed deal keeps the rep who had it (docs/migration.md).
+    users = get_user_model().objects.order_by("-is_active", "first_name", "last_name", "username")
     return {
         "stage": _outcome_choices(),
         "status": _outcome_choices(with_no_change=True),
@@ -73,7 +74,9 @@ def _targets() -> dict[str, list[tuple[str, str]]]:
             (migration.OPEN, "Still open (SQL)"),
         ],
         "owner": [("", "— no one (the fallback owner, or the row is refused) —")]
-        + [(str(u.pk), u.get_full_name() or u.username) for u in users],
+        + [
+            (str(u.pk), (u.get_full_name() or u.username) + ("" if u.is_active else " (left)")) for u in users
+        ],
         "source": list(SOURCE_LABELS.items()),
         "loss_reason": [
             (str(r.pk), r.label)
@@ -128,7 +131,9 @@ def migration_settings_from(job: ImportJob, post) -> dict:
             target = _from_choice(kind, chosen)
             default = migration.default_target(defaults, kind, value)
             entries = maps.setdefault(kind, {})
-            if target == default:
+            if target in (None, "") and kind not in ("owner", "status"):
+                entries.pop(value, None)  # left "not mapped": its rows are refused, as they say
+            elif target == default:
                 entries.pop(value, None)
             else:
                 entries[value] = target

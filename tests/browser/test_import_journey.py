@@ -39,7 +39,9 @@ def test_import_watch_progress_read_receipt_and_hand_off(browser, server, org, d
     page = browser.new_page()
     login(page, server, "marketer")
     page.get_by_role("link", name="Import").click()
-    page.get_by_label("CSV file").set_input_files(str(write_csv(tmp_path / "hubspot-contacts.csv")))
+    page.get_by_label("CSV or Excel (.xlsx) file").set_input_files(
+        str(write_csv(tmp_path / "hubspot-contacts.csv"))
+    )
     page.get_by_role("button", name="Upload and map columns").click()
 
     # The mapping was guessed from HubSpot's headers; the preview shows the bad rows.

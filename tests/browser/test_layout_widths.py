@@ -64,6 +64,7 @@ PAGES = {
         "/agreement/inbound/",
         "/agreement/goal/",
         "/agreement/versions/compare/",
+        "/migrations/",
     ],
     "technician": ["/", "/refer/", "/inbox/", "/agreement/"],
 }

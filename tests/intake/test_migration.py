@@ -521,3 +521,47 @@ def test_an_open_opportunitys_expected_close_date_in_the_future_is_not_read(peop
     assert job.created_count == 1, list(job.rows.values_list("message", flat=True))
     lead = Lead.objects.get(email="open@s.io")
     assert (lead.stage, lead.closed_on, lead.deal_amount) == (Stage.SQL, None, None)
+
+
+def test_the_mapping_page_changes_values_and_starts(client, people, django_capture_on_commit_callbacks):
+    org = people
+    text = (
+        HUBSPOT
+        + row("a@x.io", "Warm", owner="Dana Sales")
+        + row("b@x.io", "Customer", owner="Dana", amount="7")
+    )
+    client.force_login(org.marketing_manager)
+    response = client.post("/migrations/", {"file": SimpleUploadedFile("h.csv", text.encode())})
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/imports/{job.pk}/"
+    page = client.get(f"/imports/{job.pk}/").content.decode()
+    assert "2. What each value becomes" in page and "Unknown lifecycle stage" in page
+    form = {f"map-{i}": job.mapping.get(h, "") for i, h in enumerate(job.headers)}
+    # Every value as the page lists it, left as shown: "Warm" and "Dana" are not mapped.
+    found = migration.values_found(job)
+    for kind, values in found.items():
+        for i, value in enumerate(values):
+            form[f"vv-{kind}-{i}"] = value.value
+            form[f"vm-{kind}-{i}"] = "" if value.maps_to is None else str(value.maps_to)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/imports/{job.pk}/mapping/", {**form, "start": "1"})
+    job.refresh_from_db()
+    assert (job.status, job.value_maps, job.created_count, job.failed_count) == ("done", {}, 0, 2)
+
+    # Again, mapping the two values on the page.
+    response = client.post("/migrations/", {"file": SimpleUploadedFile("h.csv", text.encode())})
+    job = ImportJob.objects.latest("pk")
+    stages = [v.value for v in found["stage"]]
+    owners = [v.value for v in found["owner"]]
+    form[f"vm-stage-{stages.index('Warm')}"] = "mql"
+    form[f"vm-owner-{owners.index('Dana')}"] = str(org.rep.pk)
+    client.post(f"/imports/{job.pk}/mapping/", form)
+    job.refresh_from_db()
+    assert job.value_maps == {"stage": {"Warm": "mql"}, "owner": {"Dana": org.rep.pk}}
+    page = client.get(f"/imports/{job.pk}/").content.decode()
+    assert "(changed)" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/imports/{job.pk}/mapping/", {**form, "start": "1"})
+    job.refresh_from_db()
+    assert (job.status, job.created_count, job.failed_count) == ("done", 2, 0)
+    assert dict(Lead.objects.values_list("email", "stage")) == {"a@x.io": "mql", "b@x.io": "customer"}
