@@ -40,7 +40,13 @@ from leads.serializers import (
 from smarketing.core.api import CursorPaging, query_value
 from smarketing.core.errors import ActionError
 from smarketing.core.inputs import date_in, id_in
-from smarketing.core.sheets import XLSX_CONTENT_TYPE, ExportNegotiation, export_format, table_download
+from smarketing.core.sheets import (
+    EXPORT_FORMAT_PARAMETER,
+    EXPORT_RESPONSES,
+    ExportNegotiation,
+    export_format,
+    table_download,
+)
 from smarketing.org.permissions import HasProductRole
 from smarketing.org.roles import sees_contact_details
 
@@ -128,16 +134,8 @@ class LeadViewSet(LeadWriteMixin, viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         operation_id="leads_export",
-        parameters=[
-            OpenApiParameter(
-                "format",
-                OpenApiTypes.STR,
-                enum=["csv", "xlsx"],
-                default="csv",
-                description="csv (UTF-8 with a byte-order mark, streamed) or xlsx (an Excel workbook).",
-            )
-        ],
-        responses={(200, "text/csv"): OpenApiTypes.BINARY, (200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY},
+        parameters=[EXPORT_FORMAT_PARAMETER],
+        responses=EXPORT_RESPONSES,
         filters=True,
     )
     @action(

@@ -31,6 +31,8 @@ from decimal import Decimal
 
 from django.http import FileResponse, HttpResponseBase
 from django.utils.http import content_disposition_header
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from openpyxl import Workbook
 from rest_framework.negotiation import BaseContentNegotiation
 
@@ -40,6 +42,8 @@ from smarketing.core.weeks import org_tz
 
 __all__ = [
     "FORMATS",
+    "EXPORT_FORMAT_PARAMETER",
+    "EXPORT_RESPONSES",
     "XLSX_CONTENT_TYPE",
     "ExportNegotiation",
     "csv_cell",
@@ -50,6 +54,15 @@ __all__ = [
 ]
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# An export endpoint's `?format=` and its two kinds of answer, for its OpenAPI schema.
+EXPORT_FORMAT_PARAMETER = OpenApiParameter(
+    "format",
+    OpenApiTypes.STR,
+    enum=["csv", "xlsx"],
+    default="csv",
+    description="csv (UTF-8 with a byte-order mark, streamed) or xlsx (an Excel workbook).",
+)
+EXPORT_RESPONSES = {(200, "text/csv"): OpenApiTypes.BINARY, (200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY}
 FORMATS = ("csv", "xlsx")  # what every export is offered as
 
 SPOOL_MEMORY = 1024 * 1024  # a finished workbook up to this size never touches the disk

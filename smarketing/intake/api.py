@@ -15,9 +15,8 @@ from rest_framework.views import APIView
 
 from leads import services
 from smarketing.core.api import error_body
-from smarketing.core.csvs import csv_download
 from smarketing.core.parsers import JSONParser
-from smarketing.core.sheets import XLSX_CONTENT_TYPE, ExportNegotiation, export_format
+from smarketing.core.sheets import EXPORT_FORMAT_PARAMETER, EXPORT_RESPONSES, ExportNegotiation, export_format
 from smarketing.intake import imports, inbound, migration, referrals
 from smarketing.intake.models import ImportJob, ImportKind, ImportStatus
 from smarketing.intake.serializers import (
@@ -34,7 +33,6 @@ from smarketing.intake.serializers import (
     ReferralSerializer,
     ReferralWriteSerializer,
 )
-from smarketing.intake.views import failed_rows_xlsx
 from smarketing.org.roles import can_import, can_migrate
 from smarketing.org.security import ClientRateThrottle
 
@@ -147,25 +145,16 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return self.get_paginated_response(ImportRowSerializer(page, many=True).data)
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "format",
-                OpenApiTypes.STR,
-                enum=["csv", "xlsx"],
-                default="csv",
-                description="csv (UTF-8 with a byte-order mark) or xlsx (an Excel workbook).",
-            )
-        ],
-        responses={(200, "text/csv"): OpenApiTypes.BINARY, (200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY},
+        parameters=[EXPORT_FORMAT_PARAMETER],
+        responses=EXPORT_RESPONSES,
     )
     @action(detail=True, methods=["get"], url_path="failed-rows", content_negotiation_class=ExportNegotiation)
     def failed_rows(self, request, pk=None):
         """The failed rows, to fix and import again: the uploaded columns, then the row
         number and the reason; as CSV, or as an Excel workbook with `format=xlsx`."""
-        job = self.get_object()
-        if export_format(request.query_params.get("format")) == "xlsx":
-            return failed_rows_xlsx(job)
-        return csv_download(imports.failed_rows_csv(job), imports.failed_rows_filename(job))
+        return imports.failed_rows_download(
+            self.get_object(), export_format(request.query_params.get("format"))
+        )
 
 
 class EngagementIngestView(APIView):

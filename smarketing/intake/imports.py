@@ -38,9 +38,10 @@ from django.utils import timezone
 
 from leads import services
 from smarketing.agreement.models import Reason, ReasonKind
-from smarketing.core.csvs import csv_lines
+from smarketing.core.csvs import csv_download, csv_lines
 from smarketing.core.errors import ActionError
 from smarketing.core.queue import on_commit_enqueue
+from smarketing.core.sheets import xlsx_download
 from smarketing.intake import files, migration, reading, tasks
 from smarketing.intake import values as intake_values
 from smarketing.intake.models import ImportJob, ImportKind, ImportStatus, MigrationSystem, RowOutcome
@@ -140,32 +141,12 @@ def _job_for(actor, job_id: int, *, lock: bool = False) -> ImportJob:
     return job
 
 
-def _check_mapping(headers: list[str], mapping: dict[str, str]) -> dict[str, str]:
-    errors: list[str] = []
-    cleaned: dict[str, str] = {}
-    used: dict[str, str] = {}
-    for header, target in mapping.items():
-        if not target:
-            continue
-        if header not in headers:
-            errors.append(f"The file has no column “{header}”.")
-        elif target not in intake_values.FIELDS:
-            errors.append(f"“{target}” is not a lead field an import can fill.")
-        elif target in used:
-            errors.append(
-                f"Both “{used[target]}” and “{header}” are mapped to {intake_values.FIELDS[target]}: choose one."
-            )
-        else:
-            used[target] = header
-            cleaned[header] = target
-    if "email" not in used and not errors:
-        errors.append(
-            "No column is mapped to Email. Every lead needs an email address: "
-            "map the column that holds it (columns: " + ", ".join(f"“{h}”" for h in headers if h) + ")."
-        )
-    if errors:
-        raise ActionError(" ".join(errors), field="mapping")
-    return cleaned
+def _check_mapping(job: ImportJob, mapping: dict[str, str]) -> dict[str, str]:
+    fields = migration.FIELDS if job.kind == ImportKind.MIGRATION else intake_values.FIELDS
+    try:
+        return intake_values.check_mapping(job.headers, mapping, fields)
+    except ValueError as exc:
+        raise ActionError(str(exc), field="mapping") from None
 
 
 @transaction.atomic
@@ -195,11 +176,7 @@ def import_configure(
     ):
         raise ActionError("Only a migration has value maps, a system and a fallback owner.", field="kind")
     if mapping is not None:
-        job.mapping = (
-            migration.check_mapping(job.headers, mapping)
-            if migrating
-            else _check_mapping(job.headers, mapping)
-        )
+        job.mapping = _check_mapping(job, mapping)
     if system is not None:
         if system not in MigrationSystem.values:
             raise ActionError(
@@ -266,8 +243,7 @@ def import_start(*, actor, job_id: int) -> ImportJob:
     job = _job_for(actor, job_id, lock=True)
     if job.status != ImportStatus.MAPPING:
         raise ActionError("This import has already started.", code=ActionError.WRONG_STAGE)
-    check = migration.check_mapping if job.kind == ImportKind.MIGRATION else _check_mapping
-    job.mapping = check(job.headers, job.mapping)
+    job.mapping = _check_mapping(job, job.mapping)
     job.status = ImportStatus.QUEUED
     job.heartbeat_at = timezone.now()
     job.save(update_fields=["mapping", "status", "heartbeat_at"])
@@ -334,17 +310,28 @@ def imports_resume_stalled(*, now: dt.datetime | None = None) -> list[int]:
 # --- the failed rows, to fix and import again --------------------------------------------------
 
 
-def failed_rows_csv(job: ImportJob) -> Iterator[str]:
-    """The failed rows as uploaded (same columns), plus the row number and the reason."""
+def failed_rows(job: ImportJob) -> Iterator[list]:
+    """The failed rows as uploaded (same columns, as text), plus the row number and the
+    reason: header first, streamed. Fixed and uploaded again — as CSV or as `.xlsx` — they
+    import like the original: the extra columns are not mapped, and a value an export
+    guarded with an apostrophe is read back without it."""
     headers = [h for h in job.headers if h]
+    yield [*headers, "Row", "Error"]
+    failed = job.rows.filter(outcome=RowOutcome.FAILED).order_by("row_number")
+    for row in failed.iterator(chunk_size=2000):
+        yield [*(row.values.get(h, "") for h in headers), row.row_number, row.message]
 
-    def rows():
-        yield [*headers, "Row", "Error"]
-        failed = job.rows.filter(outcome=RowOutcome.FAILED).order_by("row_number")
-        for row in failed.iterator(chunk_size=2000):
-            yield [*(row.values.get(h, "") for h in headers), row.row_number, row.message]
 
-    return csv_lines(rows(), bom=True)
+def failed_rows_csv(job: ImportJob) -> Iterator[str]:
+    return csv_lines(failed_rows(job), bom=True)
+
+
+def failed_rows_download(job: ImportJob, fmt: str):
+    """The failed rows as a CSV (streamed) or `.xlsx` download (page and API)."""
+    name = failed_rows_filename(job).removesuffix(".csv")
+    if fmt == "xlsx":
+        return xlsx_download(failed_rows(job), f"{name}.xlsx", title="Failed rows")
+    return csv_download(failed_rows_csv(job), f"{name}.csv")
 
 
 def failed_rows_filename(job: ImportJob) -> str:

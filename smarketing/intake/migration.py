@@ -99,29 +99,6 @@ def detect_system(headers: list[str]) -> str:
     return MigrationSystem.SALESFORCE if keys & salesforce else MigrationSystem.HUBSPOT
 
 
-def check_mapping(headers: list[str], mapping: dict[str, str]) -> dict[str, str]:
-    errors: list[str] = []
-    cleaned: dict[str, str] = {}
-    used: dict[str, str] = {}
-    for header, target in mapping.items():
-        if not target:
-            continue
-        if header not in headers:
-            errors.append(f"The file has no column “{header}”.")
-        elif target not in FIELDS:
-            errors.append(f"“{target}” is not a field a migration can fill.")
-        elif target in used:
-            errors.append(f"Both “{used[target]}” and “{header}” are mapped to {FIELDS[target]}: choose one.")
-        else:
-            used[target] = header
-            cleaned[header] = target
-    if "email" not in used and not errors:
-        errors.append("No column is mapped to Email. Every lead needs an email address.")
-    if errors:
-        raise ActionError(" ".join(errors), field="mapping")
-    return cleaned
-
-
 # --- value maps --------------------------------------------------------------------------------
 
 # What each row can end in: a stage, or "lost" (which ends where its loss reason says).

@@ -445,3 +445,31 @@ def split_full_name(value: str) -> tuple[str, str]:
         value = (first or last).strip()
     first, _, last = value.partition(" ")
     return first, last
+
+
+def check_mapping(headers: list[str], mapping: dict[str, str], fields: dict[str, str]) -> dict[str, str]:
+    """`{header: field}` as chosen, each header in the file, each field one of `fields` and
+    chosen once, and a column for Email; raises ValueError naming every problem."""
+    errors: list[str] = []
+    cleaned: dict[str, str] = {}
+    used: dict[str, str] = {}
+    for header, target in mapping.items():
+        if not target:
+            continue
+        if header not in headers:
+            errors.append(f"The file has no column “{header}”.")
+        elif target not in fields:
+            errors.append(f"“{target}” is not a field this import can fill.")
+        elif target in used:
+            errors.append(f"Both “{used[target]}” and “{header}” are mapped to {fields[target]}: choose one.")
+        else:
+            used[target] = header
+            cleaned[header] = target
+    if "email" not in used and not errors:
+        errors.append(
+            "No column is mapped to Email. Every lead needs an email address: "
+            "map the column that holds it (columns: " + ", ".join(f"“{h}”" for h in headers if h) + ")."
+        )
+    if errors:
+        raise ValueError(" ".join(errors))
+    return cleaned

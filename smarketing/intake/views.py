@@ -12,10 +12,8 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from smarketing.core.csvs import csv_download
 from smarketing.core.errors import ActionError
 from smarketing.core.pages import act_then_redirect, refusal_status, show_refusal_at_fields
-from smarketing.core.sheets import xlsx_download
 from smarketing.intake import imports, inbound, migration, migration_views, referrals, values
 from smarketing.intake.forms import InboundSourceForm, ReferralForm
 from smarketing.intake.models import ImportJob, ImportKind, ImportStatus, InboundSource, RowOutcome
@@ -181,30 +179,12 @@ def import_progress(request, job: ImportJob):
 
 @import_page
 def import_failed_rows(request, job: ImportJob) -> HttpResponse:
-    return csv_download(imports.failed_rows_csv(job), imports.failed_rows_filename(job))
-
-
-def failed_rows_xlsx(job: ImportJob) -> HttpResponse:
-    """The failed rows as an Excel workbook, as the CSV has them (`imports.failed_rows_csv`):
-    the uploaded columns, as they were (text, so "0049…" and "2024-06-12" come back as
-    typed), then the row number and the reason. Fixed and uploaded again, it imports like
-    the CSV: the extra columns are not mapped, and a value the export guarded with an
-    apostrophe is read back without it. (For the page and the API.)"""
-    headers = [h for h in job.headers if h]
-
-    def rows():
-        yield [*headers, "Row", "Error"]
-        failed = job.rows.filter(outcome=RowOutcome.FAILED).order_by("row_number")
-        for row in failed.iterator(chunk_size=2000):
-            yield [*(row.values.get(h, "") for h in headers), row.row_number, row.message]
-
-    name = imports.failed_rows_filename(job).removesuffix(".csv")
-    return xlsx_download(rows(), f"{name}.xlsx", title="Failed rows")
+    return imports.failed_rows_download(job, "csv")
 
 
 @import_page
 def import_failed_rows_xlsx(request, job: ImportJob) -> HttpResponse:
-    return failed_rows_xlsx(job)
+    return imports.failed_rows_download(job, "xlsx")
 
 
 REFERRALS_SHOWN = 50
