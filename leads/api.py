@@ -10,7 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from leads import selectors, services
+from leads import exports, selectors, services
 from leads.filters import LeadFilter
 from leads.models import Lead
 from leads.selectors import likely_duplicates
@@ -157,7 +157,7 @@ class LeadViewSet(LeadWriteMixin, viewsets.ReadOnlyModelViewSet):
         leads = self.filter_queryset(self.get_queryset())
         today = timezone.localdate()
         return table_download(
-            selectors.lead_export_rows(leads, request.user), f"smarketing-leads-{today}", fmt, bom=True
+            exports.lead_export_rows(leads, request.user), f"smarketing-leads-{today}", fmt, bom=True
         )
 
     # --- transitions: each a POST that calls one service ------------------------------------

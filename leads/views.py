@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from leads import permissions, scoring, selectors, services
+from leads import exports, permissions, scoring, selectors, services
 from leads.filters import DRILL_PARAMS, SORTS, LeadFilter
 from leads.forms import ACTION_FORMS, LeadForm, MergeForm, NoteForm
 from leads.models import Engagement, EventType, Lead, LeadEvent, Stage, TouchKind, TouchOutcome
@@ -367,7 +367,7 @@ def lead_list(request):
 def lead_export(request, fmt: str = "csv"):
     """Every lead the list shows for these filters, search and sort — all of them, not a
     page — as CSV (`fmt` "csv", streamed as the rows are read) or as an Excel workbook
-    ("xlsx"): the columns of `selectors.LEAD_EXPORT_COLUMNS`.
+    ("xlsx"): the columns of `exports.LEAD_EXPORT_COLUMNS`.
 
     Whoever reads the list may export it (everyone logged in: the closed loop), and the
     export shows what the list and the API show that person, no more: the email, phone
@@ -389,7 +389,7 @@ def lead_export(request, fmt: str = "csv"):
     leads = leads.order_by(order, "-id" if order.startswith("-") else "id")
     today = timezone.localdate()
     return table_download(
-        selectors.lead_export_rows(leads, request.user), f"smarketing-leads-{today}", fmt, bom=True
+        exports.lead_export_rows(leads, request.user), f"smarketing-leads-{today}", fmt, bom=True
     )
 
 

@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from leads import services
-from leads.selectors import LEAD_EXPORT_COLUMNS
+from leads.exports import LEAD_EXPORT_COLUMNS
 from smarketing.core.csvs import unguarded
 from smarketing.intake.reading import iter_rows, sniff
 from smarketing.org.models import Campaign, Source
