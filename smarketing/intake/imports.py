@@ -40,6 +40,7 @@ from leads import services
 from smarketing.agreement.models import Reason, ReasonKind
 from smarketing.core.csvs import csv_download, csv_lines
 from smarketing.core.errors import ActionError
+from smarketing.core.inputs import id_in
 from smarketing.core.queue import on_commit_enqueue
 from smarketing.core.sheets import xlsx_download
 from smarketing.intake import files, migration, reading, tasks
@@ -208,11 +209,8 @@ def _fallback_owner(value: Any):
     """The fallback owner of a migration: an active sales rep ("" or 0: none)."""
     if value in ("", 0):
         return None
-    user = (
-        get_user_model().objects.filter(pk=getattr(value, "pk", value)).first()
-        if str(getattr(value, "pk", value)).isdigit()
-        else None
-    )
+    pk = id_in(str(getattr(value, "pk", value)), name="fallback_owner", message="That user does not exist.")
+    user = get_user_model().objects.filter(pk=pk).first()
     if user is None:
         raise ActionError("That user does not exist.", field="fallback_owner")
     if not roles.is_active_sales_rep(user):
@@ -225,16 +223,11 @@ def _fallback_owner(value: Any):
 def _disqualification_reason(value: Any) -> Reason | None:
     if value in ("", 0):
         return None
-    pk = getattr(value, "pk", value)
-    reason = (
-        Reason.objects.filter(pk=pk, kind=ReasonKind.DISQUALIFICATION, is_active=True).first()
-        if str(pk).isdigit()
-        else None
-    )
+    refused = "That is not one of the agreed disqualification reasons."
+    pk = id_in(str(getattr(value, "pk", value)), name="disqualification_reason", message=refused)
+    reason = Reason.objects.filter(pk=pk, kind=ReasonKind.DISQUALIFICATION, is_active=True).first()
     if reason is None:
-        raise ActionError(
-            "That is not one of the agreed disqualification reasons.", field="disqualification_reason"
-        )
+        raise ActionError(refused, field="disqualification_reason")
     return reason
 
 

@@ -565,14 +565,15 @@ def check_value_maps(value_maps: dict[str, dict[str, Any]]) -> dict[str, dict[st
         cleaned[kind] = {}
         for raw, target in entries.items():
             value = str(raw).strip()[:200]
+            whole = isinstance(target, int) and not isinstance(target, bool)
             if kind in allowed:
-                ok = target in allowed[kind]
+                ok = isinstance(target, str) and target in allowed[kind]
             elif kind == "owner":
-                ok = target is None or (isinstance(target, int) and target in users)
+                ok = target is None or (whole and target in users)
             else:
-                ok = isinstance(target, int) and target in loss
+                ok = whole and target in loss
             if not ok:
-                errors.append(f"{kind} “{value}”: “{target}” is not something it can map to.")
+                errors.append(f"{kind} “{value}”: “{str(target)[:100]}” is not something it can map to.")
             else:
                 cleaned[kind][value] = target
     if errors:

@@ -5,6 +5,8 @@ page itself (`views.import_detail`) serves both kinds of import."""
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -147,5 +149,5 @@ def migration_settings_from(job: ImportJob, post) -> dict:
 
 def _from_choice(kind: str, chosen: str):
     if kind in ("owner", "loss_reason"):
-        return int(chosen) if chosen.isdigit() else None
+        return int(chosen) if re.fullmatch(r"[0-9]{1,18}", chosen) else None
     return chosen

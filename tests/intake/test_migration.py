@@ -565,3 +565,25 @@ def test_the_mapping_page_changes_values_and_starts(client, people, django_captu
     job.refresh_from_db()
     assert (job.status, job.created_count, job.failed_count) == ("done", 2, 0)
     assert dict(Lead.objects.values_list("email", "stage")) == {"a@x.io": "mql", "b@x.io": "customer"}
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"value_maps": {"stage": {"Warm": ["mql"]}}},
+        {"value_maps": {"stage": {"Warm": {"a": 1}}}},
+        {"value_maps": {"owner": {"Dana": True}}},
+        {"value_maps": {"loss_reason": {"x": "1"}}},
+        {"value_maps": {"nonsense": {}}},
+        {"fallback_owner": "²"},
+        {"fallback_owner": "9" * 40},
+        {"disqualification_reason": "٣"},
+    ],
+)
+def test_bad_settings_are_refused_with_a_message_and_change_nothing(people, changes):
+    job = upload(people.sales_manager, HUBSPOT + row("a@x.io", "Warm"))
+    with pytest.raises(ActionError) as refused:
+        imports.import_configure(actor=people.sales_manager, job_id=job.pk, **changes)
+    assert set(refused.value.fields) & {"value_maps", "fallback_owner", "disqualification_reason"}
+    job.refresh_from_db()
+    assert (job.value_maps, job.fallback_owner, job.disqualification_reason) == ({}, None, None)
