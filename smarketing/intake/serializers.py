@@ -68,6 +68,9 @@ class ImportPreviewSerializer(serializers.Serializer):
 
 class ImportJobSerializer(strict.ModelSerializer):
     created_by = UserMiniSerializer(read_only=True, allow_null=True)
+    system = serializers.CharField(
+        read_only=True, help_text="A migration's CRM: hubspot or salesforce; empty for an everyday import."
+    )
     percent = serializers.IntegerField(read_only=True)
     fields_available = serializers.SerializerMethodField()
 
