@@ -138,7 +138,7 @@ class ImportConfigureSerializer(serializers.Serializer):
         choices=MigrationSystem.choices, required=False, help_text="A migration only."
     )
     value_maps = serializers.DictField(
-        child=serializers.DictField(child=serializers.JSONField()),
+        child=serializers.DictField(child=serializers.JSONField(allow_null=True)),
         required=False,
         help_text="A migration only: {stage|status|deal_stage|owner|source|loss_reason: {value: what it becomes}}.",
     )
