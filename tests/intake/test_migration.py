@@ -591,10 +591,14 @@ def test_bad_settings_are_refused_with_a_message_and_change_nothing(people, chan
 
 def test_the_api_maps_an_owner_value_to_no_one(client, people):
     """null in the owner map: nobody (the fallback owner, or the row is refused)."""
-    job = upload(people.sales_manager, HUBSPOT + row("a@x.io", "Marketing Qualified Lead", owner="Dana Sales"))
+    job = upload(
+        people.sales_manager, HUBSPOT + row("a@x.io", "Marketing Qualified Lead", owner="Dana Sales")
+    )
     client.force_login(people.sales_manager)
     response = client.patch(
-        f"/api/imports/{job.pk}/", {"value_maps": {"owner": {"Dana Sales": None}}}, content_type="application/json"
+        f"/api/imports/{job.pk}/",
+        {"value_maps": {"owner": {"Dana Sales": None}}},
+        content_type="application/json",
     )
     assert response.status_code == 200, response.content
     assert response.json()["value_maps"] == {"owner": {"Dana Sales": None}}
