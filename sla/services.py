@@ -205,6 +205,25 @@ def clocks_start_many(starts: list[tuple[str, Model, Any]], *, started_at: dt.da
     return len(rows)
 
 
+def clocks_record_resolved(rows: list[dict[str, Any]]) -> int:
+    """Record clocks that ran and were resolved in the installation a migrated Smarketing
+    export came from (docs/migration.md, "No SLA clock runs in the past"): each row holds
+    the lead, obligation, owner, started, due, met or breached (and cancelled: a breached
+    clock still waiting there ends at go-live) and the business seconds, written as they
+    were. None of them runs here: no warning, breach or escalation can come of them.
+    Returns how many."""
+    if not rows:
+        return 0
+    for row in rows:
+        if row.get("met_at") is None and (row.get("breached_at") is None or row.get("cancelled_at") is None):
+            raise ValueError("Only a met clock, or a breached one that ended, is recorded as it was.")
+    same = bulk.defaults(Clock)
+    for name in ("id", *rows[0]):
+        same.pop(name, None)
+    bulk.insert_rows(Clock, rows, same)
+    return len(rows)
+
+
 def _running_locked(lead: Model, obligation: str) -> Clock | None:
     """The lead's running clock of the obligation, locked: an enforcement run that is
     recording its breach right now is waited for, and its breach is then read, not

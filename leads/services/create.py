@@ -269,21 +269,6 @@ def leads_create_many(
     return ids
 
 
-# A migrated lead's columns beyond a new lead's own (`history_lead_columns`, who and when).
-_MIGRATED_COLUMNS = (
-    "stage",
-    "stage_entered_at",
-    "created_at",
-    "owner_id",
-    "qualified_at",
-    "recycle_count",
-    "deal_amount",
-    "closed_on",
-    "created_by_id",
-    "scored_version",
-    "scored_at",
-    "updated_at",
-)
 _EVENT_COLUMNS = (
     "type",
     "from_stage",
@@ -329,11 +314,11 @@ def leads_prepare_migrated(new: NewLeads, histories: list[History], *, actor_id:
     rows, events = [], []
     for row, history, created in zip(new.rows, histories, new.events, strict=True):
         history_check(history)
-        columns = history_lead_columns(history)
+        columns = history_lead_columns(history, actor_id=actor_id)
         rows.append(
             {
                 **row,
-                **{name: columns[name] for name in _MIGRATED_COLUMNS[:8]},
+                **columns,
                 "created_by_id": actor_id,
                 "scored_version": new.scored_version,
                 "scored_at": now,
@@ -369,7 +354,8 @@ def leads_create_migrated(*, actor, leads: MigratedLeads, go_live, owners: dict 
     the same checks, score and `created` event as `leads_create_many`, the lead written in
     the state its path left it in, the created event and every step back-dated to when it
     happened and marked as migrated, by the manager who ran the migration. No clock runs
-    in the past: an MQL or SQL still open gets its clock at `go_live`. Returns the ids.
+    in the past: an MQL or SQL still open gets its clock at `go_live`; the clocks a
+    Smarketing export says were met or breached are recorded as they were. Returns the ids.
 
     `leads`: what `leads_prepare_migrated` made; `owners`: the users by id, with their
     membership, when the caller has them (else read here). A concurrent insert of one of
@@ -401,6 +387,11 @@ def leads_create_migrated(*, actor, leads: MigratedLeads, go_live, owners: dict 
             ],
         )
     _clocks_from_go_live(ids, leads, go_live, owners)
+    resolved = [
+        {"lead_id": i, **clock} for i, h in zip(ids, leads.histories, strict=True) for clock in h.clocks
+    ]
+    if resolved:
+        sla_services.clocks_record_resolved(resolved)
     return ids
 
 
