@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from decimal import Decimal
 
 import openpyxl
@@ -19,6 +20,7 @@ from rest_framework.test import APIClient
 
 from leads import services
 from leads.exports import LEAD_EXPORT_COLUMNS
+from sla.models import Clock
 from smarketing.core.csvs import unguarded
 from smarketing.intake.reading import iter_rows, sniff
 from smarketing.org.models import Campaign, Source
@@ -48,6 +50,8 @@ HEADER = [
     "Deal amount",
     "Recycle count",
     "Score",
+    "Referrer email",
+    "History",
 ]
 CREATED = dt.datetime(2024, 6, 12, 12, 3, tzinfo=dt.UTC)  # 14:03 in Berlin
 QUALIFIED = dt.datetime(2024, 6, 13, 8, 0, tzinfo=dt.UTC)
@@ -135,6 +139,7 @@ def test_the_csv_has_every_column_of_every_live_lead(client, org, funnel):
     rows = {row["Email"]: row for row in csv_rows(client.get("/leads/export.csv"))}
     assert set(rows) == {"ann@acme.io", "bob@beta.io", "cy@gamma.io", "dee@delta.io", "eve@epsilon.io"}
     customer = funnel["customer"]
+    history = json.loads(rows["ann@acme.io"].pop("History"))
     assert rows["ann@acme.io"] == {
         "Lead ID": str(customer.pk),
         "Email": "ann@acme.io",
@@ -158,7 +163,26 @@ def test_the_csv_has_every_column_of_every_live_lead(client, org, funnel):
         "Deal amount": "12500.00",
         "Recycle count": "0",
         "Score": str(customer.score),
+        "Referrer email": "",
     }
+    # Its whole path, exact, with who made each move and whom it gave the lead to.
+    assert history["created"] == "2024-06-12T12:03:00+00:00"
+    assert [(e["type"], e["at"], e["to"], e["by"]) for e in history["events"]] == [
+        ("qualified", "2024-06-13T08:00:00+00:00", "mql", "marketer@smarketing.test"),
+        ("accepted", "2024-06-14T09:30:15+00:00", "sql", "rep@smarketing.test"),
+        ("won", "2024-06-20T15:00:00+00:00", "customer", "rep@smarketing.test"),
+    ]
+    assert history["events"][0]["owner"] == "rep@smarketing.test"
+    assert history["events"][2]["data"] == {"amount": "12500.00", "closed_on": "2024-06-20"}
+    response = next(c for c in history["clocks"] if c["obligation"] == "response")
+    clock = Clock.objects.get(lead=customer, obligation="response")
+    assert (response["owner"], response["met"], response["breached"]) == (
+        "rep@smarketing.test",
+        "2024-06-14T09:30:15+00:00",
+        clock.breached_at and clock.breached_at.isoformat(),
+    )
+    rejected = json.loads(rows["cy@gamma.io"]["History"])["events"][-1]
+    assert (rejected["type"], rejected["to"]) == ("rejected", "lead") and rejected["reason"]
     assert (rows["bob@beta.io"]["Stage"], rows["bob@beta.io"]["Became an SQL at"]) == (
         "sql",
         "2024-06-14T11:30:15+02:00",
@@ -242,6 +266,8 @@ def test_what_the_list_hides_from_an_employee_the_export_leaves_blank(client, or
     )
     # Their own referral: its contact details, as the list shows them.
     assert (rows["Eve"]["Email"], rows["Eve"]["Phone"]) == ("eve@epsilon.io", "'+49 40 999")
+    # Its referrer and every lead's history name colleagues by email: blank for them.
+    assert {(row["Referrer email"], row["History"]) for row in rows.values()} == {("", "")}
     book = {row["First name"]: row for row in xlsx_rows(client.get("/leads/export.xlsx"))}
     assert (book["Ann"]["Email"], book["Ann"]["Phone"], book["Ann"]["Deal amount"]) == (None, None, None)
     assert book["Eve"]["Email"] == "eve@epsilon.io"
@@ -271,7 +297,9 @@ def test_one_query_reads_the_leads_however_many(
         lead = make_lead(email=f"more{n}@acme.io", campaign=funnel["campaign"])
         services.lead_qualify(lead_id=lead.pk, actor=org.marketer)
     assert {fmt: queries(fmt) for fmt in ("csv", "xlsx")} == before
-    with django_assert_max_num_queries(6):
+    # The session and user, the leads, the users' emails and the reasons' codes once, and
+    # per 2,000 leads their events and clocks (the History column).
+    with django_assert_max_num_queries(10):
         b"".join(client.get("/leads/export.xlsx").streaming_content)
 
 
