@@ -561,7 +561,7 @@ class TimelineEntry:
     css: str = ""
 
 
-MIGRATED_FROM = {"hubspot": "HubSpot", "salesforce": "Salesforce"}
+MIGRATED_FROM = {"hubspot": "HubSpot", "salesforce": "Salesforce", "smarketing": "Smarketing"}
 
 
 def migrated_words(migrated: dict) -> str:

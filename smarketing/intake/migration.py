@@ -1,6 +1,6 @@
-"""The migration import: a HubSpot contacts export or a Salesforce leads report, each row
-turned into the path its lead took (docs/migration.md is the rulebook; this module follows
-it section by section).
+"""The migration import: a HubSpot contacts export, a Salesforce leads report or a
+Smarketing lead export, each row turned into the path its lead took (docs/migration.md is
+the rulebook; this module follows it section by section).
 
 - which column is which field (`guess_mapping`, `detect_system`), and the value maps —
   stage, status, deal stage, owner, source, loss reason — with their documented defaults
@@ -27,13 +27,12 @@ from leads import services
 from leads.models import Stage
 from smarketing.agreement.models import Reason, ReasonKind
 from smarketing.core.errors import ActionError
-from smarketing.intake import files, reading
+from smarketing.intake import exported, files, reading
 from smarketing.intake import values as intake_values
 from smarketing.intake.models import ImportJob, MigrationSystem
 from smarketing.intake.plans import Context, RowPlan, file_format, parse_row, plan_chunk
+from smarketing.intake.values import label_key
 from smarketing.org import roles
-
-_key = intake_values._key
 
 # --- columns -----------------------------------------------------------------------------------
 
@@ -53,6 +52,8 @@ HISTORY_FIELDS: dict[str, str] = {
     "close_date": "Close date",
     "loss_reason": "Loss reason",
     "source_detail": "Source detail (drill-down)",
+    "history": "History (a Smarketing export)",
+    "referrer": "Referrer (email)",
 }
 FIELDS: dict[str, str] = {
     **{k: v for k, v in intake_values.FIELDS.items() if k != "stage"},
@@ -74,8 +75,10 @@ _HEADERS: dict[str, tuple[str, ...]] = {
     "loss_reason": ("closed lost reason", "loss reason", "lost reason"),
     "source_detail": ("original source drill-down 1", "original source drill down 1"),
     "company": ("associated company",),
+    "history": ("history",),
+    "referrer": ("referrer email", "referrer"),
 }
-_HEADER_LOOKUP = {_key(alias): field for field, aliases in _HEADERS.items() for alias in aliases}
+_HEADER_LOOKUP = {label_key(alias): field for field, aliases in _HEADERS.items() for alias in aliases}
 
 
 def guess_mapping(headers: list[str]) -> dict[str, str]:
@@ -85,17 +88,45 @@ def guess_mapping(headers: list[str]) -> dict[str, str]:
     taken: set[str] = set()
     everyday = intake_values.guess_mapping
     for header in headers:
-        field = _HEADER_LOOKUP.get(_key(header)) or everyday([header]).get(header)
+        field = _HEADER_LOOKUP.get(label_key(header)) or everyday([header]).get(header)
         if field and field in FIELDS and field not in taken:
             mapping[header] = field
             taken.add(field)
+    if "history" in taken:
+        # A Smarketing export: its History says every step and when, so the columns that
+        # summarise the path are not read; reps are named by email.
+        mapping = {header: field for header, field in mapping.items() if field not in _SUMMARY_FIELDS}
+        by_email = next((h for h in headers if label_key(h) == label_key("owner email")), None)
+        if by_email is not None:
+            mapping = {header: field for header, field in mapping.items() if field != "owner"}
+            mapping[by_email] = "owner"
     return mapping
 
 
+# What a Smarketing export's History says more exactly than its summary columns.
+_SUMMARY_FIELDS = {
+    "lifecycle_stage",
+    "lead_status",
+    "deal_stage",
+    "lead_at",
+    "mql_at",
+    "sql_at",
+    "opportunity_at",
+    "customer_at",
+    "converted",
+    "deal_amount",
+    "close_date",
+    "loss_reason",
+}
+
+
 def detect_system(headers: list[str]) -> str:
-    """Salesforce when its own columns are there (Lead Owner, Converted, Lead ID), else HubSpot."""
-    keys = {_key(h) for h in headers}
-    salesforce = {_key(h) for h in ("lead owner", "converted", "converted date", "lead id")}
+    """Smarketing when its export's History column is there; Salesforce when its own
+    columns are (Lead Owner, Converted, Lead ID); else HubSpot."""
+    keys = {label_key(h) for h in headers}
+    if label_key("history") in keys:
+        return MigrationSystem.SMARKETING
+    salesforce = {label_key(h) for h in ("lead owner", "converted", "converted date", "lead id")}
     return MigrationSystem.SALESFORCE if keys & salesforce else MigrationSystem.HUBSPOT
 
 
@@ -108,7 +139,7 @@ NO_CHANGE = ""  # a lead status that changes nothing (HubSpot's open statuses)
 WON, OPEN = "won", "open"
 
 LIFECYCLE_DEFAULTS = {
-    _key(value): stage
+    label_key(value): stage
     for values, stage in (
         (("subscriber", "lead", "other"), Stage.LEAD),
         (("marketingqualifiedlead", "Marketing Qualified Lead", "mql"), Stage.MQL),
@@ -118,7 +149,7 @@ LIFECYCLE_DEFAULTS = {
     for value in values
 }
 HUBSPOT_STATUS_DEFAULTS = {
-    _key(value): outcome
+    label_key(value): outcome
     for values, outcome in (
         (("unqualified",), Stage.DISQUALIFIED),
         (
@@ -137,7 +168,7 @@ HUBSPOT_STATUS_DEFAULTS = {
     for value in values
 }
 SALESFORCE_STATUS_DEFAULTS = {
-    _key(value): outcome
+    label_key(value): outcome
     for values, outcome in (
         (("Open - Not Contacted",), Stage.MQL),
         (("Working - Contacted", "Closed - Converted"), Stage.SQL),
@@ -146,7 +177,7 @@ SALESFORCE_STATUS_DEFAULTS = {
     )
     for value in values
 }
-DEAL_STAGE_DEFAULTS = {_key("Closed Won"): WON, _key("Closed Lost"): LOST}  # anything else: open
+DEAL_STAGE_DEFAULTS = {label_key("Closed Won"): WON, label_key("Closed Lost"): LOST}  # anything else: open
 TRUE_WORDS = {"true", "1", "yes", "y", "x"}
 FALSE_WORDS = {"false", "0", "no", "n", ""}
 
@@ -178,12 +209,12 @@ class MigrationContext(Context):
         self.go_live = job.started_at or timezone.now()
         users = list(get_user_model().objects.select_related("membership").prefetch_related("groups"))
         self.users = {user.pk: user for user in users}
-        names = Counter(_key(_user_label(user)) for user in users)
+        names = Counter(label_key(_user_label(user)) for user in users)
         self.user_by_key: dict[str, Any] = {}
         for user in users:
             if user.email:
-                self.user_by_key.setdefault(_key(user.email), user)
-            name = _key(_user_label(user))
+                self.user_by_key.setdefault(label_key(user.email), user)
+            name = label_key(_user_label(user))
             if name and names[name] == 1:
                 self.user_by_key.setdefault(name, user)
         self.ambiguous_names = {name for name, count in names.items() if count > 1}
@@ -193,9 +224,14 @@ class MigrationContext(Context):
         self.loss_reasons = [r for r in reasons if r.kind == ReasonKind.LOSS]
         self.loss_by_key = {}
         for reason in self.loss_reasons:
-            self.loss_by_key.setdefault(_key(reason.label), reason)
-            self.loss_by_key.setdefault(_key(reason.code), reason)
+            self.loss_by_key.setdefault(label_key(reason.label), reason)
+            self.loss_by_key.setdefault(label_key(reason.code), reason)
         self.reasons = {r.pk: r for r in Reason.objects.all()}
+        # A Smarketing export names reasons by code (or label), within the transition's kind.
+        self.reason_by_key: dict[tuple[str, str], Reason] = {}
+        for reason in sorted(self.reasons.values(), key=lambda r: not r.is_active):
+            self.reason_by_key.setdefault((reason.kind, label_key(reason.code)), reason)
+            self.reason_by_key.setdefault((reason.kind, label_key(reason.label)), reason)
         disqualification = [r for r in reasons if r.kind == ReasonKind.DISQUALIFICATION]
         self.disqualification_reason = job.disqualification_reason or (
             disqualification[0] if disqualification else None
@@ -212,7 +248,7 @@ class MigrationContext(Context):
     def lifecycle(self, raw: str) -> str | None:
         if not raw.strip():
             return None
-        stage = self.mapped("stage", raw, LIFECYCLE_DEFAULTS.get(_key(raw), "?"))
+        stage = self.mapped("stage", raw, LIFECYCLE_DEFAULTS.get(label_key(raw), "?"))
         if stage not in OUTCOMES:
             raise ValueError(f"Unknown lifecycle stage “{raw}”: map it to a stage on the mapping page.")
         return stage
@@ -225,20 +261,20 @@ class MigrationContext(Context):
         )
         if not raw.strip():
             return NO_CHANGE
-        outcome = self.mapped("status", raw, defaults.get(_key(raw), "?"))
+        outcome = self.mapped("status", raw, defaults.get(label_key(raw), "?"))
         if outcome != NO_CHANGE and outcome not in OUTCOMES:
             raise ValueError(f"Unknown lead status “{raw}”: map it on the mapping page.")
         return outcome
 
     def deal_stage(self, raw: str) -> str:
-        outcome = self.mapped("deal_stage", raw, DEAL_STAGE_DEFAULTS.get(_key(raw), OPEN))
+        outcome = self.mapped("deal_stage", raw, DEAL_STAGE_DEFAULTS.get(label_key(raw), OPEN))
         return outcome if outcome in (WON, LOST) else OPEN
 
     def loss_reason(self, raw: str) -> Reason | None:
         chosen = self.maps["loss_reason"].get(raw.strip())
         if chosen is not None:
             return self.reasons.get(int(chosen))
-        found = self.loss_by_key.get(_key(raw)) if raw.strip() else None
+        found = self.loss_by_key.get(label_key(raw)) if raw.strip() else None
         return found or (self.loss_reasons[0] if self.loss_reasons else None)
 
     def owner_match(self, value: str):
@@ -247,7 +283,7 @@ class MigrationContext(Context):
         if value in self.maps["owner"]:
             chosen = self.maps["owner"][value]
             return self.users.get(int(chosen)) if chosen not in (None, "") else None
-        return self.user_by_key.get(_key(value)) if value else None
+        return self.user_by_key.get(label_key(value)) if value else None
 
     def owner(self, raw: str, *, open_deal: bool):
         """The rep a row names (by the manager's map, else by email or full name), or the
@@ -265,7 +301,7 @@ class MigrationContext(Context):
             )
         if not value:
             raise ValueError("No owner: a lead handed to sales needs its rep (or pick a fallback owner).")
-        if _key(value) in self.ambiguous_names:
+        if label_key(value) in self.ambiguous_names:
             raise ValueError(
                 f"Owner “{value}” matches more than one user: map it to one, or pick a fallback owner."
             )
@@ -324,6 +360,8 @@ class MigrationContext(Context):
         return stage
 
     def history(self, row_number: int, values: dict[str, str]) -> services.History:
+        if self.system == MigrationSystem.SMARKETING:
+            return exported.exported_history(self, row_number, values)
         outcome = self.outcome(values)
         # The close date counts only for a deal that closed: an open opportunity's is the
         # date it is expected to close, often in the future (docs/migration.md, "Dates").
@@ -511,7 +549,7 @@ def _found(ctx: MigrationContext, kind: str, value: str, rows: int) -> FoundValu
                 maps_to, label = user.pk, _user_label(user)
             elif ctx.fallback_owner is not None:
                 maps_to, label = None, f"nobody here: the fallback owner, {_user_label(ctx.fallback_owner)}"
-            elif _key(value) in ctx.ambiguous_names:
+            elif label_key(value) in ctx.ambiguous_names:
                 maps_to, label = None, "more than one user has this name: pick one, or these rows are refused"
             else:
                 maps_to, label = (

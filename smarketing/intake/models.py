@@ -38,6 +38,7 @@ class ImportKind(models.TextChoices):
 class MigrationSystem(models.TextChoices):
     HUBSPOT = "hubspot", "HubSpot"
     SALESFORCE = "salesforce", "Salesforce"
+    SMARKETING = "smarketing", "Smarketing"
 
 
 class ImportJob(models.Model):

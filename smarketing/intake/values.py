@@ -36,7 +36,7 @@ FIELDS: dict[str, str] = {
 }
 
 
-def _key(text: str) -> str:
+def label_key(text: str) -> str:
     """Case-, accent- and punctuation-insensitive form used to compare labels."""
     folded = unicodedata.normalize("NFKD", text.casefold())
     return "".join(char for char in folded if char.isalnum())
@@ -96,7 +96,7 @@ _HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "external_id": ("id", "record id", "lead id", "contact id", "external id"),
 }
 _HEADER_LOOKUP: dict[str, str] = {
-    _key(alias): field for field, aliases in _HEADER_ALIASES.items() for alias in aliases
+    label_key(alias): field for field, aliases in _HEADER_ALIASES.items() for alias in aliases
 }
 
 
@@ -110,7 +110,7 @@ def guess_mapping(headers: list[str]) -> dict[str, str]:
     mapping: dict[str, str] = {}
     taken: set[str] = set()
     for header in headers:
-        field = _HEADER_LOOKUP.get(_key(header))
+        field = _HEADER_LOOKUP.get(label_key(header))
         if field and field not in taken and header not in mapping:
             mapping[header] = field
             taken.add(field)
@@ -147,7 +147,7 @@ _SOURCE_ALIASES: dict[str, tuple[str, ...]] = {
     "other": ("other campaigns", "phone inquiry", "public relations", "word of mouth"),
 }
 _SOURCE_LOOKUP: dict[str, str] = {
-    _key(alias): code
+    label_key(alias): code
     for code, aliases in _SOURCE_ALIASES.items()
     for alias in (code, SOURCE_LABELS[code], *aliases)
 }
@@ -159,7 +159,7 @@ def parse_source(value: str) -> str:
     value = (value or "").strip()
     if not value:
         return "list_import"
-    code = _SOURCE_LOOKUP.get(_key(value))
+    code = _SOURCE_LOOKUP.get(label_key(value))
     if code is None:
         raise ValueError(f"Unknown source “{value}”: use one of {', '.join(SOURCE_LABELS.values())}.")
     return code
@@ -174,7 +174,7 @@ _OPEN, _IN_SALES, _CLOSED_LOST = "open", "in_sales", "closed_lost"
 _STAGE = "Lifecycle stage"
 _STATUS = "Lead status"
 _STAGE_LOOKUP: dict[str, tuple[str, str]] = {
-    _key(name): (verdict, kind)
+    label_key(name): (verdict, kind)
     for names, verdict, kind in (
         (("lead", "subscriber", "other"), _OPEN, _STAGE),
         (
@@ -229,7 +229,7 @@ def parse_stage(value: str) -> str:
     value = (value or "").strip()
     if not value:
         return "lead"
-    found = _STAGE_LOOKUP.get(_key(value))
+    found = _STAGE_LOOKUP.get(label_key(value))
     if found is None:
         raise ValueError(f"Unknown stage “{value}”.")
     verdict, kind = found
@@ -370,7 +370,7 @@ _COUNTRY_NAMES: dict[str, tuple[str, ...]] = {
     "QA": ("Qatar",),
 }
 _COUNTRY_LOOKUP: dict[str, str] = {
-    _key(name): code for code, names in _COUNTRY_NAMES.items() for name in names
+    label_key(name): code for code, names in _COUNTRY_NAMES.items() for name in names
 }
 
 
@@ -383,7 +383,7 @@ def parse_country(value: str) -> str:
     value = (value or "").strip()
     if not value:
         return ""
-    code = _COUNTRY_LOOKUP.get(_key(value))
+    code = _COUNTRY_LOOKUP.get(label_key(value))
     if code:
         return code
     if len(value) == 2 and value.upper() in ISO_COUNTRY_CODES:
