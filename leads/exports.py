@@ -230,7 +230,7 @@ def lead_histories(leads: Iterable[Lead], names: _Names) -> dict[int, str]:
             event["data"] = kept
         events[lead_id].append(event)
     clocks: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for lead_id, obligation, owner_id, started, due, met, breached, cancelled, seconds in (
+    for lead_id, obligation, owner_id, started, due, met, breached, cancelled, seconds, measured in (
         Clock.objects.filter(lead_id__in=ids)
         .filter(Q(met_at__isnull=False) | Q(breached_at__isnull=False))
         .order_by("lead_id", "started_at", "id")
@@ -244,6 +244,7 @@ def lead_histories(leads: Iterable[Lead], names: _Names) -> dict[int, str]:
             "breached_at",
             "cancelled_at",
             "business_seconds",
+            "measured_only",
         )
     ):
         clocks[lead_id].append(
@@ -256,6 +257,7 @@ def lead_histories(leads: Iterable[Lead], names: _Names) -> dict[int, str]:
                 "breached": _iso(breached),
                 "cancelled": _iso(cancelled),
                 "business_seconds": seconds,
+                "measured_only": measured,
             }
         )
     return {

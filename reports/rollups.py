@@ -107,7 +107,8 @@ clocks AS (
                       AT TIME ZONE %(tz)s)::date AS week
     FROM sla_clock c JOIN live ON live.id = c.lead_id
     LEFT JOIN leads_membership m ON m.user_id = c.owner_id
-    WHERE c.breached_at IS NOT NULL OR c.met_at IS NOT NULL
+    WHERE (c.breached_at IS NOT NULL OR c.met_at IS NOT NULL)
+      AND NOT c.measured_only  -- a response measured in another CRM: speed to lead only
 ),
 answers AS (
     SELECT lead_id, week, type, data,

@@ -113,6 +113,10 @@ class Clock(models.Model):
     )
     # Business time from start to met, in the owner's calendar (speed to lead, for reports).
     business_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # A response made in another CRM, measured when a migration brought it (its hand-off
+    # and answer dated in the file): speed to lead only. Nothing was agreed there, so it
+    # has no deadline of its own and SLA compliance leaves it out (docs/migration.md).
+    measured_only = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = ClockQuerySet.as_manager()

@@ -205,6 +205,36 @@ def clocks_start_many(starts: list[tuple[str, Model, Any]], *, started_at: dt.da
     return len(rows)
 
 
+def business_seconds(since: dt.datetime, met_at: dt.datetime, calendar: BusinessCalendar) -> int:
+    """A met clock's business time, from `since` to `met_at` (not before it) in `calendar`,
+    in whole seconds: what speed to lead reports."""
+    return int(business_time_between(since, max(met_at, since), calendar).total_seconds())
+
+
+def response_measured(
+    *, owner, handed_off_at: dt.datetime, responded_at: dt.datetime, calendars: dict
+) -> dict[str, Any]:
+    """A response made in another CRM, as a clock row measured the way Smarketing measures
+    its own (`_meet`): met when the lead was answered, with the business time since the
+    hand-off in the owner's calendar (`calendars` caches them by user id). Speed to lead
+    only: nothing was agreed there, so it is `measured_only`, due when it was met, and SLA
+    compliance leaves it out (docs/migration.md). `clocks_record_resolved` writes it."""
+    if owner.pk not in calendars:
+        calendars[owner.pk] = calendar_for(owner)
+    met_at = max(responded_at, handed_off_at)
+    return {
+        "obligation": Obligation.RESPONSE,
+        "owner_id": owner.pk,
+        "started_at": handed_off_at,
+        "due_at": met_at,
+        "met_at": met_at,
+        "breached_at": None,
+        "cancelled_at": None,
+        "business_seconds": business_seconds(handed_off_at, met_at, calendars[owner.pk]),
+        "measured_only": True,
+    }
+
+
 def clocks_record_resolved(rows: list[dict[str, Any]]) -> int:
     """Record clocks that ran and were resolved in the installation a migrated Smarketing
     export came from (docs/migration.md, "No SLA clock runs in the past"): each row holds
@@ -259,8 +289,7 @@ def _meet(clock: Clock, met_at: dt.datetime, *, since: dt.datetime | None = None
     default) in its owner's calendar."""
     since = since or clock.started_at
     clock.met_at = met_at
-    spent = business_time_between(since, max(met_at, since), calendar_for(clock.owner))
-    clock.business_seconds = int(spent.total_seconds())
+    clock.business_seconds = business_seconds(since, met_at, calendar_for(clock.owner))
     changes = {"met_at": met_at, "business_seconds": clock.business_seconds}
     if met_at > clock.due_at:
         # Met late is a breach; one recorded already (by enforcement, when it fell due) stays.

@@ -103,6 +103,7 @@ def _resolved_clocks(first: dt.date, last: dt.date, leads: QuerySet | None = Non
         Q(met_at__gte=start, met_at__lt=end, breached_at__isnull=True)
         | Q(breached_at__isnull=False, due_at__gte=start, due_at__lt=end),
         lead__merged_into__isnull=True,
+        measured_only=False,  # a response measured in another CRM: speed to lead only
     )
     return scoped(clocks, leads)
 

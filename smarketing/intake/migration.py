@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from leads import services
 from leads.models import Stage
+from sla import services as sla_services
 from smarketing.agreement.models import Reason, ReasonKind
 from smarketing.core.errors import ActionError
 from smarketing.intake import exported, files, reading
@@ -220,6 +221,11 @@ class MigrationContext(Context):
         self.ambiguous_names = {name for name, count in names.items() if count > 1}
         self.active_reps = {user.pk for user in users if roles.is_active_sales_rep(user)}
         self.fallback_owner = job.fallback_owner
+        # Each user's business calendar (speed to lead of a migrated response), read here:
+        # rows are parsed on the import's reader thread, which reads no database.
+        teams = {user.pk: getattr(getattr(user, "membership", None), "team_id", None) for user in users}
+        by_team = sla_services.calendars_of_teams({team for team in teams.values() if team is not None})
+        self.calendars: dict[int, Any] = {pk: by_team[team] for pk, team in teams.items()}
         reasons = list(Reason.objects.active())
         self.loss_reasons = [r for r in reasons if r.kind == ReasonKind.LOSS]
         self.loss_by_key = {}
@@ -306,6 +312,21 @@ class MigrationContext(Context):
                 f"Owner “{value}” matches more than one user: map it to one, or pick a fallback owner."
             )
         raise ValueError(f"Owner “{value}” matches no user here: map it to a user, or pick a fallback owner.")
+
+    def response_measured(self, steps: list[services.Step], owner, *, dated: bool) -> list[dict[str, Any]]:
+        """Speed to lead of a migrated response: when the file dates both the hand-off and
+        the answer (`dated`: a filled-in date would measure nothing), the business time
+        between them in the rep's calendar, as a measured-only clock (docs/migration.md,
+        "Speed to lead and SLA figures of the migrated weeks")."""
+        handed = next((step for step in steps if step.transition == "qualify"), None)
+        answered = next((step for step in steps if step.transition == "accept"), None)
+        if not dated or owner is None or handed is None or answered is None:
+            return []
+        return [
+            sla_services.response_measured(
+                owner=owner, handed_off_at=handed.at, responded_at=answered.at, calendars=self.calendars
+            )
+        ]
 
     # --- a row and a chunk ---
 
@@ -413,6 +434,7 @@ class MigrationContext(Context):
             steps.append(services.Step(transition, at, to, reason.pk if reason else None))
         won_at = next((step.at for step in steps if step.transition == "win"), None)
         return services.History(
+            clocks=self.response_measured(steps, owner, dated=mql is not None and sql is not None),
             created_at=dates[0],
             steps=steps,
             owner_id=owner.pk if owner else None,

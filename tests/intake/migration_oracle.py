@@ -68,6 +68,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from tests.reports import recount  # plain Python: business time, median and p90 as DESIGN.md says
+
 LEAD, MQL, SQL, CUSTOMER, DISQUALIFIED = "lead", "mql", "sql", "customer", "disqualified"
 LOST = "lost"  # an end, not a stage: the lead then is in lead or disqualified
 STAGES = (LEAD, MQL, SQL, CUSTOMER, DISQUALIFIED)
@@ -229,6 +231,9 @@ class Expected:
     external_id: str = ""
     source_detail: str = ""
     steps: list[Step] = field(default_factory=list)
+    # Speed to lead of its response: the business time from hand-off to acceptance, when the
+    # file dates both (docs/migration.md); None otherwise.
+    response_seconds: int | None = None
 
     @property
     def created_at(self) -> dt.datetime | None:
@@ -432,6 +437,10 @@ def _plan(system: str, cells: dict[str, str], *, people, tz: ZoneInfo, now: dt.d
     expected.owner = owner if keeps_owner else None
     if end == CUSTOMER and at[-1] is not None:
         expected.closed_on = at[-1].astimezone(tz).date()
+    if own.get("qualified") is not None and own.get("accepted") is not None:
+        handed = next(step.at for step in expected.steps if step.type == "qualified")
+        answered = next(step.at for step in expected.steps if step.type == "accepted")
+        expected.response_seconds = recount.business_seconds(handed, max(answered, handed))
     return expected
 
 
@@ -515,6 +524,17 @@ class WeekFigures:
     responses: int = 0  # accept + reject events
     closes: int = 0  # win + loss events
     revenue: Decimal = Decimal("0.00")
+    speeds: list[int] = field(default_factory=list)  # business seconds of the measured responses
+
+    def speed_row(self) -> dict:
+        """As the speed-to-lead table of the dashboard API gives it."""
+        median = recount.median(self.speeds)
+        return {
+            "week": self.monday.isoformat(),
+            "responses": len(self.speeds),
+            "median_seconds": None if median is None else round(median, 4),
+            "p90_seconds": recount.p90(self.speeds),
+        }
 
     @property
     def acceptance_rate(self) -> float | None:
@@ -569,6 +589,8 @@ def weekly_figures(
             if step.type == "accepted":
                 week.accepted += 1
                 week.responses += 1
+                if lead.response_seconds is not None:
+                    week.speeds.append(lead.response_seconds)
             elif step.type == "won":
                 week.won += 1
                 week.closes += 1

@@ -164,8 +164,15 @@ def test_each_lifecycle_stage_becomes_its_path_back_dated_and_marked(people):
     assert dq.from_stage == Stage.LEAD and dq.reason.kind == ReasonKind.DISQUALIFICATION
 
     # No clock in the past: the open MQL and SQL have theirs from go-live, nothing else has one.
-    clocks = {c.lead.email: c for c in Clock.objects.select_related("lead")}
+    clocks = {c.lead.email: c for c in Clock.objects.filter(measured_only=False).select_related("lead")}
     assert set(clocks) == {"mql@x.io", "sql@x.io"}
+    # The responses the file dates at both ends are measured (speed to lead), met when accepted.
+    measured = Clock.objects.filter(measured_only=True).select_related("lead")
+    assert {c.lead.email for c in measured} <= {"sql@x.io", "won@x.io", "lost@x.io"}
+    for clock in measured:
+        accepted = LeadEvent.objects.get(lead=clock.lead, type=EventType.ACCEPTED).occurred_at
+        qualified = LeadEvent.objects.get(lead=clock.lead, type=EventType.QUALIFIED).occurred_at
+        assert (clock.started_at, clock.met_at, clock.breached_at) == (qualified, accepted, None)
     assert clocks["mql@x.io"].obligation == Obligation.RESPONSE
     assert clocks["sql@x.io"].obligation == Obligation.FOLLOW_UP
     assert {c.started_at for c in clocks.values()} == {job.started_at}

@@ -440,7 +440,8 @@ def check_sample_through_the_api(api, made, crm, *, job: dict, system: str, mana
 
 def check_clocks(made: list[oracle.Expected], *, since: dt.datetime) -> None:
     """No clock runs in the past: open MQLs and SQLs have one running clock each, started at
-    go-live or later; the other leads none; no clock of a migrated lead is breached."""
+    go-live or later; the other leads none; no clock of a migrated lead is breached; the
+    responses the files date are measured, and nothing else."""
     ids = dict(Lead.objects.values_list("email", "pk"))
     stage_of = {ids[e.email]: e.stage for e in made}
     running: dict[int, list[str]] = {}
@@ -452,9 +453,15 @@ def check_clocks(made: list[oracle.Expected], *, since: dt.datetime) -> None:
         if stage in (oracle.MQL, oracle.SQL)
     }
     assert running == wanted
-    early = Clock.objects.filter(started_at__lt=since).count()
+    obligations = Clock.objects.filter(measured_only=False)
+    early = obligations.filter(started_at__lt=since).count()
     breached = Clock.objects.filter(breached_at__isnull=False).count()
     assert (early, breached) == (0, 0), "a clock started before go-live, or one is breached"
+    # The past's responses are measured (speed to lead), not obligations: each met at its
+    # acceptance, for exactly the leads whose file dates both the hand-off and the answer.
+    measured = dict(Clock.objects.filter(measured_only=True).values_list("lead__email", "business_seconds"))
+    assert measured == {e.email: e.response_seconds for e in made if e.response_seconds is not None}
+    assert not Clock.objects.filter(measured_only=True, met_at__isnull=True).exists()
 
 
 def check_dashboard(api, made, mondays: list[dt.date], *, go_live: dt.datetime) -> dict:
@@ -469,6 +476,17 @@ def check_dashboard(api, made, mondays: list[dt.date], *, go_live: dt.datetime) 
         assert {k: row.get(k) for k in wanted} == wanted, f"week of {monday}"
     revenue = {monday: revenue_won(api, monday) for monday in mondays}
     assert revenue == {monday: weeks[monday].revenue for monday in mondays}
+    # Speed to lead of the migrated responses the files date at both ends (hand-off, answer).
+    speed = api.get("/api/reports/dashboard/speed/", {"week": first, "week_to": last}).json()["rows"]
+    assert [{k: row[k] for k in ("week", "responses", "median_seconds", "p90_seconds")} for row in speed] == [
+        weeks[monday].speed_row() for monday in mondays
+    ]
+    # …which are measurements, not obligations: no SLA figure counts them.
+    for by in ("week", "owner", "team"):
+        sla = api.get(f"/api/reports/dashboard/sla-{by}/", {"week": first, "week_to": last}).json()
+        assert sla["rows"] == [], f"SLA compliance per {by} counts a migrated response"
+    if any(e.response_seconds is not None for e in made):  # HubSpot's files date both ends
+        assert sum(row["responses"] for row in speed) > 0, "no measured response in the twelve weeks"
     labels = dict(Source.choices)
     shown = {"weekly": rows, "revenue": revenue}
     everything = oracle.last_mondays(go_live, TZ, count=oracle_weeks(made, go_live))[0]
