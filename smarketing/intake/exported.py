@@ -19,7 +19,7 @@ from leads.models import Stage
 from leads.services.history import MIGRATED_STEPS
 from leads.stages import TRANSITIONS
 from sla.models import Obligation
-from smarketing.core.inputs import decimal_in
+from smarketing.core.inputs import FIRST_YEAR, LAST_YEAR, decimal_in
 from smarketing.intake.values import label_key
 
 if TYPE_CHECKING:
@@ -39,11 +39,11 @@ def exported_history(ctx: MigrationContext, row_number: int, values: dict[str, s
         )
     try:
         cell = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than any export writes
         raise ValueError("The History cell is not the JSON a Smarketing export writes.") from None
     if not isinstance(cell, dict) or not isinstance(cell.get("events", []), list):
         raise ValueError("The History cell is not the JSON a Smarketing export writes.")
-    created = _moment(cell.get("created"), "created")
+    created = _past(ctx, _moment(cell.get("created"), "created"), "created")
     stage, owner, last_owner_step = Stage.LEAD, None, None
     steps: list[services.Step] = []
     deal_amount = closed_on = None
@@ -53,7 +53,7 @@ def exported_history(ctx: MigrationContext, row_number: int, values: dict[str, s
         transition = _BY_EVENT.get(event["type"]) if isinstance(event.get("type"), str) else None
         if transition is None:
             raise ValueError(f"Step {n} of the History cell, “{str(event.get('type'))[:40]}”, is not a move.")
-        at = _moment(event.get("at"), f"step {n}")
+        at = _past(ctx, _moment(event.get("at"), f"step {n}"), f"step {n}")
         to = event.get("to") or TRANSITIONS[transition].target or stage
         if to not in Stage.values:
             raise ValueError(f"Step {n} of the History cell ends in “{str(to)[:40]}”, which is not a stage.")
@@ -72,6 +72,8 @@ def exported_history(ctx: MigrationContext, row_number: int, values: dict[str, s
                 message=f"Step {n}'s deal amount is not an amount.",
             )
             closed_on = _day(data.get("closed_on"), n)
+            if closed_on > timezone.localdate(ctx.go_live) + dt.timedelta(days=1):
+                raise ValueError(f"Step {n}'s close date {closed_on} is after the migration.")
         kept = {key: data[key] for key in _KEPT_DATA if isinstance(data.get(key), str | int | bool)}
         by = ctx.owner_match(str(event.get("by") or "").strip()[:254])
         steps.append(
@@ -157,6 +159,7 @@ def exported_clock(ctx: MigrationContext, clock, n: int) -> dict[str, Any]:
         "breached_at": breached,
         "cancelled_at": cancelled,
         "business_seconds": seconds,
+        "measured_only": clock.get("measured_only") is True,
     }
 
 
@@ -174,6 +177,19 @@ def _moment(value, what: str) -> dt.datetime:
         ) from None
     if timezone.is_naive(moment):
         raise ValueError(f"The time of {what} in the History cell has no offset from UTC.")
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise ValueError(
+            f"The time of {what} in the History cell is not between {FIRST_YEAR} and {LAST_YEAR}."
+        )
+    return moment
+
+
+def _past(ctx: MigrationContext, moment: dt.datetime, what: str) -> dt.datetime:
+    """A step of the path happened before the migration that brings it."""
+    if moment > ctx.go_live:
+        raise ValueError(
+            f"The time of {what} in the History cell is after the migration ({moment:%Y-%m-%d %H:%M})."
+        )
     return moment
 
 
