@@ -199,9 +199,9 @@ def _rejections_counted(first: dt.date, last: dt.date, by: str | None, leads: Qu
 HANDOFF_VERSIONS = ("scoring_version", "agreement_version")
 
 
-def _after(at, pk, *, or_same: bool = False) -> Q:
+def _after(at, pk) -> Q:
     """Events after the one at (`at`, `pk`) in event order: by time, then id."""
-    return Q(occurred_at__gt=at) | Q(occurred_at=at, **{"id__gte" if or_same else "id__gt": pk})
+    return Q(occurred_at__gt=at) | Q(occurred_at=at, id__gt=pk)
 
 
 def _handoffs(
@@ -209,32 +209,30 @@ def _handoffs(
 ) -> QuerySet[LeadEvent]:
     """Hand-offs made in the weeks, each with the version it was made under as `definition`
     (`by`: the scoring version, i.e. the MQL definition, or the agreement version) and
-    sales' first response to it (accepted, rejected, or none yet)."""
+    sales' first response to it as `answer`: the lead's next event among hand-offs,
+    acceptances and rejections — an answer when `accepted` or `rejected`, none when the
+    next is another hand-off or there is none yet."""
     if by not in HANDOFF_VERSIONS:
         raise ValueError(f"by is one of {HANDOFF_VERSIONS}")
     # A response answers this hand-off if no later hand-off of the lead came before it
-    # (one returned to marketing unanswered, say). Events are in order of time, then id:
-    # two written at the same instant are in the order they were written.
-    later_handoff = LeadEvent.objects.filter(
-        _after(OuterRef(OuterRef("occurred_at")), OuterRef(OuterRef("id"))),
-        ~_after(OuterRef("occurred_at"), OuterRef("id"), or_same=True),
-        lead=OuterRef("lead"),
-        type=EventType.QUALIFIED,
-    )
-    response = (
+    # (one returned to marketing unanswered, say): the lead's next hand-off or response
+    # after it, if a response, is the answer — as the rollup's window reads it
+    # (reports.rollups, `answers`). Events are in order of time, then id: two written at
+    # the same instant are in the order they were written. One correlated subquery on the
+    # event log's (lead, occurred_at) index.
+    following = (
         LeadEvent.objects.filter(
             _after(OuterRef("occurred_at"), OuterRef("id")),
             lead=OuterRef("lead"),
-            type__in=[EventType.ACCEPTED, EventType.REJECTED],
+            type__in=[EventType.QUALIFIED, EventType.ACCEPTED, EventType.REJECTED],
         )
-        .exclude(Exists(later_handoff))
         .order_by("occurred_at", "id")
         .values("type")[:1]
     )
     return (
         events_in(first, last, leads)
         .filter(type=EventType.QUALIFIED)
-        .annotate(definition=KeyTransform(by, "data"), response=Subquery(response))
+        .annotate(definition=KeyTransform(by, "data"), answer=Subquery(following))
     )
 
 
@@ -267,8 +265,8 @@ def by_mql_definition(
             .annotate(
                 handoffs=Count("id"),
                 leads=Count("lead", distinct=True),
-                accepted=Count("id", filter=Q(response=EventType.ACCEPTED)),
-                rejected=Count("id", filter=Q(response=EventType.REJECTED)),
+                accepted=Count("id", filter=Q(answer=EventType.ACCEPTED)),
+                rejected=Count("id", filter=Q(answer=EventType.REJECTED)),
             )
             .order_by("definition")
         )
