@@ -133,7 +133,9 @@ class NewLeads:
         return len(self.rows)
 
     def only(self, keep: list[bool]) -> NewLeads:
-        """The leads whose `keep` is true, in order."""
+        """The leads whose `keep` is true, in order (these very ones when all are kept)."""
+        if all(keep):
+            return self
 
         def kept(values):
             return None if values is None else [v for v, k in zip(values, keep, strict=True) if k]
@@ -288,7 +290,9 @@ class MigratedLeads:
     (`leads_prepare_migrated`): each one's columns and its events, in the order written."""
 
     rows: list[dict[str, Any]]  # each lead's columns, no id
-    events: list[list[dict[str, Any]]]  # each lead's events (created first), no lead id
+    # Each lead's events (created first), no lead id; None once rendered for COPY: the
+    # text is what is written (a chunk waiting ahead then holds a few MB less).
+    events: list[list[dict[str, Any]]] | None
     histories: list[History]
     lines: list[str] | None = None  # with COPY: the rows' text
     event_lines: list[list[str]] | None = None  # … and each lead's events'
@@ -297,6 +301,10 @@ class MigratedLeads:
         return len(self.rows)
 
     def only(self, keep: list[bool]) -> MigratedLeads:
+        """The leads whose `keep` is true, in order (these very ones when all are kept)."""
+        if all(keep):
+            return self
+
         def kept(values):
             return None if values is None else [v for v, k in zip(values, keep, strict=True) if k]
 
@@ -345,6 +353,7 @@ def leads_prepare_migrated(new: NewLeads, histories: list[History], *, actor_id:
         for lead in events:
             prepared.event_lines.append(flat[at : at + len(lead)])
             at += len(lead)
+        prepared.events = None
     return prepared
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connection
 
 from leads import services
 from leads.models import EventType, Lead, LeadEvent, normalize_email
@@ -193,10 +194,25 @@ def plan_chunk(rows: list[tuple[int, dict[str, str]]], ctx: Context) -> list[Row
 def ids_of_emails(emails: set[str]) -> list[int]:
     """The ids of the leads with these (normalised) emails; a chunk's emails are mostly
     new, so only the few found are then loaded. The emails go as one array parameter
-    (smarketing.core.lookups), not as a thousand placeholders."""
+    (smarketing.core.lookups), not as a thousand placeholders.
+
+    On PostgreSQL, one probe of the unique email index per email: for a chunk's two
+    thousand emails the planner would otherwise scan the whole table while it holds fewer
+    than a few hundred thousand leads (20 ms a chunk at 100,000), however few it finds."""
     if not emails:
         return []
-    return list(Lead.objects.filter(email__any=Values(emails)).values_list("pk", flat=True))
+    if connection.vendor != "postgresql":
+        return list(Lead.objects.filter(email__any=Values(emails)).values_list("pk", flat=True))
+    quote, meta = connection.ops.quote_name, Lead._meta
+    table, pk, email = quote(meta.db_table), quote(meta.pk.column), quote(meta.get_field("email").column)
+    # OFFSET 0 keeps the subquery a probe per email (not pulled up into a hash join).
+    sql = (
+        f"SELECT found.id FROM unnest(%s::text[]) AS wanted(email) CROSS JOIN LATERAL "  # noqa: S608
+        f"(SELECT {pk} AS id FROM {table} WHERE {email} = wanted.email OFFSET 0) AS found"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Values(emails).literal()])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def chunks(

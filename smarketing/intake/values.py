@@ -5,6 +5,7 @@ row is refused (shown with its row number). Pure functions: no database."""
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import UTC, datetime
@@ -36,6 +37,7 @@ FIELDS: dict[str, str] = {
 }
 
 
+@functools.lru_cache(maxsize=4096)  # a file repeats its stages, statuses and owners
 def label_key(text: str) -> str:
     """Case-, accent- and punctuation-insensitive form used to compare labels."""
     folded = unicodedata.normalize("NFKD", text.casefold())
