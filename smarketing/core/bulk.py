@@ -70,12 +70,38 @@ def _column_text(values: list[Any], is_json: bool) -> list[str]:
                 text = encoded[id(value)] = json.dumps(value).translate(_ESCAPES)
             cells.append(text)
         return cells
-    if all(type(value) is str for value in values):
+    kinds = set(map(type, values))
+    if kinds == {str}:
         joined = "".join(values)
         if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
             return [value.translate(_ESCAPES) for value in values]
         return values
+    # A column of one kind of value (and NULLs), as `_text` writes it without its checks
+    # per value: text (choices such as a stage), numbers, moments (each moment written
+    # once: a chunk's rows share `now`).
+    if all(issubclass(kind, str) for kind in kinds):
+        return [value.translate(_ESCAPES) for value in values]
+    plain = kinds - {type(None)}
+    if plain <= _NUMBERS or plain <= _MOMENTS:
+        if plain <= _NUMBERS:
+            write = str
+        else:
+            written: dict[int, str] = {}
+
+            def write(value: dt.date) -> str:
+                text = written.get(id(value))
+                if text is None:
+                    text = written[id(value)] = value.isoformat()
+                return text
+
+        if len(plain) < len(kinds):
+            return ["\\N" if value is None else write(value) for value in values]
+        return list(map(write, values))
     return [_text(value) for value in values]
+
+
+_NUMBERS = {int, float, Decimal}  # exactly these types (a bool is not written as a number)
+_MOMENTS = {dt.datetime, dt.date}
 
 
 def insert_rows(
@@ -155,3 +181,17 @@ def update_rows(objs: list[models.Model], fields: list[str]) -> None:
     sql = f"UPDATE {table} AS t SET {assignments} FROM (VALUES {values}) AS v({names}) WHERE t.{pk} = v.{pk}"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def analyze(*models: type[models.Model]) -> None:
+    """Bring PostgreSQL's statistics of these tables up to date after a bulk load. Until
+    autovacuum gets to them (a minute or more later), the planner reads the tables as they
+    were before the load and may scan a whole table where it would otherwise probe an
+    index: the dashboard's hand-offs table took 28 s right after a 20,000-lead migration
+    and 0.09 s after ANALYZE (docs/performance.md). ANALYZE reads a sample (at most 30,000
+    rows a table), about a second even at a million leads. Nothing on SQLite."""
+    if connection.vendor != "postgresql" or not models:
+        return
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(quote(model._meta.db_table) for model in models))

@@ -22,6 +22,8 @@ from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
 from leads import services
+from leads.models import Lead, LeadEvent
+from sla.models import Clock
 from smarketing.agreement import scoring
 from smarketing.core import bulk
 from smarketing.core.errors import ActionError
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 # Rows per transaction: a chunk's fixed costs (the job row, look-ups, statements, commit)
 # are shared by more rows with 2,000 than with 1,000 (5–10% faster at a million leads).
 CHUNK_ROWS = 2000
+ANALYZE_AFTER_ROWS = 1000  # an import that created this many leads updates the statistics
 READ_AHEAD_SWITCH = 0.0005  # seconds (see _read_ahead)
 
 
@@ -70,9 +73,14 @@ def _prepared(chunk: _Chunk, scorer) -> _Chunk:
     """The chunk with its new leads prepared (`services.leads_prepare`): no database, so
     the reader thread does it while the database writes the chunk before."""
     chunk.creating = [p for p in chunk.plans if p.outcome == "create"]
+    # A migration's leads are rendered with their histories (`leads_prepare_migrated`), not
+    # as new leads first.
+    histories = [p.history for p in chunk.creating if p.history is not None]
     try:
-        chunk.new = services.leads_prepare(_create_items(chunk.creating), via="import", scorer=scorer)
-        if histories := [p.history for p in chunk.creating if p.history is not None]:
+        chunk.new = services.leads_prepare(
+            _create_items(chunk.creating), via="import", scorer=scorer, render=not histories
+        )
+        if histories:
             chunk.new = services.leads_prepare_migrated(chunk.new, histories, actor_id=chunk.actor_id)
     except ActionError as exc:
         chunk.new = exc
@@ -171,7 +179,11 @@ def import_run(*, job_id: int) -> ImportJob:
             _finish(job, status=ImportStatus.FAILED, error=exc.message)
             return ImportJob.objects.get(pk=job_id)
     _finish(job, status=ImportStatus.DONE, rows_estimate=F("rows_done"))
-    return ImportJob.objects.get(pk=job_id)
+    done = ImportJob.objects.get(pk=job_id)
+    if done.created_count >= ANALYZE_AFTER_ROWS:
+        # The reports read the new rows at once: the planner must know they are there.
+        bulk.analyze(Lead, LeadEvent, Clock)
+    return done
 
 
 def _finish(job: ImportJob, **changes: Any) -> None:
