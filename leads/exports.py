@@ -192,9 +192,7 @@ class _Names:
 
     def __init__(self):
         self.emails = dict(get_user_model().objects.values_list("pk", "email"))
-        self.reasons = {
-            pk: (kind, code) for pk, kind, code in Reason.objects.values_list("pk", "kind", "code")
-        }
+        self.reasons = dict(Reason.objects.values_list("pk", "code"))  # the kind is the step's
 
     def email(self, user_id: int | None) -> str:
         return self.emails.get(user_id, "") if user_id is not None else ""
@@ -222,7 +220,7 @@ def lead_histories(leads: Iterable[Lead], names: _Names) -> dict[int, str]:
         # `by`: who made the move, by email; null when the system did (an automatic hand-off).
         event: dict[str, Any] = {"type": type_, "at": _iso(at), "to": to, "by": names.email(actor_id) or None}
         if reason_id is not None:
-            event["reason"] = names.reasons[reason_id][1]
+            event["reason"] = names.reasons[reason_id]
         if type_ in (EventType.QUALIFIED, EventType.REASSIGNED) and (data or {}).get("owner"):
             event["owner"] = names.email(data["owner"])
         kept = {key: data[key] for key in HISTORY_DATA if key in (data or {})}

@@ -55,6 +55,14 @@ def calendars_of_teams(team_ids) -> dict[int | None, BusinessCalendar]:
     return calendars
 
 
+def calendars_of_users(users) -> dict[int, BusinessCalendar]:
+    """Each user's business calendar by user id (`calendar_for`), their teams' read together
+    (three queries): users loaded with their membership."""
+    teams = {user.pk: getattr(getattr(user, "membership", None), "team_id", None) for user in users}
+    by_team = calendars_of_teams(set(teams.values()))
+    return {pk: by_team[team] for pk, team in teams.items()}
+
+
 def calendar_from(team, stored: TeamCalendar | None) -> BusinessCalendar:
     """The business calendar of `team` from its stored settings (already loaded, e.g.
     through select_related / prefetch_related on a list of teams), or the defaults."""
@@ -171,14 +179,12 @@ def clocks_start_many(starts: list[tuple[str, Model, Any]], *, started_at: dt.da
     once, then the clocks are written in one statement. Returns how many. tests/intake
     compares it with the one-at-a-time starts."""
     policies = list(SlaPolicy.objects.filter(is_active=True))
-    # Each owner's calendar (`calendar_for`), the teams' read together (three queries).
-    teams = {owner.pk: getattr(getattr(owner, "membership", None), "team_id", None) for _, _, owner in starts}
-    by_team = calendars_of_teams(set(teams.values()))
+    calendars = calendars_of_users({owner.pk: owner for _, _, owner in starts}.values())
     schedules: dict[tuple, tuple[dt.datetime, dt.datetime | None]] = {}
     rows = []
     for obligation, lead, owner in starts:
         policy = next((p for p in policies if _policy_matches(p, lead, owner)), None)
-        calendar = by_team[teams[owner.pk]]
+        calendar = calendars[owner.pk]
         duration = response_hours(policy) if obligation == Obligation.RESPONSE else follow_up_span(policy)
         percents = sorted(policy.warn_percents) if policy is not None else [settings.SLA_WARN_AT_PERCENT]
         key = (id(calendar), duration, tuple(percents))

@@ -19,8 +19,6 @@ from smarketing.core.errors import ActionError
 
 # The steps a migrated path may hold: every transition a person or the system makes.
 MIGRATED_STEPS = ("qualify", "accept", "reject", "return", "reassign", "win", "lose", "disqualify", "reopen")
-# The steps that leave the lead with marketing again, without a rep (and count a recycle).
-_RECYCLING = ("reject", "return")
 
 
 @dataclass(frozen=True)

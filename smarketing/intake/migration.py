@@ -223,9 +223,7 @@ class MigrationContext(Context):
         self.fallback_owner = job.fallback_owner
         # Each user's business calendar (speed to lead of a migrated response), read here:
         # rows are parsed on the import's reader thread, which reads no database.
-        teams = {user.pk: getattr(getattr(user, "membership", None), "team_id", None) for user in users}
-        by_team = sla_services.calendars_of_teams({team for team in teams.values() if team is not None})
-        self.calendars: dict[int, Any] = {pk: by_team[team] for pk, team in teams.items()}
+        self.calendars = sla_services.calendars_of_users(users)
         reasons = list(Reason.objects.active())
         self.loss_reasons = [r for r in reasons if r.kind == ReasonKind.LOSS]
         self.loss_by_key = {}
