@@ -37,6 +37,11 @@ def notifications_for_event(event_id: int) -> list[Notification]:
     lead = event.lead
     key = f"event:{event.pk}"
     made: list[Notification | None] = []
+    if lead.no_contact and event.type not in (EventType.QUALIFIED, EventType.REASSIGNED):
+        # A person who refused or withdrew consent is not brought to anyone's attention
+        # (docs/privacy.md). Only a rep handed the MQL by hand still hears: their response
+        # clock runs, and the consent is on the lead page they open.
+        return []
     if event.type in (EventType.QUALIFIED, EventType.REASSIGNED) and lead.stage == "mql":
         owner_id = event.data.get("owner")
         owner = lead.owner if lead.owner_id == owner_id else None

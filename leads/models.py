@@ -35,6 +35,33 @@ class Stage(models.TextChoices):
     DISQUALIFIED = "disqualified", "Disqualified"
 
 
+class Consent(models.TextChoices):
+    """A person's answer on marketing contact (docs/privacy.md). Blank: never asked."""
+
+    NOT_RECORDED = "", "Not recorded"
+    GIVEN = "given", "Given"
+    REFUSED = "refused", "Refused"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+# Nobody hands these to sales or is told about them automatically.
+NO_CONTACT = frozenset({Consent.REFUSED, Consent.WITHDRAWN})
+
+
+class ConsentMethod(models.TextChoices):
+    FORM = "form", "Web form"
+    IMPORT = "import", "Import"
+    BY_HAND = "by_hand", "Recorded by hand"
+    API = "api", "API"
+
+
+class LawfulBasis(models.TextChoices):
+    NOT_RECORDED = "", "Not recorded"
+    CONSENT = "consent", "Consent"
+    LEGITIMATE_INTEREST = "legitimate_interest", "Legitimate interest"
+    CONTRACT = "contract", "Contract"
+
+
 class LeadQuerySet(models.QuerySet["Lead"]):
     def live(self) -> LeadQuerySet:
         """Leads that are not merely pointers to a merge survivor."""
@@ -259,6 +286,19 @@ class Lead(models.Model):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_leads", db_index=False
     )
+    # Consent to marketing contact and the lawful basis (docs/privacy.md): the latest answer
+    # here, for lists and the hand-off to read; every answer recorded in ConsentRecord.
+    consent = models.CharField(max_length=10, choices=Consent.choices, blank=True, default="")
+    consent_at = models.DateTimeField(null=True, blank=True)
+    consent_method = models.CharField(max_length=10, choices=ConsentMethod.choices, blank=True)
+    consent_wording = models.CharField(
+        max_length=500, blank=True, help_text="The wording, or its version, the person answered."
+    )
+    lawful_basis = models.CharField(max_length=20, choices=LawfulBasis.choices, blank=True)
+    # Set once, when the person was erased (smarketing.privacy): from then on an anonymous
+    # record that keeps its stage, owner, source, campaign and events for the reports.
+    erased_at = models.DateTimeField(null=True, blank=True)
+
     # Optimistic concurrency: every write bumps it; a form or API call that read an older
     # version is refused instead of overwriting what someone else just did.
     version = models.PositiveIntegerField(default=1)
@@ -328,6 +368,12 @@ class Lead(models.Model):
                 name="lead_stage_newest",
                 condition=Q(merged_into__isnull=True),
             ),
+            # The list's consent filter: only answered leads are in it.
+            models.Index(
+                fields=["consent", "-created_at", "-id"],
+                name="lead_consent_newest",
+                condition=Q(merged_into__isnull=True) & ~Q(consent=""),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -351,6 +397,8 @@ class Lead(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.erased_at is not None:
+            return f"Erased person (lead {self.pk})"
         return self.full_name or self.email
 
     def save(self, *args, **kwargs) -> None:
@@ -360,6 +408,11 @@ class Lead(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def no_contact(self) -> bool:
+        """The person refused or withdrew consent to marketing contact."""
+        return self.consent in NO_CONTACT
 
     @property
     def is_recycled(self) -> bool:
@@ -509,3 +562,27 @@ class Touch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.get_outcome_display()})"
+
+
+class ConsentRecord(models.Model):
+    """One answer a person gave on marketing contact, as it was recorded: the audit of
+    `Lead.consent`. Kept after an erasure (it holds no personal value: the wording is the
+    organisation's own)."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="consent_records")
+    consent = models.CharField(max_length=10, choices=Consent.choices)
+    given_at = models.DateTimeField(help_text="When the person answered.")
+    method = models.CharField(max_length=10, choices=ConsentMethod.choices)
+    wording = models.CharField(max_length=500, blank=True)
+    lawful_basis = models.CharField(max_length=20, choices=LawfulBasis.choices, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        indexes = [models.Index(fields=["lead", "-recorded_at"], name="consent_lead_recorded")]
+
+    def __str__(self) -> str:
+        return f"{self.get_consent_display()} for lead {self.lead_id} at {self.given_at:%Y-%m-%d %H:%M}"

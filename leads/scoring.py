@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads import tasks
-from leads.models import Engagement, Lead, Stage
+from leads.models import NO_CONTACT, Engagement, Lead, Stage
 from smarketing.agreement.models import (
     ScoringDefinition,
 )
@@ -80,12 +80,15 @@ def lead_rescore(*, lead_id: int, scorer: Scorer | None = None) -> Lead:
 
 def due_for_auto_qualify(lead: Lead, definition: ScoringDefinition) -> bool:
     """On: at or above the threshold, still with marketing, never sent back by sales
-    (those need a marketer's note on what changed), not a merge pointer."""
+    (those need a marketer's note on what changed), not a merge pointer, not a person who
+    refused or withdrew consent to marketing contact, not an erased one."""
     return (
         definition.auto_qualify
         and lead.stage == Stage.LEAD
         and lead.merged_into_id is None
         and lead.recycle_count == 0
+        and lead.consent not in NO_CONTACT
+        and lead.erased_at is None
         and lead.score >= definition.threshold
     )
 

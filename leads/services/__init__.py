@@ -12,6 +12,7 @@ validation, edits), `create` (one lead or many), `activity` (engagements, touche
 """
 
 from leads.services.activity import engagement_log, touch_log
+from leads.services.consent import CONSENT_FIELDS, consent_clean, lead_consent_record
 from leads.services.create import (
     MigratedLeads,
     NewLeads,
@@ -50,6 +51,9 @@ from leads.services.transitions import (
 )
 
 __all__ = [
+    "CONSENT_FIELDS",
+    "consent_clean",
+    "lead_consent_record",
     "NOTE_MAX",
     "PROFILE_FIELDS",
     "SNOOZE_MAX_DAYS",

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from leads import permissions, scoring
 from leads.models import Engagement, Stage, Touch
-from leads.services.base import clean_note, denied, lock
+from leads.services.base import clean_note, denied, lock, refuse_erased
 from sla import services as sla_services
 from smarketing.core.errors import ActionError
 from smarketing.org import roles
@@ -39,6 +39,7 @@ def engagement_log(
     lead = lock(lead_id)
     if actor is not None and not roles.is_marketing_side(actor):
         raise denied("log an engagement on", "marketing")
+    refuse_erased(lead, "an engagement")
     if external_id:
         existing = Engagement.objects.filter(origin=origin, external_id=external_id).first()
         if existing is not None:
@@ -88,6 +89,8 @@ def touch_log(
             f"Touches are logged on SQLs; this lead is {lead.get_stage_display()}.",
             code=ActionError.WRONG_STAGE,
         )
+    if note and note.strip():
+        refuse_erased(lead, "a touch's note")
     occurred_at = occurred_at or timezone.now()
     if occurred_at > timezone.now() + dt.timedelta(minutes=5):
         raise ActionError("A touch cannot happen in the future.", field="occurred_at")

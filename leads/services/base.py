@@ -34,6 +34,16 @@ def lock(lead_id: int) -> Lead:
     return lead
 
 
+def refuse_erased(lead: Lead, what: str) -> None:
+    """An erased person's lead is an anonymous record: nothing that could name them again
+    (a profile value, a note, an engagement, a touch's note) is written on it."""
+    if lead.erased_at is not None:
+        raise ActionError(
+            f"This person was erased on {lead.erased_at:%Y-%m-%d}: {what} cannot be added to the anonymous record.",
+            code=ActionError.WRONG_STAGE,
+        )
+
+
 def check_version(lead: Lead, expected_version: int | None) -> None:
     if expected_version is not None and int(expected_version) != lead.version:
         raise ActionError(

@@ -14,6 +14,7 @@ from django.utils import timezone
 from leads import scoring
 from leads.models import EventType, Lead, LeadEvent, Stage, normalize_email
 from leads.services.base import denied
+from leads.services.consent import CONSENT_FIELDS, consent_records_for
 from leads.services.history import History, history_check, history_events, history_lead_columns
 from leads.services.profile import PROFILE_FIELDS, lead_find_duplicate, lead_profile_validate, refuse_unknown
 from sla import services as sla_services
@@ -38,6 +39,7 @@ def lead_create(
     via: str = "manual",
     scorer: Scorer | None = None,
     origin: dict[str, Any] | None = None,
+    consent: dict[str, Any] | None = None,
     **profile: Any,
 ) -> Lead:
     """Create a lead in stage `lead` with its first touch (source, campaign, referrer):
@@ -54,7 +56,14 @@ def lead_create(
     cleaned = lead_profile_validate({"email": email, **profile})
     email = cleaned.pop("email")
     scorer = scorer or Scorer.load()
-    item = {"email": email, "source": source, "campaign": campaign, "referrer": referrer, "origin": origin}
+    item = {
+        "email": email,
+        "source": source,
+        "campaign": campaign,
+        "referrer": referrer,
+        "origin": origin,
+        "consent": consent,
+    }
     new = leads_prepare([{**item, "profile": cleaned}], via=via, scorer=scorer, render=False)
     now = timezone.now()
     by = actor if actor is not None and actor.is_authenticated else None
@@ -87,6 +96,7 @@ def lead_create(
             field="email",
             data={"existing_id": existing.pk},
         ) from None
+    consent_records_for([lead.pk], new.rows, by_id=by.pk if by else None)
     if new.due[0]:
         scoring.auto_qualify_queue(lead.pk)
     return lead
@@ -113,7 +123,15 @@ def _lead_insert(lead: Lead, event: LeadEvent) -> None:
 
 # A new lead's own columns, in the order they are written; every other column is shared
 # by the leads created together (`leads_create_many`).
-_NEW_LEAD_COLUMNS = ("email", "source", "campaign_id", "score", "score_receipt", *PROFILE_FIELDS)
+_NEW_LEAD_COLUMNS = (
+    "email",
+    "source",
+    "campaign_id",
+    "score",
+    "score_receipt",
+    *PROFILE_FIELDS,
+    *CONSENT_FIELDS,
+)
 
 
 @dataclass
@@ -158,7 +176,8 @@ def leads_prepare(leads: list[dict[str, Any]], *, via: str, scorer: Scorer, rend
     a thread of its own while the database writes the chunk before.
 
     Each item: email and profile as `lead_profile_validate` cleaned them (the email checked
-    new by the caller), source, campaign, referrer, origin. An unknown source raises
+    new by the caller), source, campaign, referrer, origin, and the person's answer on
+    marketing contact as `consent_clean` cleaned it (or none). An unknown source raises
     ActionError."""
     sources = set(Source.values)
     defaults = bulk.defaults(Lead)
@@ -179,6 +198,7 @@ def leads_prepare(leads: list[dict[str, Any]], *, via: str, scorer: Scorer, rend
         row = {
             **blank,
             **profile,
+            **(item.get("consent") or {}),
             "email": normalize_email(item["email"]),
             "source": item["source"],
             "campaign_id": campaign.pk if campaign else None,
@@ -265,6 +285,7 @@ def leads_create_many(
         bulk.insert_rows(
             LeadEvent, [{"lead_id": i, **e} for i, e in zip(ids, new.events, strict=True)], event
         )
+    consent_records_for(ids, new.rows, by_id=by.pk if by else None)
     for lead_id, due in zip(ids, new.due, strict=True):
         if due:
             scoring.auto_qualify_queue(lead_id)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from leads import permissions, scoring
 from leads.events import event_record
 from leads.models import Engagement, EventType, Lead, Stage, Touch
-from leads.services.base import as_json, clean_note, denied, lock, save
+from leads.services.base import as_json, clean_note, denied, lock, refuse_erased, save
 from leads.services.profile import PROFILE_FIELDS
 from sla import services as sla_services
 from smarketing.core.errors import ActionError
@@ -29,6 +29,8 @@ def lead_merge(*, survivor_id: int, other_id: int, actor, note: str = "") -> Lea
     # Lock both rows in a fixed order so that two merges cannot deadlock.
     locked = {pk: lock(pk) for pk in sorted((survivor_id, other_id))}
     survivor, other = locked[survivor_id], locked[other_id]
+    for lead in (survivor, other):
+        refuse_erased(lead, "another lead's profile")
     if other.stage == Stage.CUSTOMER:
         raise ActionError(
             "The lead being merged away is a customer: keep it as the survivor instead.",

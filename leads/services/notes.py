@@ -30,7 +30,7 @@ from django.db.models import Q
 
 from leads.events import event_record
 from leads.models import EventType, Lead, LeadEvent
-from leads.services.base import denied, notify_after_commit
+from leads.services.base import denied, notify_after_commit, refuse_erased
 from smarketing.core.errors import ActionError
 from smarketing.org import roles
 
@@ -127,6 +127,7 @@ def lead_note_add(*, lead_id: int, actor, text: str) -> NoteResult:
         raise ActionError(f"Lead {lead_id} does not exist.", code=ActionError.NOT_FOUND) from None
     if not roles.has_product_role(actor):
         raise denied("write a note on", "marketing, sales and their managers")
+    refuse_erased(lead, "a note")
     if lead.merged_into_id is not None:
         raise ActionError(
             f"This lead was merged into lead {lead.merged_into_id}; write your note on that one.",

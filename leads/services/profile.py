@@ -16,7 +16,7 @@ from django.utils import timezone
 from leads import permissions, scoring
 from leads.events import event_record
 from leads.models import EventType, Lead, LeadEvent, Stage, normalize_email
-from leads.services.base import as_json, check_version, denied, lock, save
+from leads.services.base import as_json, check_version, denied, lock, refuse_erased, save
 from smarketing.agreement.scoring import Scorer
 from smarketing.core import bulk
 from smarketing.core.errors import ActionError
@@ -239,6 +239,7 @@ def lead_update(*, lead_id: int, actor, expected_version: int | None = None, **c
     lead = lock(lead_id)
     if not permissions.can_edit_profile(actor, lead):
         raise denied("edit", "marketing, or the owner rep and their manager")
+    refuse_erased(lead, "a profile value")
     check_version(lead, expected_version)
     not_editable = set(changes) - set(PROFILE_FIELDS) - {"email"}
     if not_editable:

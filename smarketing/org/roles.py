@@ -110,3 +110,9 @@ def sees_contact_details(user, lead) -> bool:
     to marketing, sales and managers, and to an employee for the leads they referred.
     Everyone reads where a lead is (stage, owner, dates): the closed loop."""
     return has_product_role(user) or (getattr(user, "pk", None) is not None and lead.referrer_id == user.pk)
+
+
+def may_manage_privacy(user) -> bool:
+    """A person's data exported or erased, the retention policy (docs/privacy.md): managers
+    of either side and admins."""
+    return is_admin(user) or has_role(user, Role.MANAGER)

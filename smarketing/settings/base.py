@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "leads",
     "smarketing.intake",
     "reports",
+    "smarketing.privacy",  # consent's audit lives in leads; export, erasure, retention here
     "smarketing.demo",
     "smarketing.ops",  # probes, metrics, log context (docs/operations.md)
 ]
@@ -295,6 +296,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.reports_freeze_weeks",
         "schedule": crontab(minute=12),
         "options": {"expires": 3500},
+    },
+    # Nightly: the retention policy, when a manager switched it on (docs/privacy.md).
+    "privacy-retention": {
+        "task": "smarketing.privacy.tasks.privacy_retention_nightly",
+        "schedule": crontab(hour=3, minute=40),
+        "options": {"expires": 3 * 3600},
     },
     "reports-send-digest": {
         "task": "reports.tasks.reports_send_digest",
