@@ -38,7 +38,17 @@ from django.utils import timezone
 from faker import Faker
 
 from leads import services
-from leads.models import Engagement, Lead, LeadEvent, Stage, Touch, TouchKind, TouchOutcome
+from leads.models import (
+    Consent,
+    ConsentMethod,
+    Engagement,
+    Lead,
+    LeadEvent,
+    Stage,
+    Touch,
+    TouchKind,
+    TouchOutcome,
+)
 from leads.services.notes import lead_note_add
 from reports.commitments import commitment_update, commitments_close_weeks
 from reports.snapshots import freeze_finished_weeks
@@ -54,7 +64,14 @@ from smarketing.notifications.models import Notification
 from smarketing.org.campaigns import campaign_create
 from smarketing.org.models import Campaign, Channel, EngagementType, Membership, Source, Team, TeamKind
 from smarketing.org.roles import Role
+from smarketing.privacy.models import PrivacyAudit, RetentionRun
 
+# What the demo's web forms and campaign landing pages asked visitors to agree to.
+DEMO_CONSENT_WORDING = "Yes, send me product news and event invitations (newsletter consent v2)"
+# Sources whose leads answered that question when they signed up.
+DEMO_CONSENT_SOURCES = (Source.WEBSITE, Source.ORGANIC_SEARCH, Source.SOCIAL)
+# One in this many of the leads still with marketing later unsubscribed (withdrew consent).
+DEMO_WITHDRAWN_EVERY = 23
 DEMO_PASSWORD = "smarketing-demo"  # noqa: S105 - the demo organisation's published password
 
 PEOPLE = [
@@ -352,6 +369,7 @@ class Command(BaseCommand):
                 if created % 500 == 0:
                     self.stdout.write(f"  {created:,} of about {count:,} leads …")
         self.fill_queues()
+        self.withdraw_some()
         with time_machine.travel(self.now, tick=False):
             sla_enforce(now=self.now)
             while commitments_close_weeks(now=self.now):  # every finished week, batch by batch
@@ -367,6 +385,21 @@ class Command(BaseCommand):
             newest = Notification.objects.filter(recipient=recipient).order_by("-created_at", "-id")
             kept = list(newest.values_list("pk", flat=True)[:UNREAD_KEPT])
             newest.exclude(pk__in=kept).update(read_at=F("created_at") + dt.timedelta(hours=2))
+
+    def withdraw_some(self):
+        """A few people still with marketing unsubscribed yesterday: their consent is
+        withdrawn (the lead list's "Do not contact")."""
+        yesterday = self.business_before(self.now - dt.timedelta(days=1))
+        given = Lead.objects.live().filter(stage=Stage.LEAD, consent=Consent.GIVEN, consent_at__lt=yesterday)
+        for lead_id in list(given.order_by("pk").values_list("pk", flat=True))[::DEMO_WITHDRAWN_EVERY]:
+            with time_machine.travel(yesterday, tick=False):
+                services.lead_consent_record(
+                    lead_id=lead_id,
+                    actor=None,
+                    method=ConsentMethod.FORM,
+                    consent=Consent.WITHDRAWN,
+                    consent_wording=DEMO_CONSENT_WORDING,
+                )
 
     def fill_queues(self, tries: int = 40):
         """Every rep starts the day with MQLs to answer, whatever the hour of the seeding: if a
@@ -623,12 +656,17 @@ class Command(BaseCommand):
                 **{key: profile[key] for key in ("first_name", "last_name", "company", "phone", "job_title")},
             ).lead
         else:
+            # Form sign-ups and campaign landing pages asked for consent (no random number
+            # drawn for it: the rest of the demo stays as it was).
+            asked = campaign is not None or source in DEMO_CONSENT_SOURCES
+            answer = {"consent": Consent.GIVEN, "consent_wording": DEMO_CONSENT_WORDING}
             lead = services.lead_create(
                 actor=rng.choice(self.marketers),
                 email=email,
                 source=source,
                 campaign=campaign,
                 via="demo",
+                consent=services.consent_clean(answer, method=ConsentMethod.FORM) if asked else None,
                 **profile,
             )
         self.lead_ids[action.lead_index] = lead.pk
@@ -656,6 +694,8 @@ class Command(BaseCommand):
         wiping a demo database is the one deliberate exception, done through the plain
         base manager so no application code path can do it by accident.
         """
+        PrivacyAudit.objects.all().delete()
+        RetentionRun.objects.all().delete()
         Notification.objects.all().delete()
         Referral.objects.all().delete()
         Clock.objects.all().delete()
