@@ -12,11 +12,14 @@ from rest_framework.response import Response
 
 from leads import exports, selectors, services
 from leads.filters import LeadFilter
-from leads.models import Lead
+from leads.models import ConsentMethod, Lead
 from leads.selectors import likely_duplicates
 from leads.serializers import (
+    CONSENT_INPUTS,
     DUPLICATE_FIELDS,
     ActionSerializer,
+    ConsentRecordCreateSerializer,
+    ConsentRecordSerializer,
     HandoffSerializer,
     LeadEventSerializer,
     LeadMergeSerializer,
@@ -78,11 +81,15 @@ class LeadWriteMixin:
     @extend_schema(request=LeadWriteSerializer, responses={201: LeadWithWarningsSerializer})
     def create(self, request, *args, **kwargs):
         """Create a lead (marketing). A duplicate email is refused with 409 and the
-        `existing_id`; likely duplicates are listed in `warnings` and do not block."""
+        `existing_id`; likely duplicates are listed in `warnings` and do not block. With
+        `consent`, the person's answer on marketing contact is recorded with it (method
+        `api`); a bad answer, time or wording is refused with 422 under its field."""
         data = LeadWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
-        lead = services.lead_create(actor=request.user, via="api", **values)
+        answer = {name: values.pop(name) for name in CONSENT_INPUTS if name in values}
+        consent = services.consent_clean(answer, method=ConsentMethod.API) if answer else None
+        lead = services.lead_create(actor=request.user, via="api", consent=consent, **values)
         # The service returns the row it wrote: no need to read it back.
         return self._with_warnings(lead, self._likely_duplicates(lead), status.HTTP_201_CREATED)
 
@@ -150,9 +157,11 @@ class LeadViewSet(LeadWriteMixin, viewsets.ReadOnlyModelViewSet):
         Company, Job title, Phone, Country, Website, Stage (code), Owner (full name), Owner
         email, Source (code), Campaign, Created at, Became an MQL at, Became an SQL at,
         Became a customer at (ISO 8601 in the organisation's time zone), Closed on, Deal
-        amount, Recycle count, Score. What the list hides is blank: email, phone and deal
-        amount where the viewer does not see the lead's contact details, owners' emails for
-        an employee without a product role."""
+        amount, Recycle count, Score, Consent, Consent at, Consent method, Consent wording,
+        Lawful basis (codes; blank where no answer is recorded), Referrer email, History.
+        What the list hides is blank: email, phone and deal amount where the viewer does not
+        see the lead's contact details, owners' emails for an employee without a product
+        role."""
         fmt = export_format(request.query_params.get("format"))
         leads = self.filter_queryset(self.get_queryset())
         today = timezone.localdate()
@@ -264,6 +273,37 @@ class LeadViewSet(LeadWriteMixin, viewsets.ReadOnlyModelViewSet):
         # Notes only to those who may read them (a person with a product role), as the page.
         events = selectors.lead_timeline(lead, notes=selectors.may_read_notes(request.user))
         return Response(LeadEventSerializer(events, many=True, context={"private": private}).data)
+
+    # --- consent: every answer the person gave, and a new one ---------------------------------
+
+    @extend_schema(methods=["GET"], responses=ConsentRecordSerializer(many=True))
+    @extend_schema(
+        methods=["POST"], request=ConsentRecordCreateSerializer, responses={201: ConsentRecordSerializer}
+    )
+    @action(detail=True, methods=["get", "post"], filterset_class=None, ordering=None, pagination_class=None)
+    def consent(self, request, pk=None):
+        """GET: every answer the person gave on marketing contact, as recorded, the latest
+        recorded first (kept after an erasure: the wording is the organisation's own).
+        POST: record a new answer (whoever may edit the lead's profile: marketing, or the
+        owner rep and their manager while sales has it), method `api`. The latest answer by
+        when it was given becomes the lead's (`consent`, `consent_at`, … on the lead); an
+        older one is kept in the history only. Refused with 422 under the field's name for a
+        bad answer, time or wording, 403 for who, 409 for an erased person or a lead merged
+        away (`merged_into`)."""
+        lead = Lead.objects.filter(pk=pk).first()  # a lead merged away too: its history
+        if lead is None:
+            raise NotFound("No such lead.")
+        if request.method == "GET":
+            records = selectors.lead_consent_records(lead)
+            return Response(ConsentRecordSerializer(records, many=True).data)
+        data = ConsentRecordCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.lead_consent_record(
+            lead_id=lead.pk, actor=request.user, method=ConsentMethod.API, **data.validated_data
+        )
+        # The answer this call recorded: the lead's newest record by this person.
+        record = selectors.lead_consent_records(lead).filter(recorded_by=request.user).order_by("-id").first()
+        return Response(ConsentRecordSerializer(record).data, status=status.HTTP_201_CREATED)
 
     # --- notes: the page's note form, and the notes the timeline shows -----------------------
 

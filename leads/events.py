@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from leads.models import Lead, LeadEvent
 from smarketing.agreement.models import Reason
+from smarketing.core.errors import ActionError
 
 
 def entered_events(lead, stage, before) -> QuerySet[LeadEvent]:
@@ -38,6 +39,15 @@ def event_record(
     note: str = "",
     data: dict | None = None,
 ) -> LeadEvent:
+    if note and actor is not None and lead.erased_at is not None:
+        # A person's words on an erased person's record could name them again; the
+        # system's own notes (an SLA return) name nobody.
+        raise ActionError(
+            f"This person was erased on {lead.erased_at:%Y-%m-%d}: act without a note, the "
+            "anonymous record keeps no new text.",
+            code=ActionError.WRONG_STAGE,
+            field="note",
+        )
     now = timezone.now()
     stage_since = None
     if from_stage and to_stage and from_stage != to_stage:

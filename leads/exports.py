@@ -47,6 +47,13 @@ LEAD_EXPORT_COLUMNS = (
     "Deal amount",
     "Recycle count",
     "Score",
+    # The person's latest answer on marketing contact (codes, as Stage and Source), blank
+    # where none is recorded; every answer is in the person's own export (docs/privacy.md).
+    "Consent",
+    "Consent at",
+    "Consent method",
+    "Consent wording",
+    "Lawful basis",
     "Referrer email",
     "History",
 )
@@ -69,6 +76,11 @@ _EXPORT_FIELDS = (
     "deal_amount",
     "recycle_count",
     "score",
+    "consent",
+    "consent_at",
+    "consent_method",
+    "consent_wording",
+    "lawful_basis",
     "referrer",  # who sees the contact details (`sees_contact_details`), and the column
     "owner",
     "owner__first_name",
@@ -120,10 +132,10 @@ def lead_export_rows(leads: QuerySet[Lead], viewer) -> Iterator[list]:
     query each for the chunk's events and clocks), so a million leads are never all in
     memory.
 
-    Values are typed, for CSV and .xlsx alike (`smarketing.core.sheets`): the stage and
-    source as their codes, the owner's full name (their username when they have none),
-    times in the organisation's time zone to the second, the close date a date, the deal
-    amount a Decimal. What the list page and the API hide, the export leaves blank: the
+    Values are typed, for CSV and .xlsx alike (`smarketing.core.sheets`): the stage,
+    source, consent, consent method and lawful basis as their codes, the owner's full name
+    (their username when they have none), times in the organisation's time zone to the
+    second, the close date a date, the deal amount a Decimal. What the list page and the API hide, the export leaves blank: the
     email, phone and deal amount of a lead unless the viewer sees its contact details
     (`sees_contact_details`: a product role, or an employee's own referral), and an
     owner's or referrer's email and the history (which names reps by email) unless the
@@ -161,6 +173,11 @@ def lead_export_rows(leads: QuerySet[Lead], viewer) -> Iterator[list]:
                 lead.deal_amount if shown else None,
                 lead.recycle_count,
                 lead.score,
+                lead.consent,
+                _local(lead.consent_at),
+                lead.consent_method,
+                lead.consent_wording,
+                lead.lawful_basis,
                 names.email(lead.referrer_id) if names is not None else "",
                 histories.get(lead.pk, ""),
             ]

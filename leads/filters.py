@@ -7,7 +7,7 @@ from django import forms
 from django.db.models import Q
 
 from leads.hooks import drilldown_lead_ids
-from leads.models import Lead, Stage
+from leads.models import NO_CONTACT, Consent, Lead, Stage
 from leads.selectors import leads_as_of
 from smarketing.agreement.models import Reason, ScoringDefinition
 from smarketing.core import formats
@@ -85,6 +85,29 @@ class CohortState:
     }
 
 
+class ConsentAnswer:
+    """The person's latest answer on marketing contact (`Lead.consent`), as the list
+    filters it: a blank answer has a name of its own here (an empty value is no filter)."""
+
+    NOT_RECORDED = "not_recorded"
+    REFUSED_OR_WITHDRAWN = "no_contact"
+    CHOICES = [
+        (NOT_RECORDED, "Not recorded"),
+        (Consent.GIVEN, "Given"),
+        (Consent.REFUSED, "Refused"),
+        (Consent.WITHDRAWN, "Withdrawn"),
+        (REFUSED_OR_WITHDRAWN, "Refused or withdrawn (do not contact)"),
+    ]
+    # Answered leads are in the partial index `lead_consent_newest` (consent, newest first).
+    Q = {
+        NOT_RECORDED: Q(consent=""),
+        Consent.GIVEN: Q(consent=Consent.GIVEN),
+        Consent.REFUSED: Q(consent=Consent.REFUSED),
+        Consent.WITHDRAWN: Q(consent=Consent.WITHDRAWN),
+        REFUSED_OR_WITHDRAWN: Q(consent__in=sorted(NO_CONTACT)),
+    }
+
+
 def team_leads(team: Team) -> Q:
     """A team's leads: a sales team's are owned by its members; a marketing team's were
     created or handed off by its members."""
@@ -146,6 +169,12 @@ class LeadFilter(StrictFilterSet):
     referrer = id_number_filter(field_name="referrer_id", label="Referred by (user id)")
     qualified_by = id_number_filter(field_name="qualified_by_id")
     recycled = YesNoFilter(method="filter_recycled", label="Sent back by sales")
+    consent = django_filters.ChoiceFilter(
+        choices=ConsentAnswer.CHOICES,
+        method="filter_consent",
+        label="Consent to marketing contact",
+        empty_label="Any answer",
+    )
     score_band = django_filters.ChoiceFilter(
         choices=ScoreBand.CHOICES, method="filter_score_band", label="Score"
     )
@@ -229,6 +258,9 @@ class LeadFilter(StrictFilterSet):
 
     def filter_segment(self, queryset, name, value):
         return queryset.filter(Segment.Q[value])
+
+    def filter_consent(self, queryset, name, value):
+        return queryset.filter(ConsentAnswer.Q[value])
 
     def drill_weeks(self) -> tuple[dt.date, dt.date]:
         """The first and last Monday of the drill-down (this week when none is given)."""

@@ -14,7 +14,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from leads.models import Lead, TouchKind, TouchOutcome
+from leads.models import Consent, LawfulBasis, Lead, TouchKind, TouchOutcome
 from leads.selectors import find_lead
 from leads.services import PROFILE_FIELDS
 from smarketing.agreement.models import Reason, ReasonKind
@@ -43,8 +43,62 @@ def _text(name: str, **kwargs) -> forms.CharField:
     )
 
 
+# --- consent to marketing contact --------------------------------------------------------------
+
+# The consent fields as the service names them (`leads.services.consent_clean`).
+CONSENT_INPUTS = ("consent", "consent_at", "consent_wording", "lawful_basis")
+
+
+def consent_form_fields(*, required_answer: bool) -> dict[str, forms.Field]:
+    """A person's answer on marketing contact, as loose text: what is a valid answer, date,
+    wording and basis is `consent_clean`'s alone, which the page shows next to the field.
+    (Lists and a date-time input guide the person; they check nothing.)"""
+    answers = [(value, label) for value, label in Consent.choices if value]
+    blank = "Choose the answer…" if required_answer else "Not recorded"
+    return {
+        "consent": forms.CharField(
+            label="Consent to marketing contact",
+            required=False,
+            widget=forms.Select(choices=[("", blank), *answers]),
+        ),
+        "consent_at": forms.CharField(
+            label="When they answered (leave empty for now)",
+            required=False,
+            widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        ),
+        "consent_wording": forms.CharField(
+            label="The wording, or its version, they answered (e.g. “Newsletter v3”)",
+            required=False,
+            widget=forms.TextInput(attrs={"maxlength": Lead._meta.get_field("consent_wording").max_length}),
+        ),
+        "lawful_basis": forms.CharField(
+            label="Lawful basis (“Consent” when consent was given and this is left empty)",
+            required=False,
+            widget=forms.Select(choices=LawfulBasis.choices),
+        ),
+    }
+
+
+def consent_values(cleaned_data: dict[str, Any]) -> dict[str, Any]:
+    """What the person typed into the consent fields, for `consent_clean`."""
+    return {name: cleaned_data.get(name, "") for name in CONSENT_INPUTS}
+
+
+class ConsentForm(forms.Form):
+    """A new answer on marketing contact, recorded by hand on the lead page."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "id_consent_%s")
+        super().__init__(*args, **kwargs)
+        self.fields.update(consent_form_fields(required_answer=True))
+
+    def values(self) -> dict[str, Any]:
+        return consent_values(self.cleaned_data)
+
+
 class LeadForm(forms.Form):
-    """A lead's contact and company profile; on create also its first touch.
+    """A lead's contact and company profile; on create also its first touch and,
+    optionally, the person's answer on marketing contact.
 
     Pass `lead=` to edit: the first touch is not editable, and the version the user
     loaded travels in a hidden field so that a stale form is refused.
@@ -105,6 +159,7 @@ class LeadForm(forms.Form):
         self.lead = lead
         if lead is None:
             del self.fields["version"]
+            self.fields.update(consent_form_fields(required_answer=False))
         else:
             del self.fields["source"]
             del self.fields["campaign"]
@@ -113,6 +168,18 @@ class LeadForm(forms.Form):
         """Offer the “save anyway” checkbox, first in the form, after a likely-duplicate warning."""
         self.fields["confirm_duplicate"].widget = forms.CheckboxInput()
         self.order_fields(["confirm_duplicate"])
+
+    def profile_fields(self) -> list[forms.BoundField]:
+        """The form's visible fields but the consent section's (shown on its own)."""
+        return [field for field in self.visible_fields() if field.name not in CONSENT_INPUTS]
+
+    def consent_fields(self) -> list[forms.BoundField]:
+        """The consent section's fields: on create only."""
+        return [self[name] for name in CONSENT_INPUTS if name in self.fields]
+
+    def consent_values(self) -> dict[str, Any]:
+        """The consent section as typed, for `consent_clean` (empty on edit)."""
+        return consent_values(self.cleaned_data) if self.lead is None else {}
 
     def profile_values(self) -> dict[str, Any]:
         """Email and profile fields, as the services take them."""

@@ -288,13 +288,23 @@ class Lead(models.Model):
     )
     # Consent to marketing contact and the lawful basis (docs/privacy.md): the latest answer
     # here, for lists and the hand-off to read; every answer recorded in ConsentRecord.
-    consent = models.CharField(max_length=10, choices=Consent.choices, blank=True, default="")
+    # Defaults in the database too: code of the release before writes leads without them
+    # while an upgrade migrates (docs/deploy.md, "Without downtime").
+    consent = models.CharField(max_length=10, choices=Consent.choices, blank=True, default="", db_default="")
     consent_at = models.DateTimeField(null=True, blank=True)
-    consent_method = models.CharField(max_length=10, choices=ConsentMethod.choices, blank=True)
-    consent_wording = models.CharField(
-        max_length=500, blank=True, help_text="The wording, or its version, the person answered."
+    consent_method = models.CharField(
+        max_length=10, choices=ConsentMethod.choices, blank=True, default="", db_default=""
     )
-    lawful_basis = models.CharField(max_length=20, choices=LawfulBasis.choices, blank=True)
+    consent_wording = models.CharField(
+        max_length=500,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The wording, or its version, the person answered.",
+    )
+    lawful_basis = models.CharField(
+        max_length=20, choices=LawfulBasis.choices, blank=True, default="", db_default=""
+    )
     # Set once, when the person was erased (smarketing.privacy): from then on an anonymous
     # record that keeps its stage, owner, source, campaign and events for the reports.
     erased_at = models.DateTimeField(null=True, blank=True)

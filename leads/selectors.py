@@ -13,7 +13,7 @@ from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Val
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from leads.models import EventType, Lead, LeadEvent, Stage, Touch
+from leads.models import ConsentRecord, EventType, Lead, LeadEvent, Stage, Touch
 from leads.permissions import event_data_shown
 from leads.services import lead_find_duplicate
 from sla.models import Clock, EnforcementRun, Obligation
@@ -396,6 +396,17 @@ def lead_detail(lead_id: int) -> Lead:
     return Lead.objects.select_related(
         "owner", "qualified_by", "referrer", "campaign", "created_by", "merged_into"
     ).get(pk=lead_id)
+
+
+def lead_consent_records(lead: Lead | int) -> QuerySet[ConsentRecord]:
+    """Every answer the person gave on marketing contact, as recorded, the latest recorded
+    first, with who recorded it (the `consent_lead_recorded` index serves it)."""
+    lead_id = lead.pk if isinstance(lead, Lead) else lead
+    return (
+        ConsentRecord.objects.filter(lead_id=lead_id)
+        .select_related("recorded_by")
+        .order_by("-recorded_at", "-id")
+    )
 
 
 def lead_timeline(lead: Lead, *, notes: bool = True) -> QuerySet[LeadEvent]:

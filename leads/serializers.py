@@ -15,7 +15,7 @@ from rest_framework import serializers
 from rest_framework.utils.serializer_helpers import BindingDict
 
 from leads.forms import EMAIL_REQUIRED, UNKNOWN_CAMPAIGN, UNKNOWN_SOURCE, WHOLE_NUMBER, MergeForm
-from leads.models import Lead, LeadEvent, Stage, Touch, TouchKind, TouchOutcome
+from leads.models import ConsentRecord, Lead, LeadEvent, Stage, Touch, TouchKind, TouchOutcome
 from leads.permissions import event_data_shown
 from smarketing.agreement.serializers import ReasonSerializer, ScoreLineSerializer
 from smarketing.core import serializers as strict
@@ -83,6 +83,27 @@ class LeadSerializer(FieldsOnceMixin, strict.ModelSerializer):
     is_recycled = serializers.BooleanField(read_only=True)
     score_receipt = serializers.SerializerMethodField()
     website = strict.CharField(read_only=True, help_text="A URL, or empty.")
+    consent = strict.CharField(
+        read_only=True,
+        help_text="The person's latest answer on marketing contact: given, refused, withdrawn, "
+        "or empty when none is recorded. Every answer: GET /api/leads/{id}/consent/.",
+    )
+    consent_method = strict.CharField(
+        read_only=True, help_text="How the latest answer came: form, import, by_hand, api; or empty."
+    )
+    consent_wording = strict.CharField(read_only=True, help_text="The wording, or its version, answered.")
+    lawful_basis = strict.CharField(
+        read_only=True, help_text="consent, legitimate_interest, contract, or empty (not recorded)."
+    )
+    no_contact = serializers.BooleanField(
+        read_only=True,
+        help_text="The person refused or withdrew consent: never handed off automatically.",
+    )
+    erased_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="When the person was erased: from then on an anonymous record kept for the reports.",
+    )
 
     class Meta:
         model = Lead
@@ -114,6 +135,13 @@ class LeadSerializer(FieldsOnceMixin, strict.ModelSerializer):
             "deal_amount",
             "closed_on",
             "merged_into",
+            "consent",
+            "consent_at",
+            "consent_method",
+            "consent_wording",
+            "lawful_basis",
+            "no_contact",
+            "erased_at",
             "version",
             "created_at",
             "updated_at",
@@ -310,8 +338,35 @@ class LeadProfileSerializer(_StrictSerializer):
     website = _text(help_text="A full URL, for example https://example.com.")
 
 
-class LeadWriteSerializer(FieldsOnceMixin, LeadProfileSerializer):
-    """A new lead: contact, company profile and first touch."""
+class ConsentInputSerializer(serializers.Serializer):
+    """A person's answer on marketing contact, as loose text: what is a valid answer, time,
+    wording and basis is `leads.services.consent_clean`'s alone (the pages and imports give
+    the same messages), refused with 422 under the field's name."""
+
+    consent = _text(allow_null=True, help_text="given, refused or withdrawn (or their labels).")
+    consent_at = _text(
+        allow_null=True,
+        help_text="When the person answered: an ISO 8601 date-time (2026-03-01T14:30:00+01:00) or a date; "
+        "now when left out. Not in the future, not before 1990.",
+    )
+    consent_wording = _text(
+        allow_null=True,
+        help_text="The wording, or its version (“Newsletter v3”), the person answered: required with "
+        "an answer, at most 500 characters.",
+    )
+    lawful_basis = _text(
+        allow_null=True,
+        help_text="consent, legitimate_interest or contract; “consent” when consent was given and it "
+        "is left out.",
+    )
+
+
+CONSENT_INPUTS = tuple(ConsentInputSerializer._declared_fields)
+
+
+class LeadWriteSerializer(FieldsOnceMixin, LeadProfileSerializer, ConsentInputSerializer):
+    """A new lead: contact, company profile and first touch; optionally the person's answer
+    on marketing contact (`consent`, `consent_at`, `consent_wording`, `lawful_basis`)."""
 
     # Fields built once per class (FieldsOnceMixin): none needs the context, and a create
     # is never partial.
@@ -391,6 +446,37 @@ class LeadWithWarningsSerializer(LeadSerializer):
 
     class Meta(LeadSerializer.Meta):
         fields = [*LeadSerializer.Meta.fields, "warnings"]
+        read_only_fields = fields
+
+
+# --- consent ----------------------------------------------------------------------------------
+
+
+class ConsentRecordCreateSerializer(_StrictSerializer, ConsentInputSerializer):
+    """A new answer on marketing contact (`consent` and `consent_wording` required by the
+    service). The latest answer by when it was given becomes the lead's."""
+
+
+class ConsentRecordSerializer(FieldsOnceMixin, strict.ModelSerializer):
+    """One answer the person gave on marketing contact, as it was recorded."""
+
+    recorded_by = UserMiniSerializer(
+        read_only=True, allow_null=True, help_text="None for an import or a form."
+    )
+
+    class Meta:
+        model = ConsentRecord
+        fields = [
+            "id",
+            "lead",
+            "consent",
+            "given_at",
+            "method",
+            "wording",
+            "lawful_basis",
+            "recorded_by",
+            "recorded_at",
+        ]
         read_only_fields = fields
 
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("leads/<id:lead_id>/merge/", views.lead_merge, name="lead-merge"),
     path("leads/<id:lead_id>/act/<slug:action>/", views.lead_action, name="lead-action"),
     path("leads/<id:lead_id>/notes/", views.lead_note_add, name="lead-note-add"),
+    path("leads/<id:lead_id>/consent/", views.lead_consent, name="lead-consent"),
     path("queue/", views.queue, name="queue"),
     path("recycled/", views.recycled, name="recycled"),
     path("handoffs/", views.my_handoffs, name="my-handoffs"),

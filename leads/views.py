@@ -20,8 +20,17 @@ from django.views.decorators.http import require_POST
 
 from leads import exports, permissions, scoring, selectors, services
 from leads.filters import DRILL_PARAMS, SORTS, LeadFilter
-from leads.forms import ACTION_FORMS, LeadForm, MergeForm, NoteForm
-from leads.models import Engagement, EventType, Lead, LeadEvent, Stage, TouchKind, TouchOutcome
+from leads.forms import ACTION_FORMS, ConsentForm, LeadForm, MergeForm, NoteForm
+from leads.models import (
+    ConsentMethod,
+    Engagement,
+    EventType,
+    Lead,
+    LeadEvent,
+    Stage,
+    TouchKind,
+    TouchOutcome,
+)
 from leads.selectors import duplicate_lookup, find_lead, likely_duplicates
 from leads.services import handoff_missing
 from leads.stages import actions_for
@@ -48,6 +57,7 @@ from smarketing.org.roles import (
     has_role,
     is_admin,
     is_marketing_side,
+    may_manage_privacy,
     role_names,
     team_of,
 )
@@ -60,12 +70,29 @@ def scoring_progress(request):
 
 
 def profile_permissions(user, lead: Lead) -> dict[str, bool]:
-    """What the lead page may link to: {"can_edit": ..., "can_merge": ...}."""
-    live = lead.merged_into_id is None
+    """What the lead page may link to and offer: {"can_edit", "can_merge",
+    "can_record_consent"}. An erased person's lead is an anonymous record: nothing about
+    them is edited, merged or recorded on it (`leads.services.base.refuse_erased`)."""
+    live = lead.merged_into_id is None and lead.erased_at is None
+    editor = live and permissions.can_edit_profile(user, lead)
     return {
-        "can_edit": live and permissions.can_edit_profile(user, lead),
+        "can_edit": editor,
         "can_merge": live and permissions.may_merge(user, lead),
+        # The service's rule: whoever may edit the profile (`lead_consent_record`).
+        "can_record_consent": editor,
     }
+
+
+CONSENT_DENIAL = (
+    "You cannot record consent for this lead: only marketing, or the owner rep and their manager, can."
+)
+
+
+def erased_refusal(lead: Lead) -> str:
+    return (
+        f"This person was erased on {formats.day(lead.erased_at)}: "
+        "the lead is an anonymous record kept for the reports, and is not edited."
+    )
 
 
 def _refused(request, message: str, status: int = 403):
@@ -115,6 +142,8 @@ def _save_form(request, form: LeadForm, *, lead: Lead | None):
         # The service's own checks first, so that a likely-duplicate warning is never
         # shown for input the service would refuse anyway.
         services.lead_profile_validate(values)
+        # A new lead's answer on marketing contact (optional): the one check of an answer.
+        consent = services.consent_clean(form.consent_values(), method=ConsentMethod.BY_HAND)
         if form.duplicate_check_needed():
             exact = services.lead_find_duplicate(email=values["email"])
             if exact is None or (lead is not None and exact.pk == lead.pk):
@@ -130,6 +159,7 @@ def _save_form(request, form: LeadForm, *, lead: Lead | None):
                 source=form.cleaned_data["source"],
                 campaign=form.cleaned_data["campaign"],
                 via="manual",
+                consent=consent,
                 **values,
             )
         else:
@@ -178,6 +208,8 @@ def lead_edit(request, lead_id: int):
             request,
             "You cannot edit this lead: only marketing, or the owner rep and their manager, can.",
         )
+    if lead.erased_at is not None:
+        return _refused(request, erased_refusal(lead), status=STATUS_BY_CODE[ActionError.WRONG_STAGE])
     form = LeadForm(request.POST if request.method == "POST" else None, lead=lead)
     context, status = {}, 200
     if request.method == "POST":
@@ -394,7 +426,9 @@ def lead_export(request, fmt: str = "csv"):
 
 
 @login_required
-def lead_detail(request, lead_id: int, bound=None, bound_name=None, status=200, note_form=None):
+def lead_detail(
+    request, lead_id: int, bound=None, bound_name=None, status=200, note_form=None, consent_form=None
+):
     try:
         lead = selectors.lead_detail(lead_id)
     except Lead.DoesNotExist:
@@ -407,6 +441,10 @@ def lead_detail(request, lead_id: int, bound=None, bound_name=None, status=200, 
     private = not roles.sees_contact_details(request.user, lead)
     story = selectors.lead_story(lead, events, engagements=engagements, clocks=clocks, private=private)
     actions = actions_for(request.user, lead)
+    erased = lead.erased_at is not None
+    if erased:  # nothing that could name the person again (`refuse_erased`)
+        actions = actions - {"engagement"}
+    may = profile_permissions(request.user, lead)
     context = {
         "lead": lead,
         "private": private,
@@ -421,12 +459,17 @@ def lead_detail(request, lead_id: int, bound=None, bound_name=None, status=200, 
         "handoff_missing": handoff_missing(lead) if lead.stage == Stage.LEAD else [],
         "threshold": ScoringDefinition.current().threshold,
         "action_forms": _action_forms(lead, actions, request.user, bound, bound_name),
-        # Notes: written by anyone who reads them, on a live lead (the survivor takes them).
+        # Notes: written by anyone who reads them, on a live lead (the survivor takes them),
+        # never on an erased person's.
         "note_form": (note_form or NoteForm(auto_id="id_note_%s"))
-        if reads_notes and lead.merged_into_id is None
+        if reads_notes and lead.merged_into_id is None and not erased
         else None,
         "note_count": sum(e.type == EventType.NOTED for e in events),
-        **profile_permissions(request.user, lead),
+        # Consent to marketing contact: the answer, its history, a new one by hand.
+        "consent_records": selectors.lead_consent_records(lead),
+        "consent_form": (consent_form or ConsentForm()) if may["can_record_consent"] else None,
+        "may_manage_privacy": may_manage_privacy(request.user),
+        **may,
     }
     return render(request, "leads/lead_detail.html", context, status=status)
 
@@ -459,6 +502,46 @@ def lead_note_add(request, lead_id: int):
     else:
         messages.error(request, _form_error(form))
     return lead_detail(request, lead_id=lead.pk, status=status, note_form=form)
+
+
+@login_required
+@require_POST
+def lead_consent(request, lead_id: int):
+    """Record the person's answer on marketing contact by hand (whoever may edit the
+    profile); back to the lead page, where the Consent card shows it with its history.
+    A refused answer comes back on the form, next to its field, as typed."""
+    lead = get_object_or_404(Lead.objects.select_related("owner"), pk=lead_id)
+    if not permissions.can_edit_profile(request.user, lead):
+        return _refused(request, CONSENT_DENIAL)
+    form = ConsentForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            saved = services.lead_consent_record(
+                lead_id=lead.pk, actor=request.user, method=ConsentMethod.BY_HAND, **form.values()
+            )
+        except ActionError as exc:
+            status = refusal_status(exc)
+            if exc.code == ActionError.FORBIDDEN:
+                return _refused(request, exc.message, status=status)
+            if not show_refusal_at_fields(form, exc):
+                messages.error(request, exc.message)
+        else:
+            # The answer this request recorded: the lead's newest record by this person.
+            recorded = saved.consent_records.filter(recorded_by=request.user).order_by("-id").first()
+            messages.success(
+                request, f"Consent recorded for {saved}: {recorded.get_consent_display().lower()}."
+            )
+            if saved.consent_at is not None and recorded.given_at < saved.consent_at:
+                messages.warning(
+                    request,
+                    "That answer is older than the one on record: it is kept in the history, "
+                    "and the newer answer stays the lead's.",
+                )
+            return redirect(f"{reverse('lead-detail', args=[lead.pk])}#consent-h")
+    else:
+        messages.error(request, _form_error(form))
+    return lead_detail(request, lead_id=lead.pk, status=status, consent_form=form)
 
 
 # --- sales actions: one POST view, full page or in place (htmx) -----------------------------------

@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='lead',
             name='consent',
-            field=models.CharField(blank=True, choices=[('', 'Not recorded'), ('given', 'Given'), ('refused', 'Refused'), ('withdrawn', 'Withdrawn')], default='', max_length=10),
+            field=models.CharField(db_default='', default='', blank=True, choices=[('', 'Not recorded'), ('given', 'Given'), ('refused', 'Refused'), ('withdrawn', 'Withdrawn')], max_length=10),
         ),
         migrations.AddField(
             model_name='lead',
@@ -43,12 +43,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='lead',
             name='consent_method',
-            field=models.CharField(blank=True, choices=[('form', 'Web form'), ('import', 'Import'), ('by_hand', 'Recorded by hand'), ('api', 'API')], max_length=10),
+            field=models.CharField(db_default='', default='', blank=True, choices=[('form', 'Web form'), ('import', 'Import'), ('by_hand', 'Recorded by hand'), ('api', 'API')], max_length=10),
         ),
         migrations.AddField(
             model_name='lead',
             name='consent_wording',
-            field=models.CharField(blank=True, help_text='The wording, or its version, the person answered.', max_length=500),
+            field=models.CharField(db_default='', default='', blank=True, help_text='The wording, or its version, the person answered.', max_length=500),
         ),
         migrations.AddField(
             model_name='lead',
@@ -58,7 +58,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='lead',
             name='lawful_basis',
-            field=models.CharField(blank=True, choices=[('', 'Not recorded'), ('consent', 'Consent'), ('legitimate_interest', 'Legitimate interest'), ('contract', 'Contract')], max_length=20),
+            field=models.CharField(db_default='', default='', blank=True, choices=[('', 'Not recorded'), ('consent', 'Consent'), ('legitimate_interest', 'Legitimate interest'), ('contract', 'Contract')], max_length=20),
         ),
         migrations.AddIndex(
             model_name='lead',

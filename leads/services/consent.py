@@ -19,6 +19,7 @@ from django.utils.dateparse import parse_datetime
 from leads.models import Consent, ConsentMethod, ConsentRecord, LawfulBasis, Lead
 from leads.permissions import can_edit_profile
 from leads.services.base import denied, lock, save
+from smarketing.core import bulk
 from smarketing.core.errors import ActionError
 
 # A lead's consent columns, in the order `consent_clean` returns them.
@@ -28,15 +29,34 @@ WORDING_MAX = ConsentRecord._meta.get_field("wording").max_length
 CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
+# Each answer's codes, and its labels and codes case-folded: an import checks thousands.
+_LOOKUPS = {
+    choices: (
+        frozenset(choices.values),
+        {
+            **{str(label).casefold(): code for code, label in choices.choices},
+            **{c.casefold(): c for c in choices.values},
+        },
+        ", ".join(f"“{code}”" for code in choices.values if code),
+    )
+    for choices in (Consent, ConsentMethod, LawfulBasis)
+}
+SHOWN = 60  # characters of a refused value repeated in its message
+
+
+def shown(text: str) -> str:
+    return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
+
+
 def _choice(value: Any, choices: type, field: str, what: str) -> str:
+    codes, folded, allowed = _LOOKUPS[choices]
     text = "" if value is None else str(value).strip()
-    by_label = {str(label).casefold(): code for code, label in choices.choices}
-    if text in choices.values:
+    if text in codes:
         return text
-    if text.casefold() in by_label:
-        return by_label[text.casefold()]
-    allowed = ", ".join(f"“{code}”" for code in choices.values if code)
-    raise ActionError(f"“{text}” is not a {what}: use one of {allowed}.", field=field)
+    code = folded.get(text.casefold())
+    if code is not None:
+        return code
+    raise ActionError(f"“{shown(text)}” is not a {what}: use one of {allowed}.", field=field)
 
 
 def _moment(value: Any, *, now: dt.datetime) -> dt.datetime:
@@ -52,7 +72,7 @@ def _moment(value: Any, *, now: dt.datetime) -> dt.datetime:
             moment = None
         if moment is None:
             raise ActionError(
-                f"“{text}” is not a date and time: write it as 2026-03-01 or 2026-03-01T14:30.",
+                f"“{shown(text)}” is not a date and time: write it as 2026-03-01 or 2026-03-01T14:30.",
                 field="consent_at",
             )
     if timezone.is_naive(moment):
@@ -97,20 +117,28 @@ def consent_clean(values: dict[str, Any], *, method: str, now: dt.datetime | Non
 
 
 def consent_records_for(lead_ids: list[int], rows: list[dict[str, Any]], *, by_id: int | None) -> None:
-    """The audit line of each new lead that came with an answer (`leads_prepare` rows)."""
-    ConsentRecord.objects.bulk_create(
-        ConsentRecord(
-            lead_id=lead_id,
-            consent=row["consent"],
-            given_at=row["consent_at"],
-            method=row["consent_method"],
-            wording=row["consent_wording"],
-            lawful_basis=row["lawful_basis"],
-            recorded_by_id=by_id,
-        )
+    """The audit line of each new lead that came with an answer (`leads_prepare` rows):
+    nothing at all when none did (a new lead's one statement stays one), one INSERT for
+    one, COPY for an import's chunk."""
+    records = [
+        {
+            "lead_id": lead_id,
+            "consent": row["consent"],
+            "given_at": row["consent_at"],
+            "method": row["consent_method"],
+            "wording": row["consent_wording"],
+            "lawful_basis": row["lawful_basis"],
+        }
         for lead_id, row in zip(lead_ids, rows, strict=True)
         if row.get("consent")
-    )
+    ]
+    if len(records) == 1:
+        ConsentRecord.objects.create(**records[0], recorded_by_id=by_id)
+    elif records:
+        same = {**bulk.defaults(ConsentRecord), "recorded_by_id": by_id, "recorded_at": timezone.now()}
+        for name in ("id", *records[0]):
+            same.pop(name)
+        bulk.insert_rows(ConsentRecord, records, same)
 
 
 @transaction.atomic
@@ -124,7 +152,7 @@ def lead_consent_record(*, lead_id: int, actor, method: str = ConsentMethod.BY_H
             "This person was erased: nothing new is recorded about them.", code=ActionError.WRONG_STAGE
         )
     if actor is not None and not can_edit_profile(actor, lead):
-        raise denied("record consent for", "whoever may edit its profile")
+        raise denied("record consent for", "marketing, or the owner rep and their manager")
     cleaned = consent_clean(values, method=method)
     if not cleaned.get("consent"):
         raise ActionError("Say whether consent was given, refused or withdrawn.", field="consent")
@@ -138,6 +166,10 @@ def lead_consent_record(*, lead_id: int, actor, method: str = ConsentMethod.BY_H
         recorded_by=actor if actor is not None and actor.is_authenticated else None,
     )
     if lead.consent_at is None or cleaned["consent_at"] >= lead.consent_at:
+        if not values.get("lawful_basis") and cleaned["consent"] != Consent.GIVEN:
+            # A refusal or withdrawal ends consent as a basis, not another basis recorded.
+            kept = lead.lawful_basis if lead.lawful_basis != LawfulBasis.CONSENT else ""
+            cleaned["lawful_basis"] = kept
         for name, value in cleaned.items():
             setattr(lead, name, value)
         lead.version = F("version") + 1

@@ -416,6 +416,7 @@ def leads_create_migrated(*, actor, leads: MigratedLeads, go_live, owners: dict 
                 for event in events
             ],
         )
+    consent_records_for(ids, leads.rows, by_id=actor.pk if actor is not None else None)
     _clocks_from_go_live(ids, leads, go_live, owners)
     resolved = [
         {"lead_id": i, **clock} for i, h in zip(ids, leads.histories, strict=True) for clock in h.clocks

@@ -12,6 +12,7 @@ from leads import permissions, scoring
 from leads.events import event_record
 from leads.models import Engagement, EventType, Lead, Stage, Touch
 from leads.services.base import as_json, clean_note, denied, lock, refuse_erased, save
+from leads.services.consent import CONSENT_FIELDS
 from leads.services.profile import PROFILE_FIELDS
 from sla import services as sla_services
 from smarketing.core.errors import ActionError
@@ -49,6 +50,15 @@ def lead_merge(*, survivor_id: int, other_id: int, actor, note: str = "") -> Lea
         for name in PROFILE_FIELDS
         if getattr(survivor, name) in (None, "") and getattr(other, name) not in (None, "")
     }
+    # One person, one answer on marketing contact: the newer of the two (a withdrawal on
+    # the duplicate must stop the survivor's automatic hand-off too). Each answer's record
+    # stays on its lead; the person's export reads both.
+    newer_consent = other.consent_at is not None and (
+        survivor.consent_at is None or other.consent_at > survivor.consent_at
+    )
+    if newer_consent:
+        for name in CONSENT_FIELDS:
+            setattr(survivor, name, getattr(other, name))
     moved_engagements = Engagement.objects.filter(lead=other).update(lead=survivor)
     moved_touches = Touch.objects.filter(lead=other).update(lead=survivor)
     now = timezone.now()
@@ -65,6 +75,7 @@ def lead_merge(*, survivor_id: int, other_id: int, actor, note: str = "") -> Lea
         "other": other.pk,
         "other_email": other.email,
         "filled": {k: as_json(v) for k, v in filled.items()},
+        "consent_from_other": newer_consent,
         "engagements_moved": moved_engagements,
         "touches_moved": moved_touches,
         "clocks_cancelled": cancelled,

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from leads.models import Stage
+from leads.models import NO_CONTACT, Consent, Stage
 from smarketing.core import formats
 from smarketing.org.models import Source
 from smarketing.org.roles import sees_contact_details
@@ -19,6 +19,23 @@ register = template.Library()
 @register.simple_tag
 def stage_badge(lead):
     return _stage_badge(lead.stage, lead.get_stage_display(), getattr(lead, "recycle_count", 0))
+
+
+@register.simple_tag
+def no_contact_badge(lead):
+    """“Do not contact — consent withdrawn” (or refused) when the person said no to
+    marketing contact; nothing otherwise."""
+    return _no_contact_badge(lead.consent, long=True)
+
+
+def _no_contact_badge(consent: str, *, long: bool = False) -> str:
+    if consent not in NO_CONTACT:
+        return ""
+    answer = dict(Consent.choices)[consent].lower()
+    text = f"Do not contact — consent {answer}" if long else "do not contact"
+    return mark_safe(  # noqa: S308 - the texts are ours
+        f'<span class="badge no-contact" title="Consent to marketing contact {answer}">{text}</span>'
+    )
 
 
 def _stage_badge(stage: str, label: str, recycle_count: int) -> str:
@@ -36,15 +53,19 @@ def _stage_badge(stage: str, label: str, recycle_count: int) -> str:
 
 def lead_name(lead, *, private: bool) -> str:
     """How a lead is named to a viewer: its name, or its email when it has none — unless
-    the viewer is not shown contact details, who reads "Lead 42"."""
+    the viewer is not shown contact details, who reads "Lead 42". An erased person's lead
+    is "Erased person (lead 42)" to everyone."""
+    if lead.erased_at is not None:
+        return str(lead)
     return lead.full_name or (f"Lead {lead.pk}" if private else lead.email)
 
 
 @register.simple_tag(takes_context=True)
 def lead_rows(context, leads) -> str:
-    """The list's <tr>s: name and email (linked), company, stage, score, owner, source,
-    campaign, created (in the viewer's time zone). The email only where the viewer's work
-    needs it (`roles.sees_contact_details`)."""
+    """The list's <tr>s: name and email (linked; a marker on a person who refused or
+    withdrew consent to marketing contact), company, stage, score, owner, source, campaign,
+    created (in the viewer's time zone). The email only where the viewer's work needs it
+    (`roles.sees_contact_details`)."""
     viewer = context["request"].user
     detail = reverse("lead-detail", args=[0])[: -len("0/")]
     # What get_FOO_display() gives, looked up once per page; the date in the one style.
@@ -59,8 +80,9 @@ def lead_rows(context, leads) -> str:
             name, email = str(lead), f'<br><span class="muted">{escape(lead.email)}</span>'
         else:
             name, email = lead_name(lead, private=True), ""
+        marker = f" {_no_contact_badge(lead.consent)}" if lead.consent in NO_CONTACT else ""
         html.append(
-            f'<tr><td><a href="{detail}{lead.pk}/">{escape(name)}</a>{email}</td>'
+            f'<tr><td><a href="{detail}{lead.pk}/">{escape(name)}</a>{marker}{email}</td>'
             f"<td>{escape(lead.company)}</td><td>{stage}</td>"
             f'<td class="num">{lead.score}</td><td>{escape(owner)}</td>'
             f"<td>{escape(sources.get(lead.source, lead.source))}</td><td>{escape(campaign)}</td>"

@@ -50,6 +50,11 @@ HEADER = [
     "Deal amount",
     "Recycle count",
     "Score",
+    "Consent",
+    "Consent at",
+    "Consent method",
+    "Consent wording",
+    "Lawful basis",
     "Referrer email",
     "History",
 ]
@@ -163,6 +168,12 @@ def test_the_csv_has_every_column_of_every_live_lead(client, org, funnel):
         "Deal amount": "12500.00",
         "Recycle count": "0",
         "Score": str(customer.score),
+        # No answer on marketing contact recorded: blank (tests/leads/test_consent_pages.py).
+        "Consent": "",
+        "Consent at": "",
+        "Consent method": "",
+        "Consent wording": "",
+        "Lawful basis": "",
         "Referrer email": "",
     }
     # Its whole path, exact, with who made each move and whom it gave the lead to.
