@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from leads.services import PROFILE_FIELDS
+from leads.services.consent import WORDING_MAX
 from smarketing.intake.models import CONTEXT_MAX, default_form_fields
 from smarketing.org.models import Campaign, EngagementType, Source
 
@@ -34,6 +35,13 @@ class InboundSourceForm(forms.Form):
     )
     per_minute = forms.IntegerField(
         min_value=1, max_value=10_000, initial=60, label="Posts accepted per minute"
+    )
+    consent_wording = forms.CharField(
+        max_length=WORDING_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        # What a post's consent answer is recorded as agreed to (the page says so).
+        label="Consent wording the form shows, or its version (empty: the form asks nothing)",
     )
 
 

@@ -9,6 +9,9 @@ forms posting with a per-source API key.
   acting twice. The post is anonymous, so it decides nothing that scores: the engagement
   type, the profile fields it may fill and its limits are the source's, set by a manager;
   and its answer is the same whether the person was new or known, naming no lead.
+  Nor does it decide what a person agreed to: a post may carry the person's answer on
+  marketing contact (`consent`), recorded with the wording the source's form shows, as
+  set by a manager.
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from leads import services
-from leads.models import Engagement, Lead
+from leads.models import ConsentMethod, Engagement, Lead
+from leads.services.consent import WORDING_MAX
 from smarketing.agreement.changes import require_manager
 from smarketing.core.errors import ActionError
+from smarketing.intake import values as intake_values
 from smarketing.intake.models import IdempotencyRecord, InboundSource, default_form_fields
 from smarketing.org import roles
 from smarketing.org.models import Campaign, EngagementType, Source
@@ -52,9 +57,11 @@ def inbound_source_create(
     fields: list[str] | None = None,
     per_email_per_day: int = 1,
     per_minute: int = 60,
+    consent_wording: str = "",
 ) -> tuple[InboundSource, str]:
     """A new source and its key (a manager's: what its posts record is part of how leads
-    score). The key is returned once and stored only as a hash."""
+    score, and what a person answered to). The key is returned once and stored only as a
+    hash."""
     require_manager(actor, "inbound sources")
     name = (name or "").strip()
     if not name:
@@ -74,6 +81,7 @@ def inbound_source_create(
         )
     if not isinstance(per_minute, int) or not 1 <= per_minute <= 10_000:
         raise ActionError("Posts per minute: a whole number from 1 to 10,000.", field="per_minute")
+    consent_wording = _wording(consent_wording)
     if InboundSource.objects.filter(name__iexact=name).exists():
         raise ActionError(f"There is already an inbound source called “{name}”.", field="name")
     raw_key = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -85,11 +93,37 @@ def inbound_source_create(
         fields=[name for name in services.PROFILE_FIELDS if name in fields],
         per_email_per_day=per_email_per_day,
         per_minute=per_minute,
+        consent_wording=consent_wording,
         key_prefix=raw_key[:12],
         key_hash=_hash(raw_key),
         created_by=actor,
     )
     return inbound, raw_key
+
+
+def _wording(value: str | None) -> str:
+    wording = (value or "").strip()
+    if len(wording) > WORDING_MAX:
+        raise ActionError(
+            f"The consent wording can be at most {WORDING_MAX} characters.", field="consent_wording"
+        )
+    return wording
+
+
+@transaction.atomic
+def inbound_source_consent_wording(*, actor, source_id: int, consent_wording: str) -> InboundSource:
+    """Change the consent wording a source's form shows (a new version of the form's
+    question): answers posted from now on are recorded with it; those recorded before keep
+    the wording they answered."""
+    require_manager(actor, "inbound sources")
+    inbound = InboundSource.objects.select_for_update().filter(pk=source_id).first()
+    if inbound is None:
+        raise ActionError("No such inbound source.", code=ActionError.NOT_FOUND)
+    wording = _wording(consent_wording)
+    if wording != inbound.consent_wording:
+        inbound.consent_wording = wording
+        inbound.save(update_fields=["consent_wording"])
+    return inbound
 
 
 @transaction.atomic
@@ -116,15 +150,29 @@ def inbound_authenticate(raw_key: str | None) -> InboundSource | None:
 
 
 def _lead_for(
-    *, actor, email: str, source: str, campaign: Campaign | None, via: str, profile: dict
+    *,
+    actor,
+    email: str,
+    source: str,
+    campaign: Campaign | None,
+    via: str,
+    profile: dict,
+    consent: dict | None = None,
 ) -> tuple[Lead, bool]:
+    """The lead of `email` and whether it was created here (with `profile` and `consent`)."""
     existing = services.lead_find_duplicate(email=email)
     if existing is not None:
         return existing, False
     try:
         with transaction.atomic():
             lead = services.lead_create(
-                actor=actor, email=email, source=source, campaign=campaign, via=via, **profile
+                actor=actor,
+                email=email,
+                source=source,
+                campaign=campaign,
+                via=via,
+                consent=consent or None,
+                **profile,
             )
     except ActionError as exc:
         if exc.code != ActionError.DUPLICATE:
@@ -202,14 +250,16 @@ def inbound_submit(
     answer; with a different request it is refused. The post fills the profile fields the
     source allows (`sent`: every name the post carried, refused unless allowed); the
     engagement it records is the source's type, at most `per_email_per_day` of them for
-    one email in 24 hours."""
+    one email in 24 hours. Its `consent` (`inbound_consent`) is recorded as of now with
+    the source's wording: on a new lead as it is created, on a known one as its latest
+    answer (`lead_consent_record`)."""
     key = (idempotency_key or "").strip()
     if len(key) > 200:
         raise ActionError("An Idempotency-Key can be at most 200 characters.", field="Idempotency-Key")
     if not_allowed := sorted(
-        (set(payload) | (sent or set())) - {"email", "form", "page_url", *inbound.fields}
+        (set(payload) | (sent or set())) - {"email", "form", "page_url", "consent", *inbound.fields}
     ):
-        allowed = ", ".join(["email", "form", "page_url", *inbound.fields])
+        allowed = ", ".join(["email", "form", "page_url", "consent", *inbound.fields])
         raise ActionError(
             f"This form does not send {', '.join(not_allowed)}: what it records is set up in Smarketing "
             f"(it may send {allowed}).",
@@ -221,17 +271,30 @@ def inbound_submit(
         if earlier is not None:
             return _replay(earlier, digest)
     profile = {name: payload[name] for name in inbound.fields if payload.get(name) not in (None, "")}
+    # Checked before the person is looked up: a refusal cannot tell a new person from a known one.
+    consent = inbound_consent(inbound, payload.get("consent"))
     origin = f"inbound-{inbound.pk}"
     try:
         with transaction.atomic():
-            lead, _ = _lead_for(
+            lead, created = _lead_for(
                 actor=None,
                 email=payload["email"],
                 source=inbound.source,
                 campaign=inbound.campaign,
                 via="inbound_form",
                 profile=profile,
+                consent=consent,
             )
+            if consent and not created and lead.erased_at is None:
+                services.lead_consent_record(
+                    lead_id=lead.pk,
+                    actor=None,
+                    method=ConsentMethod.FORM,
+                    **{
+                        name: consent[name]
+                        for name in ("consent", "consent_at", "consent_wording", "lawful_basis")
+                    },
+                )
             since = timezone.now() - dt.timedelta(days=1)
             recent = Engagement.objects.filter(lead=lead, origin=origin, occurred_at__gte=since).count()
             if recent < inbound.per_email_per_day:
@@ -255,6 +318,26 @@ def inbound_submit(
             raise
         return _replay(earlier, digest)
     return 202, RECEIVED, False
+
+
+def inbound_consent(inbound: InboundSource, value: Any) -> dict[str, Any]:
+    """A post's answer on marketing contact as the lead's consent columns ({}: it carries
+    none): given, refused or withdrawn, or a checkbox's true/false, yes/no, on/off; by web
+    form, now, to the wording the source's form shows. A source whose wording is not set
+    up asks nothing, so an answer posted to it is refused: recording one would say the
+    person agreed to nobody knows what."""
+    answer = intake_values.consent_answer(value)
+    if not answer:
+        return {}
+    if not inbound.consent_wording:
+        raise ActionError(
+            f"“{inbound.name}” records no consent answer: a manager first sets the consent wording its "
+            "form shows, on the Inbound sources page in Smarketing.",
+            field="consent",
+        )
+    return services.consent_clean(
+        {"consent": answer, "consent_wording": inbound.consent_wording}, method=ConsentMethod.FORM
+    )
 
 
 def inbound_rate_exceeded(inbound: InboundSource) -> bool:

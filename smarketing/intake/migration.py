@@ -5,9 +5,10 @@ the rulebook; this module follows it section by section).
 - which column is which field (`guess_mapping`, `detect_system`), and the value maps —
   stage, status, deal stage, owner, source, loss reason — with their documented defaults
   and the manager's changes (`ImportJob.value_maps`);
-- one row: its profile parsed as in the everyday import (`plans.parse_row`), then its
-  stage, dates, owner and reasons made into a `leads.services.History` and checked against
-  the transition table (`MigrationContext.parse_row`);
+- one row: its profile and its consent answer parsed as in the everyday import
+  (`plans.parse_row`), then its stage, dates, owner and reasons made into a
+  `leads.services.History` and checked against the transition table
+  (`MigrationContext.parse_row`);
 - a chunk: an email already in Smarketing is skipped — a migration never rewrites a lead.
 """
 
@@ -352,7 +353,7 @@ class MigrationContext(Context):
         for plan in plans:
             if plan.outcome in ("update", "skip") and plan.lead_id:
                 plan.outcome = "skip"
-                plan.fill = {}
+                plan.fill, plan.consent = {}, {}
                 plan.message = f"Already in Smarketing as lead {plan.lead_id}: a migration does not change leads that are here."
         return plans
 

@@ -179,6 +179,16 @@ class InboundSource(models.Model):
         default=1, help_text="Engagements recorded for one email in 24 hours; more posts record nothing."
     )
     per_minute = models.PositiveIntegerField(default=60, help_text="Posts accepted per minute.")
+    # The wording (or its version) of the consent question the form shows: what a post's
+    # answer is recorded as agreed to. The post never says it (docs/privacy.md); blank:
+    # the form asks nothing, and a post carrying an answer is refused.
+    consent_wording = models.CharField(
+        max_length=500,
+        blank=True,
+        default="",
+        db_default="",  # the release before creates sources without it while an upgrade runs
+        help_text="The consent wording (or its version) the form shows.",
+    )
     key_prefix = models.CharField(max_length=12, unique=True)
     key_hash = models.CharField(max_length=64, unique=True)
     is_active = models.BooleanField(default=True)

@@ -1,11 +1,12 @@
 """What each row of an import does: its cells parsed and checked (`parse_row`), then, a chunk
 at a time, its duplicates resolved against the database and the file (`plan_chunk`):
-create, update (fill blank fields), skip, or fail with its row number and reason."""
+create, update (fill blank fields, record a newer consent answer), skip, or fail with its
+row number and reason."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,7 +15,8 @@ from django.conf import settings
 from django.db import connection
 
 from leads import services
-from leads.models import EventType, Lead, LeadEvent, normalize_email
+from leads.models import Consent, ConsentMethod, EventType, Lead, LeadEvent, normalize_email
+from leads.services.consent import WORDING_MAX
 from smarketing.core.errors import ActionError
 from smarketing.core.lookups import Values
 from smarketing.intake import reading
@@ -40,6 +42,10 @@ class RowPlan:
     campaign: Campaign | None = None
     origin: dict[str, Any] = field(default_factory=dict)
     fill: dict[str, Any] = field(default_factory=dict)
+    # The person's answer on marketing contact as `services.consent_clean` made it ({}:
+    # none); `consent_dated`: the row said when it was given (else it is as of the import).
+    consent: dict[str, Any] = field(default_factory=dict)
+    consent_dated: bool = False
     history: Any = None  # a migration's row: the path its lead took (leads.services.History)
 
 
@@ -50,11 +56,11 @@ class Memo:
 
     LIMIT = 5000
 
-    def __init__(self, parse: Callable[[str], Any]):
+    def __init__(self, parse: Callable[[Any], Any]):
         self.parse = parse
-        self.seen: dict[str, tuple[bool, Any]] = {}
+        self.seen: dict[Hashable, tuple[bool, Any]] = {}
 
-    def __call__(self, value: str) -> Any:
+    def __call__(self, value: Hashable) -> Any:
         hit = self.seen.get(value)
         if hit is None:
             try:
@@ -85,6 +91,17 @@ class Context:
         self.country = Memo(intake_values.parse_country)
         self.stage = Memo(intake_values.parse_stage)
         self.source = Memo(intake_values.parse_source)
+        self.lawful_basis = Memo(intake_values.parse_lawful_basis)
+        self.reads_consent = any(target in intake_values.CONSENT_FIELDS for _, target in self.columns)
+        # A row's consent cells together (`row_consent`): a file repeats its answers, wordings
+        # and dates, and each distinct set is checked once. Its answer's time, when the row
+        # does not say it, is when the import first read that set: as of the import.
+        self.consent = Memo(
+            lambda cells: row_consent(dict(zip(intake_values.CONSENT_FIELDS, cells, strict=True)), self)
+        )
+        opted_out = next((header for header, target in self.columns if target == "opted_out"), "")
+        # What an opt-out answered to, when the row says no more (Salesforce's checkbox).
+        self.opt_out_wording = f"Opted out of email (“{opted_out}” in {job.file_name})"[:WORDING_MAX]
 
     def parse_row(self, row_number: int, cells: dict[str, str]) -> RowPlan:
         return parse_row(row_number, cells, self)
@@ -129,6 +146,10 @@ def parse_row(row_number: int, cells: dict[str, str], ctx: Context) -> RowPlan:
                     f"({settings.SMARKETING_BASE_URL}/campaigns/new/), or leave the cell empty."
                 )
         original = intake_values.parse_datetime(values.get("created_at", ""), ctx.tz)
+        if ctx.reads_consent:
+            cells = tuple(values.get(name, "") for name in intake_values.CONSENT_FIELDS)
+            plan.consent = ctx.consent(cells) if any(cells) else {}
+            plan.consent_dated = bool(values.get("consent_at"))
     except ValueError as exc:
         plan.outcome, plan.message = "fail", str(exc)
         return plan
@@ -182,13 +203,72 @@ def plan_chunk(rows: list[tuple[int, dict[str, str]]], ctx: Context) -> list[Row
             continue
         plan.lead_id = lead.pk
         plan.fill = {k: v for k, v in plan.profile.items() if getattr(lead, k) in (None, "")}
-        if plan.fill:
+        if not consent_is_news(plan, lead):
+            plan.consent = {}
+        if plan.fill or plan.consent:
             plan.outcome = "update"
-            plan.message = f"Filled {', '.join(k.replace('_', ' ') for k in plan.fill)} on lead {lead.pk}."
+            plan.message = update_message(lead.pk, plan.fill, plan.consent)
         else:
             plan.outcome = "skip"
             plan.message = f"Already in Smarketing as lead {lead.pk}; nothing new in this row."
     return plans
+
+
+def row_consent(values: dict[str, str], ctx: Context) -> dict[str, Any]:
+    """The row's answer on marketing contact, checked by the one check of an answer
+    (`services.consent_clean`, how: the import): {} when the row gives none. A consent
+    cell may say yes or no; an opted-out-of-email cell that is true is a refusal (its
+    wording the column's, unless the row has one). ValueError says what is wrong."""
+    answer = intake_values.consent_answer(values.get("consent", ""))
+    wording = values.get("consent_wording", "")
+    if intake_values.parse_opted_out(values.get("opted_out", "")):
+        if intake_values.label_key(answer) == Consent.GIVEN:
+            raise ValueError(
+                f"Consent “{values['consent'].strip()}” and opted out of email “{values['opted_out'].strip()}” "
+                "contradict each other: keep one."
+            )
+        answer, wording = answer or Consent.REFUSED, wording or ctx.opt_out_wording
+    try:
+        return services.consent_clean(
+            {
+                "consent": answer,
+                "consent_at": intake_values.parse_datetime(
+                    values.get("consent_at", ""), ctx.tz, what="consent date"
+                ),
+                "consent_wording": wording,
+                "lawful_basis": ctx.lawful_basis(values.get("lawful_basis", "")),
+            },
+            method=ConsentMethod.IMPORT,
+        )
+    except ActionError as exc:
+        raise ValueError(exc.message) from None
+
+
+def consent_is_news(plan: RowPlan, lead: Lead) -> bool:
+    """Whether a row's answer is recorded on a lead already here: the lead has none, or
+    the row's is newer. An answer the row does not date is as of the import: it counts
+    only when it says something else than the lead's (so importing a file again records
+    nothing twice)."""
+    answer = plan.consent
+    if not answer.get("consent"):
+        return False  # a lawful basis alone is recorded on new leads only
+    if lead.consent_at is None:
+        return True
+    if answer["consent_at"] <= lead.consent_at:
+        return False
+    return plan.consent_dated or (answer["consent"], answer["consent_wording"]) != (
+        lead.consent,
+        lead.consent_wording,
+    )
+
+
+def update_message(lead_id: int, filled: Any, consent: dict[str, Any]) -> str:
+    """What a row did to a lead already here."""
+    done = [f"Filled {', '.join(k.replace('_', ' ') for k in filled)}"] if filled else []
+    if consent:
+        recorded = f"consent ({Consent(consent['consent']).label.lower()})"
+        done.append(f"recorded {recorded}" if done else f"Recorded {recorded}")
+    return f"{' and '.join(done)} on lead {lead_id}."
 
 
 def ids_of_emails(emails: set[str]) -> list[int]:

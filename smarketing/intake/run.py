@@ -22,14 +22,14 @@ from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
 from leads import services
-from leads.models import Lead, LeadEvent
+from leads.models import ConsentMethod, Lead, LeadEvent
 from sla.models import Clock
 from smarketing.agreement import scoring
 from smarketing.core import bulk
 from smarketing.core.errors import ActionError
 from smarketing.intake import files, migration, reading
 from smarketing.intake.models import ImportJob, ImportRow, ImportStatus, RowOutcome
-from smarketing.intake.plans import Context, RowPlan, chunks, file_format
+from smarketing.intake.plans import Context, RowPlan, chunks, file_format, update_message
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ def _create_items(plans: list[RowPlan]) -> list[dict[str, Any]]:
             "campaign": p.campaign,
             "origin": p.origin,
             "profile": p.profile,
+            "consent": p.consent,
         }
         for p in plans
     ]
@@ -216,7 +217,7 @@ def _run_chunk(job_id: int, chunk: _Chunk, ctx: Context, scorer) -> bool:
         _create_migrated(actor, [p for p in plans if p.outcome == "create"], new, ctx)
     else:
         _create_all(actor, [p for p in plans if p.outcome == "create"], scorer, new)
-    _fill_all(actor, [p for p in plans if p.outcome == "update"])
+    _update_all(actor, [p for p in plans if p.outcome == "update"])
     outcomes: list[dict[str, Any]] = []
     for plan in plans:
         counts[plan.outcome] += 1
@@ -276,6 +277,7 @@ def _create_all(actor, plans: list[RowPlan], scorer, new: services.NewLeads | Ac
                 via="import",
                 scorer=scorer,
                 origin=plan.origin,
+                consent=plan.consent,
                 **plan.profile,
             )
             plan.lead_id = lead.pk
@@ -309,7 +311,8 @@ def _create_migrated(actor, plans: list[RowPlan], new: services.MigratedLeads | 
     for i, plan in enumerate(plans):
         try:
             with transaction.atomic():
-                (plan.lead_id,) = write(leads=new.only([j == i for j in range(len(plans))]))
+                one = new.only([j == i for j in range(len(plans))])
+                (plan.lead_id,) = write(leads=one)
         except IntegrityError:
             existing = services.lead_find_duplicate(email=plan.email)
             if existing is None:
@@ -321,18 +324,47 @@ def _create_migrated(actor, plans: list[RowPlan], new: services.MigratedLeads | 
             plan.outcome, plan.message = "fail", exc.message
 
 
-def _fill_all(actor, plans: list[RowPlan]) -> None:
-    """Fill the blank fields of the chunk's existing leads in one go. What is filled is
-    decided again on the locked leads: a field someone filled since the plan was made
-    is left alone (the row then says what it did fill, or that it had nothing new)."""
+def _update_all(actor, plans: list[RowPlan]) -> None:
+    """Fill the blank fields of the chunk's existing leads in one go, then record the newer
+    consent answers rows bring (one lead at a time: only rows whose answer is news get
+    here, see `plans.consent_is_news`). What is filled is decided again on the locked
+    leads: a field someone filled since the plan was made is left alone (the row then says
+    what it did, or that it had nothing new)."""
     if not plans:
         return
-    results = services.leads_fill_blanks(actor=actor, fills=[(p.lead_id, p.fill) for p in plans])
-    for plan, result in zip(plans, results, strict=True):
+    filling = [p for p in plans if p.fill]
+    results = (
+        services.leads_fill_blanks(actor=actor, fills=[(p.lead_id, p.fill) for p in filling])
+        if filling
+        else []
+    )
+    filled: dict[int, Any] = {}
+    for plan, result in zip(filling, results, strict=True):
         if isinstance(result, ActionError):
             plan.outcome, plan.message = "fail", result.message
-        elif result:
-            plan.message = f"Filled {', '.join(k.replace('_', ' ') for k in result)} on lead {plan.lead_id}."
+        else:
+            filled[plan.row_number] = result
+    for plan in plans:
+        if plan.outcome != "update":
+            continue
+        if plan.consent:
+            try:
+                with transaction.atomic():
+                    services.lead_consent_record(
+                        lead_id=plan.lead_id,
+                        actor=actor,
+                        method=ConsentMethod.IMPORT,
+                        consent=plan.consent["consent"],
+                        consent_at=plan.consent["consent_at"],
+                        consent_wording=plan.consent["consent_wording"],
+                        lawful_basis=plan.consent["lawful_basis"],
+                    )
+            except ActionError as exc:
+                plan.outcome, plan.message = "fail", exc.message
+                continue
+        done = filled.get(plan.row_number)
+        if done or plan.consent:
+            plan.message = update_message(plan.lead_id, done, plan.consent)
         else:
             plan.outcome = "skip"
             plan.message = f"Already in Smarketing as lead {plan.lead_id}; nothing new in this row."

@@ -177,13 +177,37 @@ class EngagementIngestSerializer(ProfileFieldsSerializer):
     campaign = IdField(queryset=Campaign.objects.all(), required=False, allow_null=True)
 
 
+@extend_schema_field({"oneOf": [{"type": "string", "maxLength": 40}, {"type": "boolean"}]})
+class ConsentAnswerField(serializers.Field):
+    """A form's answer on marketing contact: a word (given, refused, withdrawn; or a
+    checkbox's value: yes/no, on/off, true/false) or a JSON boolean. Which words mean what
+    is the service's (`inbound.inbound_consent`)."""
+
+    default_error_messages = {"invalid": "Send given, refused or withdrawn, or true or false."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or (isinstance(data, str) and len(data) <= 40):
+            return data
+        self.fail("invalid")
+
+    def to_representation(self, value):
+        return value
+
+
 class InboundFormSerializer(ProfileFieldsSerializer):
     """A website form's post. Of the profile fields, only those its inbound source allows
-    (set up by a manager); the engagement it records is the source's."""
+    (set up by a manager); the engagement it records is the source's, and so is the
+    consent wording an answer is recorded with."""
 
     email = strict.EmailField()
     form = strict.CharField(max_length=300, required=False, allow_blank=True, help_text="The form's name")
     page_url = strict.URLField(max_length=500, required=False, allow_blank=True)
+    consent = ConsentAnswerField(
+        required=False,
+        help_text="The person's answer to the form's consent question: given, refused or withdrawn, or "
+        "the checkbox's true/false (yes/no, on/off); left out: nothing recorded. Recorded with the "
+        "wording the inbound source's form shows, set in Smarketing (a source without one refuses it).",
+    )
 
 
 class InboundReceivedSerializer(serializers.Serializer):

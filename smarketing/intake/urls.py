@@ -17,6 +17,11 @@ urlpatterns = [
     path("refer/", views.refer, name="refer"),
     path("agreement/inbound/", views.inbound_sources, name="inbound-sources"),
     path(
+        "agreement/inbound/<id:source_id>/consent-wording/",
+        views.inbound_source_consent_wording,
+        name="inbound-source-consent-wording",
+    ),
+    path(
         "agreement/inbound/<id:source_id>/revoke/",
         views.inbound_source_revoke,
         name="inbound-source-revoke",

@@ -11,6 +11,7 @@ import unicodedata
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from leads.models import Consent, LawfulBasis
 from smarketing.org.models import Source
 
 # ---------------------------------------------------------------------------------------
@@ -34,7 +35,15 @@ FIELDS: dict[str, str] = {
     "stage": "Stage",
     "created_at": "Created at (original create date)",
     "external_id": "External ID",
+    # The person's answer on marketing contact (`leads.services.consent_clean`).
+    "consent": "Consent to marketing (given, refused, withdrawn; or yes / no)",
+    "consent_at": "Consent answered at",
+    "consent_wording": "Consent wording (or its version) the person answered",
+    "lawful_basis": "Lawful basis (consent, legitimate interest, contract)",
+    "opted_out": "Opted out of email (true: consent refused)",
 }
+# The consent columns among them: a row's answer, checked as one (`plans.row_consent`).
+CONSENT_FIELDS = ("consent", "consent_at", "consent_wording", "lawful_basis", "opted_out")
 
 
 @functools.lru_cache(maxsize=4096)  # a file repeats its stages, statuses and owners
@@ -96,6 +105,31 @@ _HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "creation date",
     ),
     "external_id": ("id", "record id", "lead id", "contact id", "external id"),
+    # A Smarketing lead export writes "Consent", "Consent at", "Consent wording" and "Lawful
+    # basis" (docs/exports.md), so an export re-imports its answers. Its "Consent method" is
+    # not read: how an answer came here is the import's (`ConsentMethod.IMPORT`). HubSpot's
+    # "Marketing contact status" is not read either: it is HubSpot's billing flag (whom it
+    # may email and charges for), not the person's answer.
+    "consent": (
+        "consent",
+        "marketing consent",
+        "gdpr consent",
+        "consent to marketing",
+        "marketing opt-in",
+        "opt-in",
+    ),
+    "consent_at": ("consent at", "consent date", "consent given at", "date of consent", "consent timestamp"),
+    "consent_wording": ("consent wording", "consent text", "consent version", "consent statement"),
+    # HubSpot's contact property "Legal basis for processing contact's data".
+    "lawful_basis": (
+        "lawful basis",
+        "legal basis",
+        "lawful basis for processing",
+        "legal basis for processing contact's data",
+    ),
+    # Salesforce's Lead field HasOptedOutOfEmail ("Email Opt Out" in a report), HubSpot's
+    # hs_email_optout ("Unsubscribed from all email"): true when the person opted out.
+    "opted_out": ("hasoptedoutofemail", "email opt out", "unsubscribed from all email"),
 }
 _HEADER_LOOKUP: dict[str, str] = {
     label_key(alias): field for field, aliases in _HEADER_ALIASES.items() for alias in aliases
@@ -397,7 +431,9 @@ _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _AMBIGUOUS_DATE = re.compile(r"\d{1,2}[/.]\d{1,2}[/.]\d{2,4}(?:[ T].*)?")
 
 
-def parse_datetime(value: str, tz: ZoneInfo, *, now: datetime | None = None) -> datetime | None:
+def parse_datetime(
+    value: str, tz: ZoneInfo, *, now: datetime | None = None, what: str = ""
+) -> datetime | None:
     """An aware datetime for a date/time cell; None for an empty cell.
 
     Accepted: ISO 8601 dates and date-times, with "T" or a space, with or without
@@ -407,27 +443,93 @@ def parse_datetime(value: str, tz: ZoneInfo, *, now: datetime | None = None) -> 
     one with an offset keeps it. Slashed dates such as "12/06/2024" are refused rather
     than guessed: day/month order differs between locales and the two readings are both
     valid. Dates in the future (after `now`, default the current time) or before 1970
-    are refused as mistakes. `now`, if given, must be aware.
+    are refused as mistakes. `now`, if given, must be aware. `what` names the date in the
+    messages (a create date unless said).
     """
     value = (value or "").strip()
     if not value:
         return None
+    date = f"{what.capitalize()} “{value}”" if what else f"Date “{value}”"
     if _AMBIGUOUS_DATE.fullmatch(value):
         raise ValueError(
-            f"Date “{value}” is ambiguous (day and month order): use the form 2024-06-12 or 2024-06-12 14:03."
+            f"{date} is ambiguous (day and month order): use the form 2024-06-12 or 2024-06-12 14:03."
         )
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"“{value}” is not a date: use the form 2024-06-12 or 2024-06-12 14:03.") from None
+        raise ValueError(
+            f"“{value}” is not a {what or 'date'}: use the form 2024-06-12 or 2024-06-12 14:03."
+        ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     now = now or datetime.now(tz)
     if parsed > now:
-        raise ValueError(f"Date “{value}” is in the future.")
+        raise ValueError(f"{date} is in the future.")
     if parsed < _EARLIEST:
-        raise ValueError(f"Date “{value}” is before 1970: probably a placeholder, not a create date.")
+        raise ValueError(f"{date} is before 1970: probably a placeholder, not a {what or 'create date'}.")
     return parsed
+
+
+# --- consent cells: turned into what `leads.services.consent_clean` reads, which checks them
+
+_TRUE, _FALSE = ("yes", "y", "true", "1", "on"), ("no", "n", "false", "0", "off")
+_CONSENT_WORDS = {
+    **{label_key(word): Consent.GIVEN for word in _TRUE},
+    **{label_key(word): Consent.REFUSED for word in _FALSE},
+}
+
+
+def consent_answer(value: object) -> str:
+    """A consent cell, or a web form's checkbox, as an answer: yes, true, on, 1 (or JSON
+    true) is given; no, false, off, 0 (or false) refused; anything else as written, for
+    `consent_clean` to read or refuse ("" and None: no answer)."""
+    if isinstance(value, bool):
+        return str(Consent.GIVEN if value else Consent.REFUSED)
+    text = "" if value is None else str(value).strip()
+    return str(_CONSENT_WORDS.get(label_key(text), text))
+
+
+# HubSpot's "Legal basis for processing contact's data" options (its knowledge base,
+# "Track lawful basis of processing in HubSpot"); "Not applicable" records none.
+_LAWFUL_BASIS_ALIASES: dict[str, tuple[str, ...]] = {
+    LawfulBasis.CONSENT: ("Freely given consent from contact",),
+    LawfulBasis.LEGITIMATE_INTEREST: (
+        "Legitimate interest - prospect/lead",
+        "Legitimate interest - existing customer",
+        "Legitimate interest - other",
+    ),
+    LawfulBasis.CONTRACT: ("Performance of a contract",),
+    LawfulBasis.NOT_RECORDED: ("Not applicable",),
+}
+_LAWFUL_BASIS_LOOKUP = {
+    label_key(alias): code for code, aliases in _LAWFUL_BASIS_ALIASES.items() for alias in aliases
+}
+
+
+def parse_lawful_basis(value: str) -> str:
+    """A lawful-basis cell: HubSpot's options as the basis they name; anything else as
+    written, for `consent_clean` to read or refuse. HubSpot separates several with “;”:
+    Smarketing keeps one basis for marketing contact, so several different ones are
+    refused (the row says which to keep) rather than one guessed."""
+    parts = [part.strip() for part in (value or "").split(";") if part.strip()]
+    bases = {_LAWFUL_BASIS_LOOKUP.get(label_key(part), part) for part in parts}
+    if len(bases) > 1:
+        raise ValueError(
+            f"Several lawful bases “{value.strip()}”: keep the one for marketing contact "
+            "(consent, legitimate interest or contract)."
+        )
+    return str(bases.pop()) if bases else ""
+
+
+def parse_opted_out(value: str) -> bool:
+    """An opted-out-of-email cell (Salesforce's HasOptedOutOfEmail): true, yes, 1 — the
+    person refused marketing email; false, no, 0 or empty — nothing said."""
+    key = label_key(value or "")
+    if key in {label_key(word) for word in _TRUE}:
+        return True
+    if not key or key in {label_key(word) for word in _FALSE}:
+        return False
+    raise ValueError(f"Opted out of email “{value.strip()}” is neither true nor false.")
 
 
 def split_full_name(value: str) -> tuple[str, str]:
@@ -451,7 +553,8 @@ def split_full_name(value: str) -> tuple[str, str]:
 
 def check_mapping(headers: list[str], mapping: dict[str, str], fields: dict[str, str]) -> dict[str, str]:
     """`{header: field}` as chosen, each header in the file, each field one of `fields` and
-    chosen once, and a column for Email; raises ValueError naming every problem."""
+    chosen once, a column for Email, and one for the consent wording when one holds consent
+    answers; raises ValueError naming every problem."""
     errors: list[str] = []
     cleaned: dict[str, str] = {}
     used: dict[str, str] = {}
@@ -471,6 +574,11 @@ def check_mapping(headers: list[str], mapping: dict[str, str], fields: dict[str,
         errors.append(
             "No column is mapped to Email. Every lead needs an email address: "
             "map the column that holds it (columns: " + ", ".join(f"“{h}”" for h in headers if h) + ")."
+        )
+    if "consent" in used and "consent_wording" not in used and not errors:
+        errors.append(
+            f"“{used['consent']}” is mapped to Consent: map the column with the wording (or its "
+            "version) the person answered to Consent wording too — an answer counts only with it."
         )
     if errors:
         raise ValueError(" ".join(errors))

@@ -24,7 +24,7 @@ from smarketing.org.roles import can_edit_agreement, can_import
 @login_required
 def inbound_sources(request):
     can_edit = can_edit_agreement(request.user)  # what a post records is part of how leads score
-    status, error, new_key = 200, "", ""
+    status, error, new_key, new_consent_wording = 200, "", "", ""
     form = InboundSourceForm()
     if request.method == "POST":
         form = InboundSourceForm(request.POST)
@@ -37,6 +37,7 @@ def inbound_sources(request):
                 status, error = refusal_status(exc), exc.message
             else:
                 form = InboundSourceForm()
+                new_consent_wording = source.consent_wording
         else:
             status = 400
     context = {
@@ -45,9 +46,27 @@ def inbound_sources(request):
         "can_edit": can_edit,
         "error": error,
         "new_key": new_key,
+        "new_consent_wording": new_consent_wording,
         "endpoint": request.build_absolute_uri("/api/inbound/"),
     }
     return render(request, "intake/inbound_sources.html", context, status=status)
+
+
+@require_POST
+@login_required
+def inbound_source_consent_wording(request, source_id: int):
+    return act_then_redirect(
+        request,
+        "inbound-sources",
+        lambda: inbound.inbound_source_consent_wording(
+            actor=request.user, source_id=source_id, consent_wording=request.POST.get("consent_wording", "")
+        ),
+        lambda source: (
+            f"Consent answers posted to “{source.name}” are now recorded with the wording “{source.consent_wording}”."
+            if source.consent_wording
+            else f"“{source.name}” now asks no consent question: a post carrying an answer is refused."
+        ),
+    )
 
 
 @require_POST
