@@ -1,10 +1,12 @@
 """Erasing a person from the funnel's own tables: the lead becomes an anonymous record.
 
 What stays is what the reports count: the lead's id, stage, dates, source, campaign,
-owner, qualifier, referrer, score, amount and country, and every event's type, stages,
-times, actor and reason. What goes is every value about the person: the profile, the
-text of notes and event notes, the values in event data that were the person's (an old
-email, a merged lead's profile), engagements' titles and addresses, touches' notes.
+owner, qualifier, referrer, score, amount, country and company size (the dashboard's
+segment), and every event's type, stages, times, actor and reason. What goes is every
+value about the person: the profile, the text of notes and event notes, the values in
+event data that were the person's (an old email, a merged lead's profile) and what names
+them in the rest, engagements' titles and addresses, touches' notes, what the consent's
+wording says of them.
 `smarketing.privacy` calls this and clears the other apps' tables; docs/privacy.md is the
 account users read.
 """
@@ -22,8 +24,10 @@ from leads.services.profile import PROFILE_FIELDS
 from smarketing.core.scrub import ERASED, scrub_json, scrub_text, words_pattern
 
 # What an erased lead's profile becomes: blank, but the country (routing and SLA
-# policies read it; alone it names nobody) and the email, which must stay unique.
-_KEPT = ("country",)
+# policies read it) and the company's size (the dashboard's segment filter counts by it:
+# blanking it would move the lead to "size unknown" and change every segmented figure);
+# alone, neither names anybody. The email becomes a unique, invalid address.
+_KEPT = ("country", "company_size")
 # Event data keys whose values were the person's (leads.services.merge, .profile).
 _PERSONAL_DATA = ("other_email",)
 _PERSONAL_MAPS = ("filled", "changes")
@@ -85,27 +89,32 @@ def person_words(lead_ids: list[int], *, own: bool = False) -> tuple[set[str], s
     return {w for w in words if w and "@erased.invalid" not in w}, {p for p in phones if p}
 
 
-def _event_data(data: Any, pattern) -> Any:
-    if not isinstance(data, dict):
-        return scrub_json(data, pattern)
-    data = dict(data)
-    for key in _PERSONAL_DATA:
-        if key in data:
-            data[key] = ERASED
-    for key in _PERSONAL_MAPS:
-        values = data.get(key)
-        if isinstance(values, dict):
-            data[key] = {
-                name: (
-                    [ERASED if v not in (None, "") else v for v in value]
-                    if isinstance(value, list)
-                    else ERASED
-                )
-                if name in (*PROFILE_FIELDS, "email") and name not in _KEPT
-                else value
-                for name, value in values.items()
-            }
-    return scrub_json(data, pattern)
+def _event_data(data: Any, naming) -> Any:
+    """An event's data without the person: the values the program copied from their
+    profile (`_PERSONAL_DATA`, `_PERSONAL_MAPS`) go whole; any other string loses what
+    names them alone (`naming`: an email, a full name, a phone). The keys, and every other
+    value, are the program's codes — the reports and the history read them — and stay,
+    even for a person called Man at a company called Recycle ("via": "manual", a loss's
+    "outcome": "recycle")."""
+    if isinstance(data, dict):
+        data = dict(data)
+        for key in _PERSONAL_DATA:
+            if key in data:
+                data[key] = ERASED
+        for key in _PERSONAL_MAPS:
+            values = data.get(key)
+            if isinstance(values, dict):
+                data[key] = {
+                    name: (
+                        [ERASED if v not in (None, "") else v for v in value]
+                        if isinstance(value, list)
+                        else ERASED
+                    )
+                    if name in (*PROFILE_FIELDS, "email") and name not in _KEPT
+                    else value
+                    for name, value in values.items()
+                }
+    return scrub_json(data, naming, keys=False)
 
 
 def _receipt(receipt: Any, pattern) -> Any:
@@ -132,25 +141,31 @@ def _update(queryset, **values) -> int:
 def leads_anonymise(lead_ids: list[int], *, now: dt.datetime, pattern=None) -> dict[str, int]:
     """Blank every personal value in the funnel's tables of these leads (one person, or a
     retention run's batch of people); the caller holds the transaction and has locked
-    them. `pattern` (`smarketing.core.scrub.words_pattern`) also takes the people's words
-    out of the event data that remains. Returns how many rows of each kind changed."""
-    blank = {name: None if name == "company_size" else "" for name in PROFILE_FIELDS if name not in _KEPT}
+    them. `pattern` (`smarketing.core.scrub.words_pattern`: any of the people's values)
+    also takes them out of the score receipts and engagement ids; what names them alone
+    goes from the event data that remains (`_event_data`). Returns how many rows of each
+    kind changed."""
+    blank = {name: "" for name in PROFILE_FIELDS if name not in _KEPT}
+    naming = leads_pattern(lead_ids, own=False)  # read before the profiles are blanked
     leads = 0
-    receipts = dict(
-        Lead.objects.filter(pk__in=lead_ids, erased_at__isnull=True).values_list("pk", "score_receipt")
-    )
-    for pk, receipt in receipts.items():  # each its own email: unique, and it must stay so
+    rows = Lead.objects.filter(pk__in=lead_ids, erased_at__isnull=True)
+    # Each its own email (unique, and it must stay so); the consent's wording is the
+    # organisation's, but an import or a colleague may have written the person into it.
+    for pk, receipt, wording in rows.values_list("pk", "score_receipt", "consent_wording"):
         leads += Lead.objects.filter(pk=pk, erased_at__isnull=True).update(
             **blank,
             email=erased_email(pk),
             score_receipt=_receipt(receipt, pattern),
+            consent_wording=scrub_text(wording, pattern)[
+                : Lead._meta.get_field("consent_wording").max_length
+            ],
             erased_at=now,
             version=F("version") + 1,
         )
     events = LeadEvent.objects.filter(lead_id__in=lead_ids)
     changed = 0
     for pk, data, note in events.values_list("pk", "data", "note").iterator(chunk_size=2000):
-        cleaned = _event_data(data, pattern)
+        cleaned = _event_data(data, naming)
         if cleaned != data or note:
             changed += _update(LeadEvent.objects.filter(pk=pk), data=cleaned, note="")
     engagements = Engagement.objects.filter(lead_id__in=lead_ids)

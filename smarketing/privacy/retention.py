@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from leads.models import Engagement, Lead, LeadEvent, Stage, Touch
@@ -62,7 +62,12 @@ def retention_due(policy: RetentionPolicy, now: dt.datetime | None = None) -> Qu
             & ~Exists(Engagement.objects.filter(lead=OuterRef("pk"), occurred_at__gte=inactive_before))
             & ~Exists(Touch.objects.filter(lead=OuterRef("pk"), occurred_at__gte=inactive_before))
         )
-        matches |= Q(stage=Stage.LEAD, created_at__lt=inactive_before) & quiet
+        # A lead entered its stage with an event (created, recycled): one that entered
+        # it since the cut-off is not quiet. Said here, the stage index finds the
+        # candidates and only they are probed for later activity.
+        matches |= (
+            Q(stage=Stage.LEAD, stage_entered_at__lt=inactive_before, created_at__lt=inactive_before) & quiet
+        )
     if disqualified_before is not None:
         matches |= Q(stage=Stage.DISQUALIFIED, stage_entered_at__lt=disqualified_before)
     return Lead.objects.live().filter(matches, erased_at__isnull=True).order_by("pk")
@@ -73,12 +78,15 @@ def retention_preview(policy: RetentionPolicy, now: dt.datetime | None = None) -
     now = now or timezone.now()
     due = retention_due(policy, now)
     inactive_before, disqualified_before = cutoffs(policy, now)
+    counts = due.order_by().aggregate(
+        total=Count("pk"),
+        inactive=Count("pk", filter=Q(stage=Stage.LEAD)),
+        disqualified=Count("pk", filter=Q(stage=Stage.DISQUALIFIED)),
+    )  # one pass over the candidates, not one per figure
     return {
         "inactive_before": inactive_before,
         "disqualified_before": disqualified_before,
-        "total": due.count(),
-        "inactive": due.filter(stage=Stage.LEAD).count() if inactive_before else 0,
-        "disqualified": due.filter(stage=Stage.DISQUALIFIED).count() if disqualified_before else 0,
+        **counts,
         "first": list(due.select_related("campaign")[:PREVIEW_SHOWN]),
     }
 
