@@ -20,6 +20,7 @@ APPS = (
     ("leads", "leads"),
     ("smarketing.intake", "intake"),
     ("reports", "reports"),
+    ("smarketing.privacy", "privacy"),
 )
 
 urlpatterns = [

@@ -42,6 +42,7 @@ import html
 import importlib
 import io
 import json
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -90,6 +91,8 @@ from smarketing.notifications.models import Notification, NotificationKind
 from smarketing.notifications.services import notify
 from smarketing.org.models import Campaign, CampaignChange, EngagementType, Membership, Source, TeamKind
 from smarketing.org.roles import Role
+from smarketing.privacy.models import PrivacyAudit, RetentionPolicy, RetentionRun
+from smarketing.privacy.retention import retention_policy_set
 from tests.conftest import LiveApps
 from tests.factories import CampaignFactory, LeadFactory, MembershipFactory, TeamFactory, UserFactory
 
@@ -312,6 +315,8 @@ def _build_world() -> SimpleNamespace:
             body="For the permission matrix.",
         ).pk
     w.tokens = {name: Token.objects.create(user=u[name]).key for name in ("rep", "marketer")}
+    # A retention policy with a period (off, nothing due): "Run now" has something to run.
+    retention_policy_set(actor=u["marketing_manager"], enabled=False, disqualified_months=120)
     # A logged-in session per role; each test's fresh client carries its cookie.
     w.sessions = {}
     for role_name, user in u.items():
@@ -594,6 +599,18 @@ def profile_edited(key: str, job_title: str) -> Check:
     return check
 
 
+def consent_recorded(key: str) -> Check:
+    """The person's answer is the lead's, and its audit line names who recorded it."""
+
+    def check(w, user, response, changed):
+        row = lead(w, key)
+        assert (row.consent, row.consent_wording) == ("withdrawn", "Perm: asked by phone")
+        assert row.consent_records.filter(recorded_by=user, consent="withdrawn").count() == 1
+        only_changed("leads_lead", "leads_consentrecord")(changed)
+
+    return check
+
+
 def merged(other_key: str) -> Check:
     def check(w, user, response, changed):
         assert lead(w, other_key).merged_into_id == w.ids["plain"]
@@ -682,6 +699,11 @@ def inbound_created(w, user, response, changed):
     source = InboundSource.objects.get(name="Perm form")
     assert source.created_by == user
     assert response.status_code == 200 and source.key_prefix in response.content.decode()
+
+
+def inbound_wording_set(w, user, response, changed):
+    assert InboundSource.objects.get(pk=w.inbound.pk).consent_wording == "Perm newsletter consent v4"
+    only_changed("leads_inboundsource")(changed)
 
 
 def inbound_revoked(w, user, response, changed):
@@ -1417,6 +1439,17 @@ PAGE_ACTIONS = [
         check=noted(M),
         denial="You cannot write a note on this lead: only marketing, sales and their managers can.",
     ),
+    page(
+        "lead-consent",
+        "post",
+        lambda w: f"/leads/{w.ids[M]}/consent/",
+        PROFILE_EDITORS_MQL,
+        302,
+        body=lambda w: {"consent": "withdrawn", "consent_wording": "Perm: asked by phone"},
+        ok_to=lambda w: f"/leads/{w.ids[M]}/#consent-h",
+        check=consent_recorded(M),
+        denial="You cannot record consent for this lead",
+    ),
 ]
 
 PAGE_WRITES = [
@@ -1838,6 +1871,18 @@ PAGE_WRITES = [
         denial="Only a manager can change inbound sources.",
     ),
     page(
+        "inbound-source-consent-wording",
+        "post",
+        lambda w: f"/agreement/inbound/{w.inbound.pk}/consent-wording/",
+        MANAGERS,
+        302,
+        body=lambda w: {"consent_wording": "Perm newsletter consent v4"},
+        ok_to=lambda w: "/agreement/inbound/",
+        check=inbound_wording_set,
+        deny_to="/agreement/inbound/",
+        denial="Only a manager can change inbound sources.",
+    ),
+    page(
         "inbound-revoke",
         "post",
         lambda w: f"/agreement/inbound/{w.inbound.pk}/revoke/",
@@ -1936,6 +1981,7 @@ API_READS = [
     api("lead", "get", on_lead(M), EVERYONE),
     api("lead-west", "get", on_lead("west"), EVERYONE),
     api("lead-events", "get", on_lead(M, "events/"), EVERYONE),
+    api("lead-consent", "get", on_lead(M, "consent/"), EVERYONE),
     api("reasons", "get", lambda w: "/api/reasons/", EVERYONE),
     api("reason", "get", lambda w: f"/api/reasons/{w.reasons.rejection.pk}/", EVERYONE),
     api("campaigns", "get", lambda w: "/api/campaigns/", PRODUCT_ROLES, denial=CAMPAIGN_READ_DENIAL),
@@ -2154,6 +2200,16 @@ API_ACTIONS = [
         lambda w: {"version": version_of(w, "disq")},
         moved("disq", Stage.LEAD, EventType.REOPENED),
         "You cannot reopen this lead: only a marketer or a manager can.",
+    ),
+    api_action(
+        "consent",
+        M,
+        "consent",
+        PROFILE_EDITORS_MQL,
+        lambda w: {"consent": "withdrawn", "consent_wording": "Perm: asked by phone"},
+        consent_recorded(M),
+        "You cannot record consent for this lead",
+        ok=201,
     ),
     api_action(
         "merge",
@@ -2645,7 +2701,189 @@ API_WRITES = [
     ),
 ]
 
-CASES = PAGE_READS + PAGE_ACTIONS + PAGE_WRITES + API_READS + API_ACTIONS + API_WRITES
+# --- a person's rights: managers and admins (roles.may_manage_privacy), pages and API ------------------
+
+PRIVACY_MANAGERS = MANAGERS  # may_manage_privacy: a manager of either side, or an admin
+PRIVACY_PAGE_DENIAL = "Only managers handle people's data and the retention policy."
+PRIVACY_API_DENIAL = "Only a manager can handle people's data and the retention policy."
+ERASE_KEY = "dup"  # a lead nobody referred, with no notification
+
+
+def privacy_exported(w, user, response, changed):
+    assert response["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    person = json.loads(archive.read("person.json"))
+    assert person["profile"][0]["last_name"] == LEAD_NAMES[ERASE_KEY]
+    assert PrivacyAudit.objects.filter(action="export", actor=user, lead_id=w.ids[ERASE_KEY]).exists()
+
+
+def privacy_erased(w, user, response, changed):
+    erased = lead(w, ERASE_KEY)
+    assert erased.erased_at is not None and erased.last_name == erased.first_name == ""
+    assert PrivacyAudit.objects.filter(
+        action="erasure", actor=user, lead_id=erased.pk, reference="REQ-4712"
+    ).exists()
+
+
+def retention_set(w, user, response, changed):
+    policy = RetentionPolicy.current()
+    assert (policy.disqualified_months, policy.updated_by) == (60, user)
+    assert PrivacyAudit.objects.filter(action="retention_policy", actor=user).exists()
+
+
+def retention_run_by(w, user, response, changed):
+    run = RetentionRun.objects.get(started_by=user)
+    assert run.status == "done" and run.people == 0  # nothing is 120 months old here
+
+
+def privacy_audit_listed(w, user, response, changed):
+    assert [row["action"] for row in response.json()["results"]] == ["retention_policy"]
+
+
+def nothing_due(w, user, response, changed):
+    assert response.json()["total"] == 0 and response.json()["disqualified_before"]
+
+
+def privacy_person(rest: str = "", *, api: bool = False) -> Callable[[SimpleNamespace], str]:
+    return lambda w: f"{'/api' if api else ''}/privacy/people/{w.ids[ERASE_KEY]}/{rest}"
+
+
+PRIVACY = [
+    page(
+        "privacy",
+        "get",
+        lambda w: "/privacy/",
+        PRIVACY_MANAGERS,
+        check=shows("Retention policy", "Audit trail", "Retention policy changed"),
+        denial=PRIVACY_PAGE_DENIAL,
+    ),
+    page(
+        "privacy-person",
+        "get",
+        privacy_person(),
+        PRIVACY_MANAGERS,
+        check=shows(LEAD_NAMES[ERASE_KEY], "Erase this person"),
+        denial=PRIVACY_PAGE_DENIAL,
+    ),
+    page(
+        "privacy-run-confirm",
+        "get",
+        lambda w: "/privacy/retention/run/",
+        PRIVACY_MANAGERS,
+        check=shows("Run the retention policy now?"),
+        denial=PRIVACY_PAGE_DENIAL,
+    ),
+    page(
+        "privacy-policy-post",
+        "post",
+        lambda w: "/privacy/",
+        PRIVACY_MANAGERS,
+        302,
+        body=lambda w: {"inactive_months": "", "disqualified_months": "60"},
+        ok_to=lambda w: "/privacy/",
+        check=retention_set,
+        denial=PRIVACY_PAGE_DENIAL,
+    ),
+    page(
+        "privacy-run",
+        "post",
+        lambda w: "/privacy/retention/run/",
+        PRIVACY_MANAGERS,
+        302,
+        ok_to=lambda w: "/privacy/",
+        check=retention_run_by,
+        denial=PRIVACY_PAGE_DENIAL,
+    ),
+    page(
+        "privacy-export",
+        "post",
+        privacy_person("export/"),
+        PRIVACY_MANAGERS,
+        body=lambda w: {"reference": "REQ-4711"},
+        check=privacy_exported,
+        denial=PRIVACY_PAGE_DENIAL,
+    ),
+    page(
+        "privacy-erase",
+        "post",
+        privacy_person("erase/"),
+        PRIVACY_MANAGERS,
+        302,
+        body=lambda w: {"reference": "REQ-4712", "confirm": "ERASE"},
+        ok_to=privacy_person(),
+        check=privacy_erased,
+        denial=PRIVACY_PAGE_DENIAL,
+    ),
+    api(
+        "privacy-audit",
+        "get",
+        lambda w: "/api/privacy/audit/",
+        PRIVACY_MANAGERS,
+        check=privacy_audit_listed,
+        denial=PRIVACY_API_DENIAL,
+    ),
+    api(
+        "privacy-export",
+        "post",
+        privacy_person("export/", api=True),
+        PRIVACY_MANAGERS,
+        body=lambda w: {"reference": "REQ-4711"},
+        check=privacy_exported,
+        denial=PRIVACY_API_DENIAL,
+    ),
+    api(
+        "privacy-erase",
+        "post",
+        privacy_person("erase/", api=True),
+        PRIVACY_MANAGERS,
+        body=lambda w: {"reference": "REQ-4712", "confirm": "ERASE"},
+        check=privacy_erased,
+        denial=PRIVACY_API_DENIAL,
+    ),
+    api(
+        "privacy-retention",
+        "get",
+        lambda w: "/api/privacy/retention/",
+        PRIVACY_MANAGERS,
+        denial=PRIVACY_API_DENIAL,
+    ),
+    api(
+        "privacy-retention-put",
+        "put",
+        lambda w: "/api/privacy/retention/",
+        PRIVACY_MANAGERS,
+        body=lambda w: {"enabled": False, "disqualified_months": 60},
+        check=retention_set,
+        denial=PRIVACY_API_DENIAL,
+    ),
+    api(
+        "privacy-retention-preview",
+        "get",
+        lambda w: "/api/privacy/retention/preview/",
+        PRIVACY_MANAGERS,
+        check=nothing_due,
+        denial=PRIVACY_API_DENIAL,
+    ),
+    api(
+        "privacy-retention-runs",
+        "get",
+        lambda w: "/api/privacy/retention/runs/",
+        PRIVACY_MANAGERS,
+        check=counts(0),
+        denial=PRIVACY_API_DENIAL,
+    ),
+    api(
+        "privacy-retention-run",
+        "post",
+        lambda w: "/api/privacy/retention/runs/",
+        PRIVACY_MANAGERS,
+        202,
+        check=retention_run_by,
+        denial=PRIVACY_API_DENIAL,
+    ),
+]
+
+CASES = PAGE_READS + PAGE_ACTIONS + PAGE_WRITES + API_READS + API_ACTIONS + API_WRITES + PRIVACY
 
 # Not in the matrix, on purpose:
 EXCLUDED = {

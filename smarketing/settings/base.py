@@ -354,6 +354,7 @@ SPECTACULAR_SETTINGS = {
     ],
     "ENUM_NAME_OVERRIDES": {
         "StageEnum": "leads.models.Stage",
+        "PrivacyActionEnum": "smarketing.privacy.models.PrivacyAction",
         "TeamKindEnum": "smarketing.org.models.TeamKind",
         "ReasonKindEnum": "smarketing.agreement.models.ReasonKind",
         "TouchKindEnum": "leads.models.TouchKind",

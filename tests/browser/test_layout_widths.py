@@ -65,6 +65,9 @@ PAGES = {
         "/agreement/goal/",
         "/agreement/versions/compare/",
         "/migrations/",
+        "/privacy/",
+        "/privacy/people/{lead}/",
+        "/privacy/retention/run/",
     ],
     "technician": ["/", "/refer/", "/inbox/", "/agreement/"],
 }
