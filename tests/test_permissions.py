@@ -75,6 +75,7 @@ from sla.models import CalendarClosure, Clock, SlaPolicy, TeamCalendar
 from smarketing.agreement import services as agreement
 from smarketing.agreement import versions
 from smarketing.agreement.models import (
+    AgreementChange,
     AgreementVersion,
     HandoffGate,
     Reason,
@@ -703,12 +704,15 @@ def inbound_created(w, user, response, changed):
 
 def inbound_wording_set(w, user, response, changed):
     assert InboundSource.objects.get(pk=w.inbound.pk).consent_wording == "Perm newsletter consent v4"
-    only_changed("leads_inboundsource")(changed)
+    change = AgreementChange.objects.filter(area="inbound").latest("pk")
+    assert change.actor == user and change.after == {"consent_wording": "Perm newsletter consent v4"}
+    only_changed("leads_inboundsource", "leads_agreementchange")(changed)
 
 
 def inbound_revoked(w, user, response, changed):
     assert not InboundSource.objects.get(pk=w.inbound.pk).is_active
-    only_changed("leads_inboundsource")(changed)
+    assert AgreementChange.objects.filter(area="inbound", actor=user, summary__contains="revoked").exists()
+    only_changed("leads_inboundsource", "leads_agreementchange")(changed)
 
 
 def inbound_recorded(w, user, response, changed):

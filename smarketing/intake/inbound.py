@@ -29,7 +29,7 @@ from django.utils import timezone
 from leads import services
 from leads.models import ConsentMethod, Engagement, Lead
 from leads.services.consent import WORDING_MAX
-from smarketing.agreement.changes import require_manager
+from smarketing.agreement.changes import agreement_change_record, require_manager
 from smarketing.core.errors import ActionError
 from smarketing.intake import values as intake_values
 from smarketing.intake.models import IdempotencyRecord, InboundSource, default_form_fields
@@ -42,6 +42,9 @@ KEY_PREFIX = "smk_"
 def _hash(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
+
+# The audit's area of a change to an inbound form (the agreement's audit trail).
+AUDIT_AREA = "inbound"
 
 # --- the sources and their keys (marketing) --------------------------------------------------
 
@@ -98,6 +101,12 @@ def inbound_source_create(
         key_hash=_hash(raw_key),
         created_by=actor,
     )
+    agreement_change_record(
+        area=AUDIT_AREA,
+        actor=actor,
+        summary=f"Inbound form “{name}” added",
+        after={"name": name, "source": source, "consent_wording": consent_wording},
+    )
     return inbound, raw_key
 
 
@@ -121,6 +130,13 @@ def inbound_source_consent_wording(*, actor, source_id: int, consent_wording: st
         raise ActionError("No such inbound source.", code=ActionError.NOT_FOUND)
     wording = _wording(consent_wording)
     if wording != inbound.consent_wording:
+        agreement_change_record(
+            area=AUDIT_AREA,
+            actor=actor,
+            summary=f"Consent wording of inbound form “{inbound.name}” changed",
+            before={"consent_wording": inbound.consent_wording},
+            after={"consent_wording": wording},
+        )
         inbound.consent_wording = wording
         inbound.save(update_fields=["consent_wording"])
     return inbound
@@ -132,6 +148,10 @@ def inbound_source_revoke(*, actor, source_id: int) -> InboundSource:
     inbound = InboundSource.objects.select_for_update().filter(pk=source_id).first()
     if inbound is None:
         raise ActionError("No such inbound source.", code=ActionError.NOT_FOUND)
+    if inbound.is_active:
+        agreement_change_record(
+            area=AUDIT_AREA, actor=actor, summary=f"Key of inbound form “{inbound.name}” revoked"
+        )
     inbound.is_active = False
     inbound.save(update_fields=["is_active"])
     return inbound
