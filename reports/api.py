@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,7 +23,7 @@ from reports.views import all_tables, can_read_reports
 from smarketing.agreement import versions
 from smarketing.agreement.api import PROPOSED, proposed
 from smarketing.core import serializers as strict
-from smarketing.core.api import error_body
+from smarketing.core.api import error_body, query_form
 from smarketing.core.inputs import ID_MAX
 from smarketing.core.schema import form_parameters
 from smarketing.org.permissions import ManagerWrites
@@ -198,20 +198,6 @@ SCOPE_DESCRIPTIONS = {
 DASHBOARD_PARAMETERS = form_parameters(DashboardForm, SCOPE_DESCRIPTIONS)
 
 
-def _form(request, form_class, data=None):
-    form = form_class(request.query_params if data is None else data)
-    if not form.is_valid():
-        # With each error's code, so that a rule the form applies (the range can't end
-        # after this week) is told apart from a malformed value (smarketing.core.api).
-        raise ValidationError(
-            {
-                name: [ErrorDetail(str(m), code=error.code or "rule") for error in errors for m in error]
-                for name, errors in form.errors.as_data().items()
-            }
-        )
-    return form
-
-
 def _range(scope: dashboard.Scope) -> dict:
     return {
         "first_week": scope.first,
@@ -228,7 +214,7 @@ class DashboardView(APIView):
 
     @extend_schema(parameters=DASHBOARD_PARAMETERS, responses=DashboardSerializer)
     def get(self, request):
-        scope = _form(request, DashboardForm).scope()
+        scope = query_form(request, DashboardForm).scope()
         tables = all_tables(scope)
         data = {"range": _range(scope), "tables": [dashboard.table_data(t, scope) for t in tables.values()]}
         return Response(DashboardSerializer(data).data)
@@ -245,7 +231,7 @@ class DashboardTableView(APIView):
         responses=TableSerializer,
     )
     def get(self, request, slug: str):
-        scope = _form(request, DashboardForm).scope()
+        scope = query_form(request, DashboardForm).scope()
         tables = all_tables(scope, only={slug})
         if slug not in tables:
             raise NotFound(
@@ -264,8 +250,8 @@ class FunnelAsOfView(APIView):
         responses=TableSerializer,
     )
     def get(self, request):
-        day = _form(request, AsOfForm).cleaned_data["as_of"]
-        scope = _form(request, DashboardForm).scope()
+        day = query_form(request, AsOfForm).cleaned_data["as_of"]
+        scope = query_form(request, DashboardForm).scope()
         return Response(TableSerializer(dashboard.table_data(dashboard.as_of_table(day, scope), scope)).data)
 
 
@@ -345,7 +331,7 @@ class GoalView(APIView):
         responses={200: GoalSerializer, 422: OpenApiTypes.OBJECT},
     )
     def get(self, request):
-        worked = self._work(_form(request, GoalForm))
+        worked = self._work(query_form(request, GoalForm))
         if isinstance(worked, Response):
             return worked
         return self._answer(*worked)
@@ -359,7 +345,7 @@ class GoalView(APIView):
     def post(self, request):
         body = GoalProposalSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        worked = self._work(_form(request, GoalForm, data=body.validated_data))
+        worked = self._work(query_form(request, GoalForm, data=body.validated_data))
         if isinstance(worked, Response):
             return worked
         return proposed(

@@ -7,7 +7,6 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -15,6 +14,7 @@ from reports.campaign_forms import CampaignRangeForm
 from reports.campaigns import FIGURES, campaign_funnel
 from reports.dashboard import plain
 from smarketing.core import serializers as strict
+from smarketing.core.api import query_form
 from smarketing.core.schema import form_parameters
 from smarketing.org.api import CampaignPermission
 from smarketing.org.models import Campaign
@@ -66,14 +66,7 @@ class CampaignFunnelView(APIView):
     )
     def get(self, request, campaign_id: int):
         campaign = get_object_or_404(Campaign, pk=campaign_id)
-        form = CampaignRangeForm(request.query_params)
-        if not form.is_valid():
-            raise ValidationError(
-                {
-                    name: [ErrorDetail(str(m), code=error.code or "rule") for error in errors for m in error]
-                    for name, errors in form.errors.as_data().items()
-                }
-            )
+        form = query_form(request, CampaignRangeForm)
         funnel = campaign_funnel(
             campaign=campaign, first=form.cleaned_data.get("week"), last=form.cleaned_data.get("week_to")
         )

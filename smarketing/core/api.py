@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 import django_filters
+from django import forms
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -65,6 +66,44 @@ class FilterBackend(DjangoFilterBackend):
                     code=ActionError.MALFORMED,
                 )
         return super().filter_queryset(request, queryset, view)
+
+
+def query_form(request, form_class, data=None):
+    """An API view's parameters read with a Django form (`smarketing.core.schema.
+    form_parameters` draws the schema from the same form), valid or a 400 naming each
+    field. Query parameters given without a value are refused where the schema wants a
+    choice or a number (`?source=`): a web form treats them as left out, an API client
+    that sends one meant something (as `FilterBackend` does for filters). A date may be
+    empty (the schema says so)."""
+    if data is None:
+        data = request.query_params
+        empty = [
+            name
+            for name, field in form_class.base_fields.items()
+            if isinstance(field, forms.ChoiceField | forms.IntegerField | forms.DecimalField)
+            and "" in data.getlist(name)
+        ]
+        if empty:
+            raise ActionError(
+                f"Give {', '.join(empty)} a value, or leave it out.",
+                fields={name: ["Give a value, or leave it out."] for name in empty},
+                code=ActionError.MALFORMED,
+            )
+    form = form_class(data)
+    if not form.is_valid():
+        # With each error's code, so that a rule the form applies (the range can't end
+        # after this week) is told apart from a malformed value (`error_body` below).
+        raise exceptions.ValidationError(
+            {
+                name: [
+                    exceptions.ErrorDetail(str(m), code=error.code or "rule")
+                    for error in errors
+                    for m in error
+                ]
+                for name, errors in form.errors.as_data().items()
+            }
+        )
+    return form
 
 
 class StrictPaging:
