@@ -13,8 +13,9 @@ import zipfile
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Count, Exists, OuterRef
 
-from leads.models import Consent, ConsentMethod, ConsentRecord, Lead, LeadEvent, Stage
+from leads.models import Consent, ConsentMethod, ConsentRecord, EventType, Lead, LeadEvent
 from smarketing.privacy.models import PrivacyAction, PrivacyAudit
 from tests.browser.conftest import log_in
 from tests.browser.test_sales_journey import ARTIFACTS
@@ -90,15 +91,22 @@ def test_consent_export_and_erasure_leave_the_dashboard_as_it_was(
     assert WORDING in consent_card.inner_text()
     marketer.close()
 
-    # The person who asks: a customer with a whole history — handed off, answered, won.
+    # The person who asks: the lead with the longest history (the demo is seeded at the
+    # wall clock's hour, so which leads went how far varies), handed off at least once.
     person = (
         Lead.objects.live()
-        .filter(stage=Stage.CUSTOMER, erased_at__isnull=True)
-        .exclude(phone="")
-        .order_by("pk")
+        .filter(
+            Exists(LeadEvent.objects.filter(lead=OuterRef("pk"), type=EventType.QUALIFIED)),
+            erased_at__isnull=True,
+        )
+        .exclude(first_name="")
+        .exclude(last_name="")
+        .annotate(steps=Count("events"))
+        .order_by("-steps", "pk")
         .first()
     )
     name, email, phone = person.full_name, person.email, person.phone
+    stage = person.stage
     events = list(LeadEvent.objects.filter(lead=person).values_list("type", "occurred_at", "to_stage"))
 
     manager = browser.new_context(viewport={"width": 1300, "height": 900}, accept_downloads=True).new_page()
@@ -123,7 +131,8 @@ def test_consent_export_and_erasure_leave_the_dashboard_as_it_was(
         document = json.loads(archive.read("person.json"))
         assert {"person.json", "profile.csv", "events.csv"} <= set(archive.namelist())
     assert [row["email"] for row in document["profile"]] == [email]
-    assert {row["type"] for row in document["events"]} >= {"created", "qualified", "accepted", "won"}
+    assert {row["type"] for row in document["events"]} >= {"created", "qualified"}
+    assert len(document["events"]) == len(events)
 
     # Erase: the reference must not name them, and the word must be typed.
     manager.get_by_label("The request's reference", exact=True).fill(f"Mail from {email}")
@@ -142,7 +151,7 @@ def test_consent_export_and_erasure_leave_the_dashboard_as_it_was(
 
     # The lead stays, anonymous, with its history; the audit has the request, not the person.
     erased = Lead.objects.get(pk=person.pk)
-    assert (erased.stage, erased.first_name, erased.phone) == (Stage.CUSTOMER, "", "")
+    assert (erased.stage, erased.first_name, erased.last_name, erased.phone) == (stage, "", "", "")
     assert erased.email == f"erased-{person.pk}@erased.invalid"
     assert (
         list(LeadEvent.objects.filter(lead=person).values_list("type", "occurred_at", "to_stage")) == events
@@ -160,7 +169,7 @@ def test_consent_export_and_erasure_leave_the_dashboard_as_it_was(
     lead_page = manager.locator("main").inner_text()
     assert "This person was erased" in lead_page
     for value in (email, name, phone, person.company):
-        assert value not in lead_page, value
+        assert not value or value not in lead_page, value
 
     # The dashboard: every figure as it was.
     after = dashboard_figures(manager, server)
